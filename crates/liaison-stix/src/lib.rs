@@ -17,13 +17,19 @@
 //! assert_eq!(obj.get("x_custom").unwrap(), &serde_json::json!([1, 2]));
 //! ```
 
+pub mod bundle;
 pub mod error;
 pub mod label;
 pub mod tlp;
 pub mod object;
+pub mod sco_id;
 pub mod types;
+pub mod upgrade;
 
-pub use error::{Error, ErrorKind};
+pub use bundle::BundleReader;
+pub use error::{Error, ErrorKind, Position};
+pub use sco_id::sco_id;
+pub use upgrade::upgrade_20;
 pub use label::{LabelExtension, LABEL_EXTENSION_ID};
 pub use object::{Reference, StixObject, Timestamp};
 pub use types::{category_of, Category};
