@@ -1,0 +1,775 @@
+//! The compiled screening engine and its per-chunk scanner.
+
+use crate::allow::AllowList;
+use crate::error::{Error, ErrorKind, Result};
+use crate::extract::{self, Extractors, Found, Kind};
+use crate::fold;
+use crate::indicator::{
+    normalize_path, Compiled, IndicatorRule, Literal, Observable, ObservableMatcher,
+    PatternCompiler, SimpleCompiler,
+};
+use crate::refang;
+use crate::watchlist::{Severity, Term, Watchlist};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Which rule a hit is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Rule<'a> {
+    /// A watchlist term.
+    Term {
+        /// The term as written in the watchlist.
+        term: &'a str,
+    },
+    /// A STIX indicator.
+    Indicator {
+        /// Its id.
+        id: &'a str,
+    },
+    /// An extracted indicator not (necessarily) on any list.
+    Extractor {
+        /// What was extracted.
+        kind: Kind,
+    },
+}
+
+/// One hit: a rule matched at a place in the input. Serialises as one JSON
+/// object (a JSON line in `liaison screen` output); later stored as a STIX
+/// `sighting`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hit<'a> {
+    /// The input's name.
+    pub source: &'a str,
+    /// 1-based line number.
+    pub line: u64,
+    /// Byte offset of the match in the input (for JSON-lines input with a
+    /// field, the offset of the line).
+    pub offset: u64,
+    /// Byte offset of the match in its line (or in the field's text).
+    pub column: u64,
+    /// The text as it stands in the input (defanged forms included).
+    pub matched: String,
+    /// The normalised (refanged, lowercased) value, for indicators.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The rule.
+    pub rule: Rule<'a>,
+    /// Severity.
+    pub severity: Severity,
+    /// Label of the term or name of the indicator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<&'a str>,
+    /// Tags of the term.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub tags: &'a [String],
+}
+
+/// How a literal's match is bounded in text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Boundary {
+    /// Host names, addresses, e-mail addresses.
+    Host,
+    /// Hex digests.
+    Hex,
+    /// URLs.
+    Url,
+    /// Anything else: Unicode word boundaries.
+    Word,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Term {
+        idx: u32,
+        ci: bool,
+        ww: bool,
+    },
+    Literal {
+        rule: u32,
+        lit: u32,
+        ci: bool,
+        boundary: Boundary,
+    },
+}
+
+/// Search mode of the automaton.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// All patterns case-sensitive: search the raw text.
+    Raw,
+    /// All case-insensitive: search the folded text.
+    Folded,
+    /// Both: search the folded text, verify case-sensitive ones on the raw text.
+    Mixed,
+}
+
+/// Builds an [`Engine`] (once; the engine is then shared by all threads).
+pub struct EngineBuilder {
+    watchlist: Watchlist,
+    ignore_case: bool,
+    whole_word: bool,
+    extract: Option<Extractors>,
+    allow: AllowList,
+    rules: Vec<IndicatorRule>,
+    compiler: Box<dyn PatternCompiler>,
+    kind: Option<AhoCorasickKind>,
+    overlapping: bool,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EngineBuilder {
+    /// Defaults: no terms, extraction on, the built-in allow-list, the
+    /// stand-in pattern compiler, a contiguous NFA, every overlapping match.
+    pub fn new() -> Self {
+        EngineBuilder {
+            watchlist: Watchlist::new(),
+            ignore_case: false,
+            whole_word: false,
+            extract: Some(Extractors::default()),
+            allow: AllowList::builtin(),
+            rules: Vec::new(),
+            compiler: Box::new(SimpleCompiler),
+            kind: Some(AhoCorasickKind::ContiguousNFA),
+            overlapping: true,
+        }
+    }
+
+    /// The terms to screen for (appended).
+    pub fn watchlist(mut self, w: Watchlist) -> Self {
+        self.watchlist.extend(w);
+        self
+    }
+
+    /// Make every term case-insensitive.
+    pub fn ignore_case(mut self, yes: bool) -> Self {
+        self.ignore_case = yes;
+        self
+    }
+
+    /// Make every term whole-word.
+    pub fn whole_word(mut self, yes: bool) -> Self {
+        self.whole_word = yes;
+        self
+    }
+
+    /// Which extractors run (`None`: no extraction).
+    pub fn extract(mut self, which: Option<Extractors>) -> Self {
+        self.extract = which;
+        self
+    }
+
+    /// The allow-list applied to extracted indicators.
+    pub fn allow_list(mut self, a: AllowList) -> Self {
+        self.allow = a;
+        self
+    }
+
+    /// Indicator rules (appended).
+    pub fn indicators(mut self, rules: Vec<IndicatorRule>) -> Self {
+        self.rules.extend(rules);
+        self
+    }
+
+    /// The pattern compiler (default: [`SimpleCompiler`]).
+    pub fn compiler(mut self, c: Box<dyn PatternCompiler>) -> Self {
+        self.compiler = c;
+        self
+    }
+
+    /// Aho-Corasick implementation (`None`: let the crate choose).
+    pub fn automaton_kind(mut self, k: Option<AhoCorasickKind>) -> Self {
+        self.kind = k;
+        self
+    }
+
+    /// Report every overlapping match (default) or only leftmost-longest ones.
+    pub fn overlapping(mut self, yes: bool) -> Self {
+        self.overlapping = yes;
+        self
+    }
+
+    /// Compile. Indicators whose pattern can't be compiled are skipped and
+    /// listed in [`Engine::skipped`].
+    pub fn build(self) -> Result<Engine> {
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut by_key: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut targets: Vec<Vec<Target>> = Vec::new();
+        let (mut any_ci, mut any_cs) = (false, false);
+        let mut add = |key: Vec<u8>, t: Target, ci: bool| {
+            if ci {
+                any_ci = true;
+            } else {
+                any_cs = true;
+            }
+            let n = patterns.len() as u32;
+            let id = *by_key.entry(key.clone()).or_insert(n);
+            if id == n {
+                patterns.push(key);
+                targets.push(Vec::new());
+            }
+            targets[id as usize].push(t);
+        };
+        let terms = self.watchlist.terms;
+        for (i, t) in terms.iter().enumerate() {
+            if t.text.is_empty() {
+                continue;
+            }
+            let ci = t.case_insensitive || self.ignore_case;
+            let ww = t.whole_word || self.whole_word;
+            let key = if ci {
+                fold::fold_str_owned(&t.text).into_bytes()
+            } else {
+                t.text.clone().into_bytes()
+            };
+            add(
+                key,
+                Target::Term {
+                    idx: i as u32,
+                    ci,
+                    ww,
+                },
+                ci,
+            );
+        }
+        let mut literals: Vec<Literal> = Vec::new();
+        let mut matchers: Vec<(u32, Box<dyn ObservableMatcher>)> = Vec::new();
+        let mut skipped = Vec::new();
+        for (ri, r) in self.rules.iter().enumerate() {
+            match self.compiler.compile(&r.pattern) {
+                Ok(Compiled::Literals(ls)) => {
+                    for l in ls {
+                        let (key, ci, boundary) = literal_key(&l);
+                        if key.is_empty() {
+                            continue;
+                        }
+                        let li = literals.len() as u32;
+                        literals.push(l);
+                        add(
+                            key,
+                            Target::Literal {
+                                rule: ri as u32,
+                                lit: li,
+                                ci,
+                                boundary,
+                            },
+                            ci,
+                        );
+                    }
+                }
+                Ok(Compiled::Matcher(m)) => matchers.push((ri as u32, m)),
+                Err(e) => skipped.push(Error::pattern(&r.id, e)),
+            }
+        }
+        let mode = match (any_ci, any_cs) {
+            (true, true) => Mode::Mixed,
+            (true, false) => Mode::Folded,
+            _ => Mode::Raw,
+        };
+        let ac = if patterns.is_empty() {
+            None
+        } else {
+            let mk = if self.overlapping {
+                MatchKind::Standard
+            } else {
+                MatchKind::LeftmostLongest
+            };
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(mk)
+                    .kind(self.kind)
+                    .build(&patterns)
+                    .map_err(|e| Error::new(ErrorKind::Build(e.to_string())))?,
+            )
+        };
+        let mut by_type: HashMap<String, Vec<u32>> = HashMap::new();
+        for (mi, (_, m)) in matchers.iter().enumerate() {
+            for t in m.object_types() {
+                by_type.entry(t).or_default().push(mi as u32);
+            }
+        }
+        Ok(Engine {
+            terms,
+            rules: self.rules,
+            literals,
+            ac,
+            targets,
+            mode,
+            overlapping: self.overlapping,
+            extract: self.extract,
+            allow: self.allow,
+            matchers,
+            by_type,
+            skipped,
+        })
+    }
+}
+
+/// Automaton key, case handling and boundary of a literal.
+fn literal_key(l: &Literal) -> (Vec<u8>, bool, Boundary) {
+    let ci_fold = |v: &str| fold::fold_str_owned(v).into_bytes();
+    match (
+        l.object_type.as_str(),
+        normalize_path(&l.object_type, &l.path).as_str(),
+    ) {
+        ("domain-name", "value") | ("email-addr", "value") => {
+            (ci_fold(&l.value), true, Boundary::Host)
+        }
+        ("ipv4-addr", "value") => (l.value.as_bytes().to_vec(), false, Boundary::Host),
+        ("ipv6-addr", "value") => (ci_fold(&l.value), true, Boundary::Host),
+        ("url", "value") => (l.value.as_bytes().to_vec(), false, Boundary::Url),
+        ("file", p) if p.starts_with("hashes.") => (ci_fold(&l.value), true, Boundary::Hex),
+        ("autonomous-system", "number") => {
+            (format!("AS{}", l.value).into_bytes(), false, Boundary::Word)
+        }
+        _ => (l.value.as_bytes().to_vec(), false, Boundary::Word),
+    }
+}
+
+/// The compiled engine: immutable, `Sync`, shared by all scanning threads.
+pub struct Engine {
+    terms: Vec<Term>,
+    rules: Vec<IndicatorRule>,
+    literals: Vec<Literal>,
+    ac: Option<AhoCorasick>,
+    targets: Vec<Vec<Target>>,
+    mode: Mode,
+    overlapping: bool,
+    extract: Option<Extractors>,
+    allow: AllowList,
+    matchers: Vec<(u32, Box<dyn ObservableMatcher>)>,
+    by_type: HashMap<String, Vec<u32>>,
+    skipped: Vec<Error>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("terms", &self.terms.len())
+            .field("rules", &self.rules.len())
+            .field("patterns", &self.targets.len())
+            .field("mode", &self.mode)
+            .field("heap_bytes", &self.memory_usage())
+            .finish()
+    }
+}
+
+/// Per-thread scratch buffers, reused from chunk to chunk.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    folded: Vec<u8>,
+    refanged: Vec<u8>,
+    refanged_folded: Vec<u8>,
+    map: Vec<u32>,
+    found: Vec<Found>,
+    pending: Vec<Pending>,
+    defanged: Vec<(usize, usize)>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    start: usize,
+    end: usize,
+    src: Src,
+    value: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Src {
+    Term(u32),
+    Rule(u32),
+    Extract(Kind),
+}
+
+impl Engine {
+    /// Number of watchlist terms.
+    pub fn term_count(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// Number of indicator rules (compiled or not).
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Number of distinct automaton patterns.
+    pub fn pattern_count(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Number of indicators evaluated by a matcher (not literals).
+    pub fn matcher_count(&self) -> usize {
+        self.matchers.len()
+    }
+
+    /// Indicators that could not be compiled, with the reason.
+    pub fn skipped(&self) -> &[Error] {
+        &self.skipped
+    }
+
+    /// Heap bytes of the automaton.
+    pub fn memory_usage(&self) -> usize {
+        self.ac.as_ref().map_or(0, |a| a.memory_usage())
+    }
+
+    /// Scan a chunk of whole lines. `first_line` is the 1-based number of the
+    /// chunk's first line and `base_offset` its byte offset in the input; hits
+    /// come back in input order.
+    pub fn scan<'a>(
+        &'a self,
+        source: &'a str,
+        chunk: &[u8],
+        first_line: u64,
+        base_offset: u64,
+        scratch: &mut Scratch,
+    ) -> Vec<Hit<'a>> {
+        let mut out = Vec::new();
+        self.scan_with(source, chunk, first_line, base_offset, scratch, |h| {
+            out.push(h)
+        });
+        out
+    }
+
+    /// Like [`Engine::scan`], pushing each hit into `sink` (a `Sink` in the
+    /// ripgrep sense) instead of collecting them.
+    pub fn scan_with<'a>(
+        &'a self,
+        source: &'a str,
+        chunk: &[u8],
+        first_line: u64,
+        base_offset: u64,
+        scratch: &mut Scratch,
+        mut sink: impl FnMut(Hit<'a>),
+    ) {
+        let Scratch {
+            folded,
+            refanged,
+            refanged_folded,
+            map,
+            found,
+            pending,
+            defanged,
+        } = scratch;
+        pending.clear();
+        defanged.clear();
+        let want_refang = self.extract.is_some() || !self.literals.is_empty();
+        if want_refang {
+            let mut last_end = 0;
+            for m in refang::markers().find_iter(chunk) {
+                if m.start() < last_end {
+                    continue;
+                }
+                let ls = memchr::memrchr(b'\n', &chunk[..m.start()]).map_or(0, |p| p + 1);
+                let le =
+                    memchr::memchr(b'\n', &chunk[m.end()..]).map_or(chunk.len(), |p| m.end() + p);
+                defanged.push((ls, le));
+                last_end = le;
+            }
+        }
+        let in_defanged = |defanged: &[(usize, usize)], pos: usize| {
+            if defanged.is_empty() {
+                return false;
+            }
+            let i = defanged.partition_point(|&(_, e)| e < pos);
+            i < defanged.len() && defanged[i].0 <= pos
+        };
+
+        // 1. The automaton: watchlist terms and indicator literals.
+        if let Some(ac) = &self.ac {
+            let hay: &[u8] = match self.mode {
+                Mode::Raw => chunk,
+                Mode::Folded | Mode::Mixed => {
+                    fold::fold_into(chunk, folded);
+                    folded
+                }
+            };
+            self.automaton_pass(ac, chunk, hay, false, &mut |s, e, t| {
+                if matches!(t, Target::Literal { .. }) && in_defanged(defanged, s) {
+                    return;
+                }
+                pending.push(self.pending_of(s, e, t, None));
+            });
+            for &(ls, le) in defanged.iter() {
+                if self.literals.is_empty() {
+                    break;
+                }
+                refang::refang_into(&chunk[ls..le], refanged, map);
+                let hay: &[u8] = match self.mode {
+                    Mode::Raw => refanged,
+                    _ => {
+                        fold::fold_into(refanged, refanged_folded);
+                        refanged_folded
+                    }
+                };
+                self.automaton_pass(ac, refanged, hay, true, &mut |s, e, t| {
+                    let v = String::from_utf8_lossy(&refanged[s..e]).into_owned();
+                    let (os, oe) = (ls + map[s] as usize, ls + map[e] as usize);
+                    pending.push(self.pending_of(os, oe, t, Some(v)));
+                });
+            }
+        }
+
+        // 2. Extraction, then the matchers on what was extracted.
+        if let Some(which) = self.extract {
+            found.clear();
+            extract::extract(chunk, which, found);
+            found.retain(|f| !in_defanged(defanged, f.start));
+            for &(ls, le) in defanged.iter() {
+                refang::refang_into(&chunk[ls..le], refanged, map);
+                let n = found.len();
+                extract::extract(refanged, which, found);
+                for f in &mut found[n..] {
+                    f.start = ls + map[f.start] as usize;
+                    f.end = ls + map[f.end] as usize;
+                }
+            }
+            for f in found.drain(..) {
+                if self.allow.allows(f.kind, &f.value) {
+                    continue;
+                }
+                if let Some((ty, path)) = f.kind.stix() {
+                    if let Some(ms) = self.by_type.get(ty) {
+                        let value = if f.kind == Kind::Asn {
+                            &f.value[2..]
+                        } else {
+                            &f.value[..]
+                        };
+                        let obs = Observable {
+                            object_type: ty,
+                            path,
+                            value,
+                        };
+                        for &mi in ms {
+                            let (rule, m) = &self.matchers[mi as usize];
+                            if m.matches(&obs) {
+                                pending.push(Pending {
+                                    start: f.start,
+                                    end: f.end,
+                                    src: Src::Rule(*rule),
+                                    value: Some(f.value.clone()),
+                                });
+                            }
+                        }
+                    }
+                }
+                pending.push(Pending {
+                    start: f.start,
+                    end: f.end,
+                    src: Src::Extract(f.kind),
+                    value: Some(f.value),
+                });
+            }
+        }
+
+        // 3. Input order, line numbers.
+        pending.sort_by_key(|p| (p.start, p.end, src_order(p.src)));
+        let (mut pos, mut line, mut line_start) = (0usize, first_line, 0usize);
+        for p in pending.drain(..) {
+            if p.start > pos {
+                let seg = &chunk[pos..p.start];
+                let n = memchr::memchr_iter(b'\n', seg).count();
+                if n > 0 {
+                    line += n as u64;
+                    line_start = pos + memchr::memrchr(b'\n', seg).map_or(0, |i| i + 1);
+                }
+                pos = p.start;
+            }
+            let (rule, severity, label, tags): (Rule<'a>, Severity, Option<&'a str>, &'a [String]) =
+                match p.src {
+                    Src::Term(i) => {
+                        let t = &self.terms[i as usize];
+                        (
+                            Rule::Term { term: &t.text },
+                            t.severity,
+                            t.label.as_deref(),
+                            &t.tags,
+                        )
+                    }
+                    Src::Rule(i) => {
+                        let r = &self.rules[i as usize];
+                        (
+                            Rule::Indicator { id: &r.id },
+                            r.severity,
+                            r.label.as_deref(),
+                            &[],
+                        )
+                    }
+                    Src::Extract(k) => (Rule::Extractor { kind: k }, Severity::Info, None, &[]),
+                };
+            sink(Hit {
+                source,
+                line,
+                offset: base_offset + p.start as u64,
+                column: (p.start - line_start) as u64,
+                matched: String::from_utf8_lossy(&chunk[p.start..p.end.min(chunk.len())])
+                    .into_owned(),
+                value: p.value,
+                rule,
+                severity,
+                label,
+                tags,
+            });
+        }
+    }
+
+    fn pending_of(&self, s: usize, e: usize, t: &Target, value: Option<String>) -> Pending {
+        match *t {
+            Target::Term { idx, .. } => Pending {
+                start: s,
+                end: e,
+                src: Src::Term(idx),
+                value: None,
+            },
+            Target::Literal { rule, lit, .. } => Pending {
+                start: s,
+                end: e,
+                src: Src::Rule(rule),
+                value: value.or_else(|| Some(self.literals[lit as usize].value.clone())),
+            },
+        }
+    }
+
+    /// Run the automaton over `hay` (raw or folded), verify each target on
+    /// `raw`, and call `emit` for the ones that hold.
+    fn automaton_pass(
+        &self,
+        ac: &AhoCorasick,
+        raw: &[u8],
+        hay: &[u8],
+        literals_only: bool,
+        emit: &mut dyn FnMut(usize, usize, &Target),
+    ) {
+        let mut check = |s: usize, e: usize, pat: usize| {
+            for t in &self.targets[pat] {
+                let ok = match *t {
+                    Target::Term { idx, ci, ww } => {
+                        !literals_only
+                            && (ci
+                                || self.mode == Mode::Raw
+                                || raw[s..e] == *self.terms[idx as usize].text.as_bytes())
+                            && (!ww || (!word_before(raw, s) && !word_after(raw, e)))
+                    }
+                    Target::Literal {
+                        lit, ci, boundary, ..
+                    } => {
+                        (ci || self.mode == Mode::Raw
+                            || raw[s..e] == *self.literals[lit as usize].value.as_bytes())
+                            && bounded(raw, s, e, boundary)
+                    }
+                };
+                if ok {
+                    emit(s, e, t);
+                }
+            }
+        };
+        if self.overlapping {
+            for m in ac.find_overlapping_iter(hay) {
+                check(m.start(), m.end(), m.pattern().as_usize());
+            }
+        } else {
+            for m in ac.find_iter(hay) {
+                check(m.start(), m.end(), m.pattern().as_usize());
+            }
+        }
+    }
+}
+
+fn src_order(s: Src) -> (u8, u32) {
+    match s {
+        Src::Term(i) => (0, i),
+        Src::Rule(i) => (1, i),
+        Src::Extract(k) => (2, k as u32),
+    }
+}
+
+/// Is there a Unicode word character just before `s`?
+pub(crate) fn word_before(h: &[u8], s: usize) -> bool {
+    if s == 0 {
+        return false;
+    }
+    let b = h[s - 1];
+    if b < 0x80 {
+        return b.is_ascii_alphanumeric() || b == b'_';
+    }
+    let mut k = s - 1;
+    while k > 0 && s - k < 4 && (h[k] & 0xC0) == 0x80 {
+        k -= 1;
+    }
+    std::str::from_utf8(&h[k..s])
+        .ok()
+        .and_then(|x| x.chars().next_back())
+        .is_some_and(is_word_char)
+}
+
+/// Is there a Unicode word character at `e`?
+pub(crate) fn word_after(h: &[u8], e: usize) -> bool {
+    let Some(&b) = h.get(e) else { return false };
+    if b < 0x80 {
+        return b.is_ascii_alphanumeric() || b == b'_';
+    }
+    let n = match b {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF7 => 4,
+        _ => return false,
+    };
+    h.get(e..e + n)
+        .and_then(|x| std::str::from_utf8(x).ok())
+        .and_then(|x| x.chars().next())
+        .is_some_and(is_word_char)
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')
+}
+
+fn bounded(h: &[u8], s: usize, e: usize, b: Boundary) -> bool {
+    match b {
+        Boundary::Host => {
+            if s > 0 && host_byte(h[s - 1]) {
+                return false;
+            }
+            match h.get(e) {
+                None => true,
+                Some(&c) if c.is_ascii_alphanumeric() || c == b'-' || c == b'_' => false,
+                Some(b'.') => !h
+                    .get(e + 1)
+                    .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'-'),
+                _ => true,
+            }
+        }
+        Boundary::Hex => {
+            !(s > 0 && (h[s - 1].is_ascii_alphanumeric() || h[s - 1] == b'_'))
+                && !h
+                    .get(e)
+                    .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        }
+        Boundary::Url => {
+            if s > 0
+                && (h[s - 1].is_ascii_alphanumeric()
+                    || matches!(h[s - 1], b'.' | b'+' | b'-' | b'/'))
+            {
+                return false;
+            }
+            let url_char = |c: u8| c > 0x20 && c < 0x7f && !b"\"'<>`{}|\\^".contains(&c);
+            let mut k = e;
+            while k < h.len()
+                && matches!(h[k], b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b']')
+            {
+                k += 1;
+            }
+            k == h.len() || !url_char(h[k]) || (k == e && !url_char(h[e]))
+        }
+        Boundary::Word => !word_before(h, s) && !word_after(h, e),
+    }
+}

@@ -1,0 +1,914 @@
+//! Indicator extraction without a pass of regexes per kind.
+//!
+//! Candidates are found cheaply and validated locally:
+//!
+//! * every `.` (memchr) is grown to its host-name token → IPv4 or domain
+//!   (the domain's suffix checked against the public suffix list of the `psl`
+//!   crate, which ships the list compiled in);
+//! * every `://` → URL; every `@` → e-mail address;
+//! * every `:` grown over hex digits and colons → IPv6 (validated by `std`);
+//! * long alphanumeric runs, found by probing one byte in 13 → MD5, SHA-1,
+//!   SHA-256, SHA-512 (the run must be exactly that long: a SHA-256 inside a
+//!   longer hex run is not one) and Bitcoin addresses (Base58Check and
+//!   Bech32/Bech32m checksums verified);
+//! * `CVE-` → CVE ids; `AS` + digits → autonomous system numbers.
+//!
+//! All character classes are ASCII: the indicators are ASCII, and a token is
+//! bounded by any non-ASCII byte.
+
+use memchr::memmem;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::net::Ipv6Addr;
+use std::sync::OnceLock;
+
+/// What an extractor found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// IPv4 address.
+    Ipv4,
+    /// IPv6 address.
+    Ipv6,
+    /// Domain name under a known public suffix.
+    Domain,
+    /// http(s)/ftp URL.
+    Url,
+    /// E-mail address.
+    Email,
+    /// MD5 hash.
+    Md5,
+    /// SHA-1 hash.
+    Sha1,
+    /// SHA-256 hash.
+    Sha256,
+    /// SHA-512 hash.
+    Sha512,
+    /// CVE id.
+    Cve,
+    /// Autonomous system number (`AS13335`).
+    Asn,
+    /// Bitcoin address.
+    Bitcoin,
+}
+
+impl Kind {
+    /// Name as printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Ipv4 => "ipv4",
+            Kind::Ipv6 => "ipv6",
+            Kind::Domain => "domain",
+            Kind::Url => "url",
+            Kind::Email => "email",
+            Kind::Md5 => "md5",
+            Kind::Sha1 => "sha1",
+            Kind::Sha256 => "sha256",
+            Kind::Sha512 => "sha512",
+            Kind::Cve => "cve",
+            Kind::Asn => "asn",
+            Kind::Bitcoin => "bitcoin",
+        }
+    }
+
+    /// The STIX object type and property path this kind fills, if any.
+    pub fn stix(self) -> Option<(&'static str, &'static str)> {
+        Some(match self {
+            Kind::Ipv4 => ("ipv4-addr", "value"),
+            Kind::Ipv6 => ("ipv6-addr", "value"),
+            Kind::Domain => ("domain-name", "value"),
+            Kind::Url => ("url", "value"),
+            Kind::Email => ("email-addr", "value"),
+            Kind::Md5 => ("file", "hashes.MD5"),
+            Kind::Sha1 => ("file", "hashes.SHA1"),
+            Kind::Sha256 => ("file", "hashes.SHA256"),
+            Kind::Sha512 => ("file", "hashes.SHA512"),
+            Kind::Asn => ("autonomous-system", "number"),
+            Kind::Cve | Kind::Bitcoin => return None,
+        })
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One extracted indicator: byte span in the scanned text and normalised value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Start offset.
+    pub start: usize,
+    /// End offset (exclusive).
+    pub end: usize,
+    /// Kind.
+    pub kind: Kind,
+    /// Normalised value (lowercase host, `CVE-` upper, `AS` + number, …).
+    pub value: String,
+}
+
+const C_ALNUM: u8 = 1;
+const C_HEX: u8 = 2;
+const C_HOST: u8 = 4; // [A-Za-z0-9._-]
+const C_LOCAL: u8 = 8; // e-mail local part [A-Za-z0-9._%+-]
+const C_URL: u8 = 16; // printable ASCII allowed in a URL
+const C_V6: u8 = 32; // [0-9A-Fa-f:.]
+const C_WORD: u8 = 64; // [A-Za-z0-9_]
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        let alnum = b.is_ascii_alphanumeric();
+        if alnum {
+            c |= C_ALNUM | C_HOST | C_LOCAL | C_WORD;
+        }
+        if b.is_ascii_hexdigit() {
+            c |= C_HEX | C_V6;
+        }
+        if b == b'.' || b == b'-' || b == b'_' {
+            c |= C_HOST | C_LOCAL;
+        }
+        if b == b'_' {
+            c |= C_WORD;
+        }
+        if b == b'%' || b == b'+' {
+            c |= C_LOCAL;
+        }
+        if b == b':' || b == b'.' {
+            c |= C_V6;
+        }
+        if b > 0x20
+            && b < 0x7f
+            && b != b'"'
+            && b != b'\''
+            && b != b'<'
+            && b != b'>'
+            && b != b'`'
+            && b != b'{'
+            && b != b'}'
+            && b != b'|'
+            && b != b'\\'
+            && b != b'^'
+        {
+            c |= C_URL;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+#[inline]
+fn is(b: u8, class: u8) -> bool {
+    CLASS[b as usize] & class != 0
+}
+
+#[inline]
+fn at(t: &[u8], i: usize, class: u8) -> bool {
+    i < t.len() && is(t[i], class)
+}
+
+#[inline]
+fn before(t: &[u8], i: usize, class: u8) -> bool {
+    i > 0 && is(t[i - 1], class)
+}
+
+/// Which extractors run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extractors {
+    /// IPv4, IPv6.
+    pub ip: bool,
+    /// Domains, URLs, e-mail addresses.
+    pub net: bool,
+    /// Hashes and Bitcoin addresses.
+    pub hashes: bool,
+    /// CVE ids and ASNs.
+    pub ids: bool,
+}
+
+impl Default for Extractors {
+    fn default() -> Self {
+        Extractors {
+            ip: true,
+            net: true,
+            hashes: true,
+            ids: true,
+        }
+    }
+}
+
+struct Finders {
+    url: memmem::Finder<'static>,
+    cve_u: memmem::Finder<'static>,
+    cve_l: memmem::Finder<'static>,
+    asn: memmem::Finder<'static>,
+}
+
+fn finders() -> &'static Finders {
+    static F: OnceLock<Finders> = OnceLock::new();
+    F.get_or_init(|| Finders {
+        url: memmem::Finder::new("://"),
+        cve_u: memmem::Finder::new("CVE-"),
+        cve_l: memmem::Finder::new("cve-"),
+        asn: memmem::Finder::new("AS"),
+    })
+}
+
+/// Extract every indicator in `text`, appending to `out` (unsorted).
+pub fn extract(text: &[u8], which: Extractors, out: &mut Vec<Found>) {
+    if which.ip || which.net {
+        dots(text, which, out);
+    }
+    if which.net {
+        urls(text, out);
+        emails(text, out);
+    }
+    if which.ip {
+        ipv6(text, out);
+    }
+    if which.hashes {
+        long_runs(text, out);
+    }
+    if which.ids {
+        cves(text, out);
+        asns(text, out);
+    }
+}
+
+/// Convenience: extract from a string, sorted by position.
+///
+/// ```
+/// use liaison_screen::extract::{extract_str, Kind};
+/// let f = extract_str("beacon to 203.0.114.9 and evil-cdn.net, see CVE-2024-3094");
+/// let kinds: Vec<_> = f.iter().map(|f| (f.kind, f.value.as_str())).collect();
+/// assert_eq!(kinds, [(Kind::Ipv4, "203.0.114.9"), (Kind::Domain, "evil-cdn.net"), (Kind::Cve, "CVE-2024-3094")]);
+/// ```
+pub fn extract_str(text: &str) -> Vec<Found> {
+    let mut out = Vec::new();
+    extract(text.as_bytes(), Extractors::default(), &mut out);
+    out.sort_by(|a, b| (a.start, a.kind).cmp(&(b.start, b.kind)));
+    out
+}
+
+fn dots(t: &[u8], which: Extractors, out: &mut Vec<Found>) {
+    let mut skip = 0;
+    for i in memchr::memchr_iter(b'.', t) {
+        if i < skip {
+            continue;
+        }
+        let mut s = i;
+        while before(t, s, C_HOST) {
+            s -= 1;
+        }
+        let mut e = i + 1;
+        while at(t, e, C_HOST) {
+            e += 1;
+        }
+        skip = e;
+        // Trim separators at the edges ("end of sentence.", "-x.com").
+        while s < e && matches!(t[s], b'.' | b'-' | b'_') {
+            s += 1;
+        }
+        while e > s && matches!(t[e - 1], b'.' | b'-' | b'_') {
+            e -= 1;
+        }
+        if e <= s {
+            continue;
+        }
+        let tok = &t[s..e];
+        if tok.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
+            if which.ip && is_ipv4(tok) {
+                // SAFETY of from_utf8: digits and dots only.
+                out.push(Found {
+                    start: s,
+                    end: e,
+                    kind: Kind::Ipv4,
+                    value: String::from_utf8_lossy(tok).into_owned(),
+                });
+            }
+        } else if which.net {
+            if let Some(v) = domain(tok) {
+                out.push(Found {
+                    start: s,
+                    end: e,
+                    kind: Kind::Domain,
+                    value: v,
+                });
+            }
+        }
+    }
+}
+
+/// Strict dotted quad: four parts, 0–255, no leading zeros.
+pub fn is_ipv4(tok: &[u8]) -> bool {
+    let mut parts = 0;
+    for p in tok.split(|&b| b == b'.') {
+        parts += 1;
+        if parts > 4 || p.is_empty() || p.len() > 3 || (p.len() > 1 && p[0] == b'0') {
+            return false;
+        }
+        let mut v = 0u32;
+        for &d in p {
+            if !d.is_ascii_digit() {
+                return false;
+            }
+            v = v * 10 + (d - b'0') as u32;
+        }
+        if v > 255 {
+            return false;
+        }
+    }
+    parts == 4
+}
+
+/// Validate a host-name token and return it lowercased if it is a domain under
+/// a known public suffix with a registrable part.
+pub fn domain(tok: &[u8]) -> Option<String> {
+    if tok.len() > 253 || tok.len() < 4 {
+        return None;
+    }
+    let mut labels = 0;
+    for l in tok.split(|&b| b == b'.') {
+        labels += 1;
+        if l.is_empty() || l.len() > 63 || l[0] == b'-' || l[l.len() - 1] == b'-' {
+            return None;
+        }
+    }
+    if labels < 2 {
+        return None;
+    }
+    let tld = tok.rsplit(|&b| b == b'.').next()?;
+    if !(tld.iter().all(u8::is_ascii_alphabetic) || tld.starts_with(b"xn--")) {
+        return None;
+    }
+    let lower = tok.to_ascii_lowercase();
+    // File names that look like domains under a ccTLD/new gTLD.
+    if labels == 2 && FILE_EXT_TLDS.contains(&&lower[lower.len() - tld.len()..]) {
+        return None;
+    }
+    let suffix = psl::suffix(&lower)?;
+    if !suffix.is_known() || suffix.as_bytes().len() >= lower.len() {
+        return None;
+    }
+    String::from_utf8(lower).ok()
+}
+
+const FILE_EXT_TLDS: &[&[u8]] = &[
+    b"py", b"sh", b"zip", b"mov", b"rs", b"md", b"so", b"ps", b"pl", b"php", b"exe", b"dll",
+];
+
+fn urls(t: &[u8], out: &mut Vec<Found>) {
+    let mut skip = 0;
+    for i in finders().url.find_iter(t) {
+        if i < skip {
+            continue;
+        }
+        let mut s = i;
+        while s > 0 && (t[s - 1].is_ascii_alphanumeric() || matches!(t[s - 1], b'+' | b'.' | b'-'))
+        {
+            s -= 1;
+        }
+        let scheme = t[s..i].to_ascii_lowercase();
+        if !matches!(
+            scheme.as_slice(),
+            b"http" | b"https" | b"ftp" | b"ftps" | b"sftp" | b"ws" | b"wss"
+        ) {
+            continue;
+        }
+        let mut e = i + 3;
+        while at(t, e, C_URL) {
+            e += 1;
+        }
+        // Trailing punctuation is the sentence's, not the URL's.
+        loop {
+            match t.get(e.wrapping_sub(1)) {
+                Some(b'.' | b',' | b';' | b':' | b'!' | b'?') if e > i + 3 => e -= 1,
+                Some(b')') if !t[s..e].contains(&b'(') => e -= 1,
+                Some(b']') if !t[s..e].contains(&b'[') => e -= 1,
+                _ => break,
+            }
+        }
+        skip = e;
+        let rest = &t[i + 3..e];
+        let hend = rest
+            .iter()
+            .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
+        let auth = &rest[..hend];
+        let host = match auth.iter().rposition(|&b| b == b'@') {
+            Some(p) => &auth[p + 1..],
+            None => auth,
+        };
+        let host_ok = if host.first() == Some(&b'[') {
+            host.iter()
+                .position(|&b| b == b']')
+                .and_then(|p| std::str::from_utf8(&host[1..p]).ok())
+                .is_some_and(|h| h.parse::<Ipv6Addr>().is_ok())
+        } else {
+            let h = match host.iter().rposition(|&b| b == b':') {
+                Some(p) if host[p + 1..].iter().all(u8::is_ascii_digit) => &host[..p],
+                _ => host,
+            };
+            is_ipv4(h) || domain(h).is_some()
+        };
+        if !host_ok {
+            continue;
+        }
+        let mut v = scheme;
+        v.extend_from_slice(b"://");
+        v.extend(auth.iter().map(u8::to_ascii_lowercase));
+        v.extend_from_slice(&rest[hend..]);
+        out.push(Found {
+            start: s,
+            end: e,
+            kind: Kind::Url,
+            value: String::from_utf8_lossy(&v).into_owned(),
+        });
+    }
+}
+
+fn emails(t: &[u8], out: &mut Vec<Found>) {
+    let mut skip = 0;
+    for i in memchr::memchr_iter(b'@', t) {
+        if i < skip {
+            continue;
+        }
+        let mut s = i;
+        while before(t, s, C_LOCAL) {
+            s -= 1;
+        }
+        while s < i && t[s] == b'.' {
+            s += 1;
+        }
+        let mut e = i + 1;
+        while at(t, e, C_HOST) {
+            e += 1;
+        }
+        while e > i + 1 && matches!(t[e - 1], b'.' | b'-' | b'_') {
+            e -= 1;
+        }
+        skip = e;
+        if s == i || t[i - 1] == b'.' || i + 1 >= e {
+            continue;
+        }
+        // An e-mail address inside a URL's userinfo is the URL's.
+        if s >= 3 && &t[s - 3..s] == b"://" {
+            continue;
+        }
+        if let Some(d) = domain(&t[i + 1..e]) {
+            let mut v = String::from_utf8_lossy(&t[s..i]).to_ascii_lowercase();
+            v.push('@');
+            v.push_str(&d);
+            out.push(Found {
+                start: s,
+                end: e,
+                kind: Kind::Email,
+                value: v,
+            });
+        }
+    }
+}
+
+fn ipv6(t: &[u8], out: &mut Vec<Found>) {
+    let mut skip = 0;
+    for i in memchr::memchr_iter(b':', t) {
+        if i < skip {
+            continue;
+        }
+        let mut s = i;
+        while before(t, s, C_V6) {
+            s -= 1;
+        }
+        let mut e = i + 1;
+        while at(t, e, C_V6) {
+            e += 1;
+        }
+        skip = e;
+        while e > s && t[e - 1] == b'.' {
+            e -= 1;
+        }
+        if before(t, s, C_WORD) || at(t, e, C_WORD) {
+            continue;
+        }
+        let tok = &t[s..e];
+        if tok.iter().filter(|&&b| b == b':').count() < 2 {
+            continue;
+        }
+        let parse = |tok: &[u8]| {
+            std::str::from_utf8(tok)
+                .ok()
+                .and_then(|s| s.parse::<Ipv6Addr>().ok())
+        };
+        let (addr, e) = match parse(tok) {
+            Some(a) => (a, e),
+            // "…::1:" at a sentence's end, or "addr:port" is not IPv6 — try one colon less.
+            None if tok.ends_with(b":") && !tok.ends_with(b"::") => {
+                match parse(&tok[..tok.len() - 1]) {
+                    Some(a) => (a, e - 1),
+                    None => continue,
+                }
+            }
+            None => continue,
+        };
+        out.push(Found {
+            start: s,
+            end: e,
+            kind: Kind::Ipv6,
+            value: addr.to_string(),
+        });
+    }
+}
+
+fn long_runs(t: &[u8], out: &mut Vec<Found>) {
+    const STEP: usize = 13; // every run of >= 26 covers two probes
+    let mut g = 0;
+    while g + STEP < t.len() {
+        if !(is(t[g], C_WORD) && is(t[g + STEP], C_WORD)) {
+            g += STEP;
+            continue;
+        }
+        let mut e = g + 1;
+        while at(t, e, C_WORD) {
+            e += 1;
+        }
+        if e <= g + STEP {
+            // The run from g ends before the next probe.
+            g += STEP;
+            continue;
+        }
+        let mut s = g;
+        while before(t, s, C_WORD) {
+            s -= 1;
+        }
+        classify_run(t, s, e, out);
+        g = e.div_ceil(STEP) * STEP;
+    }
+}
+
+fn classify_run(t: &[u8], s: usize, e: usize, out: &mut Vec<Found>) {
+    let run = &t[s..e];
+    let n = run.len();
+    if n < 26 {
+        return;
+    }
+    if matches!(n, 32 | 40 | 64 | 128) && run.iter().all(|&b| is(b, C_HEX)) {
+        // All one case; a run of one repeated digit is filler, not a hash.
+        let lower = run.iter().any(u8::is_ascii_lowercase);
+        let upper = run.iter().any(u8::is_ascii_uppercase);
+        if (lower && upper) || run.iter().all(|&b| b == run[0]) {
+            return;
+        }
+        let kind = match n {
+            32 => Kind::Md5,
+            40 => Kind::Sha1,
+            64 => Kind::Sha256,
+            _ => Kind::Sha512,
+        };
+        out.push(Found {
+            start: s,
+            end: e,
+            kind,
+            value: String::from_utf8_lossy(run).to_ascii_lowercase(),
+        });
+        return;
+    }
+    let is_btc = if (26..=35).contains(&n) && matches!(run[0], b'1' | b'3') {
+        base58check(run)
+    } else if (14..=74).contains(&n) && run[..3].eq_ignore_ascii_case(b"bc1") {
+        bech32(run)
+    } else {
+        false
+    };
+    if is_btc {
+        out.push(Found {
+            start: s,
+            end: e,
+            kind: Kind::Bitcoin,
+            value: String::from_utf8_lossy(run).into_owned(),
+        });
+    }
+}
+
+const B58: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/// Is `s` a Base58Check string decoding to 25 bytes with a valid checksum
+/// (a P2PKH or P2SH Bitcoin address)?
+pub fn base58check(s: &[u8]) -> bool {
+    let mut bytes = [0u8; 25];
+    for &c in s {
+        let Some(mut carry) = B58.iter().position(|&x| x == c).map(|v| v as u32) else {
+            return false;
+        };
+        for b in bytes.iter_mut().rev() {
+            carry += (*b as u32) * 58;
+            *b = (carry & 0xff) as u8;
+            carry >>= 8;
+        }
+        if carry != 0 {
+            return false;
+        }
+    }
+    let lead = s.iter().take_while(|&&c| c == b'1').count();
+    if bytes.iter().take_while(|&&b| b == 0).count() < lead {
+        return false;
+    }
+    if bytes[0] != 0 && bytes[0] != 5 {
+        return false;
+    }
+    let h = Sha256::digest(Sha256::digest(&bytes[..21]));
+    h[..4] == bytes[21..]
+}
+
+/// Encode 21 payload bytes (version + hash) as Base58Check (for generators and tests).
+pub fn base58check_encode(payload: &[u8; 21]) -> String {
+    let h = Sha256::digest(Sha256::digest(payload));
+    let mut full = payload.to_vec();
+    full.extend_from_slice(&h[..4]);
+    let mut digits: Vec<u8> = Vec::new();
+    for &b in &full {
+        let mut carry = b as u32;
+        for d in digits.iter_mut() {
+            carry += (*d as u32) << 8;
+            *d = (carry % 58) as u8;
+            carry /= 58;
+        }
+        while carry > 0 {
+            digits.push((carry % 58) as u8);
+            carry /= 58;
+        }
+    }
+    let mut s: String = full.iter().take_while(|&&b| b == 0).map(|_| '1').collect();
+    s.extend(digits.iter().rev().map(|&d| B58[d as usize] as char));
+    s
+}
+
+const BECH32: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+fn polymod(values: impl Iterator<Item = u8>) -> u32 {
+    const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+    let mut chk: u32 = 1;
+    for v in values {
+        let b = chk >> 25;
+        chk = ((chk & 0x1ffffff) << 5) ^ v as u32;
+        for (i, g) in GEN.iter().enumerate() {
+            if (b >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    chk
+}
+
+/// Is `s` a valid Bech32/Bech32m segwit address with the `bc` prefix?
+pub fn bech32(s: &[u8]) -> bool {
+    let lower = s.iter().any(u8::is_ascii_lowercase);
+    let upper = s.iter().any(u8::is_ascii_uppercase);
+    if lower && upper {
+        return false;
+    }
+    let s = s.to_ascii_lowercase();
+    let Some(sep) = s.iter().rposition(|&b| b == b'1') else {
+        return false;
+    };
+    if &s[..sep] != b"bc" || s.len() - sep < 7 {
+        return false;
+    }
+    let mut data = Vec::with_capacity(s.len());
+    for &c in &s[sep + 1..] {
+        match BECH32.iter().position(|&x| x == c) {
+            Some(v) => data.push(v as u8),
+            None => return false,
+        }
+    }
+    let hrp = &s[..sep];
+    let values = hrp
+        .iter()
+        .map(|c| c >> 5)
+        .chain(std::iter::once(0))
+        .chain(hrp.iter().map(|c| c & 31))
+        .chain(data.iter().copied());
+    let pm = polymod(values);
+    pm == 1 || pm == 0x2bc830a3
+}
+
+/// Encode a `bc` Bech32 (v0) address from 5-bit data (for generators and tests).
+pub fn bech32_encode(data5: &[u8]) -> String {
+    let hrp = b"bc";
+    let values = hrp
+        .iter()
+        .map(|c| c >> 5)
+        .chain(std::iter::once(0))
+        .chain(hrp.iter().map(|c| c & 31))
+        .chain(data5.iter().copied())
+        .chain([0u8; 6]);
+    let pm = polymod(values) ^ 1;
+    let mut s = String::from("bc1");
+    for &d in data5 {
+        s.push(BECH32[(d & 31) as usize] as char);
+    }
+    for i in 0..6 {
+        s.push(BECH32[((pm >> (5 * (5 - i))) & 31) as usize] as char);
+    }
+    s
+}
+
+fn cves(t: &[u8], out: &mut Vec<Found>) {
+    let f = finders();
+    for i in f.cve_u.find_iter(t).chain(f.cve_l.find_iter(t)) {
+        if before(t, i, C_WORD) {
+            continue;
+        }
+        let y = i + 4;
+        let mut e = y;
+        while at(t, e, C_ALNUM) && t[e].is_ascii_digit() {
+            e += 1;
+        }
+        if e - y != 4 || t.get(e) != Some(&b'-') {
+            continue;
+        }
+        let n = e + 1;
+        let mut e2 = n;
+        while e2 < t.len() && t[e2].is_ascii_digit() {
+            e2 += 1;
+        }
+        if !(4..=7).contains(&(e2 - n)) || at(t, e2, C_WORD) {
+            continue;
+        }
+        let mut v = String::from("CVE-");
+        v.push_str(&String::from_utf8_lossy(&t[y..e2]));
+        out.push(Found {
+            start: i,
+            end: e2,
+            kind: Kind::Cve,
+            value: v,
+        });
+    }
+}
+
+fn asns(t: &[u8], out: &mut Vec<Found>) {
+    for i in finders().asn.find_iter(t) {
+        if before(t, i, C_WORD) {
+            continue;
+        }
+        let mut d = i + 2;
+        if t.get(d) == Some(&b'N') {
+            d += 1;
+        }
+        let mut e = d;
+        while e < t.len() && t[e].is_ascii_digit() {
+            e += 1;
+        }
+        if e == d || e - d > 10 || t[d] == b'0' || at(t, e, C_WORD) {
+            continue;
+        }
+        let Ok(n) = std::str::from_utf8(&t[d..e]).unwrap_or("").parse::<u32>() else {
+            continue;
+        };
+        out.push(Found {
+            start: i,
+            end: e,
+            kind: Kind::Asn,
+            value: format!("AS{n}"),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(s: &str) -> Vec<(Kind, String)> {
+        extract_str(s)
+            .into_iter()
+            .map(|f| (f.kind, f.value))
+            .collect()
+    }
+
+    fn one(s: &str, k: Kind, v: &str) {
+        let got = kinds(s);
+        assert!(got.contains(&(k, v.to_string())), "{s:?}: {got:?}");
+    }
+
+    fn none_of(s: &str, k: Kind) {
+        let got = kinds(s);
+        assert!(!got.iter().any(|(kk, _)| *kk == k), "{s:?}: {got:?}");
+    }
+
+    #[test]
+    fn ipv4() {
+        one("from 1.2.3.4 port", Kind::Ipv4, "1.2.3.4");
+        one("end 8.8.4.4.", Kind::Ipv4, "8.8.4.4");
+        one("conn 93.184.216.34:443", Kind::Ipv4, "93.184.216.34");
+        none_of("version 1.2.3.4.5 here", Kind::Ipv4);
+        none_of("bad 256.1.1.1 and 01.2.3.4", Kind::Ipv4);
+        none_of("v1.2.3", Kind::Ipv4);
+    }
+
+    #[test]
+    fn ipv6() {
+        one(
+            "to 2a00:1450:4001:82a::200e now",
+            Kind::Ipv6,
+            "2a00:1450:4001:82a::200e",
+        );
+        one("X 2001:DB8:0:0:0:0:0:1.", Kind::Ipv6, "2001:db8::1");
+        none_of("at 12:34:56 UTC", Kind::Ipv6);
+        none_of("std::vec::Vec", Kind::Ipv6);
+    }
+
+    #[test]
+    fn domains() {
+        one(
+            "visit Evil-Login.co.uk today",
+            Kind::Domain,
+            "evil-login.co.uk",
+        );
+        one("notexample.com", Kind::Domain, "notexample.com");
+        none_of("file report.pdf and setup.py", Kind::Domain);
+        none_of("a.b.notarealtld", Kind::Domain);
+        none_of("co.uk", Kind::Domain);
+        none_of("sentence. Another", Kind::Domain);
+    }
+
+    #[test]
+    fn urls_and_emails() {
+        one(
+            "get http://evil.net/a/b?c=1).",
+            Kind::Url,
+            "http://evil.net/a/b?c=1",
+        );
+        one(
+            "(see HTTPS://Mal.Example.ORG/X)",
+            Kind::Url,
+            "https://mal.example.org/X",
+        );
+        one(
+            "url http://1.2.3.4:8080/x",
+            Kind::Url,
+            "http://1.2.3.4:8080/x",
+        );
+        none_of("foo://bar.com/x", Kind::Url);
+        one(
+            "mail Bob.Smith+x@Corp-Mail.com.",
+            Kind::Email,
+            "bob.smith+x@corp-mail.com",
+        );
+        none_of("user@localhost", Kind::Email);
+    }
+
+    #[test]
+    fn hashes() {
+        let sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        one(&format!("hash {sha}."), Kind::Sha256, sha);
+        one(
+            "md5 0cc175b9c0f1b6a831c399e269772661",
+            Kind::Md5,
+            "0cc175b9c0f1b6a831c399e269772661",
+        );
+        one(
+            "AA6C7D8E9F0A1B2C3D4E5F60718293A4B5C6D7E8",
+            Kind::Sha1,
+            "aa6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8",
+        );
+        // Inside a longer hex run: not a SHA-256.
+        none_of(&format!("x {sha}abc123 y"), Kind::Sha256);
+        none_of(&format!("g{sha}"), Kind::Sha256);
+        none_of(&"0".repeat(64), Kind::Sha256);
+    }
+
+    #[test]
+    fn ids() {
+        one("patch cve-2021-44228 now", Kind::Cve, "CVE-2021-44228");
+        none_of("CVE-21-1234", Kind::Cve);
+        one("routed by AS13335.", Kind::Asn, "AS13335");
+        one("ASN 64512 / ASN64512", Kind::Asn, "AS64512");
+        none_of("BASE64 and AS0 and AS", Kind::Asn);
+    }
+
+    #[test]
+    fn bitcoin() {
+        one(
+            "pay 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa now",
+            Kind::Bitcoin,
+            "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",
+        );
+        none_of("pay 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb now", Kind::Bitcoin);
+        one(
+            "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+            Kind::Bitcoin,
+            "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+        );
+        let enc = base58check_encode(&[0u8; 21]);
+        assert!(base58check(enc.as_bytes()), "{enc}");
+        let b = bech32_encode(&[
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+            24, 25, 26, 27, 28, 29, 30, 31, 0,
+        ]);
+        assert!(bech32(b.as_bytes()), "{b}");
+    }
+}

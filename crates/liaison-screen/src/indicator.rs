@@ -1,0 +1,677 @@
+//! Indicators from the knowledge base: STIX patterns turned into literals for
+//! the automaton, or into matchers evaluated on the extracted observables.
+//!
+//! The engine talks to the patterning code through [`PatternCompiler`]. Until
+//! `liaison-pattern` exposes its parser, prefilter literals and matcher, the
+//! built-in [`SimpleCompiler`] stands in: it reads the comparison-expression
+//! subset of STIX patterning (`[type:path OP value]` joined by `AND` / `OR`
+//! inside brackets, brackets joined by `OR`), with the operators `=`, `!=`,
+//! `LIKE`, `MATCHES`, `ISSUBSET`, `IN` and `NOT`. A pattern that is an `OR`
+//! of `=` comparisons becomes literals; observation operators other than `OR`
+//! (`AND`, `FOLLOWEDBY`) and qualifiers are refused as unsupported.
+
+use crate::watchlist::Severity;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// An indicator rule to screen for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndicatorRule {
+    /// STIX id (`indicator--…`).
+    pub id: String,
+    /// STIX pattern (`pattern_type` `stix`).
+    pub pattern: String,
+    /// A label shown with the hit (the indicator's name).
+    pub label: Option<String>,
+    /// Severity of a hit.
+    pub severity: Severity,
+}
+
+/// A literal a pattern is equivalent to (one of an `OR`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Literal {
+    /// STIX object type (`domain-name`).
+    pub object_type: String,
+    /// Property path, normalised (`value`, `hashes.SHA256`).
+    pub path: String,
+    /// The literal value.
+    pub value: String,
+}
+
+/// An observable extracted from text, as the matchers see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Observable<'a> {
+    /// STIX object type.
+    pub object_type: &'a str,
+    /// Property path, normalised.
+    pub path: &'a str,
+    /// Value.
+    pub value: &'a str,
+}
+
+/// Evaluates a compiled pattern on one observable.
+pub trait ObservableMatcher: Send + Sync + std::fmt::Debug {
+    /// The object types this matcher can match (for dispatch).
+    fn object_types(&self) -> Vec<String>;
+    /// Does the observable match?
+    fn matches(&self, obs: &Observable<'_>) -> bool;
+}
+
+/// A compiled pattern.
+#[derive(Debug)]
+pub enum Compiled {
+    /// Equivalent to any of these literals.
+    Literals(Vec<Literal>),
+    /// Needs evaluation on observables.
+    Matcher(Box<dyn ObservableMatcher>),
+}
+
+/// Compiles STIX patterns for screening.
+pub trait PatternCompiler: Send + Sync {
+    /// Compile one pattern; `Err` holds why it can't be screened.
+    fn compile(&self, pattern: &str) -> Result<Compiled, String>;
+}
+
+/// Normalise a property path: `hashes.'SHA-256'` → `hashes.SHA256`.
+pub fn normalize_path(object_type: &str, path: &str) -> String {
+    if object_type == "file" {
+        if let Some(alg) = path.strip_prefix("hashes.") {
+            let alg: String = alg
+                .chars()
+                .filter(|c| !matches!(c, '\'' | '"' | '-' | '_'))
+                .flat_map(char::to_uppercase)
+                .collect();
+            return format!("hashes.{alg}");
+        }
+    }
+    path.to_string()
+}
+
+/// The stand-in compiler (see the module docs).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SimpleCompiler;
+
+impl PatternCompiler for SimpleCompiler {
+    fn compile(&self, pattern: &str) -> Result<Compiled, String> {
+        let toks = lex(pattern)?;
+        let mut p = Parser { toks, i: 0 };
+        let expr = p.pattern()?;
+        if p.i != p.toks.len() {
+            return Err(format!("unexpected {:?}", p.toks[p.i]));
+        }
+        let mut lits = Vec::new();
+        if literals(&expr, &mut lits) {
+            return Ok(Compiled::Literals(lits));
+        }
+        Ok(Compiled::Matcher(Box::new(ExprMatcher { expr })))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    LBrack,
+    RBrack,
+    LParen,
+    RParen,
+    Comma,
+    Op(String),
+    Word(String),
+    Str(String),
+    Num(String),
+}
+
+fn lex(s: &str) -> Result<Vec<Tok>, String> {
+    let b: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '[' => {
+                out.push(Tok::LBrack);
+                i += 1
+            }
+            ']' => {
+                out.push(Tok::RBrack);
+                i += 1
+            }
+            '(' => {
+                out.push(Tok::LParen);
+                i += 1
+            }
+            ')' => {
+                out.push(Tok::RParen);
+                i += 1
+            }
+            ',' => {
+                out.push(Tok::Comma);
+                i += 1
+            }
+            '=' => {
+                out.push(Tok::Op("=".into()));
+                i += 1
+            }
+            '!' | '<' | '>' => {
+                let mut op = c.to_string();
+                if b.get(i + 1) == Some(&'=') {
+                    op.push('=');
+                    i += 1;
+                }
+                out.push(Tok::Op(op));
+                i += 1
+            }
+            '\'' => {
+                let mut v = String::new();
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return Err("unterminated string".into()),
+                        Some('\\') => {
+                            if let Some(&n) = b.get(i + 1) {
+                                v.push(n);
+                            }
+                            i += 2;
+                        }
+                        Some('\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&ch) => {
+                            v.push(ch);
+                            i += 1
+                        }
+                    }
+                }
+                out.push(Tok::Str(v));
+            }
+            c if c.is_ascii_digit() || c == '-' => {
+                let st = i;
+                i += 1;
+                while i < b.len() && (b[i].is_ascii_digit() || b[i] == '.') {
+                    i += 1;
+                }
+                out.push(Tok::Num(b[st..i].iter().collect()));
+            }
+            _ => {
+                // A word or an object path: up to whitespace or punctuation,
+                // quoted path segments included.
+                let st = i;
+                let mut q = None;
+                while i < b.len() {
+                    let ch = b[i];
+                    if let Some(qc) = q {
+                        if ch == qc {
+                            q = None;
+                        }
+                    } else if ch == '\'' || ch == '"' {
+                        if i == st {
+                            break;
+                        }
+                        q = Some(ch);
+                    } else if ch.is_whitespace() || "[]()=!<>,".contains(ch) {
+                        break;
+                    }
+                    i += 1;
+                }
+                if i == st {
+                    return Err(format!("unexpected '{c}'"));
+                }
+                out.push(Tok::Word(b[st..i].iter().collect()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+enum Expr {
+    Or(Vec<Expr>),
+    And(Vec<Expr>),
+    Cmp {
+        object_type: String,
+        path: String,
+        negate: bool,
+        op: String,
+        values: Vec<String>,
+        regex: Option<regex::Regex>,
+    },
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    i: usize,
+}
+
+impl Parser {
+    fn peek_word(&self, w: &str) -> bool {
+        matches!(self.toks.get(self.i), Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w))
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.i).cloned();
+        self.i += 1;
+        t
+    }
+
+    /// Observation expressions joined by OR.
+    fn pattern(&mut self) -> Result<Expr, String> {
+        let mut v = vec![self.observation()?];
+        loop {
+            if self.peek_word("OR") {
+                self.i += 1;
+                v.push(self.observation()?);
+            } else if self.peek_word("AND") || self.peek_word("FOLLOWEDBY") {
+                return Err(
+                    "observation operators AND / FOLLOWEDBY are not supported in screening".into(),
+                );
+            } else if ["WITHIN", "REPEATS", "START"]
+                .iter()
+                .any(|w| self.peek_word(w))
+            {
+                return Err("qualifiers are not supported in screening".into());
+            } else {
+                break;
+            }
+        }
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Expr::Or(v)
+        })
+    }
+
+    fn observation(&mut self) -> Result<Expr, String> {
+        match self.next() {
+            Some(Tok::LBrack) => {
+                let e = self.cmp_or()?;
+                match self.next() {
+                    Some(Tok::RBrack) => Ok(e),
+                    t => Err(format!("expected ']', found {t:?}")),
+                }
+            }
+            Some(Tok::LParen) => {
+                let e = self.pattern()?;
+                match self.next() {
+                    Some(Tok::RParen) => Ok(e),
+                    t => Err(format!("expected ')', found {t:?}")),
+                }
+            }
+            t => Err(format!("expected '[', found {t:?}")),
+        }
+    }
+
+    fn cmp_or(&mut self) -> Result<Expr, String> {
+        let mut v = vec![self.cmp_and()?];
+        while self.peek_word("OR") {
+            self.i += 1;
+            v.push(self.cmp_and()?);
+        }
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Expr::Or(v)
+        })
+    }
+
+    fn cmp_and(&mut self) -> Result<Expr, String> {
+        let mut v = vec![self.cmp()?];
+        while self.peek_word("AND") {
+            self.i += 1;
+            v.push(self.cmp()?);
+        }
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Expr::And(v)
+        })
+    }
+
+    fn cmp(&mut self) -> Result<Expr, String> {
+        if self.toks.get(self.i) == Some(&Tok::LParen) {
+            self.i += 1;
+            let e = self.cmp_or()?;
+            return match self.next() {
+                Some(Tok::RParen) => Ok(e),
+                t => Err(format!("expected ')', found {t:?}")),
+            };
+        }
+        let path = match self.next() {
+            Some(Tok::Word(w)) => w,
+            t => return Err(format!("expected an object path, found {t:?}")),
+        };
+        let (object_type, prop) = path
+            .split_once(':')
+            .ok_or_else(|| format!("object path '{path}' has no ':'"))?;
+        let negate = self.peek_word("NOT");
+        if negate {
+            self.i += 1;
+        }
+        let op = match self.next() {
+            Some(Tok::Op(o)) => o,
+            Some(Tok::Word(w)) => w.to_ascii_uppercase(),
+            t => return Err(format!("expected an operator, found {t:?}")),
+        };
+        let values = match self.next() {
+            Some(Tok::Str(s)) | Some(Tok::Num(s)) => vec![s],
+            Some(Tok::Word(w))
+                if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") =>
+            {
+                vec![w.to_ascii_lowercase()]
+            }
+            Some(Tok::LParen) => {
+                let mut v = Vec::new();
+                loop {
+                    match self.next() {
+                        Some(Tok::Str(s)) | Some(Tok::Num(s)) => v.push(s),
+                        t => return Err(format!("expected a value, found {t:?}")),
+                    }
+                    match self.next() {
+                        Some(Tok::Comma) => continue,
+                        Some(Tok::RParen) => break,
+                        t => return Err(format!("expected ',' or ')', found {t:?}")),
+                    }
+                }
+                v
+            }
+            t => return Err(format!("expected a value, found {t:?}")),
+        };
+        let regex = match op.as_str() {
+            "MATCHES" => Some(regex::Regex::new(&values[0]).map_err(|e| format!("MATCHES: {e}"))?),
+            "LIKE" => Some(like_regex(&values[0])?),
+            "=" | "!=" | "ISSUBSET" | "IN" => None,
+            other => return Err(format!("operator {other} is not supported in screening")),
+        };
+        if op == "ISSUBSET" && !values[0].contains('/') {
+            return Err("ISSUBSET needs a CIDR".into());
+        }
+        Ok(Expr::Cmp {
+            object_type: object_type.to_string(),
+            path: normalize_path(object_type, prop),
+            negate,
+            op,
+            values,
+            regex,
+        })
+    }
+}
+
+fn like_regex(like: &str) -> Result<regex::Regex, String> {
+    let mut r = String::from("(?s)^");
+    for c in like.chars() {
+        match c {
+            '%' => r.push_str(".*"),
+            '_' => r.push('.'),
+            c => r.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    r.push('$');
+    regex::Regex::new(&r).map_err(|e| format!("LIKE: {e}"))
+}
+
+fn literals(e: &Expr, out: &mut Vec<Literal>) -> bool {
+    match e {
+        Expr::Or(v) => v.iter().all(|x| literals(x, out)),
+        Expr::Cmp {
+            object_type,
+            path,
+            negate: false,
+            op,
+            values,
+            ..
+        } if op == "=" || op == "IN" => {
+            for v in values {
+                out.push(Literal {
+                    object_type: object_type.clone(),
+                    path: path.clone(),
+                    value: v.clone(),
+                });
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+#[derive(Debug)]
+struct ExprMatcher {
+    expr: Expr,
+}
+
+fn types(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::Or(v) | Expr::And(v) => v.iter().for_each(|x| types(x, out)),
+        Expr::Cmp { object_type, .. } => {
+            if !out.contains(object_type) {
+                out.push(object_type.clone())
+            }
+        }
+    }
+}
+
+fn eval(e: &Expr, o: &Observable<'_>) -> bool {
+    match e {
+        Expr::Or(v) => v.iter().any(|x| eval(x, o)),
+        Expr::And(v) => v.iter().all(|x| eval(x, o)),
+        Expr::Cmp {
+            object_type,
+            path,
+            negate,
+            op,
+            values,
+            regex,
+        } => {
+            if object_type != o.object_type || path != o.path {
+                return false;
+            }
+            let r = match op.as_str() {
+                "=" => values[0] == o.value,
+                "!=" => values[0] != o.value,
+                "IN" => values.iter().any(|v| v == o.value),
+                "LIKE" | "MATCHES" => regex.as_ref().is_some_and(|r| r.is_match(o.value)),
+                "ISSUBSET" => in_cidr(o.value, &values[0]),
+                _ => false,
+            };
+            r != *negate
+        }
+    }
+}
+
+fn in_cidr(addr: &str, cidr: &str) -> bool {
+    let Some((net, len)) = cidr.split_once('/') else {
+        return false;
+    };
+    let Ok(len) = len.parse::<u32>() else {
+        return false;
+    };
+    if let (Ok(a), Ok(n)) = (addr.parse::<Ipv4Addr>(), net.parse::<Ipv4Addr>()) {
+        let m = if len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - len.min(32))
+        };
+        return u32::from(a) & m == u32::from(n) & m;
+    }
+    if let (Ok(a), Ok(n)) = (addr.parse::<Ipv6Addr>(), net.parse::<Ipv6Addr>()) {
+        let m = if len == 0 {
+            0
+        } else {
+            u128::MAX << (128 - len.min(128))
+        };
+        return u128::from(a) & m == u128::from(n) & m;
+    }
+    false
+}
+
+impl ObservableMatcher for ExprMatcher {
+    fn object_types(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        types(&self.expr, &mut v);
+        v
+    }
+
+    fn matches(&self, obs: &Observable<'_>) -> bool {
+        eval(&self.expr, obs)
+    }
+}
+
+/// Read the active indicators of a STIX bundle (JSON text) into rules: objects
+/// of type `indicator` with `pattern_type` `stix` (or none) that are not
+/// `revoked` and not past `valid_until` relative to `now` (RFC 3339, compared
+/// as text; pass `None` to skip that check).
+pub fn rules_from_bundle(json: &str, now: Option<&str>) -> crate::Result<Vec<IndicatorRule>> {
+    let v: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| crate::Error::new(crate::ErrorKind::Bundle(e.to_string())))?;
+    let objects = match &v {
+        serde_json::Value::Object(m)
+            if m.get("type").and_then(|t| t.as_str()) == Some("bundle") =>
+        {
+            m.get("objects")
+                .and_then(|o| o.as_array())
+                .cloned()
+                .unwrap_or_default()
+        }
+        serde_json::Value::Array(a) => a.clone(),
+        serde_json::Value::Object(_) => vec![v.clone()],
+        _ => {
+            return Err(crate::Error::new(crate::ErrorKind::Bundle(
+                "expected a bundle, an array or an object".into(),
+            )))
+        }
+    };
+    let mut out = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        if o.get("type").and_then(|t| t.as_str()) != Some("indicator") {
+            continue;
+        }
+        if o.get("revoked").and_then(|r| r.as_bool()) == Some(true) {
+            continue;
+        }
+        if let (Some(now), Some(until)) = (now, o.get("valid_until").and_then(|u| u.as_str())) {
+            if until <= now {
+                continue;
+            }
+        }
+        let pt = o
+            .get("pattern_type")
+            .and_then(|t| t.as_str())
+            .unwrap_or("stix");
+        if pt != "stix" {
+            continue;
+        }
+        let id = o.get("id").and_then(|t| t.as_str()).ok_or_else(|| {
+            crate::Error::new(crate::ErrorKind::Bundle(format!(
+                "objects[{i}]: indicator without id"
+            )))
+        })?;
+        let pattern = o.get("pattern").and_then(|t| t.as_str()).ok_or_else(|| {
+            crate::Error::new(crate::ErrorKind::Bundle(format!(
+                "objects[{i}] ({id}): no pattern"
+            )))
+        })?;
+        let severity = o
+            .get("x_liaison_severity")
+            .and_then(|s| s.as_str())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(Severity::High);
+        out.push(IndicatorRule {
+            id: id.to_string(),
+            pattern: pattern.to_string(),
+            label: o.get("name").and_then(|n| n.as_str()).map(String::from),
+            severity,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lits(p: &str) -> Vec<(String, String, String)> {
+        match SimpleCompiler.compile(p).unwrap() {
+            Compiled::Literals(l) => l
+                .into_iter()
+                .map(|l| (l.object_type, l.path, l.value))
+                .collect(),
+            Compiled::Matcher(_) => panic!("not literal: {p}"),
+        }
+    }
+
+    #[test]
+    fn literal_patterns() {
+        assert_eq!(
+            lits("[domain-name:value = 'evil.com'] OR [ipv4-addr:value = '1.2.3.4']"),
+            [
+                ("domain-name".into(), "value".into(), "evil.com".into()),
+                ("ipv4-addr".into(), "value".into(), "1.2.3.4".into())
+            ]
+        );
+        assert_eq!(
+            lits("[file:hashes.'SHA-256' = 'ab' OR file:hashes.MD5 = 'cd']")[0].1,
+            "hashes.SHA256"
+        );
+        assert_eq!(
+            lits("[url:value = 'http://x.com/it\\'s']")[0].2,
+            "http://x.com/it's"
+        );
+    }
+
+    #[test]
+    fn matcher_patterns() {
+        let Compiled::Matcher(m) = SimpleCompiler
+            .compile(
+                "[ipv4-addr:value ISSUBSET '198.51.0.0/16' AND ipv4-addr:value NOT = '198.51.1.1']",
+            )
+            .unwrap()
+        else {
+            panic!()
+        };
+        let o = |v| Observable {
+            object_type: "ipv4-addr",
+            path: "value",
+            value: v,
+        };
+        assert!(m.matches(&o("198.51.7.7")));
+        assert!(!m.matches(&o("198.51.1.1")));
+        assert!(!m.matches(&o("8.8.8.8")));
+        let Compiled::Matcher(m) = SimpleCompiler
+            .compile("[domain-name:value LIKE '%.evil.com']")
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert!(m.matches(&Observable {
+            object_type: "domain-name",
+            path: "value",
+            value: "a.evil.com"
+        }));
+        assert!(!m.matches(&Observable {
+            object_type: "domain-name",
+            path: "value",
+            value: "notevil.com"
+        }));
+    }
+
+    #[test]
+    fn unsupported() {
+        assert!(SimpleCompiler
+            .compile("[a:b = 'x'] FOLLOWEDBY [c:d = 'y']")
+            .is_err());
+        assert!(SimpleCompiler
+            .compile("[a:b = 'x'] WITHIN 5 SECONDS")
+            .is_err());
+        assert!(SimpleCompiler.compile("[a:b = ").is_err());
+    }
+
+    #[test]
+    fn bundle() {
+        let b = r#"{"type":"bundle","id":"bundle--1","objects":[
+          {"type":"indicator","id":"indicator--a","pattern":"[ipv4-addr:value = '1.2.3.4']","pattern_type":"stix","name":"bad ip"},
+          {"type":"indicator","id":"indicator--b","pattern":"x","pattern_type":"sigma"},
+          {"type":"indicator","id":"indicator--c","pattern":"[ipv4-addr:value = '1.2.3.5']","revoked":true},
+          {"type":"malware","id":"malware--d","name":"x"}]}"#;
+        let r = rules_from_bundle(b, None).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].label.as_deref(), Some("bad ip"));
+    }
+}
