@@ -1,1 +1,298 @@
-//! liaison-store
+//! The knowledge store: every version of every STIX object, under its security label.
+//!
+//! [`Store`] is the trait every backend implements; [`SqliteStore`] is the embedded
+//! default. Every read takes a [`Subject`] and filters inside the query (results,
+//! counts and facets alike) by the set of label ids the policy lets that subject
+//! read, so no caller can forget to. Every import batch is one transaction.
+//!
+//! ```
+//! use liaison_store::{SqliteStore, Store, ImportOptions, SearchQuery};
+//! use liaison_policy::{Policy, Role};
+//! use liaison_stix::StixObject;
+//!
+//! let policy = Policy::new(["UNCLASSIFIED", "SECRET"], ["GRID"]).unwrap();
+//! let store = SqliteStore::open_in_memory(policy.clone()).unwrap();
+//! let admin = policy.subject("admin", "cert", "SECRET", ["GRID"], [Role::Admin]).unwrap();
+//! let obj = StixObject::from_json(r#"{"type":"malware","spec_version":"2.1",
+//!   "id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b","created":"2016-04-06T20:07:09.000Z",
+//!   "modified":"2016-04-06T20:07:09.000Z","name":"Poison Ivy","is_family":true}"#).unwrap();
+//! let report = store.import(&admin, &mut std::iter::once(Ok(obj)), &ImportOptions::default(), &mut |_| {}).unwrap();
+//! assert_eq!(report.new, 1);
+//! let found = store.search(&admin, &SearchQuery::text("poison")).unwrap();
+//! assert_eq!(found.total, 1);
+//! ```
+
+mod search_text;
+mod sqlite;
+pub mod testsuite;
+
+pub use search_text::{fts_query, segment_for_index};
+pub use sqlite::SqliteStore;
+
+use liaison_policy::{Label, PolicyError, Subject};
+use liaison_stix::StixObject;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A stored version of an object, with its label and bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredObject {
+    /// The object, verbatim as imported.
+    pub object: StixObject,
+    /// Its security label.
+    pub label: Label,
+    /// When this version entered the store (Unix ms): TAXII's `date_added`.
+    pub added_ms: i64,
+    /// Whether this is the newest version.
+    pub latest: bool,
+}
+
+/// An input object that could not be taken, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// Position of the object in the input (0-based).
+    pub index: u64,
+    /// The object's id, when it had one.
+    pub id: Option<String>,
+    /// JSON path of the fault, relative to the input (`$.objects[12].created`).
+    pub path: String,
+    /// What was wrong and what was expected.
+    pub reason: String,
+}
+
+/// One item handed to [`Store::import`]: an object, or what the parser said about a bad one.
+pub type ImportItem = Result<StixObject, Rejection>;
+
+/// Options of an import batch.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Label for objects that carry none; when `None`, the lowest level, releasable to
+    /// all, owned by the importer's organization.
+    pub default_label: Option<Label>,
+    /// Stop at the first invalid object and store nothing.
+    pub strict: bool,
+}
+
+/// What one import batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// Objects whose id was not in the store.
+    pub new: u64,
+    /// New versions of objects already stored.
+    pub updated: u64,
+    /// Versions already stored with the same content.
+    pub unchanged: u64,
+    /// Objects refused, each with its reason.
+    pub invalid: Vec<Rejection>,
+}
+
+/// A full-text query.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// Words or CJK text; every term must match (prefix match for words,
+    /// substring match of two characters or more for CJK).
+    pub text: String,
+    /// Only these types, when not empty.
+    pub types: Vec<String>,
+    /// Page size (default 20).
+    pub limit: usize,
+    /// Results to skip.
+    pub offset: usize,
+}
+
+impl SearchQuery {
+    /// A query for `text` with default paging.
+    pub fn text(text: &str) -> Self {
+        SearchQuery {
+            text: text.to_string(),
+            types: vec![],
+            limit: 20,
+            offset: 0,
+        }
+    }
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    /// Object id.
+    pub id: String,
+    /// Object type.
+    pub r#type: String,
+    /// Name, if the type has one.
+    pub name: Option<String>,
+    /// Rank score (higher is better).
+    pub score: f64,
+}
+
+/// Search results with the total and per-type facets, all label-filtered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SearchResults {
+    /// The requested page.
+    pub hits: Vec<SearchHit>,
+    /// Matches the subject may read, in all.
+    pub total: u64,
+    /// Matches per type the subject may read.
+    pub facets: BTreeMap<String, u64>,
+}
+
+/// A node of a graph walk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GraphNode {
+    /// Object id.
+    pub id: String,
+    /// Object type.
+    pub r#type: String,
+    /// Name, if any.
+    pub name: Option<String>,
+    /// Hops from the start.
+    pub depth: u32,
+}
+
+/// An edge of a graph walk: a relationship or an embedded reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GraphEdge {
+    /// Source id.
+    pub source: String,
+    /// Target id.
+    pub target: String,
+    /// `relationship_type` for relationships, the property name for references.
+    pub kind: String,
+    /// The relationship's id, for relationship edges.
+    pub via: Option<String>,
+}
+
+/// The readable neighbourhood of an object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Graph {
+    /// Nodes, the start first.
+    pub nodes: Vec<GraphNode>,
+    /// Edges between those nodes.
+    pub edges: Vec<GraphEdge>,
+    /// Whether the walk stopped at the node limit.
+    pub truncated: bool,
+}
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    /// Only these types, when not empty.
+    pub types: Vec<String>,
+    /// Only versions modified at or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Every version, not only the latest.
+    pub all_versions: bool,
+}
+
+/// Counts the subject may see.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    /// Objects (latest versions).
+    pub objects: u64,
+    /// Versions in all.
+    pub versions: u64,
+    /// Objects per type.
+    pub by_type: BTreeMap<String, u64>,
+    /// Objects per classification level name.
+    pub by_level: BTreeMap<String, u64>,
+    /// Graph edges.
+    pub edges: u64,
+}
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// A label names something the deployment does not define.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// Strict import stopped at an invalid object; nothing was stored.
+    #[error("import stopped at object {} ({}): {}: {}; nothing was stored", .0.index, .0.id.as_deref().unwrap_or("no id"), .0.path, .0.reason)]
+    Strict(Rejection),
+    /// The subject may not do this.
+    #[error("not permitted: {0}")]
+    Denied(String),
+    /// No such object (or none the subject may see).
+    #[error("no object with id {0}")]
+    NotFound(String),
+    /// Stored data could not be decoded.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The caller's sink failed during export.
+    #[error("export aborted: {0}")]
+    Sink(String),
+}
+
+/// The knowledge store. Every read takes the reading [`Subject`] and returns only
+/// what the label rules let it read; every write checks the write rule.
+pub trait Store: Send + Sync {
+    /// Import a batch in one transaction. Invalid objects are reported and skipped
+    /// (or, with `strict`, abort the batch with nothing stored). `progress` is called
+    /// with the number of objects handled so far.
+    fn import(
+        &self,
+        subject: &Subject,
+        items: &mut dyn Iterator<Item = ImportItem>,
+        opts: &ImportOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportReport, StoreError>;
+
+    /// The latest version of an object, if the subject may read it.
+    fn get(&self, subject: &Subject, id: &str) -> Result<Option<StoredObject>, StoreError>;
+
+    /// Every version the subject may read, oldest first.
+    fn versions(&self, subject: &Subject, id: &str) -> Result<Vec<StoredObject>, StoreError>;
+
+    /// Revoke an object: a new version with `revoked: true`.
+    fn revoke(&self, subject: &Subject, id: &str) -> Result<StoredObject, StoreError>;
+
+    /// Ranked full-text search over the latest, unrevoked versions.
+    fn search(&self, subject: &Subject, query: &SearchQuery) -> Result<SearchResults, StoreError>;
+
+    /// Walk relationships and references from `id` up to `depth` hops, at most `max_nodes` nodes.
+    /// `None` when the start is absent or unreadable (the two are indistinguishable).
+    fn graph(
+        &self,
+        subject: &Subject,
+        id: &str,
+        depth: u32,
+        max_nodes: usize,
+    ) -> Result<Option<Graph>, StoreError>;
+
+    /// Stream what the subject may read to `sink`, returning the count.
+    fn export(
+        &self,
+        subject: &Subject,
+        filter: &ExportFilter,
+        sink: &mut dyn FnMut(StoredObject) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
+
+    /// Counts the subject may see.
+    fn stats(&self, subject: &Subject) -> Result<Stats, StoreError>;
+}
+
+/// The checks every object passes before it is stored: the STIX MUSTs.
+/// Returns the JSON path and reason of the first fault.
+pub(crate) fn validate_for_store(obj: &StixObject) -> Result<(), (String, String)> {
+    let t = obj.type_name();
+    let id = obj.id();
+    let Some((prefix, uuid)) = id.split_once("--") else {
+        return Err((
+            "$.id".into(),
+            format!("'{id}' is not of the form {t}--UUID"),
+        ));
+    };
+    if prefix != t {
+        return Err((
+            "$.id".into(),
+            format!("id prefix '{prefix}' does not match type '{t}'"),
+        ));
+    }
+    if uuid::Uuid::parse_str(uuid).is_err() {
+        return Err(("$.id".into(), format!("'{uuid}' is not a UUID")));
+    }
+    Ok(())
+}

@@ -1,0 +1,946 @@
+//! The embedded SQLite backend (WAL, bundled SQLite).
+
+use crate::search_text::{fts_query, segment_for_index};
+use crate::*;
+use liaison_policy::{can_read, check_write, Label, Policy, Releasability, Tlp};
+use liaison_stix::label::LabelExtension;
+use liaison_stix::{Category, StixObject, Timestamp};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::{Mutex, RwLock};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS labels(
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    level TEXT NOT NULL,
+    compartments TEXT NOT NULL,
+    tlp TEXT NOT NULL,
+    owner TEXT,
+    releasable TEXT
+);
+CREATE TABLE IF NOT EXISTS objects(
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    label_id INTEGER NOT NULL REFERENCES labels(id),
+    latest INTEGER NOT NULL,
+    revoked INTEGER NOT NULL,
+    added INTEGER NOT NULL,
+    modified TEXT,
+    name TEXT,
+    json TEXT NOT NULL,
+    UNIQUE(id, version)
+);
+CREATE INDEX IF NOT EXISTS objects_latest ON objects(id) WHERE latest = 1;
+CREATE INDEX IF NOT EXISTS objects_type ON objects(type, label_id) WHERE latest = 1;
+CREATE TABLE IF NOT EXISTS edges(
+    src TEXT NOT NULL,
+    dst TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    via TEXT,
+    label_id INTEGER NOT NULL,
+    owner_rid INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS edges_src ON edges(src);
+CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst);
+CREATE INDEX IF NOT EXISTS edges_owner ON edges(owner_rid);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    name, aliases, body,
+    tokenize = 'unicode61 remove_diacritics 2',
+    content = '', contentless_delete = 1
+);
+"#;
+
+/// Label interning: labels are few, objects many, so objects point at a label id and
+/// the read filter is "label id in the set this subject may read".
+#[derive(Default)]
+struct LabelCache {
+    by_key: HashMap<String, i64>,
+    by_id: Vec<(i64, Label)>,
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    path: Option<PathBuf>,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    policy: Policy,
+    labels: RwLock<LabelCache>,
+}
+
+fn open_conn(path: Option<&Path>) -> Result<Connection, StoreError> {
+    let conn = match path {
+        Some(p) => Connection::open(p)?,
+        None => Connection::open_in_memory()?,
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = OFF;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;
+         PRAGMA mmap_size = 268435456;",
+    )?;
+    rusqlite::vtab::array::load_module(&conn)?;
+    Ok(conn)
+}
+
+fn label_key(policy: &Policy, l: &Label) -> String {
+    let rel = match &l.releasable_to {
+        Releasability::All => Value::Null,
+        Releasability::To(s) => json!(s),
+    };
+    json!([
+        policy.level_name(l.level),
+        l.compartments,
+        l.tlp.as_str(),
+        l.owner,
+        rel
+    ])
+    .to_string()
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The version key of an object: `modified`, else `created`, in microseconds;
+/// unversioned objects (SCOs) have one version, keyed `i64::MIN`.
+fn version_key(obj: &StixObject) -> Result<i64, (String, String)> {
+    let (field, text) = match (obj.modified(), obj.created()) {
+        (Some(m), _) => ("modified", m),
+        (None, Some(c)) => ("created", c),
+        (None, None) => return Ok(i64::MIN),
+    };
+    Timestamp::parse(text)
+        .map(|t| t.datetime().timestamp_micros())
+        .map_err(|e| (format!("$.{field}"), e))
+}
+
+/// Text for the three indexed columns.
+fn index_text(obj: &StixObject) -> (String, String, String) {
+    let name = obj.name().unwrap_or_default().to_string();
+    let mut aliases = String::new();
+    for key in ["aliases", "x_mitre_aliases"] {
+        for a in obj.str_list(key) {
+            aliases.push_str(a);
+            aliases.push(' ');
+        }
+    }
+    let mut body = String::new();
+    let mut add = |s: &str| {
+        body.push_str(s);
+        body.push('\n');
+    };
+    for key in [
+        "description",
+        "pattern",
+        "value",
+        "display_name",
+        "abstract",
+        "content",
+        "explanation",
+        "path",
+        "key",
+        "subject",
+        "body",
+        "user_id",
+        "account_login",
+    ] {
+        if let Some(s) = obj.str_prop(key) {
+            add(s);
+        }
+    }
+    if let Some(Value::Object(h)) = obj.get("hashes") {
+        for v in h.values().filter_map(Value::as_str) {
+            add(v);
+        }
+    }
+    if let Some(Value::Array(refs)) = obj.get("external_references") {
+        for r in refs {
+            if let Some(id) = r.get("external_id").and_then(Value::as_str) {
+                add(id);
+            }
+        }
+    }
+    for l in obj.labels() {
+        add(l);
+    }
+    (
+        segment_for_index(&name),
+        segment_for_index(&aliases),
+        segment_for_index(&body),
+    )
+}
+
+/// The object with Liaison's label extension taken out, for content comparison:
+/// the label is kept beside the object, so an export (which writes it in) and the
+/// original compare equal.
+fn without_label_ext(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(Value::Object(exts)) = v.get_mut("extensions") {
+        exts.shift_remove(liaison_stix::LABEL_EXTENSION_ID);
+        if exts.is_empty() {
+            if let Value::Object(m) = &mut v {
+                m.shift_remove("extensions");
+            }
+        }
+    }
+    v
+}
+
+fn reject(
+    index: u64,
+    obj: Option<&StixObject>,
+    path: impl Into<String>,
+    reason: impl Into<String>,
+) -> Rejection {
+    Rejection {
+        index,
+        id: obj.map(|o| o.id().to_string()),
+        path: path.into(),
+        reason: reason.into(),
+    }
+}
+
+impl SqliteStore {
+    /// Open (or create) the store in a file.
+    pub fn open(path: &Path, policy: Policy) -> Result<Self, StoreError> {
+        Self::open_inner(Some(path.to_path_buf()), policy)
+    }
+
+    /// A store in memory, for tests.
+    pub fn open_in_memory(policy: Policy) -> Result<Self, StoreError> {
+        Self::open_inner(None, policy)
+    }
+
+    fn open_inner(path: Option<PathBuf>, policy: Policy) -> Result<Self, StoreError> {
+        let conn = open_conn(path.as_deref())?;
+        conn.execute_batch(SCHEMA)?;
+        let found: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match found {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
+                    [SCHEMA_VERSION.to_string()],
+                )?;
+            }
+            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) => {
+                return Err(StoreError::Corrupt(format!(
+                    "store schema version {v}, this build reads version {SCHEMA_VERSION}"
+                )))
+            }
+        }
+        let store = SqliteStore {
+            path,
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            policy,
+            labels: RwLock::new(LabelCache::default()),
+        };
+        store.load_labels()?;
+        Ok(store)
+    }
+
+    /// The deployment policy this store resolves labels with.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn load_labels(&self) -> Result<(), StoreError> {
+        let conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Corrupt("lock poisoned".into()))?;
+        let mut stmt = conn
+            .prepare("SELECT id, key, level, compartments, tlp, owner, releasable FROM labels")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })?;
+        let mut cache = LabelCache::default();
+        for row in rows {
+            let (id, key, level, comps, tlp, owner, rel) = row?;
+            let comps: Vec<String> =
+                serde_json::from_str(&comps).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let releasable_to = match rel {
+                None => Releasability::All,
+                Some(r) => Releasability::to(
+                    serde_json::from_str::<Vec<String>>(&r)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ),
+            };
+            let label = Label {
+                level: self.policy.level(&level)?,
+                compartments: comps.into_iter().collect(),
+                tlp: Tlp::parse(&tlp)
+                    .ok_or_else(|| StoreError::Corrupt(format!("bad tlp {tlp}")))?,
+                owner,
+                releasable_to,
+            };
+            cache.by_key.insert(key, id);
+            cache.by_id.push((id, label));
+        }
+        drop(stmt);
+        *self
+            .labels
+            .write()
+            .map_err(|_| StoreError::Corrupt("lock poisoned".into()))? = cache;
+        Ok(())
+    }
+
+    fn intern_label(&self, tx: &Transaction, label: &Label) -> Result<i64, StoreError> {
+        let key = label_key(&self.policy, label);
+        if let Some(id) = self
+            .labels
+            .read()
+            .ok()
+            .and_then(|c| c.by_key.get(&key).copied())
+        {
+            return Ok(id);
+        }
+        if let Some(id) = tx
+            .query_row("SELECT id FROM labels WHERE key = ?1", [&key], |r| r.get(0))
+            .optional()?
+        {
+            return Ok(id);
+        }
+        let rel = match &label.releasable_to {
+            Releasability::All => None,
+            Releasability::To(s) => Some(json!(s).to_string()),
+        };
+        tx.execute(
+            "INSERT INTO labels(key, level, compartments, tlp, owner, releasable) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                key,
+                self.policy.level_name(label.level),
+                json!(label.compartments).to_string(),
+                label.tlp.as_str(),
+                label.owner,
+                rel
+            ],
+        )?;
+        // The cache entry is only added after commit succeeds (see `import`), so a
+        // rolled-back batch leaves no phantom label behind.
+        Ok(tx.last_insert_rowid())
+    }
+
+    /// The label ids `subject` may read, as an SQL array parameter.
+    fn readable(&self, subject: &liaison_policy::Subject) -> Rc<Vec<SqlValue>> {
+        let cache = match self.labels.read() {
+            Ok(c) => c,
+            Err(_) => return Rc::new(Vec::new()),
+        };
+        Rc::new(
+            cache
+                .by_id
+                .iter()
+                .filter(|(_, l)| can_read(subject, l))
+                .map(|(id, _)| SqlValue::Integer(*id))
+                .collect(),
+        )
+    }
+
+    fn label_by_id(&self, id: i64) -> Result<Label, StoreError> {
+        let cache = self
+            .labels
+            .read()
+            .map_err(|_| StoreError::Corrupt("lock poisoned".into()))?;
+        cache
+            .by_id
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, l)| l.clone())
+            .ok_or_else(|| StoreError::Corrupt(format!("label {id} missing")))
+    }
+
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.path.is_none() {
+            let conn = self
+                .writer
+                .lock()
+                .map_err(|_| StoreError::Corrupt("lock poisoned".into()))?;
+            return f(&conn);
+        }
+        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_conn(self.path.as_deref())?,
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < 16 {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    /// Resolve the label an incoming object gets.
+    fn resolve_label(
+        &self,
+        subject: &liaison_policy::Subject,
+        obj: &StixObject,
+        opts: &ImportOptions,
+    ) -> Result<Label, (String, String)> {
+        let tlp = liaison_stix::tlp::tlp_of(&obj.object_marking_refs())
+            .map(|t| Tlp::parse(t.as_str()).unwrap_or(Tlp::Red));
+        let ext = LabelExtension::read(obj)
+            .map_err(|e| (e.path().to_string(), e.message().to_string()))?;
+        let mut label = match ext {
+            Some(ext) => {
+                let path = format!("$.extensions.'{}'", liaison_stix::LABEL_EXTENSION_ID);
+                let level = self
+                    .policy
+                    .level(&ext.level)
+                    .map_err(|e| (format!("{path}.level"), e.to_string()))?;
+                let compartments = self
+                    .policy
+                    .compartment_set(ext.compartments.iter().cloned())
+                    .map_err(|e| (format!("{path}.compartments"), e.to_string()))?;
+                // Absent or empty: owner only. `*`: everyone the level and compartments admit.
+                let releasable_to = if ext.releasable_to.iter().any(|r| r == "*") {
+                    Releasability::All
+                } else {
+                    Releasability::to(ext.releasable_to.iter().cloned())
+                };
+                Label {
+                    level,
+                    compartments,
+                    tlp: Tlp::Clear,
+                    owner: Some(ext.owner.clone().unwrap_or_else(|| subject.org.clone())),
+                    releasable_to,
+                }
+            }
+            None => opts
+                .default_label
+                .clone()
+                .unwrap_or_else(|| Label::public(Some(subject.org.clone()))),
+        };
+        if let Some(t) = tlp {
+            label.tlp = t;
+        }
+        Ok(label)
+    }
+
+    fn stored_from_row(
+        &self,
+        json_text: &str,
+        label_id: i64,
+        added: i64,
+        latest: bool,
+    ) -> Result<StoredObject, StoreError> {
+        let object =
+            StixObject::from_json(json_text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(StoredObject {
+            object,
+            label: self.label_by_id(label_id)?,
+            added_ms: added,
+            latest,
+        })
+    }
+
+    /// Write the object's label into its label extension, for export to systems that
+    /// must keep it (another Liaison, or a file that will be imported again).
+    pub fn labelled_value(&self, stored: &StoredObject) -> Value {
+        let mut obj = stored.object.clone();
+        let ext = LabelExtension {
+            level: self.policy.level_name(stored.label.level).to_string(),
+            compartments: stored.label.compartments.iter().cloned().collect(),
+            releasable_to: match &stored.label.releasable_to {
+                Releasability::All => vec!["*".to_string()],
+                Releasability::To(s) => s.iter().cloned().collect(),
+            },
+            owner: stored.label.owner.clone(),
+        };
+        ext.write(&mut obj);
+        obj.into_value()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn import_one(
+        &self,
+        tx: &Transaction,
+        subject: &liaison_policy::Subject,
+        index: u64,
+        obj: StixObject,
+        opts: &ImportOptions,
+        added: i64,
+        report: &mut ImportReport,
+    ) -> Result<Option<Rejection>, StoreError> {
+        if let Err(errors) = crate::validate_for_store(&obj) {
+            let (path, reason) = errors;
+            return Ok(Some(reject(index, Some(&obj), path, reason)));
+        }
+        let version = match version_key(&obj) {
+            Ok(v) => v,
+            Err((path, reason)) => return Ok(Some(reject(index, Some(&obj), path, reason))),
+        };
+        let label = match self.resolve_label(subject, &obj, opts) {
+            Ok(l) => l,
+            Err((path, reason)) => return Ok(Some(reject(index, Some(&obj), path, reason))),
+        };
+        if let Err(denied) = check_write(subject, &label) {
+            return Ok(Some(reject(
+                index,
+                Some(&obj),
+                "$",
+                format!("not permitted to write at this label: {denied}"),
+            )));
+        }
+        let label_id = self.intern_label(tx, &label)?;
+        let id = obj.id().to_string();
+        let json_text = obj.to_json();
+
+        let existing: Option<(i64, String)> = tx
+            .prepare_cached("SELECT label_id, json FROM objects WHERE id = ?1 AND version = ?2")?
+            .query_row(params![id, version], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((old_label, old_json)) = existing {
+            let old: Value =
+                serde_json::from_str(&old_json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let same = without_label_ext(&old) == without_label_ext(&obj.to_value());
+            if same && old_label == label_id {
+                report.unchanged += 1;
+                return Ok(None);
+            }
+            let what = if same {
+                "a different security label"
+            } else {
+                "different content"
+            };
+            return Ok(Some(reject(
+                index,
+                Some(&obj),
+                "$.modified",
+                format!("a version with this id and modified is already stored with {what}; versions are immutable: give the change a later 'modified'"),
+            )));
+        }
+
+        let current: Option<(i64, i64)> = tx
+            .prepare_cached("SELECT rid, version FROM objects WHERE id = ?1 AND latest = 1")?
+            .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let becomes_latest = match current {
+            None => {
+                report.new += 1;
+                true
+            }
+            Some((_, cur_version)) => {
+                report.updated += 1;
+                version > cur_version
+            }
+        };
+        if becomes_latest {
+            if let Some((old_rid, _)) = current {
+                tx.prepare_cached("UPDATE objects SET latest = 0 WHERE rid = ?1")?
+                    .execute([old_rid])?;
+                tx.prepare_cached("DELETE FROM fts WHERE rowid = ?1")?
+                    .execute([old_rid])?;
+                tx.prepare_cached("DELETE FROM edges WHERE owner_rid = ?1")?
+                    .execute([old_rid])?;
+            }
+        }
+        let revoked = obj.revoked();
+        tx.prepare_cached(
+            "INSERT INTO objects(id, version, type, label_id, latest, revoked, added, modified, name, json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            id,
+            version,
+            obj.type_name(),
+            label_id,
+            becomes_latest as i64,
+            revoked as i64,
+            added,
+            obj.modified().or(obj.created()),
+            obj.name(),
+            json_text
+        ])?;
+        let rid = tx.last_insert_rowid();
+        if becomes_latest && !revoked {
+            let (name, aliases, body) = index_text(&obj);
+            tx.prepare_cached(
+                "INSERT INTO fts(rowid, name, aliases, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![rid, name, aliases, body])?;
+            let mut edge = tx.prepare_cached(
+                "INSERT INTO edges(src, dst, kind, via, label_id, owner_rid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let is_rel = obj.type_name() == "relationship";
+            if is_rel {
+                if let (Some(s), Some(t)) = (obj.str_prop("source_ref"), obj.str_prop("target_ref"))
+                {
+                    let kind = obj.str_prop("relationship_type").unwrap_or("related-to");
+                    edge.execute(params![s, t, kind, id, label_id, rid])?;
+                }
+            }
+            for r in obj.references() {
+                if matches!(r.property.as_str(), "object_marking_refs" | "marking_ref")
+                    || (is_rel && matches!(r.property.as_str(), "source_ref" | "target_ref"))
+                {
+                    continue;
+                }
+                edge.execute(params![
+                    id,
+                    r.target,
+                    r.property,
+                    Option::<String>::None,
+                    label_id,
+                    rid
+                ])?;
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Store for SqliteStore {
+    fn import(
+        &self,
+        subject: &liaison_policy::Subject,
+        items: &mut dyn Iterator<Item = ImportItem>,
+        opts: &ImportOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportReport, StoreError> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Corrupt("lock poisoned".into()))?;
+        let tx = conn.transaction()?;
+        let mut report = ImportReport::default();
+        let added = now_ms();
+        let mut n = 0u64;
+        for item in items {
+            let rejection = match item {
+                Err(r) => Some(r),
+                Ok(obj) => self.import_one(&tx, subject, n, obj, opts, added, &mut report)?,
+            };
+            if let Some(r) = rejection {
+                if opts.strict {
+                    // Dropping the transaction rolls it back.
+                    return Err(StoreError::Strict(r));
+                }
+                report.invalid.push(r);
+            }
+            n += 1;
+            if n % 4096 == 0 {
+                progress(n);
+            }
+        }
+        tx.commit()?;
+        progress(n);
+        drop(conn);
+        self.load_labels()?;
+        Ok(report)
+    }
+
+    fn get(
+        &self,
+        subject: &liaison_policy::Subject,
+        id: &str,
+    ) -> Result<Option<StoredObject>, StoreError> {
+        let readable = self.readable(subject);
+        self.with_reader(|conn| {
+            let row: Option<(String, i64, i64)> = conn
+                .prepare_cached(
+                    "SELECT json, label_id, added FROM objects WHERE id = ?1 AND latest = 1 AND label_id IN rarray(?2)",
+                )?
+                .query_row(params![id, readable], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            row.map(|(j, l, a)| self.stored_from_row(&j, l, a, true)).transpose()
+        })
+    }
+
+    fn versions(
+        &self,
+        subject: &liaison_policy::Subject,
+        id: &str,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        let readable = self.readable(subject);
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT json, label_id, added, latest FROM objects WHERE id = ?1 AND label_id IN rarray(?2) ORDER BY version",
+            )?;
+            let rows = stmt.query_map(params![id, readable], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (j, l, a, latest) = row?;
+                out.push(self.stored_from_row(&j, l, a, latest == 1)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn revoke(
+        &self,
+        subject: &liaison_policy::Subject,
+        id: &str,
+    ) -> Result<StoredObject, StoreError> {
+        let current = self
+            .get(subject, id)?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        check_write(subject, &current.label).map_err(|e| StoreError::Denied(e.to_string()))?;
+        if current.object.category() == Category::Sco || current.object.modified().is_none() {
+            return Err(StoreError::Denied(format!(
+                "{id} has no versions (no 'modified'), so it cannot be revoked"
+            )));
+        }
+        let mut obj = current.object.clone();
+        let prev = obj
+            .modified()
+            .and_then(|m| Timestamp::parse(m).ok())
+            .map(|t| t.millis())
+            .unwrap_or(0);
+        let now = Timestamp::from_millis(now_ms().max(prev + 1));
+        obj.set("revoked", json!(true))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        obj.set("modified", json!(now.to_string()))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let opts = ImportOptions {
+            default_label: Some(current.label.clone()),
+            strict: true,
+        };
+        // The label travels beside the object, not in it: keep it by passing it as the default.
+        self.import(subject, &mut std::iter::once(Ok(obj)), &opts, &mut |_| {})?;
+        self.get(subject, id)?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))
+    }
+
+    fn search(
+        &self,
+        subject: &liaison_policy::Subject,
+        query: &SearchQuery,
+    ) -> Result<SearchResults, StoreError> {
+        let Some(q) = fts_query(&query.text) else {
+            return Ok(SearchResults::default());
+        };
+        let readable = self.readable(subject);
+        let types: Rc<Vec<SqlValue>> = Rc::new(
+            query
+                .types
+                .iter()
+                .map(|t| SqlValue::Text(t.clone()))
+                .collect(),
+        );
+        let any_type = query.types.is_empty();
+        let limit = if query.limit == 0 {
+            20
+        } else {
+            query.limit.min(10_000)
+        };
+        self.with_reader(|conn| {
+            let mut facets = BTreeMap::new();
+            let mut total = 0;
+            {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT o.type, count(*) FROM fts JOIN objects o ON o.rid = fts.rowid
+                     WHERE fts MATCH ?1 AND o.label_id IN rarray(?2)
+                     GROUP BY o.type",
+                )?;
+                let rows = stmt.query_map(params![q, readable], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?;
+                for row in rows {
+                    let (t, c) = row?;
+                    if any_type || query.types.contains(&t) {
+                        total += c as u64;
+                    }
+                    facets.insert(t, c as u64);
+                }
+            }
+            let mut stmt = conn.prepare_cached(
+                "SELECT o.id, o.type, o.name, bm25(fts, 10.0, 5.0, 1.0) AS score
+                 FROM fts JOIN objects o ON o.rid = fts.rowid
+                 WHERE fts MATCH ?1 AND o.label_id IN rarray(?2) AND (?3 OR o.type IN rarray(?4))
+                 ORDER BY score LIMIT ?5 OFFSET ?6",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    q,
+                    readable,
+                    any_type,
+                    types,
+                    limit as i64,
+                    query.offset as i64
+                ],
+                |r| {
+                    Ok(SearchHit {
+                        id: r.get(0)?,
+                        r#type: r.get(1)?,
+                        name: r.get(2)?,
+                        score: -r.get::<_, f64>(3)?,
+                    })
+                },
+            )?;
+            let hits = rows.collect::<Result<Vec<_>, _>>()?;
+            Ok(SearchResults {
+                hits,
+                total,
+                facets,
+            })
+        })
+    }
+
+    fn graph(
+        &self,
+        subject: &liaison_policy::Subject,
+        id: &str,
+        depth: u32,
+        max_nodes: usize,
+    ) -> Result<Option<Graph>, StoreError> {
+        let readable = self.readable(subject);
+        self.with_reader(|conn| {
+            let mut node_stmt = conn.prepare_cached(
+                "SELECT type, name FROM objects WHERE id = ?1 AND latest = 1 AND revoked = 0 AND label_id IN rarray(?2)",
+            )?;
+            let mut lookup = |nid: &str| -> Result<Option<(String, Option<String>)>, StoreError> {
+                Ok(node_stmt
+                    .query_row(params![nid, readable.clone()], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?)
+            };
+            let Some((t, n)) = lookup(id)? else { return Ok(None) };
+            let mut graph = Graph::default();
+            graph.nodes.push(GraphNode { id: id.to_string(), r#type: t, name: n, depth: 0 });
+            let mut seen: HashMap<String, bool> = HashMap::new(); // id -> readable
+            seen.insert(id.to_string(), true);
+            let mut edge_seen: HashSet<(String, String, String)> = HashSet::new();
+            let mut queue = VecDeque::from([(id.to_string(), 0u32)]);
+            let mut edge_stmt = conn.prepare_cached(
+                "SELECT src, dst, kind, via FROM edges WHERE src = ?1 AND label_id IN rarray(?2)
+                 UNION ALL
+                 SELECT src, dst, kind, via FROM edges WHERE dst = ?1 AND label_id IN rarray(?2)",
+            )?;
+            'walk: while let Some((cur, d)) = queue.pop_front() {
+                if d >= depth {
+                    continue;
+                }
+                let rows = edge_stmt.query_map(params![cur, readable.clone()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+                })?;
+                let edges: Vec<_> = rows.collect::<Result<_, _>>()?;
+                for (src, dst, kind, via) in edges {
+                    let other = if src == cur { dst.clone() } else { src.clone() };
+                    let readable_other = match seen.get(&other) {
+                        Some(r) => *r,
+                        None => {
+                            if graph.nodes.len() >= max_nodes {
+                                graph.truncated = true;
+                                break 'walk;
+                            }
+                            let found = lookup(&other)?;
+                            let ok = found.is_some();
+                            if let Some((t, n)) = found {
+                                graph.nodes.push(GraphNode { id: other.clone(), r#type: t, name: n, depth: d + 1 });
+                                queue.push_back((other.clone(), d + 1));
+                            }
+                            seen.insert(other.clone(), ok);
+                            ok
+                        }
+                    };
+                    if readable_other && edge_seen.insert((src.clone(), dst.clone(), kind.clone())) {
+                        graph.edges.push(GraphEdge { source: src, target: dst, kind, via });
+                    }
+                }
+            }
+            Ok(Some(graph))
+        })
+    }
+
+    fn export(
+        &self,
+        subject: &liaison_policy::Subject,
+        filter: &ExportFilter,
+        sink: &mut dyn FnMut(StoredObject) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let readable = self.readable(subject);
+        let types: Rc<Vec<SqlValue>> = Rc::new(
+            filter
+                .types
+                .iter()
+                .map(|t| SqlValue::Text(t.clone()))
+                .collect(),
+        );
+        let since = match &filter.since {
+            None => i64::MIN,
+            Some(s) => Timestamp::parse(s)
+                .map_err(|e| StoreError::Denied(format!("--since: {e}")))?
+                .datetime()
+                .timestamp_micros(),
+        };
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT json, label_id, added, latest FROM objects
+                 WHERE (?1 OR latest = 1) AND label_id IN rarray(?2) AND (?3 OR type IN rarray(?4)) AND version >= ?5
+                 ORDER BY rid",
+            )?;
+            let mut rows = stmt.query(params![filter.all_versions, readable, filter.types.is_empty(), types, since])?;
+            let mut n = 0;
+            while let Some(r) = rows.next()? {
+                let j: String = r.get(0)?;
+                let stored = self.stored_from_row(&j, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? == 1)?;
+                sink(stored)?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+
+    fn stats(&self, subject: &liaison_policy::Subject) -> Result<Stats, StoreError> {
+        let readable = self.readable(subject);
+        self.with_reader(|conn| {
+            let mut stats = Stats::default();
+            let mut stmt = conn.prepare_cached(
+                "SELECT type, label_id, count(*) FROM objects WHERE latest = 1 AND label_id IN rarray(?1) GROUP BY type, label_id",
+            )?;
+            let rows = stmt.query_map(params![readable.clone()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            for row in rows {
+                let (t, l, c) = row?;
+                let c = c as u64;
+                stats.objects += c;
+                *stats.by_type.entry(t).or_default() += c;
+                let level = self.label_by_id(l)?.level;
+                *stats.by_level.entry(self.policy.level_name(level).to_string()).or_default() += c;
+            }
+            stats.versions = conn
+                .prepare_cached("SELECT count(*) FROM objects WHERE label_id IN rarray(?1)")?
+                .query_row(params![readable.clone()], |r| r.get::<_, i64>(0))? as u64;
+            stats.edges = conn
+                .prepare_cached("SELECT count(*) FROM edges WHERE label_id IN rarray(?1)")?
+                .query_row(params![readable], |r| r.get::<_, i64>(0))? as u64;
+            Ok(stats)
+        })
+    }
+}

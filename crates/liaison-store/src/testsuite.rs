@@ -1,0 +1,417 @@
+//! The conformance suite every [`Store`] backend runs: the same assertions on
+//! SQLite and PostgreSQL alike.
+//!
+//! Each check takes a fresh, empty store built with [`policy`] and panics with a
+//! message naming what failed.
+
+use crate::*;
+use liaison_policy::{Policy, Releasability, Role, Subject, Tlp};
+use liaison_stix::StixObject;
+use serde_json::json;
+
+/// The deployment policy the suite's stores must be opened with.
+pub fn policy() -> Policy {
+    Policy::new(Policy::standard_levels(), ["GRID", "TELCO"]).expect("static policy")
+}
+
+/// An administrator of `cert` cleared for everything.
+pub fn admin() -> Subject {
+    policy()
+        .subject(
+            "admin",
+            "cert",
+            "TOP SECRET",
+            ["GRID", "TELCO"],
+            [Role::Admin],
+        )
+        .expect("static subject")
+}
+
+fn subject(org: &str, level: &str, comps: &[&str]) -> Subject {
+    policy()
+        .subject("s", org, level, comps.iter().copied(), [Role::Reader])
+        .expect("static subject")
+}
+
+fn obj(v: serde_json::Value) -> StixObject {
+    StixObject::from_value(v).expect("test object")
+}
+
+fn malware(uuid: &str, name: &str, modified: &str) -> StixObject {
+    obj(
+        json!({"type": "malware", "spec_version": "2.1", "id": format!("malware--{uuid}"),
+        "created": "2024-01-01T00:00:00.000Z", "modified": modified, "name": name,
+        "description": format!("{name} is a remote access tool used against energy grids."),
+        "is_family": true}),
+    )
+}
+
+const M1: &str = "0b5c1d02-6a7b-4c3d-8e9f-0a1b2c3d4e5f";
+const M2: &str = "1b5c1d02-6a7b-4c3d-8e9f-0a1b2c3d4e5f";
+const M3: &str = "2b5c1d02-6a7b-4c3d-8e9f-0a1b2c3d4e5f";
+
+fn import(
+    store: &dyn Store,
+    who: &Subject,
+    objs: Vec<StixObject>,
+    label: Option<liaison_policy::Label>,
+) -> ImportReport {
+    let opts = ImportOptions {
+        default_label: label,
+        strict: false,
+    };
+    store
+        .import(who, &mut objs.into_iter().map(Ok), &opts, &mut |_| {})
+        .expect("import")
+}
+
+fn secret_grid() -> liaison_policy::Label {
+    policy()
+        .label(
+            "SECRET",
+            ["GRID"],
+            Tlp::Amber,
+            "cert",
+            Releasability::to(["ministry"]),
+        )
+        .expect("label")
+}
+
+/// Run every check, each on a fresh store from `make`.
+pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
+    versions_are_kept(make().as_ref());
+    same_version_different_content_is_refused(make().as_ref());
+    failed_strict_batch_leaves_nothing(make().as_ref());
+    reads_are_label_filtered(make().as_ref());
+    search_finds_cjk_and_words(make().as_ref());
+    graph_walks_relationships(make().as_ref());
+    revocation_hides_from_search(make().as_ref());
+    export_round_trip_is_fixed_point(make().as_ref());
+}
+
+/// Every version is kept; the latest is what `get` returns.
+pub fn versions_are_kept(store: &dyn Store) {
+    let a = admin();
+    let r = import(
+        store,
+        &a,
+        vec![malware(M1, "Ivy", "2024-01-01T00:00:00.000Z")],
+        None,
+    );
+    assert_eq!((r.new, r.updated, r.unchanged), (1, 0, 0), "{r:?}");
+    let r = import(
+        store,
+        &a,
+        vec![malware(M1, "Ivy2", "2024-02-01T00:00:00.000Z")],
+        None,
+    );
+    assert_eq!((r.new, r.updated), (0, 1));
+    // An older version arriving late is kept but does not become the latest.
+    let r = import(
+        store,
+        &a,
+        vec![malware(M1, "Ivy0", "2024-01-15T00:00:00.000Z")],
+        None,
+    );
+    assert_eq!(r.updated, 1);
+    let r = import(
+        store,
+        &a,
+        vec![malware(M1, "Ivy2", "2024-02-01T00:00:00.000Z")],
+        None,
+    );
+    assert_eq!(r.unchanged, 1);
+    let got = store
+        .get(&a, &format!("malware--{M1}"))
+        .unwrap()
+        .expect("present");
+    assert_eq!(got.object.name(), Some("Ivy2"));
+    let v = store.versions(&a, &format!("malware--{M1}")).unwrap();
+    let names: Vec<_> = v
+        .iter()
+        .map(|s| s.object.name().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(names, ["Ivy", "Ivy0", "Ivy2"]);
+    assert_eq!(v.iter().filter(|s| s.latest).count(), 1);
+}
+
+/// Same id and modified with other content: refused with the path, the stored one kept.
+pub fn same_version_different_content_is_refused(store: &dyn Store) {
+    let a = admin();
+    import(
+        store,
+        &a,
+        vec![malware(M1, "Ivy", "2024-01-01T00:00:00.000Z")],
+        None,
+    );
+    let r = import(
+        store,
+        &a,
+        vec![malware(M1, "Changed", "2024-01-01T00:00:00.000Z")],
+        None,
+    );
+    assert_eq!(r.invalid.len(), 1);
+    assert_eq!(r.invalid[0].path, "$.modified");
+    assert!(
+        r.invalid[0].reason.contains("immutable"),
+        "{}",
+        r.invalid[0].reason
+    );
+    assert_eq!(
+        store
+            .get(&a, &format!("malware--{M1}"))
+            .unwrap()
+            .unwrap()
+            .object
+            .name(),
+        Some("Ivy")
+    );
+}
+
+/// A strict batch with a bad object stores nothing of the batch.
+pub fn failed_strict_batch_leaves_nothing(store: &dyn Store) {
+    let a = admin();
+    let bad = obj(json!({"type": "malware", "id": "malware--not-a-uuid", "name": "x"}));
+    let items: Vec<ImportItem> = vec![Ok(malware(M1, "Ivy", "2024-01-01T00:00:00.000Z")), Ok(bad)];
+    let opts = ImportOptions {
+        strict: true,
+        ..Default::default()
+    };
+    let err = store
+        .import(&a, &mut items.into_iter(), &opts, &mut |_| {})
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Strict(ref r) if r.index == 1 && r.path == "$.id"),
+        "{err}"
+    );
+    assert!(store.get(&a, &format!("malware--{M1}")).unwrap().is_none());
+    assert_eq!(store.stats(&a).unwrap().objects, 0);
+}
+
+/// A subject without clearance, compartment or releasability sees nothing: no object,
+/// no version, no search hit, no count, no facet, no graph node, no export.
+pub fn reads_are_label_filtered(store: &dyn Store) {
+    let a = admin();
+    import(
+        store,
+        &a,
+        vec![malware(M1, "Blackgrid", "2024-01-01T00:00:00.000Z")],
+        Some(secret_grid()),
+    );
+    import(
+        store,
+        &a,
+        vec![malware(M2, "Opengrid", "2024-01-01T00:00:00.000Z")],
+        None,
+    );
+    let id = format!("malware--{M1}");
+    let cleared = subject("ministry", "SECRET", &["GRID"]);
+    let uncleared = [
+        subject("ministry", "CONFIDENTIAL", &["GRID"]), // level too low
+        subject("ministry", "TOP SECRET", &["TELCO"]),  // missing compartment
+        subject("isac", "TOP SECRET", &["GRID", "TELCO"]), // not releasable to isac
+    ];
+    assert!(store.get(&cleared, &id).unwrap().is_some());
+    assert_eq!(
+        store
+            .search(&cleared, &SearchQuery::text("grid"))
+            .unwrap()
+            .total,
+        2
+    );
+    for s in &uncleared {
+        assert!(store.get(s, &id).unwrap().is_none(), "get leaked to {s:?}");
+        assert!(
+            store.versions(s, &id).unwrap().is_empty(),
+            "versions leaked"
+        );
+        let r = store.search(s, &SearchQuery::text("grid")).unwrap();
+        assert_eq!(r.total, 1, "search count leaked to {s:?}");
+        assert_eq!(r.facets.get("malware"), Some(&1), "facet leaked");
+        assert!(r.hits.iter().all(|h| h.id != id));
+        assert!(
+            store
+                .search(s, &SearchQuery::text("blackgrid"))
+                .unwrap()
+                .total
+                == 0
+        );
+        assert!(
+            store.graph(s, &id, 2, 100).unwrap().is_none(),
+            "graph leaked"
+        );
+        let st = store.stats(s).unwrap();
+        assert_eq!(st.objects, 1, "stats leaked");
+        let mut ids = Vec::new();
+        store
+            .export(s, &ExportFilter::default(), &mut |o| {
+                ids.push(o.object.id().to_string());
+                Ok(())
+            })
+            .unwrap();
+        assert!(!ids.contains(&id), "export leaked");
+    }
+}
+
+/// Words match by prefix; Chinese matches as substrings of two characters or more.
+pub fn search_finds_cjk_and_words(store: &dyn Store) {
+    let a = admin();
+    let mut m = malware(M3, "暗网窃密木马", "2024-01-01T00:00:00.000Z");
+    m.set(
+        "description",
+        json!("该恶意软件针对能源行业的工控系统。Targets SCADA historians."),
+    )
+    .unwrap();
+    import(
+        store,
+        &a,
+        vec![m, malware(M2, "Poison Ivy", "2024-01-01T00:00:00.000Z")],
+        None,
+    );
+    for q in [
+        "木马",
+        "窃密",
+        "恶意软件",
+        "能源",
+        "scada",
+        "histor",
+        "poison ivy",
+        "POISON",
+    ] {
+        let r = store.search(&a, &SearchQuery::text(q)).unwrap();
+        assert_eq!(r.total, 1, "query {q:?} found {r:?}");
+    }
+    assert_eq!(
+        store.search(&a, &SearchQuery::text("木软")).unwrap().total,
+        0,
+        "non-substring must not match"
+    );
+    let name_hit = store.search(&a, &SearchQuery::text("ivy")).unwrap();
+    assert_eq!(name_hit.hits[0].name.as_deref(), Some("Poison Ivy"));
+}
+
+/// Relationships and embedded references are walked in both directions.
+pub fn graph_walks_relationships(store: &dyn Store) {
+    let a = admin();
+    let actor = obj(json!({"type": "intrusion-set", "spec_version": "2.1",
+        "id": "intrusion-set--4e78f46f-a023-4e5f-bc24-71b3ca22ec29", "created": "2024-01-01T00:00:00.000Z",
+        "modified": "2024-01-01T00:00:00.000Z", "name": "Sandstorm"}));
+    let rel = obj(json!({"type": "relationship", "spec_version": "2.1",
+        "id": "relationship--44298a74-ba52-4f0c-87a3-1824e67d7fad", "created": "2024-01-01T00:00:00.000Z",
+        "modified": "2024-01-01T00:00:00.000Z", "relationship_type": "uses",
+        "source_ref": "intrusion-set--4e78f46f-a023-4e5f-bc24-71b3ca22ec29", "target_ref": format!("malware--{M1}")}));
+    let rel2 = obj(json!({"type": "relationship", "spec_version": "2.1",
+        "id": "relationship--54298a74-ba52-4f0c-87a3-1824e67d7fad", "created": "2024-01-01T00:00:00.000Z",
+        "modified": "2024-01-01T00:00:00.000Z", "relationship_type": "variant-of",
+        "source_ref": format!("malware--{M2}"), "target_ref": format!("malware--{M1}")}));
+    import(
+        store,
+        &a,
+        vec![
+            actor,
+            rel,
+            rel2,
+            malware(M1, "Ivy", "2024-01-01T00:00:00.000Z"),
+        ],
+        None,
+    );
+    import(
+        store,
+        &a,
+        vec![malware(M2, "Ivy-B", "2024-01-01T00:00:00.000Z")],
+        Some(secret_grid()),
+    );
+    let g = store
+        .graph(
+            &a,
+            "intrusion-set--4e78f46f-a023-4e5f-bc24-71b3ca22ec29",
+            2,
+            100,
+        )
+        .unwrap()
+        .unwrap();
+    let ids: Vec<_> = g.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert!(ids.contains(&format!("malware--{M1}").as_str()));
+    assert!(
+        ids.contains(&format!("malware--{M2}").as_str()),
+        "depth 2 reached: {ids:?}"
+    );
+    assert_eq!(g.edges.len(), 2);
+    let low = subject("cert", "RESTRICTED", &[]);
+    let g = store
+        .graph(
+            &low,
+            "intrusion-set--4e78f46f-a023-4e5f-bc24-71b3ca22ec29",
+            2,
+            100,
+        )
+        .unwrap()
+        .unwrap();
+    assert!(
+        !g.nodes.iter().any(|n| n.id.ends_with(M2)),
+        "protected node leaked into graph"
+    );
+    assert_eq!(g.edges.len(), 1);
+    let g1 = store
+        .graph(
+            &a,
+            "intrusion-set--4e78f46f-a023-4e5f-bc24-71b3ca22ec29",
+            1,
+            100,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(g1.nodes.len(), 2);
+}
+
+/// A revoked object stays readable by id but leaves search.
+pub fn revocation_hides_from_search(store: &dyn Store) {
+    let a = admin();
+    import(
+        store,
+        &a,
+        vec![malware(M1, "Ivy", "2024-01-01T00:00:00.000Z")],
+        Some(secret_grid()),
+    );
+    let id = format!("malware--{M1}");
+    let r = store.revoke(&a, &id).unwrap();
+    assert!(r.object.revoked());
+    assert_eq!(r.label, secret_grid(), "revocation keeps the label");
+    assert_eq!(store.versions(&a, &id).unwrap().len(), 2);
+    assert_eq!(
+        store.search(&a, &SearchQuery::text("ivy")).unwrap().total,
+        0
+    );
+}
+
+/// Exported objects re-import as unchanged.
+pub fn export_round_trip_is_fixed_point(store: &dyn Store) {
+    let a = admin();
+    import(
+        store,
+        &a,
+        vec![
+            malware(M1, "Ivy", "2024-01-01T00:00:00.000Z"),
+            malware(M2, "Oak", "2024-01-01T00:00:00.000Z"),
+        ],
+        Some(secret_grid()),
+    );
+    let mut out = Vec::new();
+    store
+        .export(&a, &ExportFilter::default(), &mut |o| {
+            out.push(o);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(out.len(), 2);
+    let r = import(
+        store,
+        &a,
+        out.into_iter().map(|o| o.object).collect(),
+        Some(secret_grid()),
+    );
+    assert_eq!(
+        (r.new, r.updated, r.unchanged, r.invalid.len()),
+        (0, 0, 2, 0)
+    );
+}
