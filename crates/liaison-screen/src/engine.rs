@@ -198,24 +198,9 @@ impl EngineBuilder {
     /// Compile. Indicators whose pattern can't be compiled are skipped and
     /// listed in [`Engine::skipped`].
     pub fn build(self) -> Result<Engine> {
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut by_key: HashMap<Vec<u8>, u32> = HashMap::new();
-        let mut targets: Vec<Vec<Target>> = Vec::new();
-        let (mut any_ci, mut any_cs) = (false, false);
-        let mut add = |key: Vec<u8>, t: Target, ci: bool| {
-            if ci {
-                any_ci = true;
-            } else {
-                any_cs = true;
-            }
-            let n = patterns.len() as u32;
-            let id = *by_key.entry(key.clone()).or_insert(n);
-            if id == n {
-                patterns.push(key);
-                targets.push(Vec::new());
-            }
-            targets[id as usize].push(t);
-        };
+        // (key, target, case-insensitive); keys are folded below if needed.
+        let mut entries: Vec<(Vec<u8>, Target, bool)> = Vec::new();
+        let mut add = |key: Vec<u8>, t: Target, ci: bool| entries.push((key, t, ci));
         let terms = self.watchlist.terms;
         for (i, t) in terms.iter().enumerate() {
             if t.text.is_empty() {
@@ -267,11 +252,32 @@ impl EngineBuilder {
                 Err(e) => skipped.push(Error::pattern(&r.id, e)),
             }
         }
+        let any_ci = entries.iter().any(|e| e.2);
+        let any_cs = entries.iter().any(|e| !e.2);
         let mode = match (any_ci, any_cs) {
             (true, true) => Mode::Mixed,
             (true, false) => Mode::Folded,
             _ => Mode::Raw,
         };
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut by_key: HashMap<Vec<u8>, u32> = HashMap::with_capacity(entries.len());
+        let mut targets: Vec<Vec<Target>> = Vec::new();
+        for (key, t, ci) in entries {
+            let key = if mode == Mode::Mixed && !ci {
+                let mut f = Vec::with_capacity(key.len());
+                fold::fold_into(&key, &mut f);
+                f
+            } else {
+                key
+            };
+            let n = patterns.len() as u32;
+            let id = *by_key.entry(key.clone()).or_insert(n);
+            if id == n {
+                patterns.push(key);
+                targets.push(Vec::new());
+            }
+            targets[id as usize].push(t);
+        }
         let ac = if patterns.is_empty() {
             None
         } else {
