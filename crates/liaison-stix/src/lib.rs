@@ -25,11 +25,14 @@ pub mod object;
 pub mod sco_id;
 pub mod types;
 pub mod upgrade;
+pub mod validate;
+pub mod vocab;
 
 pub use bundle::BundleReader;
 pub use error::{Error, ErrorKind, Position};
 pub use sco_id::sco_id;
 pub use upgrade::upgrade_20;
+pub use validate::{validate, Severity, ValidationError};
 pub use label::{LabelExtension, LABEL_EXTENSION_ID};
 pub use object::{Reference, StixObject, Timestamp};
 pub use types::{category_of, Category};
