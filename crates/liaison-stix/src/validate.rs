@@ -969,6 +969,7 @@ pub fn type_spec(type_name: &str) -> Option<&'static TypeSpec> {
 
 static TYPE_RE: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*-?$"));
 static PROP_NAME_RE: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z][a-z0-9_]{2,249}$"));
+static PROP_NAME_LAX_RE: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z][A-Za-z0-9_]{2,249}$"));
 static TIMESTAMP_RE: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"^[0-9]{4}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?Z$",
@@ -1684,7 +1685,11 @@ impl Validator {
     }
 
     fn custom_property(&mut self, k: &str, v: &Value, p: &str) {
-        if !PROP_NAME_RE.is_match(k) {
+        if PROP_NAME_LAX_RE.is_match(k) && !PROP_NAME_RE.is_match(k) {
+            // STIX 2.1 §3.1 says lowercase; MISP emits e.g. `x_misp_Population`
+            // and the reference validator accepts it, so we only warn.
+            self.warn(p, format!("'{k}' should be lowercase: property names are limited to a-z, 0-9 and '_'"));
+        } else if !PROP_NAME_RE.is_match(k) {
             self.err(
                 p,
                 format!("'{k}' is not a valid property name: expected 3 to 250 characters of a-z, 0-9 and '_', starting with a letter"),
@@ -1702,9 +1707,6 @@ impl Validator {
             }
             Value::Null => self.err(p, "a property must not be null: omit it instead"),
             _ => {}
-        }
-        if !k.starts_with("x_") {
-            self.warn(p, format!("custom property '{k}' should be defined by an extension (or at least start with 'x_')"));
         }
     }
 
