@@ -58,6 +58,9 @@ pub struct Rejection {
     pub path: String,
     /// What was wrong and what was expected.
     pub reason: String,
+    /// The input itself is broken (truncated or not JSON): the whole batch is abandoned.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fatal: bool,
 }
 
 /// One item handed to [`Store::import`]: an object, or what the parser said about a bad one.
@@ -209,9 +212,9 @@ pub enum StoreError {
     /// A label names something the deployment does not define.
     #[error(transparent)]
     Policy(#[from] PolicyError),
-    /// Strict import stopped at an invalid object; nothing was stored.
-    #[error("import stopped at object {} ({}): {}: {}; nothing was stored", .0.index, .0.id.as_deref().unwrap_or("no id"), .0.path, .0.reason)]
-    Strict(Rejection),
+    /// The import stopped (strict mode, or broken input); nothing of the batch was stored.
+    #[error("import stopped at object {} ({}): {}: {}; nothing of this batch was stored", .0.index, .0.id.as_deref().unwrap_or("no id"), .0.path, .0.reason)]
+    Aborted(Rejection),
     /// The subject may not do this.
     #[error("not permitted: {0}")]
     Denied(String),

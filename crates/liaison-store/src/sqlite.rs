@@ -210,6 +210,7 @@ fn reject(
         id: obj.map(|o| o.id().to_string()),
         path: path.into(),
         reason: reason.into(),
+        fatal: false,
     }
 }
 
@@ -645,9 +646,9 @@ impl Store for SqliteStore {
                 Ok(obj) => self.import_one(&tx, subject, n, obj, opts, added, &mut report)?,
             };
             if let Some(r) = rejection {
-                if opts.strict {
+                if opts.strict || r.fatal {
                     // Dropping the transaction rolls it back.
-                    return Err(StoreError::Strict(r));
+                    return Err(StoreError::Aborted(r));
                 }
                 report.invalid.push(r);
             }

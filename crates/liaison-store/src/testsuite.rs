@@ -181,7 +181,7 @@ pub fn failed_strict_batch_leaves_nothing(store: &dyn Store) {
         .import(&a, &mut items.into_iter(), &opts, &mut |_| {})
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::Strict(ref r) if r.index == 1 && r.path == "$.id"),
+        matches!(err, StoreError::Aborted(ref r) if r.index == 1 && r.path == "$.id"),
         "{err}"
     );
     assert!(store.get(&a, &format!("malware--{M1}")).unwrap().is_none());

@@ -1,1 +1,113 @@
-fn main() {}
+//! `liaison`: the one binary. One subcommand per job; the work lives in the crates.
+
+mod config;
+mod demo;
+mod gen;
+mod kb;
+mod pattern_cmd;
+mod ui;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Liaison: intelligence fusion and sharing for security organizations.
+#[derive(Parser, Debug)]
+#[command(name = "liaison", version, about, long_about = None,
+    after_help = "Start with `liaison demo`, then try `liaison search --data liaison-demo grid`.")]
+struct Cli {
+    /// Data directory (config.toml and the store).
+    #[arg(
+        long,
+        global = true,
+        env = "LIAISON_DATA",
+        default_value = "./liaison-data"
+    )]
+    data: PathBuf,
+    /// Act as this user (read commands honour the user's clearance, compartments and organization).
+    #[arg(long = "as", global = true, env = "LIAISON_USER", value_name = "USER")]
+    as_user: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a data directory with a starter config.toml.
+    #[command(after_help = "Example:\n  liaison init --data /srv/liaison --org cert")]
+    Init(kb::InitArgs),
+    /// Import STIX bundles, object lists or single objects (STIX 2.0 is upgraded to 2.1).
+    #[command(
+        after_help = "Example:\n  liaison import --label 'RESTRICTED//REL TO ALL//TLP:GREEN' enterprise-attack.json"
+    )]
+    Import(kb::ImportArgs),
+    /// Show an object (the latest version, or every version).
+    #[command(
+        after_help = "Example:\n  liaison get malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b --versions"
+    )]
+    Get(kb::GetArgs),
+    /// Full-text search (words by prefix, Chinese by substring), ranked.
+    #[command(after_help = "Example:\n  liaison search --type malware --limit 5 'poison ivy'")]
+    Search(kb::SearchArgs),
+    /// Walk relationships and references around an object.
+    #[command(
+        after_help = "Example:\n  liaison graph intrusion-set--4e78f46f-a023-4e5f-bc24-71b3ca22ec29 --depth 2 --dot | dot -Tsvg > g.svg"
+    )]
+    Graph(kb::GraphArgs),
+    /// Export what you may read as a STIX 2.1 bundle.
+    #[command(
+        after_help = "Example:\n  liaison export --type indicator --since 2026-01-01T00:00:00Z --out indicators.json"
+    )]
+    Export(kb::ExportArgs),
+    /// Counts of what you may read, by type and classification.
+    #[command(after_help = "Example:\n  liaison stats --json")]
+    Stats(kb::StatsArgs),
+    /// Build a demo platform from a generated scenario and show what to try.
+    #[command(after_help = "Example:\n  liaison demo --data liaison-demo --seed 7")]
+    Demo(demo::DemoArgs),
+    /// Generate test and benchmark data.
+    #[command(subcommand)]
+    Gen(gen::GenCommand),
+    /// STIX patterns: check syntax and semantics, or match against observations.
+    #[command(subcommand)]
+    Pattern(pattern_cmd::PatternCommand),
+    /// Configuration.
+    #[command(subcommand)]
+    Config(kb::ConfigCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("LIAISON_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("liaison: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = kb::Ctx {
+        data: cli.data,
+        as_user: cli.as_user,
+    };
+    match cli.command {
+        Command::Init(a) => kb::init(&ctx, a),
+        Command::Import(a) => kb::import(&ctx, a),
+        Command::Get(a) => kb::get(&ctx, a),
+        Command::Search(a) => kb::search(&ctx, a),
+        Command::Graph(a) => kb::graph(&ctx, a),
+        Command::Export(a) => kb::export(&ctx, a),
+        Command::Stats(a) => kb::stats(&ctx, a),
+        Command::Config(c) => kb::config(&ctx, c),
+        Command::Demo(a) => demo::run(&ctx, a),
+        Command::Gen(g) => gen::run(g),
+        Command::Pattern(p) => pattern_cmd::run(p),
+    }
+}

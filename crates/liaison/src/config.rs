@@ -1,0 +1,272 @@
+//! The deployment configuration: one TOML file in the data directory, plus
+//! `LIAISON_*` environment variables.
+
+use anyhow::{bail, Context, Result};
+use liaison_policy::{Label, Policy, Releasability, Role, Subject, Tlp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// `config.toml` in the data directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Deployment-wide settings.
+    pub deployment: Deployment,
+    /// Organizations.
+    #[serde(default)]
+    pub orgs: Vec<Org>,
+    /// Users.
+    #[serde(default)]
+    pub users: Vec<User>,
+}
+
+/// Deployment-wide settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deployment {
+    /// A name shown in banners and exports.
+    pub name: String,
+    /// Classification levels, lowest first.
+    pub levels: Vec<String>,
+    /// Compartments.
+    #[serde(default)]
+    pub compartments: Vec<String>,
+    /// The user commands act as when `--as` is not given.
+    #[serde(default)]
+    pub default_user: Option<String>,
+}
+
+/// An organization and its units.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Org {
+    /// Short id used in labels (`cert`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Units (`soc`, `analysis`, …).
+    #[serde(default)]
+    pub units: Vec<Unit>,
+}
+
+/// A unit of an organization.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Unit {
+    /// Short id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The unit head's user name (escalations go there).
+    #[serde(default)]
+    pub head: Option<String>,
+}
+
+/// A user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    /// Login name.
+    pub name: String,
+    /// Full name.
+    #[serde(default)]
+    pub full_name: Option<String>,
+    /// Organization id.
+    pub org: String,
+    /// Unit id within the organization.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Clearance level name.
+    pub clearance: String,
+    /// Compartments read into.
+    #[serde(default)]
+    pub compartments: Vec<String>,
+    /// `reader`, `analyst`, `admin`.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+impl Config {
+    /// The config file of a data directory.
+    pub fn path(data: &Path) -> PathBuf {
+        data.join("config.toml")
+    }
+
+    /// Load and check the config of a data directory.
+    pub fn load(data: &Path) -> Result<Config> {
+        let path = Self::path(data);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (run `liaison init --data {}` first)",
+                path.display(),
+                data.display()
+            )
+        })?;
+        let cfg: Config =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        cfg.check()
+            .with_context(|| format!("{} is not valid", path.display()))?;
+        Ok(cfg)
+    }
+
+    /// Write the config to a data directory.
+    pub fn save(&self, data: &Path) -> Result<()> {
+        let text = toml::to_string_pretty(self)?;
+        std::fs::write(Self::path(data), text)
+            .with_context(|| format!("writing {}", Self::path(data).display()))
+    }
+
+    /// The deployment policy.
+    pub fn policy(&self) -> Result<Policy> {
+        Ok(Policy::new(
+            self.deployment.levels.iter().cloned(),
+            self.deployment.compartments.iter().cloned(),
+        )?)
+    }
+
+    /// Check that every user names a known org, unit, level and compartments.
+    pub fn check(&self) -> Result<()> {
+        let policy = self.policy()?;
+        let mut orgs = BTreeSet::new();
+        for o in &self.orgs {
+            if !orgs.insert(o.id.as_str()) {
+                bail!("organization '{}' is defined twice", o.id);
+            }
+        }
+        let mut names = BTreeSet::new();
+        for (i, u) in self.users.iter().enumerate() {
+            let at = format!("users[{i}] ({})", u.name);
+            if !names.insert(u.name.as_str()) {
+                bail!("{at}: user name defined twice");
+            }
+            let Some(org) = self.orgs.iter().find(|o| o.id == u.org) else {
+                bail!(
+                    "{at}: unknown organization '{}' (known: {})",
+                    u.org,
+                    orgs.iter().cloned().collect::<Vec<_>>().join(", ")
+                );
+            };
+            if let Some(unit) = &u.unit {
+                if !org.units.iter().any(|x| &x.id == unit) {
+                    bail!("{at}: organization '{}' has no unit '{unit}'", org.id);
+                }
+            }
+            policy
+                .level(&u.clearance)
+                .with_context(|| format!("{at}: clearance"))?;
+            policy
+                .compartment_set(u.compartments.iter().cloned())
+                .with_context(|| format!("{at}: compartments"))?;
+        }
+        if let Some(d) = &self.deployment.default_user {
+            if !names.contains(d.as_str()) {
+                bail!("deployment.default_user: no user named '{d}'");
+            }
+        }
+        Ok(())
+    }
+
+    /// The subject for a user name; `None` picks `LIAISON_USER`, then the default user.
+    pub fn subject(&self, name: Option<&str>) -> Result<Subject> {
+        let env = std::env::var("LIAISON_USER").ok();
+        let name = name
+            .or(env.as_deref())
+            .or(self.deployment.default_user.as_deref())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no user given: pass --as USER (users: {})",
+                    self.user_names()
+                )
+            })?;
+        let u = self.users.iter().find(|u| u.name == name).ok_or_else(|| {
+            anyhow::anyhow!("no user named '{name}' (users: {})", self.user_names())
+        })?;
+        let policy = self.policy()?;
+        let mut s = policy.subject(
+            &u.name,
+            &u.org,
+            &u.clearance,
+            u.compartments.iter().cloned(),
+            u.roles.iter().copied(),
+        )?;
+        s.unit = u.unit.clone();
+        Ok(s)
+    }
+
+    fn user_names(&self) -> String {
+        self.users
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A starting config: the five conventional levels, a few compartments, one
+    /// organization and its administrator.
+    pub fn starter(org: &str) -> Config {
+        Config {
+            deployment: Deployment {
+                name: "Liaison".into(),
+                levels: Policy::standard_levels(),
+                compartments: vec!["GRID".into(), "TELCO".into(), "FIN".into()],
+                default_user: Some("admin".into()),
+            },
+            orgs: vec![Org {
+                id: org.into(),
+                name: org.into(),
+                units: vec![],
+            }],
+            users: vec![User {
+                name: "admin".into(),
+                full_name: Some("Administrator".into()),
+                org: org.into(),
+                unit: None,
+                clearance: "TOP SECRET".into(),
+                compartments: vec!["GRID".into(), "TELCO".into(), "FIN".into()],
+                roles: vec![Role::Admin],
+            }],
+        }
+    }
+}
+
+/// Parse a label written as a banner: `SECRET//GRID/TELCO//REL TO cert, ministry//TLP:AMBER`.
+/// Parts after the level may come in any order; missing parts mean no compartments,
+/// owner only (`REL TO ALL` for everyone) and TLP:CLEAR.
+///
+/// ```ignore
+/// parse_label(&policy, "RESTRICTED//REL TO ALL//TLP:GREEN", "cert")
+/// ```
+pub fn parse_label(policy: &Policy, text: &str, owner: &str) -> Result<Label> {
+    let mut parts = text.split("//").map(str::trim);
+    let level = parts.next().unwrap_or_default();
+    let mut compartments: Vec<String> = Vec::new();
+    let mut tlp = Tlp::Clear;
+    let mut rel = Releasability::owner_only();
+    for p in parts {
+        if let Some(t) = p.strip_prefix("TLP:").or_else(|| p.strip_prefix("tlp:")) {
+            tlp = Tlp::parse(t).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "label '{text}': unknown TLP '{t}' (clear, green, amber, amber+strict, red)"
+                )
+            })?;
+        } else if let Some(r) = p
+            .strip_prefix("REL TO ")
+            .or_else(|| p.strip_prefix("rel to "))
+        {
+            if r.trim().eq_ignore_ascii_case("all") {
+                rel = Releasability::All;
+            } else {
+                rel = Releasability::to(
+                    r.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty() && s != owner),
+                );
+            }
+        } else {
+            compartments.extend(
+                p.split('/')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty()),
+            );
+        }
+    }
+    policy
+        .label(level, compartments, tlp, owner, rel)
+        .with_context(|| format!("label '{text}'"))
+}

@@ -1,0 +1,656 @@
+//! Knowledge-base commands: init, import, get, search, graph, export, stats, config.
+
+use crate::config::{parse_label, Config};
+use crate::ui;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use liaison_policy::Subject;
+use liaison_stix::bundle::BundleReader;
+use liaison_stix::{ErrorKind, StixObject};
+use liaison_store::{
+    ExportFilter, ImportItem, ImportOptions, ImportReport, Rejection, SearchQuery, SqliteStore,
+    Store, StoreError,
+};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What every command gets from the global flags.
+pub struct Ctx {
+    /// The data directory.
+    pub data: PathBuf,
+    /// `--as`.
+    pub as_user: Option<String>,
+}
+
+impl Ctx {
+    /// Config, store and the acting subject.
+    pub fn open(&self) -> Result<(Config, SqliteStore, Subject)> {
+        let cfg = Config::load(&self.data)?;
+        let subject = cfg.subject(self.as_user.as_deref())?;
+        let store = SqliteStore::open(&self.data.join("liaison.db"), cfg.policy()?)
+            .with_context(|| format!("opening the store in {}", self.data.display()))?;
+        Ok((cfg, store, subject))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Id of your organization.
+    #[arg(long, default_value = "local")]
+    org: String,
+    /// Overwrite an existing config.toml.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn init(ctx: &Ctx, a: InitArgs) -> Result<ExitCode> {
+    std::fs::create_dir_all(&ctx.data)
+        .with_context(|| format!("creating {}", ctx.data.display()))?;
+    let path = Config::path(&ctx.data);
+    if path.exists() && !a.force {
+        bail!("{} exists (use --force to overwrite)", path.display());
+    }
+    let cfg = Config::starter(&a.org);
+    cfg.save(&ctx.data)?;
+    SqliteStore::open(&ctx.data.join("liaison.db"), cfg.policy()?)?;
+    println!(
+        "Created {} with organization '{}' and user 'admin'.",
+        ctx.data.display(),
+        a.org
+    );
+    println!(
+        "Edit {} to add levels, compartments, organizations and users.",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Check config.toml: organizations, units, levels and compartments of every user.
+    #[command(after_help = "Example:\n  liaison config check --data /srv/liaison")]
+    Check,
+}
+
+pub fn config(ctx: &Ctx, c: ConfigCommand) -> Result<ExitCode> {
+    match c {
+        ConfigCommand::Check => {
+            let cfg = Config::load(&ctx.data)?;
+            println!(
+                "{}: ok ({} levels, {} compartments, {} organizations, {} users)",
+                Config::path(&ctx.data).display(),
+                cfg.deployment.levels.len(),
+                cfg.deployment.compartments.len(),
+                cfg.orgs.len(),
+                cfg.users.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Files: a STIX bundle, a JSON list of objects, or one object; `.gz` is decompressed.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Label for objects that carry none, as a banner: `SECRET//GRID//REL TO cert, ministry//TLP:AMBER`.
+    #[arg(long)]
+    label: Option<String>,
+    /// Stop at the first invalid object; nothing of that file is stored.
+    #[arg(long)]
+    strict: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Where an item came from in its file, to name it in errors.
+fn split_path(path: &str) -> (String, Option<u32>) {
+    if let Some(stripped) = path.strip_suffix(']') {
+        if let Some((prefix, idx)) = stripped.rsplit_once('[') {
+            if let Ok(i) = idx.parse() {
+                return (prefix.to_string(), Some(i));
+            }
+        }
+    }
+    (path.to_string(), None)
+}
+
+fn rejection_from(e: &liaison_stix::Error, index: u64, id: Option<String>) -> Rejection {
+    let fatal = matches!(
+        e.kind(),
+        ErrorKind::Json | ErrorKind::Truncated | ErrorKind::Io
+    );
+    let mut reason = e.message().to_string();
+    if let Some(p) = e.position() {
+        reason = format!("{reason} (at {p})");
+    }
+    Rejection {
+        index,
+        id,
+        path: e.path().to_string(),
+        reason,
+        fatal,
+    }
+}
+
+/// Parse a file on a second thread (JSON parsing and 2.0 upgrade) while this one writes.
+pub fn import_file(
+    store: &dyn Store,
+    subject: &Subject,
+    path: &Path,
+    opts: &ImportOptions,
+    show_progress: bool,
+) -> Result<(ImportReport, Vec<String>), StoreError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            return Err(StoreError::Aborted(Rejection {
+                index: 0,
+                id: None,
+                path: "$".into(),
+                reason: format!("cannot open: {e}"),
+                fatal: true,
+            }))
+        }
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let count = Arc::new(AtomicU64::new(0));
+    let counting = CountingReader {
+        inner: file,
+        count: count.clone(),
+    };
+    let reader: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 20,
+            counting,
+        )))
+    } else {
+        Box::new(counting)
+    };
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<(String, ImportItem)>>(16);
+    let parser = std::thread::spawn(move || {
+        let mut reader = BundleReader::new(BufReader::with_capacity(1 << 20, reader));
+        let mut batch = Vec::with_capacity(256);
+        let mut n = 0u64;
+        while let Some(next) = reader.next_value_with_path() {
+            match next {
+                Ok((p, value)) => {
+                    let is20 = match &value {
+                        Value::Object(m) => {
+                            liaison_stix::upgrade::is_stix20(m, reader.bundle_spec_version())
+                        }
+                        _ => false,
+                    };
+                    let id = value.get("id").and_then(Value::as_str).map(String::from);
+                    let items: Vec<ImportItem> = if is20 {
+                        match liaison_stix::upgrade_20(value) {
+                            Ok(vals) => vals
+                                .into_iter()
+                                .map(|v| {
+                                    StixObject::from_value(v)
+                                        .map_err(|e| rejection_from(&e, n, id.clone()))
+                                })
+                                .collect(),
+                            Err(e) => vec![Err(rejection_from(&e, n, id))],
+                        }
+                    } else {
+                        vec![StixObject::from_value(value).map_err(|e| rejection_from(&e, n, id))]
+                    };
+                    for it in items {
+                        batch.push((p.clone(), it));
+                    }
+                }
+                Err(e) => {
+                    let fatal = rejection_from(&e, n, None);
+                    let stop = fatal.fatal;
+                    batch.push((e.path().to_string(), Err(fatal)));
+                    if stop {
+                        break;
+                    }
+                }
+            }
+            n += 1;
+            if batch.len() >= 256
+                && tx
+                    .send(std::mem::replace(&mut batch, Vec::with_capacity(256)))
+                    .is_err()
+            {
+                return;
+            }
+        }
+        let _ = tx.send(batch);
+    });
+
+    // Input paths per item, kept compactly: one prefix and an index per item.
+    let mut prefix = String::from("$");
+    let mut where_from: Vec<u32> = Vec::new();
+    let mut items = rx.iter().flatten().map(|(p, item)| {
+        let (pre, idx) = split_path(&p);
+        if idx.is_some() {
+            prefix = pre;
+        }
+        where_from.push(idx.unwrap_or(u32::MAX));
+        item
+    });
+    let pb = if show_progress {
+        ui::bytes_bar(len, &path.display().to_string())
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let result = store.import(subject, &mut items, opts, &mut |_| {
+        pb.set_position(count.load(Ordering::Relaxed))
+    });
+    drop(items);
+    pb.finish_and_clear();
+    let _ = parser.join();
+    let locate = |r: &mut Rejection| {
+        let idx = where_from
+            .get(r.index as usize)
+            .copied()
+            .unwrap_or(u32::MAX);
+        if !r.path.starts_with("$.objects") && !r.path.starts_with("$[") && idx != u32::MAX {
+            let rest = r.path.strip_prefix('$').unwrap_or(&r.path);
+            r.path = format!("{prefix}[{idx}]{rest}");
+        }
+        if idx != u32::MAX {
+            r.index = idx as u64;
+        }
+    };
+    match result {
+        Ok(mut report) => {
+            report.invalid.iter_mut().for_each(locate);
+            Ok((report, vec![]))
+        }
+        Err(StoreError::Aborted(mut r)) => {
+            locate(&mut r);
+            Err(StoreError::Aborted(r))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
+    let (_cfg, store, subject) = ctx.open()?;
+    let default_label = a
+        .label
+        .as_deref()
+        .map(|l| parse_label(store.policy(), l, &subject.org))
+        .transpose()?;
+    let opts = ImportOptions {
+        default_label,
+        strict: a.strict,
+    };
+    let mut failed = false;
+    let mut all = Vec::new();
+    for file in &a.files {
+        let t0 = Instant::now();
+        let name = file.display().to_string();
+        match import_file(&store, &subject, file, &opts, !a.json) {
+            Ok((report, _)) => {
+                let secs = t0.elapsed().as_secs_f64();
+                let total =
+                    report.new + report.updated + report.unchanged + report.invalid.len() as u64;
+                if !report.invalid.is_empty() {
+                    failed = true;
+                }
+                if a.json {
+                    all.push(json!({"file": name, "ok": true, "report": report, "seconds": secs}));
+                } else {
+                    println!(
+                        "{name}: {} new, {} updated, {} unchanged, {} invalid ({total} objects in {secs:.2} s, {:.0}/s)",
+                        report.new,
+                        report.updated,
+                        report.unchanged,
+                        report.invalid.len(),
+                        total as f64 / secs.max(1e-9)
+                    );
+                    for r in &report.invalid {
+                        println!(
+                            "  invalid: {name}: object {} ({}) at {}: {}",
+                            r.index,
+                            r.id.as_deref().unwrap_or("no id"),
+                            r.path,
+                            r.reason
+                        );
+                    }
+                }
+            }
+            Err(StoreError::Aborted(r)) => {
+                failed = true;
+                if a.json {
+                    all.push(json!({"file": name, "ok": false, "error": r}));
+                } else {
+                    eprintln!(
+                        "liaison: {name}: object {} ({}) at {}: {}; nothing of this file was stored",
+                        r.index,
+                        r.id.as_deref().unwrap_or("no id"),
+                        r.path,
+                        r.reason
+                    );
+                }
+                if a.strict {
+                    break;
+                }
+            }
+            Err(e) => return Err(e).with_context(|| format!("importing {name}")),
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    /// Object id.
+    id: String,
+    /// Every version, oldest first.
+    #[arg(long)]
+    versions: bool,
+    /// Print JSON only (the object, or a list of versions).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn get(ctx: &Ctx, a: GetArgs) -> Result<ExitCode> {
+    let (_cfg, store, subject) = ctx.open()?;
+    let versions = if a.versions {
+        store.versions(&subject, &a.id)?
+    } else {
+        store.get(&subject, &a.id)?.into_iter().collect()
+    };
+    if versions.is_empty() {
+        eprintln!("liaison: no object {} that {} may read", a.id, subject.name);
+        return Ok(ExitCode::from(1));
+    }
+    if a.json {
+        let list: Vec<Value> = versions.iter().map(|v| store.labelled_value(v)).collect();
+        let out = if a.versions {
+            Value::Array(list)
+        } else {
+            list.into_iter().next().unwrap_or(Value::Null)
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for v in &versions {
+        let banner = store.policy().banner(&v.label);
+        println!("== {banner} ==");
+        println!(
+            "{} version {}{}{}",
+            v.object.id(),
+            v.object.version(),
+            if v.latest { " (latest)" } else { "" },
+            if v.object.revoked() { " REVOKED" } else { "" }
+        );
+        println!("{}", serde_json::to_string_pretty(&v.object.to_value())?);
+        println!("== {banner} ==");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// Words (matched by prefix) or Chinese, Japanese, Korean text (matched as substrings).
+    text: String,
+    /// Only these types (repeatable).
+    #[arg(long = "type", value_name = "TYPE")]
+    types: Vec<String>,
+    /// Results per page.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// Results to skip.
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn search(ctx: &Ctx, a: SearchArgs) -> Result<ExitCode> {
+    let (_cfg, store, subject) = ctx.open()?;
+    let q = SearchQuery {
+        text: a.text.clone(),
+        types: a.types,
+        limit: a.limit,
+        offset: a.offset,
+    };
+    let r = store.search(&subject, &q)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        for h in &r.hits {
+            println!(
+                "{:>7.2}  {:<18} {}  {}",
+                h.score,
+                h.r#type,
+                h.id,
+                h.name.as_deref().unwrap_or("")
+            );
+        }
+        let facets: Vec<String> = r.facets.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        println!(
+            "{} match{} for {:?}: {}",
+            r.total,
+            if r.total == 1 { "" } else { "es" },
+            a.text,
+            facets.join(", ")
+        );
+    }
+    Ok(if r.total == 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// Start object id.
+    id: String,
+    /// Hops to walk.
+    #[arg(long, default_value_t = 1)]
+    depth: u32,
+    /// Stop after this many nodes.
+    #[arg(long, default_value_t = 1000)]
+    max_nodes: usize,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+    /// Graphviz DOT output.
+    #[arg(long, conflicts_with = "json")]
+    dot: bool,
+}
+
+pub fn graph(ctx: &Ctx, a: GraphArgs) -> Result<ExitCode> {
+    let (_cfg, store, subject) = ctx.open()?;
+    let Some(g) = store.graph(&subject, &a.id, a.depth, a.max_nodes)? else {
+        eprintln!("liaison: no object {} that {} may read", a.id, subject.name);
+        return Ok(ExitCode::from(1));
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&g)?);
+    } else if a.dot {
+        println!("digraph liaison {{\n  rankdir=LR; node [shape=box, fontname=\"sans-serif\"];");
+        for n in &g.nodes {
+            let label =
+                format!("{}\\n{}", n.r#type, n.name.as_deref().unwrap_or(&n.id)).replace('"', "'");
+            println!("  \"{}\" [label=\"{label}\"];", n.id);
+        }
+        for e in &g.edges {
+            println!(
+                "  \"{}\" -> \"{}\" [label=\"{}\"];",
+                e.source, e.target, e.kind
+            );
+        }
+        println!("}}");
+    } else {
+        let name = |id: &str| {
+            g.nodes
+                .iter()
+                .find(|n| n.id == id)
+                .map(|n| format!("{} {}", n.r#type, n.name.as_deref().unwrap_or(&n.id)))
+                .unwrap_or_else(|| id.to_string())
+        };
+        println!(
+            "{} ({} nodes, {} edges{})",
+            name(&a.id),
+            g.nodes.len(),
+            g.edges.len(),
+            if g.truncated { ", truncated" } else { "" }
+        );
+        for e in &g.edges {
+            println!(
+                "  {}  --{}-->  {}",
+                name(&e.source),
+                e.kind,
+                name(&e.target)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Only these types (repeatable).
+    #[arg(long = "type", value_name = "TYPE")]
+    types: Vec<String>,
+    /// Only versions modified at or after this time (RFC 3339, UTC).
+    #[arg(long)]
+    since: Option<String>,
+    /// Every version, not only the latest.
+    #[arg(long)]
+    all_versions: bool,
+    /// Leave Liaison's label extension out of the objects.
+    #[arg(long)]
+    no_labels: bool,
+    /// Write here instead of standard output.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
+    let (_cfg, store, subject) = ctx.open()?;
+    let out: Box<dyn Write> = match &a.out {
+        Some(p) => Box::new(File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut w = BufWriter::with_capacity(1 << 20, out);
+    let bundle_id = format!("bundle--{}", uuid::Uuid::new_v4());
+    write!(
+        w,
+        "{{\"type\":\"bundle\",\"id\":\"{bundle_id}\",\"objects\":["
+    )?;
+    let mut first = true;
+    let mut markings: BTreeSet<String> = BTreeSet::new();
+    let mut emit = |w: &mut BufWriter<Box<dyn Write>>, v: &Value| -> std::io::Result<()> {
+        if !std::mem::take(&mut first) {
+            w.write_all(b",\n")?;
+        } else {
+            w.write_all(b"\n")?;
+        }
+        serde_json::to_writer(&mut *w, v).map_err(std::io::Error::other)
+    };
+    let mut seen_ids: BTreeSet<String> = BTreeSet::new();
+    let filter = ExportFilter {
+        types: a.types,
+        since: a.since,
+        all_versions: a.all_versions,
+    };
+    let n = store.export(&subject, &filter, &mut |o| {
+        for m in o.object.object_marking_refs() {
+            markings.insert(m.to_string());
+        }
+        if o.object.type_name() == "marking-definition"
+            || o.object.type_name() == "extension-definition"
+        {
+            seen_ids.insert(o.object.id().to_string());
+        }
+        let v = if a.no_labels {
+            o.object.to_value()
+        } else {
+            store.labelled_value(&o)
+        };
+        emit(&mut w, &v).map_err(|e| StoreError::Sink(e.to_string()))
+    })?;
+    // Make the bundle self-contained: the TLP markings it uses and our label extension.
+    let mut extra = 0;
+    for m in markings {
+        if let Some(t) = liaison_stix::tlp::Tlp::from_marking_id(&m) {
+            if !seen_ids.contains(&m) && t.marking_id() == m {
+                emit(&mut w, &t.marking_definition())?;
+                extra += 1;
+            }
+        }
+    }
+    if !a.no_labels && n > 0 && !seen_ids.contains(liaison_stix::LABEL_EXTENSION_ID) {
+        emit(&mut w, &liaison_stix::label::label_extension_definition())?;
+        extra += 1;
+    }
+    w.write_all(b"\n]}\n")?;
+    w.flush()?;
+    eprintln!(
+        "exported {n} objects (+{extra} marking and extension definitions) readable by {}",
+        subject.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn stats(ctx: &Ctx, a: StatsArgs) -> Result<ExitCode> {
+    let (cfg, store, subject) = ctx.open()?;
+    let st = store.stats(&subject)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{}: {} objects ({} versions, {} graph edges) readable by {} ({})",
+        cfg.deployment.name, st.objects, st.versions, st.edges, subject.name, subject.org
+    );
+    let mut by_type: Vec<(String, u64)> = st.by_type.into_iter().collect();
+    by_type.sort_by(|a, b| b.1.cmp(&a.1));
+    println!("\nby type:\n{}", ui::bar_chart(&by_type, 40));
+    let by_level: Vec<(String, u64)> = cfg
+        .deployment
+        .levels
+        .iter()
+        .map(|l| (l.clone(), st.by_level.get(l).copied().unwrap_or(0)))
+        .collect();
+    println!("by classification:\n{}", ui::bar_chart(&by_level, 40));
+    Ok(ExitCode::SUCCESS)
+}
