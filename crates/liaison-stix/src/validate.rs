@@ -1688,7 +1688,12 @@ impl Validator {
         if PROP_NAME_LAX_RE.is_match(k) && !PROP_NAME_RE.is_match(k) {
             // STIX 2.1 §3.1 says lowercase; MISP emits e.g. `x_misp_Population`
             // and the reference validator accepts it, so we only warn.
-            self.warn(p, format!("'{k}' should be lowercase: property names are limited to a-z, 0-9 and '_'"));
+            self.warn(
+                p,
+                format!(
+                    "'{k}' should be lowercase: property names are limited to a-z, 0-9 and '_'"
+                ),
+            );
         } else if !PROP_NAME_RE.is_match(k) {
             self.err(
                 p,
@@ -1987,13 +1992,11 @@ impl Validator {
                     );
                 }
             }
-            "malware-analysis" => {
-                if !has("result") && !has("analysis_sco_refs") {
-                    self.err(
-                        path,
-                        "a malware-analysis requires 'result' or 'analysis_sco_refs'",
-                    );
-                }
+            "malware-analysis" if !has("result") && !has("analysis_sco_refs") => {
+                self.err(
+                    path,
+                    "a malware-analysis requires 'result' or 'analysis_sco_refs'",
+                );
             }
             "location" => {
                 let (lat, lon) = (has("latitude"), has("longitude"));
@@ -2006,7 +2009,7 @@ impl Validator {
                         "'precision' requires 'latitude' and 'longitude'",
                     );
                 }
-                if !has("region") && !has("country") && !(lat && lon) {
+                if !(has("region") || has("country") || (lat && lon)) {
                     self.err(
                         path,
                         "a location requires 'region', 'country', or 'latitude' and 'longitude'",
@@ -2185,21 +2188,17 @@ impl Validator {
 
     fn email_message(&mut self, map: &Map<String, Value>, path: &str, ctx: Context<'_>) {
         match map.get("is_multipart") {
-            Some(Value::Bool(false)) => {
-                if map.contains_key("body_multipart") {
-                    self.err(
-                        &child(path, "body_multipart"),
-                        "'body_multipart' must not be present when 'is_multipart' is false",
-                    );
-                }
+            Some(Value::Bool(false)) if map.contains_key("body_multipart") => {
+                self.err(
+                    &child(path, "body_multipart"),
+                    "'body_multipart' must not be present when 'is_multipart' is false",
+                );
             }
-            Some(Value::Bool(true)) => {
-                if map.contains_key("body") {
-                    self.err(
-                        &child(path, "body"),
-                        "'body' must not be present when 'is_multipart' is true",
-                    );
-                }
+            Some(Value::Bool(true)) if map.contains_key("body") => {
+                self.err(
+                    &child(path, "body"),
+                    "'body' must not be present when 'is_multipart' is true",
+                );
             }
             _ => {}
         }

@@ -62,13 +62,28 @@ fn scan_file(path: &Path, tally: &mut Tally) {
                 for f in validate(&obj) {
                     match f.severity {
                         Severity::Error => {
-                            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-                            tally.rejected_objects.entry(name).or_default().insert(obj.id().to_string());
-                            tally.rejected.push(format!("{} {} {f}", path.display(), obj.id()));
+                            let name = path
+                                .file_name()
+                                .and_then(|n| n.to_str())
+                                .unwrap_or("")
+                                .to_string();
+                            tally
+                                .rejected_objects
+                                .entry(name)
+                                .or_default()
+                                .insert(obj.id().to_string());
+                            tally
+                                .rejected
+                                .push(format!("{} {} {f}", path.display(), obj.id()));
                         }
                         Severity::Warning => {
                             // Group by the message without its quoted values.
-                            let key: String = f.message.split('\'').step_by(2).collect::<Vec<_>>().join("…");
+                            let key: String = f
+                                .message
+                                .split('\'')
+                                .step_by(2)
+                                .collect::<Vec<_>>()
+                                .join("…");
                             let key: String = key.chars().take(90).collect();
                             *tally.warnings.entry(key).or_default() += 1;
                         }
@@ -82,7 +97,9 @@ fn scan_file(path: &Path, tally: &mut Tally) {
 }
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -107,9 +124,16 @@ fn check(dirs: &[PathBuf], label: &str) -> Tally {
     for (file, ids) in &tally.rejected_objects {
         match EXPECTED_REJECTIONS.iter().find(|(f, _, _)| f == file) {
             Some((_, n, _)) if *n == ids.len() => {}
-            Some((_, n, _)) => unexpected.push(format!("{file}: {} objects rejected, expected {n}", ids.len())),
+            Some((_, n, _)) => unexpected.push(format!(
+                "{file}: {} objects rejected, expected {n}",
+                ids.len()
+            )),
             None => {
-                let lines: Vec<&String> = tally.rejected.iter().filter(|r| r.contains(file.as_str())).collect();
+                let lines: Vec<&String> = tally
+                    .rejected
+                    .iter()
+                    .filter(|r| r.contains(file.as_str()))
+                    .collect();
                 unexpected.push(format!("{file}: unexpected rejections {lines:#?}"));
             }
         }
@@ -126,7 +150,11 @@ fn check(dirs: &[PathBuf], label: &str) -> Tally {
     for (w, n) in &tally.warnings {
         println!("  warning x{n}: {w}");
     }
-    assert!(tally.read_errors.is_empty(), "read errors: {:#?}", tally.read_errors);
+    assert!(
+        tally.read_errors.is_empty(),
+        "read errors: {:#?}",
+        tally.read_errors
+    );
     assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
     tally
 }
@@ -135,12 +163,17 @@ fn check(dirs: &[PathBuf], label: &str) -> Tally {
 fn fixture_bundles_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let t = check(&[root.join("bundles")], "fixture bundles");
-    assert!(t.objects > 1000, "expected the fixture bundles, found {} objects", t.objects);
+    assert!(
+        t.objects > 1000,
+        "expected the fixture bundles, found {} objects",
+        t.objects
+    );
 }
 
 #[test]
 fn attack_enterprise_stix20_sample_upgrades_completely() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/attack-enterprise-v15-sample-stix20.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/attack-enterprise-v15-sample-stix20.json");
     let mut t = Tally::default();
     scan_file(&path, &mut t);
     assert_eq!(t.objects, 430);
@@ -157,5 +190,12 @@ fn shared_data_when_present() {
         println!("shared data not found at {}: skipped", root.display());
         return;
     }
-    check(&[root.join("stix/examples"), root.join("stix/bundles"), root.join("datasets")], "shared data");
+    check(
+        &[
+            root.join("stix/examples"),
+            root.join("stix/bundles"),
+            root.join("datasets"),
+        ],
+        "shared data",
+    );
 }
