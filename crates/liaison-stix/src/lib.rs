@@ -16,6 +16,27 @@
 //! assert_eq!(obj.name(), Some("Poison Ivy"));
 //! assert_eq!(obj.get("x_custom").unwrap(), &serde_json::json!([1, 2]));
 //! ```
+//!
+//! Importing is a stream: [`bundle::BundleReader`] yields one object at a time
+//! from a bundle, a list or a single object, in memory bounded by the largest
+//! object; [`upgrade::Upgrading`] also turns STIX 2.0 content into 2.1
+//! ([`upgrade_20`]); [`validate()`] checks the spec's MUSTs (errors) and SHOULDs
+//! (warnings), each finding with its JSON path; [`sco_id()`] gives the
+//! deterministic id of a cyber-observable.
+//!
+//! ```
+//! use liaison_stix::{upgrade::Upgrading, validate::is_valid};
+//! let bundle = br#"{"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+//!   "spec_version": "2.0", "objects": [{"type": "tool", "id": "tool--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+//!   "created": "2016-04-06T20:03:48.000Z", "modified": "2016-04-06T20:03:48.000Z",
+//!   "name": "VNC", "labels": ["remote-access"]}]}"#;
+//! for obj in Upgrading::new(&bundle[..]) {
+//!     let obj = obj.unwrap();
+//!     assert_eq!(obj.spec_version(), Some("2.1"));
+//!     assert_eq!(obj.str_list("tool_types"), ["remote-access"]);
+//!     assert!(is_valid(&obj));
+//! }
+//! ```
 
 pub mod bundle;
 pub mod error;

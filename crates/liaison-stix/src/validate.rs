@@ -1295,7 +1295,19 @@ impl Validator {
                 .or_else(|| common.iter().find(|(n, _)| n == k).map(|(_, kind)| *kind));
             match kind {
                 Some(kind) => self.value(v, &p, kind, ctx),
-                None => self.custom_property(k, v, &p),
+                None => {
+                    self.custom_property(k, v, &p);
+                    // Properties of custom types are theirs; on STIX types they are additions.
+                    if spec.is_some()
+                        && !k.starts_with("x_")
+                        && !vocab::RESERVED_PROPERTIES.contains(&k.as_str())
+                    {
+                        self.warn(
+                            &p,
+                            format!("custom property '{k}' should be defined by an extension (or at least start with 'x_')"),
+                        );
+                    }
+                }
             }
             if (k == "created" || k == "modified") && !is_sco && ty != "marking-definition" {
                 if let Value::String(s) = v {
