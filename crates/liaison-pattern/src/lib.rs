@@ -65,7 +65,7 @@ pub use ast::{
     TimeBound,
 };
 pub use error::{Error, IssueKind, MatchError, ParseError, ValidationIssue};
-pub use matcher::{CompiledPattern, Observations, MAX_BINDINGS};
+pub use matcher::{CompiledPattern, Observations, MAX_SEARCH_STEPS};
 pub use parser::{parse, MAX_DEPTH};
 pub use prefilter::{prefilter_literals, PrefilterLiteral};
 pub use timestamp::parse_timestamp_micros;

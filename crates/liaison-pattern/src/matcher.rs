@@ -13,8 +13,6 @@
 //!    `WITHIN` needs all chosen intervals to fit a window, and `START … STOP` needs
 //!    every interval to overlap `[start, stop)`.
 
-use std::collections::HashSet;
-
 use regex::Regex;
 use serde_json::{Map, Value};
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
@@ -52,9 +50,6 @@ pub(crate) const SDO_TYPES_V21: &[&str] = &[
     "sighting",
     "vulnerability",
 ];
-
-/// Upper bound on the candidate bindings one observation expression may produce.
-pub const MAX_BINDINGS: usize = 200_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Suffix {
@@ -454,8 +449,7 @@ impl CompiledPattern {
             }
             leaf_hits.push(hits);
         }
-        let ctx = BindCtx { obs, leaf_hits: &leaf_hits };
-        Ok(!ctx.bindings(&self.root)?.is_empty())
+        self.search_bindings(obs, &leaf_hits)
     }
 
     /// Convenience: prepares `observations` (a list of observed-data for 2.0, a list
@@ -887,165 +881,272 @@ impl<'a> Observations<'a> {
 }
 
 // ---------------------------------------------------------------------------
-// Bindings
+// Bindings: a depth-first search with pruning
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Binding {
-    /// (observation index, instances used), sorted by observation.
-    counts: Vec<(u32, u64)>,
+#[derive(Debug, Clone, Copy)]
+struct Agg {
+    /// Latest `first_observed` among the chosen observations.
     max_first: i64,
+    /// Earliest `last_observed` among the chosen observations.
     min_last: i64,
 }
 
-struct BindCtx<'o, 'a> {
-    obs: &'o Observations<'a>,
-    leaf_hits: &'o [Vec<bool>],
+impl Agg {
+    const EMPTY: Agg = Agg {
+        max_first: i64::MIN,
+        min_last: i64::MAX,
+    };
+
+    fn join(self, o: Agg) -> Agg {
+        Agg {
+            max_first: self.max_first.max(o.max_first),
+            min_last: self.min_last.min(o.min_last),
+        }
+    }
 }
 
-impl BindCtx<'_, '_> {
-    fn combine(&self, a: &Binding, b: &Binding) -> Option<Binding> {
-        let mut counts = Vec::with_capacity(a.counts.len() + b.counts.len());
-        let (mut i, mut j) = (0, 0);
-        while i < a.counts.len() || j < b.counts.len() {
-            let next = match (a.counts.get(i), b.counts.get(j)) {
-                (Some(x), Some(y)) if x.0 == y.0 => {
-                    i += 1;
-                    j += 1;
-                    let total = x.1 + y.1;
-                    if total > self.obs.obs[x.0 as usize].count {
-                        return None;
-                    }
-                    (x.0, total)
-                }
-                (Some(x), Some(y)) if x.0 < y.0 => {
-                    i += 1;
-                    *x
-                }
-                (Some(_), Some(y)) => {
-                    j += 1;
-                    *y
-                }
-                (Some(x), None) => {
-                    i += 1;
-                    *x
-                }
-                (None, Some(y)) => {
-                    j += 1;
-                    *y
-                }
-                (None, None) => break,
-            };
-            counts.push(next);
-        }
-        Some(Binding {
-            counts,
-            max_first: a.max_first.max(b.max_first),
-            min_last: a.min_last.min(b.min_last),
-        })
-    }
+/// A constraint on every observation chosen inside some subtree.
+#[derive(Debug, Clone, Copy)]
+enum Cons {
+    /// `first_observed <= max_first` and `last_observed >= min_last` (START/STOP, FOLLOWEDBY).
+    Bounds { max_first: i64, min_last: i64 },
+    /// WITHIN: all chosen intervals fit a window of `micros`; `agg` is what was chosen so far.
+    Window { micros: i64, agg: Agg },
+}
 
-    fn limit(set: &HashSet<Binding>) -> Result<(), MatchError> {
-        if set.len() > MAX_BINDINGS {
-            Err(MatchError::new(format!(
-                "pattern too complex for these observations (more than {MAX_BINDINGS} candidate bindings)"
-            )))
-        } else {
-            Ok(())
+type Cont<'k, 's, 'a> = &'k mut dyn FnMut(&mut Search<'s, 'a>, Agg) -> Result<bool, MatchError>;
+
+/// Upper bound on observation choices in one match (bounds time on adversarial input).
+pub const MAX_SEARCH_STEPS: u64 = 20_000_000;
+/// Upper bound on search nesting (REPEATS counts multiply it); bounds stack use.
+const MAX_SEARCH_DEPTH: usize = 1_000;
+
+struct Search<'s, 'a> {
+    obs: &'s Observations<'a>,
+    /// Per bracketed expression: indexes of the observations it matched.
+    cands: Vec<Vec<u32>>,
+    used: Vec<u64>,
+    cons: Vec<Cons>,
+    undo: Vec<(usize, Agg)>,
+    /// Observations chosen, in order (REPEATS compares successive bindings on it).
+    trail: Vec<u32>,
+    steps: u64,
+    depth: usize,
+}
+
+fn too_complex() -> MatchError {
+    MatchError::new("pattern too complex for these observations (search limit reached)")
+}
+
+impl<'s, 'a> Search<'s, 'a> {
+    /// Fewest observations a binding of `node` needs (saturating).
+    fn need(node: &CObs) -> u64 {
+        match node {
+            CObs::Leaf(_) => 1,
+            CObs::And(items) | CObs::FollowedBy(items) => items.iter().map(Self::need).fold(0, u64::saturating_add),
+            CObs::Or(items) => items.iter().map(Self::need).min().unwrap_or(0),
+            CObs::Within(inner, _) | CObs::StartStop(inner, _, _) => Self::need(inner),
+            CObs::Repeats(inner, n) => Self::need(inner).saturating_mul(*n),
         }
     }
 
-    fn bindings(&self, node: &CObs) -> Result<Vec<Binding>, MatchError> {
-        Ok(match node {
-            CObs::Leaf(b) => self.leaf_hits[*b]
-                .iter()
-                .enumerate()
-                .filter(|(_, hit)| **hit)
-                .map(|(i, _)| {
+    fn solve(&mut self, node: &CObs, k: Cont<'_, 's, 'a>) -> Result<bool, MatchError> {
+        self.depth += 1;
+        if self.depth > MAX_SEARCH_DEPTH {
+            return Err(too_complex());
+        }
+        let r = self.solve_inner(node, k);
+        self.depth -= 1;
+        r
+    }
+
+    fn solve_inner(&mut self, node: &CObs, k: Cont<'_, 's, 'a>) -> Result<bool, MatchError> {
+        match node {
+            CObs::Leaf(b) => {
+                for ci in 0..self.cands[*b].len() {
+                    let i = self.cands[*b][ci] as usize;
                     let o = &self.obs.obs[i];
-                    Binding {
-                        counts: vec![(i as u32, 1)],
-                        max_first: o.first,
-                        min_last: o.last,
-                    }
-                })
-                .collect(),
-            CObs::Or(items) => {
-                let mut set = HashSet::new();
-                for it in items {
-                    set.extend(self.bindings(it)?);
-                    Self::limit(&set)?;
-                }
-                set.into_iter().collect()
-            }
-            CObs::And(items) | CObs::FollowedBy(items) => {
-                let ordered = matches!(node, CObs::FollowedBy(_));
-                let mut acc: Vec<Binding> = Vec::new();
-                for (k, it) in items.iter().enumerate() {
-                    let rhs = self.bindings(it)?;
-                    if k == 0 {
-                        acc = rhs;
+                    if self.used[i] >= o.count || !self.admissible(o.first, o.last) {
                         continue;
                     }
-                    let mut set = HashSet::new();
-                    for l in &acc {
-                        for r in &rhs {
-                            if ordered && l.max_first > r.min_last {
-                                continue;
-                            }
-                            if let Some(c) = self.combine(l, r) {
-                                set.insert(c);
+                    self.steps += 1;
+                    if self.steps > MAX_SEARCH_STEPS {
+                        return Err(too_complex());
+                    }
+                    let (first, last) = (o.first, o.last);
+                    self.used[i] += 1;
+                    self.trail.push(i as u32);
+                    let undo_len = self.undo.len();
+                    for (ci, c) in self.cons.iter_mut().enumerate() {
+                        if let Cons::Window { agg, .. } = c {
+                            self.undo.push((ci, *agg));
+                            *agg = agg.join(Agg {
+                                max_first: first,
+                                min_last: last,
+                            });
+                        }
+                    }
+                    let r = k(
+                        self,
+                        Agg {
+                            max_first: first,
+                            min_last: last,
+                        },
+                    );
+                    while self.undo.len() > undo_len {
+                        if let Some((ci, agg)) = self.undo.pop() {
+                            if let Some(Cons::Window { agg: a, .. }) = self.cons.get_mut(ci) {
+                                *a = agg;
                             }
                         }
-                        Self::limit(&set)?;
                     }
-                    acc = set.into_iter().collect();
-                    if acc.is_empty() {
-                        break;
+                    self.trail.pop();
+                    self.used[i] -= 1;
+                    if r? {
+                        return Ok(true);
                     }
                 }
-                acc
+                Ok(false)
             }
-            CObs::Within(inner, micros) => self
-                .bindings(inner)?
-                .into_iter()
-                .filter(|b| b.max_first.saturating_sub(b.min_last) <= *micros)
-                .collect(),
+            CObs::Or(items) => {
+                // One-sided, as the reference: a binding of one operand.
+                for it in items {
+                    if self.solve(it, &mut *k)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            CObs::And(items) => self.seq(items, false, Agg::EMPTY, k),
+            CObs::FollowedBy(items) => self.seq(items, true, Agg::EMPTY, k),
+            CObs::Within(inner, micros) => {
+                self.cons.push(Cons::Window {
+                    micros: *micros,
+                    agg: Agg::EMPTY,
+                });
+                let r = self.solve(inner, &mut |s: &mut Search<'s, 'a>, a: Agg| s.scoped_out(a, &mut *k));
+                self.cons.pop();
+                r
+            }
             CObs::StartStop(inner, start, stop) => {
                 if start >= stop {
-                    return Ok(Vec::new());
+                    return Ok(false);
                 }
-                self.bindings(inner)?
-                    .into_iter()
-                    .filter(|b| b.max_first < *stop && b.min_last >= *start)
-                    .collect()
+                self.cons.push(Cons::Bounds {
+                    max_first: stop.saturating_sub(1),
+                    min_last: *start,
+                });
+                let r = self.solve(inner, &mut |s: &mut Search<'s, 'a>, a: Agg| s.scoped_out(a, &mut *k));
+                self.cons.pop();
+                r
             }
-            CObs::Repeats(inner, n) => {
-                let base = self.bindings(inner)?;
-                if *n == 1 || base.is_empty() {
-                    return Ok(base);
-                }
-                let capacity: u64 = self.obs.obs.iter().map(|o| o.count).fold(0u64, u64::saturating_add);
-                if *n > capacity {
-                    return Ok(Vec::new());
-                }
-                let mut acc: Vec<Binding> = base.clone();
-                for _ in 1..*n {
-                    let mut set = HashSet::new();
-                    for l in &acc {
-                        for r in &base {
-                            if let Some(c) = self.combine(l, r) {
-                                set.insert(c);
-                            }
-                        }
-                        Self::limit(&set)?;
-                    }
-                    acc = set.into_iter().collect();
-                    if acc.is_empty() {
-                        break;
-                    }
-                }
-                acc
+            CObs::Repeats(inner, n) => self.repeat(inner, *n, 0, Agg::EMPTY, None, k),
+        }
+    }
+
+    /// Leaves the scope of the innermost constraint while the continuation runs.
+    fn scoped_out(&mut self, a: Agg, k: Cont<'_, 's, 'a>) -> Result<bool, MatchError> {
+        let c = self.cons.pop();
+        let r = k(self, a);
+        if let Some(c) = c {
+            self.cons.push(c);
+        }
+        r
+    }
+
+    fn admissible(&self, first: i64, last: i64) -> bool {
+        self.cons.iter().all(|c| match *c {
+            Cons::Bounds { max_first, min_last } => first <= max_first && last >= min_last,
+            Cons::Window { micros, agg } => {
+                let a = agg.join(Agg {
+                    max_first: first,
+                    min_last: last,
+                });
+                a.max_first.saturating_sub(a.min_last) <= micros
             }
         })
+    }
+
+    /// AND / FOLLOWEDBY operands one after another (left-associative).
+    fn seq(&mut self, items: &[CObs], ordered: bool, acc: Agg, k: Cont<'_, 's, 'a>) -> Result<bool, MatchError> {
+        let Some((first, rest)) = items.split_first() else {
+            return k(self, acc);
+        };
+        if ordered && acc.max_first != i64::MIN {
+            // FOLLOWEDBY: every observation on the right ends no earlier than the
+            // latest start on the left.
+            self.cons.push(Cons::Bounds {
+                max_first: i64::MAX,
+                min_last: acc.max_first,
+            });
+            let r = self.solve(first, &mut |s: &mut Search<'s, 'a>, a: Agg| {
+                let c = s.cons.pop();
+                let r = s.seq(rest, ordered, acc.join(a), &mut *k);
+                if let Some(c) = c {
+                    s.cons.push(c);
+                }
+                r
+            });
+            self.cons.pop();
+            r
+        } else {
+            self.solve(first, &mut |s: &mut Search<'s, 'a>, a: Agg| s.seq(rest, ordered, acc.join(a), &mut *k))
+        }
+    }
+
+    /// REPEATS: `n` disjoint bindings of `inner`, enumerated in non-decreasing order of
+    /// their observation sequences so each combination is tried once.
+    fn repeat(
+        &mut self,
+        inner: &CObs,
+        n: u64,
+        done: u64,
+        acc: Agg,
+        prev: Option<(usize, usize)>,
+        k: Cont<'_, 's, 'a>,
+    ) -> Result<bool, MatchError> {
+        if done == n {
+            return k(self, acc);
+        }
+        let start = self.trail.len();
+        self.solve(inner, &mut |s: &mut Search<'s, 'a>, a: Agg| {
+            let cur = (start, s.trail.len());
+            if let Some((ps, pe)) = prev {
+                if s.trail[cur.0..cur.1] < s.trail[ps..pe] {
+                    return Ok(false);
+                }
+            }
+            s.repeat(inner, n, done + 1, acc.join(a), Some(cur), &mut *k)
+        })
+    }
+}
+
+impl CompiledPattern {
+    fn search_bindings(&self, obs: &Observations<'_>, leaf_hits: &[Vec<bool>]) -> Result<bool, MatchError> {
+        let capacity = obs.obs.iter().map(|o| o.count).fold(0u64, u64::saturating_add);
+        if Search::need(&self.root) > capacity {
+            return Ok(false);
+        }
+        let cands = leaf_hits
+            .iter()
+            .map(|hits| {
+                hits.iter()
+                    .enumerate()
+                    .filter(|(_, h)| **h)
+                    .map(|(i, _)| i as u32)
+                    .collect()
+            })
+            .collect();
+        let mut search = Search {
+            obs,
+            cands,
+            used: vec![0; obs.obs.len()],
+            cons: Vec::new(),
+            undo: Vec::new(),
+            trail: Vec::new(),
+            steps: 0,
+            depth: 0,
+        };
+        search.solve(&self.root, &mut |_: &mut Search<'_, '_>, _: Agg| Ok(true))
     }
 }
