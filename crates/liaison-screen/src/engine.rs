@@ -467,16 +467,15 @@ impl Engine {
         let want_refang = self.extract.is_some() || !self.literals.is_empty();
         if want_refang {
             let mut last_end = 0;
-            for m in refang::markers().find_iter(chunk) {
-                if m.start() < last_end {
-                    continue;
+            refang::for_each_marker(chunk, |ms, me| {
+                if ms >= last_end {
+                    let ls = memchr::memrchr(b'\n', &chunk[..ms]).map_or(0, |p| p + 1);
+                    let le = memchr::memchr(b'\n', &chunk[me..]).map_or(chunk.len(), |p| me + p);
+                    defanged.push((ls, le));
+                    last_end = le;
                 }
-                let ls = memchr::memrchr(b'\n', &chunk[..m.start()]).map_or(0, |p| p + 1);
-                let le =
-                    memchr::memchr(b'\n', &chunk[m.end()..]).map_or(chunk.len(), |p| m.end() + p);
-                defanged.push((ls, le));
-                last_end = le;
-            }
+                true
+            });
         }
         let in_defanged = |defanged: &[(usize, usize)], pos: usize| {
             if defanged.is_empty() {

@@ -12,6 +12,8 @@
 //!
 //! Invalid UTF-8 is copied through unchanged.
 
+use std::sync::OnceLock;
+
 /// ASCII lowercase table.
 static ASCII_LOWER: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -59,18 +61,96 @@ pub fn fold_char(c: char) -> char {
     }
 }
 
+/// Folds of the two-byte code points U+0080..U+07FF (Latin-1, Latin
+/// Extended, IPA, Greek, Cyrillic, Armenian, Hebrew, Arabic, …).
+fn fold2_table() -> &'static [u16; 0x780] {
+    static T: OnceLock<Box<[u16; 0x780]>> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = Box::new([0u16; 0x780]);
+        for (i, e) in t.iter_mut().enumerate() {
+            let cp = i as u32 + 0x80;
+            *e = char::from_u32(cp).map_or(cp, |c| fold_char(c) as u32) as u16;
+        }
+        t
+    })
+}
+
 /// Fold `text` into `out` (cleared first). `out.len() == text.len()` afterwards,
 /// and every byte offset in `out` is the same character's offset in `text`.
+///
+/// The text is copied, ASCII letters are lowercased in one vectorisable
+/// pass, and only the lead bytes of non-ASCII characters that can have a
+/// case are visited after that (CJK text is skipped over).
 pub fn fold_into(text: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    out.reserve(text.len());
+    out.extend_from_slice(text);
+    for b in out.iter_mut() {
+        if b.wrapping_sub(b'A') < 26 {
+            *b += 32;
+        }
+    }
     if text.is_ascii() {
-        out.extend(text.iter().map(|&b| ASCII_LOWER[b as usize]));
         return;
     }
-    for chunk in text.utf8_chunks() {
-        fold_str(chunk.valid(), out);
-        out.extend_from_slice(chunk.invalid());
+    let t2 = fold2_table();
+    let n = out.len();
+    let mut i = 0;
+    while i < n {
+        // Skip ASCII eight bytes at a time.
+        while i + 8 <= n {
+            let w = u64::from_le_bytes([
+                out[i],
+                out[i + 1],
+                out[i + 2],
+                out[i + 3],
+                out[i + 4],
+                out[i + 5],
+                out[i + 6],
+                out[i + 7],
+            ]);
+            if w & 0x8080_8080_8080_8080 != 0 {
+                break;
+            }
+            i += 8;
+        }
+        if i >= n {
+            break;
+        }
+        let b = out[i];
+        match b {
+            0xC2..=0xDF if i + 1 < n && out[i + 1] & 0xC0 == 0x80 => {
+                let cp = ((b as u32 & 0x1F) << 6) | (out[i + 1] as u32 & 0x3F);
+                let f = t2[(cp - 0x80) as usize] as u32;
+                if f != cp {
+                    out[i] = 0xC0 | (f >> 6) as u8;
+                    out[i + 1] = 0x80 | (f & 0x3F) as u8;
+                }
+                i += 2;
+            }
+            // Three- and four-byte ranges with cased letters: U+1xxx (Georgian,
+            // Cherokee, Latin Extended Additional, Greek Extended), U+2xxx
+            // (letterlike symbols, Glagolitic, Coptic), U+Axxx (Cyrillic and
+            // Latin Extended), U+FFxx (fullwidth), U+1xxxx (Deseret, …).
+            0xE1 | 0xE2 | 0xEA | 0xEF | 0xF0 => {
+                let len = if b == 0xF0 { 4 } else { 3 };
+                match out
+                    .get(i..i + len)
+                    .and_then(|s| std::str::from_utf8(s).ok())
+                {
+                    Some(s) => {
+                        if let Some(c) = s.chars().next() {
+                            let f = fold_char(c);
+                            if f != c {
+                                f.encode_utf8(&mut out[i..i + len]);
+                            }
+                        }
+                        i += len;
+                    }
+                    None => i += 1,
+                }
+            }
+            _ => i += 1,
+        }
     }
     debug_assert_eq!(out.len(), text.len());
 }
@@ -148,6 +228,16 @@ mod tests {
         let mut out = Vec::new();
         fold_into(b"AB\xffC\xc3", &mut out);
         assert_eq!(out, b"ab\xffc\xc3");
+    }
+
+    #[test]
+    fn agrees_with_char_by_char_folding() {
+        let s = "Ωmega ΣΊΣΥΦΟΣ Ärger ŒUVRE Ǆ ДОМ Ԁ Ⴀ Ḁ Ἀ Ａ ＺＺ 𐐀 勒索 ẞ \u{212A} İ ǅ x";
+        let mut a = Vec::new();
+        fold_into(s.as_bytes(), &mut a);
+        let b: String = s.chars().map(fold_char).collect();
+        assert_eq!(String::from_utf8(a).unwrap(), b);
+        assert_eq!(fold_str_owned(s), b);
     }
 
     #[test]

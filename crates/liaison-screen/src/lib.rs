@@ -62,6 +62,7 @@ pub mod indicator;
 pub mod refang;
 pub mod watchlist;
 
+pub use aho_corasick::AhoCorasickKind;
 pub use allow::AllowList;
 pub use engine::{Engine, EngineBuilder, Hit, Rule, Scratch};
 pub use error::{Error, ErrorKind, Result};

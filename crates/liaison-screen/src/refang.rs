@@ -44,7 +44,68 @@ pub(crate) fn markers() -> &'static AhoCorasick {
 
 /// Does `text` contain any defang marker?
 pub fn is_defanged(text: &[u8]) -> bool {
-    markers().is_match(text)
+    let mut any = false;
+    for_each_marker(text, |_, _| {
+        any = true;
+        false
+    });
+    any
+}
+
+/// Call `f(start, end)` for defang markers in `text`, in order, until it
+/// returns false. Candidates are found with memchr (`[ ( { \ x X`) and only
+/// confirmed with the marker automaton around them, which is much cheaper
+/// than running the automaton over all the text.
+pub(crate) fn for_each_marker(text: &[u8], mut f: impl FnMut(usize, usize) -> bool) {
+    let ac = markers();
+    let mut next = 0;
+    let mut check = |pos: usize, next: &mut usize| -> bool {
+        if pos < *next {
+            return true;
+        }
+        let b = text[pos];
+        let after = text.get(pos + 1).copied().unwrap_or(0);
+        let plausible = match b {
+            b'[' | b'(' | b'{' => {
+                matches!(after, b'.' | b'@' | b':' | b'/' | b'd' | b'D' | b'a' | b'A')
+            }
+            b'\\' => after == b'.',
+            // hxxp / fxp: at the first x.
+            _ => {
+                pos > 0
+                    && matches!(text[pos - 1], b'h' | b'H' | b'f' | b'F')
+                    && matches!(after, b'x' | b'X' | b'p' | b'P')
+            }
+        };
+        if !plausible {
+            return true;
+        }
+        let lo = pos.saturating_sub(1);
+        let hi = (pos + 8).min(text.len());
+        match ac.find(&text[lo..hi]) {
+            Some(m) => {
+                *next = lo + m.end();
+                f(lo + m.start(), lo + m.end())
+            }
+            None => true,
+        }
+    };
+    // Merge the two candidate streams in order.
+    let mut a = memchr::memchr3_iter(b'[', b'(', b'{', text).peekable();
+    let mut b = memchr::memchr3_iter(b'\\', b'x', b'X', text).peekable();
+    loop {
+        let pos = match (a.peek(), b.peek()) {
+            (Some(&x), Some(&y)) if x <= y => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => None,
+        };
+        let Some(pos) = pos else { break };
+        if !check(pos, &mut next) {
+            break;
+        }
+    }
 }
 
 /// Refang `text` into `out`, filling `map` so that `map[i]` is the offset in
@@ -104,6 +165,21 @@ mod tests {
         assert_eq!(refang("1[.]2[.]3[.]4"), "1.2.3.4");
         assert_eq!(refang("http[:]//x[.]com"), "http://x.com");
         assert_eq!(refang("plain text"), "plain text");
+        for t in [
+            "a[.]b",
+            "x (dot) y",
+            "hXXps://a",
+            "fxp://x",
+            "a\\.b",
+            "u[@]x",
+            "a[:]b",
+            "x [at] y",
+        ] {
+            assert!(is_defanged(t.as_bytes()), "{t}");
+        }
+        for t in ["sshd[123]: x", "f(x) = [a, b]", "box of xxl", "plain"] {
+            assert!(!is_defanged(t.as_bytes()), "{t}");
+        }
     }
 
     #[test]

@@ -62,6 +62,17 @@ pub struct ScreenArgs {
     /// Don't apply the built-in allow-list (private ranges, documentation domains, well-known hosts).
     #[arg(long)]
     pub no_default_allowlist: bool,
+    /// Automaton implementation (for measurements): contiguous-nfa, nfa, dfa or auto.
+    #[arg(
+        long,
+        default_value = "contiguous-nfa",
+        value_name = "KIND",
+        hide = true
+    )]
+    pub automaton: String,
+    /// Report only leftmost-longest, non-overlapping term matches (for measurements).
+    #[arg(long, hide = true)]
+    pub leftmost: bool,
     /// Chunk size in MiB for splitting inputs across threads.
     #[arg(long, default_value_t = 8, value_name = "MIB", hide = true)]
     pub chunk_mib: usize,
@@ -229,14 +240,24 @@ fn build_engine(args: &ScreenArgs) -> Result<Engine> {
         let text = std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?;
         allow.add_text(&text);
     }
-    let engine = EngineBuilder::new()
+    let builder = EngineBuilder::new()
         .watchlist(list)
         .ignore_case(args.ignore_case)
         .whole_word(args.whole_word)
         .extract((!args.no_extract).then(Extractors::default))
         .allow_list(allow)
         .indicators(rules)
-        .build()?;
+        .overlapping(!args.leftmost);
+    let builder = match args.automaton.as_str() {
+        "contiguous-nfa" => {
+            builder.automaton_kind(Some(liaison_screen::AhoCorasickKind::ContiguousNFA))
+        }
+        "nfa" => builder.automaton_kind(Some(liaison_screen::AhoCorasickKind::NoncontiguousNFA)),
+        "dfa" => builder.automaton_kind(Some(liaison_screen::AhoCorasickKind::DFA)),
+        "auto" => builder.automaton_kind(None),
+        other => anyhow::bail!("--automaton: unknown kind '{other}'"),
+    };
+    let engine = builder.build()?;
     for e in engine.skipped() {
         eprintln!("liaison: warning: {e} (not screened)");
     }
