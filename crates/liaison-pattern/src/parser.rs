@@ -67,43 +67,60 @@ impl Parser {
         Ok(Pattern { root })
     }
 
+    /// Observation operands joined by FOLLOWEDBY / OR / AND, parsed in one frame
+    /// (operands first, then grouped by precedence) to keep recursion shallow.
     fn obs_followedby(&mut self) -> PResult<ObservationExpr> {
-        let first = self.obs_or()?;
-        if !self.is_kw(Kw::FollowedBy) {
-            return Ok(first);
-        }
-        let mut items = vec![first];
-        while self.is_kw(Kw::FollowedBy) {
+        let mut operands = vec![self.obs_qualified()?];
+        let mut ops: Vec<Kw> = Vec::new();
+        loop {
+            let op = match self.peek() {
+                Tok::Kw(k @ (Kw::And | Kw::Or | Kw::FollowedBy)) => *k,
+                _ => break,
+            };
             self.bump();
-            items.push(self.obs_or()?);
+            ops.push(op);
+            operands.push(self.obs_qualified()?);
         }
-        Ok(ObservationExpr::FollowedBy(items))
-    }
-
-    fn obs_or(&mut self) -> PResult<ObservationExpr> {
-        let first = self.obs_and()?;
-        if !self.is_kw(Kw::Or) {
-            return Ok(first);
+        if ops.is_empty() {
+            return Ok(operands.pop().unwrap_or(ObservationExpr::And(Vec::new())));
         }
-        let mut items = vec![first];
-        while self.is_kw(Kw::Or) {
-            self.bump();
-            items.push(self.obs_and()?);
+        // Precedence: AND binds tighter than OR, which binds tighter than FOLLOWEDBY.
+        let mut followed: Vec<ObservationExpr> = Vec::new();
+        let mut ors: Vec<ObservationExpr> = Vec::new();
+        let mut ands: Vec<ObservationExpr> = Vec::new();
+        let mut operands = operands.into_iter();
+        if let Some(first) = operands.next() {
+            ands.push(first);
         }
-        Ok(ObservationExpr::Or(items))
-    }
-
-    fn obs_and(&mut self) -> PResult<ObservationExpr> {
-        let first = self.obs_qualified()?;
-        if !self.is_kw(Kw::And) {
-            return Ok(first);
+        fn close(items: &mut Vec<ObservationExpr>, wrap: fn(Vec<ObservationExpr>) -> ObservationExpr) -> ObservationExpr {
+            if items.len() == 1 {
+                if let Some(only) = items.pop() {
+                    return only;
+                }
+            }
+            wrap(std::mem::take(items))
         }
-        let mut items = vec![first];
-        while self.is_kw(Kw::And) {
-            self.bump();
-            items.push(self.obs_qualified()?);
+        for (op, next) in ops.into_iter().zip(operands) {
+            match op {
+                Kw::And => {}
+                Kw::Or => {
+                    let a = close(&mut ands, ObservationExpr::And);
+                    ors.push(a);
+                }
+                _ => {
+                    let a = close(&mut ands, ObservationExpr::And);
+                    ors.push(a);
+                    let o = close(&mut ors, ObservationExpr::Or);
+                    followed.push(o);
+                }
+            }
+            ands.push(next);
         }
-        Ok(ObservationExpr::And(items))
+        let a = close(&mut ands, ObservationExpr::And);
+        ors.push(a);
+        let o = close(&mut ors, ObservationExpr::Or);
+        followed.push(o);
+        Ok(close(&mut followed, ObservationExpr::FollowedBy))
     }
 
     fn obs_qualified(&mut self) -> PResult<ObservationExpr> {
