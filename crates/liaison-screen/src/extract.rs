@@ -251,7 +251,7 @@ pub fn extract(text: &[u8], which: Extractors, out: &mut Vec<Found>) {
 pub fn extract_str(text: &str) -> Vec<Found> {
     let mut out = Vec::new();
     extract(text.as_bytes(), Extractors::default(), &mut out);
-    out.sort_by(|a, b| (a.start, a.kind).cmp(&(b.start, b.kind)));
+    out.sort_by_key(|f| (f.start, f.kind));
     out
 }
 

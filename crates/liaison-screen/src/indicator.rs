@@ -233,7 +233,7 @@ enum Expr {
         negate: bool,
         op: String,
         values: Vec<String>,
-        regex: Option<regex::Regex>,
+        regex: Option<Text>,
     },
 }
 
@@ -376,8 +376,10 @@ impl Parser {
             t => return Err(format!("expected a value, found {t:?}")),
         };
         let regex = match op.as_str() {
-            "MATCHES" => Some(regex::Regex::new(&values[0]).map_err(|e| format!("MATCHES: {e}"))?),
-            "LIKE" => Some(like_regex(&values[0])?),
+            "MATCHES" => Some(Text::Regex(
+                regex::Regex::new(&values[0]).map_err(|e| format!("MATCHES: {e}"))?,
+            )),
+            "LIKE" => Some(like(&values[0])?),
             "=" | "!=" | "ISSUBSET" | "IN" => None,
             other => return Err(format!("operator {other} is not supported in screening")),
         };
@@ -393,6 +395,40 @@ impl Parser {
             regex,
         })
     }
+}
+
+/// A compiled `LIKE` or `MATCHES` operand: the common `LIKE` shapes without
+/// a regex.
+#[derive(Debug, Clone)]
+enum Text {
+    Suffix(String),
+    Prefix(String),
+    Regex(regex::Regex),
+}
+
+impl Text {
+    fn is_match(&self, v: &str) -> bool {
+        match self {
+            Text::Suffix(s) => v.ends_with(s.as_str()),
+            Text::Prefix(p) => v.starts_with(p.as_str()),
+            Text::Regex(r) => r.is_match(v),
+        }
+    }
+}
+
+fn like(pattern: &str) -> Result<Text, String> {
+    let wild = |s: &str| s.contains(['%', '_']);
+    if let Some(rest) = pattern.strip_prefix('%') {
+        if !wild(rest) {
+            return Ok(Text::Suffix(rest.to_string()));
+        }
+    }
+    if let Some(rest) = pattern.strip_suffix('%') {
+        if !wild(rest) {
+            return Ok(Text::Prefix(rest.to_string()));
+        }
+    }
+    like_regex(pattern).map(Text::Regex)
 }
 
 fn like_regex(like: &str) -> Result<regex::Regex, String> {

@@ -118,10 +118,8 @@ pub fn refang_into(text: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
     let mut any = false;
     for m in markers().find_iter(text) {
         any = true;
-        for i in last..m.start() {
-            out.push(text[i]);
-            map.push(i as u32);
-        }
+        out.extend_from_slice(&text[last..m.start()]);
+        map.extend((last..m.start()).map(|i| i as u32));
         let repl = MARKERS[m.pattern().as_usize()].1.as_bytes();
         // Keep the case of `hXXp` → `hTTp`? No: schemes are case-insensitive; use lowercase.
         for (k, &b) in repl.iter().enumerate() {
@@ -131,10 +129,8 @@ pub fn refang_into(text: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
         }
         last = m.end();
     }
-    for i in last..text.len() {
-        out.push(text[i]);
-        map.push(i as u32);
-    }
+    out.extend_from_slice(&text[last..]);
+    map.extend((last..text.len()).map(|i| i as u32));
     map.push(text.len() as u32);
     any
 }
