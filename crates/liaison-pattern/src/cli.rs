@@ -106,7 +106,11 @@ pub fn check_version(pattern: &str, version: StixVersion) -> Outcome {
             let msg = if r.warnings.is_empty() {
                 None
             } else {
-                let w: Vec<String> = r.warnings.iter().map(|e| format!("warning: {}", e.message)).collect();
+                let w: Vec<String> = r
+                    .warnings
+                    .iter()
+                    .map(|e| format!("warning: {}", e.message))
+                    .collect();
                 Some(w.join("; "))
             };
             Outcome::new(OutcomeKind::Valid, msg)
@@ -117,7 +121,11 @@ pub fn check_version(pattern: &str, version: StixVersion) -> Outcome {
 /// Matches a pattern against observations given as JSON text: a list of
 /// observed-data objects (STIX 2.0) or a list of bundles (STIX 2.1). A single
 /// object is treated as a list of one.
-pub fn match_observations(pattern: &str, observations_json: &str, stix_version: StixVersion) -> Outcome {
+pub fn match_observations(
+    pattern: &str,
+    observations_json: &str,
+    stix_version: StixVersion,
+) -> Outcome {
     let parsed = match crate::parse(pattern) {
         Ok(p) => p,
         Err(e) => return Outcome::new(OutcomeKind::ParseError, Some(e.to_string())),

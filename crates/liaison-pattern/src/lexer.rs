@@ -123,12 +123,8 @@ fn is_ws(c: char) -> bool {
             | '\u{0085}'
             | '\u{00a0}'
             | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
+            | '\u{2000}'
+            ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
     )
 }
 
@@ -219,7 +215,8 @@ impl<'a> Lexer<'a> {
         if !(d(2) && d(3) && d(4) && d(5) && at(6, b'-')) {
             return None;
         }
-        let month_ok = (at(7, b'0') && in_range(8, b'1', b'9')) || (at(7, b'1') && in_range(8, b'0', b'2'));
+        let month_ok =
+            (at(7, b'0') && in_range(8, b'1', b'9')) || (at(7, b'1') && in_range(8, b'0', b'2'));
         if !month_ok || !at(9, b'-') {
             return None;
         }
@@ -229,8 +226,9 @@ impl<'a> Lexer<'a> {
         if !day_ok || !at(12, b'T') {
             return None;
         }
-        let hour_ok = (in_range(13, b'0', b'1') && d(14)) || (at(13, b'2') && in_range(14, b'0', b'3'));
-        if !hour_ok || !at(15, b':') || !(in_range(16, b'0', b'5') && d(17)) || !at(18, b':') {
+        let hour_ok =
+            (in_range(13, b'0', b'1') && d(14)) || (at(13, b'2') && in_range(14, b'0', b'3'));
+        if !(hour_ok && at(15, b':') && in_range(16, b'0', b'5') && d(17) && at(18, b':')) {
             return None;
         }
         let sec_ok = (in_range(19, b'0', b'5') && d(20)) || (at(19, b'6') && at(20, b'0'));
@@ -349,8 +347,8 @@ impl<'a> Lexer<'a> {
                 self.advance(c.len_utf8());
                 continue;
             }
-            if rest.starts_with("/*") {
-                if let Some(end) = rest[2..].find("*/") {
+            if let Some(body) = rest.strip_prefix("/*") {
+                if let Some(end) = body.find("*/") {
                     self.advance(end + 4);
                     continue;
                 }
@@ -407,11 +405,17 @@ impl<'a> Lexer<'a> {
         if c.is_ascii_alphabetic() || c == '_' {
             let b = &self.bytes[start..];
             let mut n1 = 1;
-            while b.get(n1).is_some_and(|&x| x.is_ascii_alphanumeric() || x == b'_') {
+            while b
+                .get(n1)
+                .is_some_and(|&x| x.is_ascii_alphanumeric() || x == b'_')
+            {
                 n1 += 1;
             }
             let mut n2 = n1;
-            while b.get(n2).is_some_and(|&x| x.is_ascii_alphanumeric() || x == b'_' || x == b'-') {
+            while b
+                .get(n2)
+                .is_some_and(|&x| x.is_ascii_alphanumeric() || x == b'_' || x == b'-')
+            {
                 n2 += 1;
             }
             if n2 > n1 {

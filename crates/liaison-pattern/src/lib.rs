@@ -61,8 +61,8 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use ast::{
-    CompOp, ComparisonExpr, Literal, ObjectPath, ObservationExpr, Operand, PathStep, Pattern, PropTest, Qualifier,
-    TimeBound,
+    CompOp, ComparisonExpr, Literal, ObjectPath, ObservationExpr, Operand, PathStep, Pattern,
+    PropTest, Qualifier, TimeBound,
 };
 pub use error::{Error, IssueKind, MatchError, ParseError, ValidationIssue};
 pub use matcher::{CompiledPattern, Observations, MAX_SEARCH_STEPS};
@@ -72,7 +72,9 @@ pub use timestamp::parse_timestamp_micros;
 pub use validate::{validate, validate_str, Report};
 
 /// The STIX version of the observations (and of the validation rules).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum StixVersion {
     /// STIX 2.0: observed-data carry an `objects` dictionary.
     #[serde(rename = "2.0")]
@@ -90,7 +92,9 @@ impl FromStr for StixVersion {
         match s {
             "2.0" | "20" | "v2.0" => Ok(StixVersion::V20),
             "2.1" | "21" | "v2.1" => Ok(StixVersion::V21),
-            other => Err(format!("unknown STIX version '{other}' (expected 2.0 or 2.1)")),
+            other => Err(format!(
+                "unknown STIX version '{other}' (expected 2.0 or 2.1)"
+            )),
         }
     }
 }

@@ -192,7 +192,8 @@ pub(crate) fn like_regex(operand: &str) -> Result<Regex, MatchError> {
 /// Compiles a MATCHES operand (already NFC-normalized) for text, and when every code
 /// point is below 256, for binary values too.
 pub(crate) fn matches_regex(re: &str) -> Result<(Regex, Option<regex::bytes::Regex>), MatchError> {
-    let text = Regex::new(re).map_err(|e| MatchError::new(format!("Invalid regular expression: {e}")))?;
+    let text =
+        Regex::new(re).map_err(|e| MatchError::new(format!("Invalid regular expression: {e}")))?;
     let bin = if re.chars().all(|c| (c as u32) < 256) {
         let mut b = String::with_capacity(re.len() + 8);
         b.push_str("(?s-u)");
@@ -246,7 +247,10 @@ pub(crate) fn check_set(items: &[Literal]) -> Result<(), MatchError> {
         Ok(())
     } else {
         let text: Vec<String> = items.iter().map(|l| l.to_string()).collect();
-        Err(MatchError::new(format!("Nonhomogenous set: ({})", text.join(","))))
+        Err(MatchError::new(format!(
+            "Nonhomogenous set: ({})",
+            text.join(",")
+        )))
     }
 }
 
@@ -280,7 +284,9 @@ impl CompiledPattern {
                 )
                 || matches!(
                     &t.pred,
-                    Pred::Eq(CLit::Time(_)) | Pred::Ne(CLit::Time(_)) | Pred::Order(_, CLit::Time(_))
+                    Pred::Eq(CLit::Time(_))
+                        | Pred::Ne(CLit::Time(_))
+                        | Pred::Order(_, CLit::Time(_))
                 )
         });
         Ok(c)
@@ -304,20 +310,39 @@ impl CompiledPattern {
                 CObs::Leaf(self.brackets.len() - 1)
             }
             ObservationExpr::Group(inner) => self.compile_obs(inner)?,
-            ObservationExpr::And(items) => CObs::And(items.iter().map(|i| self.compile_obs(i)).collect::<Result<_, _>>()?),
-            ObservationExpr::Or(items) => CObs::Or(items.iter().map(|i| self.compile_obs(i)).collect::<Result<_, _>>()?),
-            ObservationExpr::FollowedBy(items) => {
-                CObs::FollowedBy(items.iter().map(|i| self.compile_obs(i)).collect::<Result<_, _>>()?)
-            }
+            ObservationExpr::And(items) => CObs::And(
+                items
+                    .iter()
+                    .map(|i| self.compile_obs(i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            ObservationExpr::Or(items) => CObs::Or(
+                items
+                    .iter()
+                    .map(|i| self.compile_obs(i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            ObservationExpr::FollowedBy(items) => CObs::FollowedBy(
+                items
+                    .iter()
+                    .map(|i| self.compile_obs(i))
+                    .collect::<Result<_, _>>()?,
+            ),
             ObservationExpr::Qualified(inner, q) => {
                 let inner = Box::new(self.compile_obs(inner)?);
                 match q {
                     Qualifier::Within { seconds, text } => {
-                        if !(*seconds > 0.0) {
-                            return Err(MatchError::new(format!("Invalid WITHIN value (must be positive): {text}")));
+                        if seconds.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+                            return Err(MatchError::new(format!(
+                                "Invalid WITHIN value (must be positive): {text}"
+                            )));
                         }
                         let micros = (seconds * 1e6).round();
-                        let micros = if micros >= i64::MAX as f64 { i64::MAX } else { micros as i64 };
+                        let micros = if micros >= i64::MAX as f64 {
+                            i64::MAX
+                        } else {
+                            micros as i64
+                        };
                         CObs::Within(inner, micros)
                     }
                     Qualifier::Repeats(n) => {
@@ -332,7 +357,10 @@ impl CompiledPattern {
                                 if b.plain_string {
                                     MatchError::new(msg)
                                 } else {
-                                    MatchError::new(format!("Invalid TimestampLiteral: t'{}'", b.text))
+                                    MatchError::new(format!(
+                                        "Invalid TimestampLiteral: t'{}'",
+                                        b.text
+                                    ))
                                 }
                             })
                         };
@@ -345,8 +373,18 @@ impl CompiledPattern {
 
     fn compile_cmp(&mut self, c: &ComparisonExpr) -> Result<CCmp, MatchError> {
         Ok(match c {
-            ComparisonExpr::And(items) => CCmp::And(items.iter().map(|i| self.compile_cmp(i)).collect::<Result<_, _>>()?),
-            ComparisonExpr::Or(items) => CCmp::Or(items.iter().map(|i| self.compile_cmp(i)).collect::<Result<_, _>>()?),
+            ComparisonExpr::And(items) => CCmp::And(
+                items
+                    .iter()
+                    .map(|i| self.compile_cmp(i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            ComparisonExpr::Or(items) => CCmp::Or(
+                items
+                    .iter()
+                    .map(|i| self.compile_cmp(i))
+                    .collect::<Result<_, _>>()?,
+            ),
             ComparisonExpr::Test(t) => {
                 let ct = self.compile_test(t)?;
                 self.tests.push(ct);
@@ -366,7 +404,9 @@ impl CompiledPattern {
                 PathStep::AnyIndex => CStep::Any,
             })
             .collect();
-        let path_fallible = steps.iter().any(|s| matches!(s, CStep::Key(_, suf) if *suf != Suffix::None));
+        let path_fallible = steps
+            .iter()
+            .any(|s| matches!(s, CStep::Key(_, suf) if *suf != Suffix::None));
         let simple_path = steps
             .iter()
             .all(|s| matches!(s, CStep::Key(_, Suffix::None) | CStep::Index(_)));
@@ -379,7 +419,9 @@ impl CompiledPattern {
         let string_operand = |o: &Operand| -> Result<String, MatchError> {
             match o {
                 Operand::Literal(Literal::Str(s)) => Ok(s.clone()),
-                _ => Err(MatchError::new("internal: operator without a string literal")),
+                _ => Err(MatchError::new(
+                    "internal: operator without a string literal",
+                )),
             }
         };
         let pred = match t.op {
@@ -394,7 +436,10 @@ impl CompiledPattern {
                     Operand::Set(items) => items,
                     _ => return Err(MatchError::new("internal: IN without a set")),
                 };
-                let set = items.iter().map(compile_literal).collect::<Result<Vec<_>, _>>()?;
+                let set = items
+                    .iter()
+                    .map(compile_literal)
+                    .collect::<Result<Vec<_>, _>>()?;
                 check_set(items)?;
                 let is_time = matches!(set.first(), Some(CLit::Time(_)));
                 Pred::In(set, is_time)
@@ -413,7 +458,8 @@ impl CompiledPattern {
             CompOp::IsSuperset => Pred::IsSuperset(string_operand(&t.operand)?),
             CompOp::Exists => Pred::Exists,
         };
-        let excluded = self.version == StixVersion::V21 && SDO_TYPES_V21.contains(&t.path.object_type.as_str());
+        let excluded = self.version == StixVersion::V21
+            && SDO_TYPES_V21.contains(&t.path.object_type.as_str());
         Ok(CTest {
             object_type: t.path.object_type.clone(),
             excluded,
@@ -540,12 +586,18 @@ impl CompiledPattern {
             let start_len = stack.len();
             match &t.steps[depth] {
                 CStep::Key(k, suffix) => {
-                    let Val::Json(Value::Object(m)) = v else { continue };
+                    let Val::Json(Value::Object(m)) = v else {
+                        continue;
+                    };
                     let Some(child) = m.get(k) else { continue };
                     match suffix {
                         Suffix::None => stack.push((Val::Json(child), depth + 1)),
-                        Suffix::Hex => stack.push((Val::Bytes(values::decode_hex_prop(child)?), depth + 1)),
-                        Suffix::Bin => stack.push((Val::Bytes(values::decode_b64_prop(child)?), depth + 1)),
+                        Suffix::Hex => {
+                            stack.push((Val::Bytes(values::decode_hex_prop(child)?), depth + 1))
+                        }
+                        Suffix::Bin => {
+                            stack.push((Val::Bytes(values::decode_b64_prop(child)?), depth + 1))
+                        }
                         Suffix::Ref => {
                             let Some(id) = child.as_str() else {
                                 return Err(MatchError::new(format!(
@@ -596,7 +648,7 @@ impl CompiledPattern {
                         stack.extend(a.iter().map(|x| (Val::Json(x), depth + 1)));
                     }
                     Val::Objs(objs) => {
-                        stack.extend(objs.iter().map(|x| (Val::Json(*x), depth + 1)));
+                        stack.extend(objs.iter().map(|x| (Val::Json(x), depth + 1)));
                     }
                     _ => {}
                 },
@@ -777,7 +829,11 @@ impl<'a> Observations<'a> {
             let objects = match sdo.get("objects") {
                 None => None,
                 Some(Value::Object(m)) => Some(m),
-                Some(_) => return Err(MatchError::new("'objects' must be a JSON object in STIX 2.0")),
+                Some(_) => {
+                    return Err(MatchError::new(
+                        "'objects' must be a JSON object in STIX 2.0",
+                    ))
+                }
             };
             let roots = objects
                 .map(|m| {
@@ -816,10 +872,13 @@ impl<'a> Observations<'a> {
             }
         }
         if !has_objects {
-            return Err(MatchError::new("STIX v2.1 bundle object must have 'objects' key"));
+            return Err(MatchError::new(
+                "STIX v2.1 bundle object must have 'objects' key",
+            ));
         }
         let mut ods = Vec::new();
-        let mut scos: std::collections::HashMap<&'a str, &'a Value> = std::collections::HashMap::new();
+        let mut scos: std::collections::HashMap<&'a str, &'a Value> =
+            std::collections::HashMap::new();
         for o in &all {
             let t = o
                 .get("type")
@@ -837,9 +896,9 @@ impl<'a> Observations<'a> {
         }
         let mut obs = Vec::with_capacity(ods.len());
         for od in ods {
-            let refs = od
-                .get("object_refs")
-                .ok_or_else(|| MatchError::new("STIX v2.1 observed-data object must have 'object_refs' key"))?;
+            let refs = od.get("object_refs").ok_or_else(|| {
+                MatchError::new("STIX v2.1 observed-data object must have 'object_refs' key")
+            })?;
             let mut list: Vec<&'a Value> = vec![od];
             if let Some(refs) = refs.as_array() {
                 for r in refs {
@@ -943,7 +1002,9 @@ impl<'s, 'a> Search<'s, 'a> {
     fn need(node: &CObs) -> u64 {
         match node {
             CObs::Leaf(_) => 1,
-            CObs::And(items) | CObs::FollowedBy(items) => items.iter().map(Self::need).fold(0, u64::saturating_add),
+            CObs::And(items) | CObs::FollowedBy(items) => {
+                items.iter().map(Self::need).fold(0, u64::saturating_add)
+            }
             CObs::Or(items) => items.iter().map(Self::need).min().unwrap_or(0),
             CObs::Within(inner, _) | CObs::StartStop(inner, _, _) => Self::need(inner),
             CObs::Repeats(inner, n) => Self::need(inner).saturating_mul(*n),
@@ -1024,7 +1085,9 @@ impl<'s, 'a> Search<'s, 'a> {
                     micros: *micros,
                     agg: Agg::EMPTY,
                 });
-                let r = self.solve(inner, &mut |s: &mut Search<'s, 'a>, a: Agg| s.scoped_out(a, &mut *k));
+                let r = self.solve(inner, &mut |s: &mut Search<'s, 'a>, a: Agg| {
+                    s.scoped_out(a, &mut *k)
+                });
                 self.cons.pop();
                 r
             }
@@ -1036,7 +1099,9 @@ impl<'s, 'a> Search<'s, 'a> {
                     max_first: stop.saturating_sub(1),
                     min_last: *start,
                 });
-                let r = self.solve(inner, &mut |s: &mut Search<'s, 'a>, a: Agg| s.scoped_out(a, &mut *k));
+                let r = self.solve(inner, &mut |s: &mut Search<'s, 'a>, a: Agg| {
+                    s.scoped_out(a, &mut *k)
+                });
                 self.cons.pop();
                 r
             }
@@ -1056,7 +1121,10 @@ impl<'s, 'a> Search<'s, 'a> {
 
     fn admissible(&self, first: i64, last: i64) -> bool {
         self.cons.iter().all(|c| match *c {
-            Cons::Bounds { max_first, min_last } => first <= max_first && last >= min_last,
+            Cons::Bounds {
+                max_first,
+                min_last,
+            } => first <= max_first && last >= min_last,
             Cons::Window { micros, agg } => {
                 let a = agg.join(Agg {
                     max_first: first,
@@ -1068,7 +1136,13 @@ impl<'s, 'a> Search<'s, 'a> {
     }
 
     /// AND / FOLLOWEDBY operands one after another (left-associative).
-    fn seq(&mut self, items: &[CObs], ordered: bool, acc: Agg, k: Cont<'_, 's, 'a>) -> Result<bool, MatchError> {
+    fn seq(
+        &mut self,
+        items: &[CObs],
+        ordered: bool,
+        acc: Agg,
+        k: Cont<'_, 's, 'a>,
+    ) -> Result<bool, MatchError> {
         let Some((first, rest)) = items.split_first() else {
             return k(self, acc);
         };
@@ -1090,7 +1164,9 @@ impl<'s, 'a> Search<'s, 'a> {
             self.cons.pop();
             r
         } else {
-            self.solve(first, &mut |s: &mut Search<'s, 'a>, a: Agg| s.seq(rest, ordered, acc.join(a), &mut *k))
+            self.solve(first, &mut |s: &mut Search<'s, 'a>, a: Agg| {
+                s.seq(rest, ordered, acc.join(a), &mut *k)
+            })
         }
     }
 
@@ -1122,8 +1198,16 @@ impl<'s, 'a> Search<'s, 'a> {
 }
 
 impl CompiledPattern {
-    fn search_bindings(&self, obs: &Observations<'_>, leaf_hits: &[Vec<bool>]) -> Result<bool, MatchError> {
-        let capacity = obs.obs.iter().map(|o| o.count).fold(0u64, u64::saturating_add);
+    fn search_bindings(
+        &self,
+        obs: &Observations<'_>,
+        leaf_hits: &[Vec<bool>],
+    ) -> Result<bool, MatchError> {
+        let capacity = obs
+            .obs
+            .iter()
+            .map(|o| o.count)
+            .fold(0u64, u64::saturating_add);
         if Search::need(&self.root) > capacity {
             return Ok(false);
         }

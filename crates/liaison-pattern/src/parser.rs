@@ -72,11 +72,8 @@ impl Parser {
     fn obs_followedby(&mut self) -> PResult<ObservationExpr> {
         let mut operands = vec![self.obs_qualified()?];
         let mut ops: Vec<Kw> = Vec::new();
-        loop {
-            let op = match self.peek() {
-                Tok::Kw(k @ (Kw::And | Kw::Or | Kw::FollowedBy)) => *k,
-                _ => break,
-            };
+        while let Tok::Kw(k @ (Kw::And | Kw::Or | Kw::FollowedBy)) = self.peek() {
+            let op = *k;
             self.bump();
             ops.push(op);
             operands.push(self.obs_qualified()?);
@@ -92,7 +89,10 @@ impl Parser {
         if let Some(first) = operands.next() {
             ands.push(first);
         }
-        fn close(items: &mut Vec<ObservationExpr>, wrap: fn(Vec<ObservationExpr>) -> ObservationExpr) -> ObservationExpr {
+        fn close(
+            items: &mut Vec<ObservationExpr>,
+            wrap: fn(Vec<ObservationExpr>) -> ObservationExpr,
+        ) -> ObservationExpr {
             if items.len() == 1 {
                 if let Some(only) = items.pop() {
                     return only;
@@ -232,7 +232,8 @@ impl Parser {
                 self.bump();
                 let e = self.obs_followedby()?;
                 if !matches!(self.peek(), Tok::RParen) {
-                    return self.err("')' to close the group, or AND / OR / FOLLOWEDBY / a qualifier");
+                    return self
+                        .err("')' to close the group, or AND / OR / FOLLOWEDBY / a qualifier");
                 }
                 self.bump();
                 self.depth -= 1;
@@ -334,7 +335,9 @@ impl Parser {
         self.bump();
         let operand = match op {
             CompOp::Eq | CompOp::Ne => Operand::Literal(self.literal(true)?),
-            CompOp::Lt | CompOp::Le | CompOp::Gt | CompOp::Ge => Operand::Literal(self.literal(false)?),
+            CompOp::Lt | CompOp::Le | CompOp::Gt | CompOp::Ge => {
+                Operand::Literal(self.literal(false)?)
+            }
             CompOp::In => self.set_literal()?,
             _ => match self.peek().clone() {
                 Tok::Str(s) => {
@@ -383,7 +386,9 @@ impl Parser {
                 Ok(i) => Literal::Int(i),
                 Err(_) => Literal::Float(t.parse::<f64>().unwrap_or(f64::NAN)),
             },
-            Tok::FloatPos(t) | Tok::FloatNeg(t) => Literal::Float(t.parse::<f64>().unwrap_or(f64::NAN)),
+            Tok::FloatPos(t) | Tok::FloatNeg(t) => {
+                Literal::Float(t.parse::<f64>().unwrap_or(f64::NAN))
+            }
             Tok::Str(s) => Literal::Str(s),
             Tok::Binary(b) => Literal::Binary(b),
             Tok::Hex(b) => Literal::Hex(b),
@@ -442,9 +447,9 @@ impl Parser {
                 Tok::LBrack => {
                     self.bump();
                     let step = match self.peek().clone() {
-                        Tok::IntPos(t) | Tok::IntNeg(t) => {
-                            PathStep::Index(t.trim_start_matches('+').parse::<i64>().unwrap_or(i64::MAX))
-                        }
+                        Tok::IntPos(t) | Tok::IntNeg(t) => PathStep::Index(
+                            t.trim_start_matches('+').parse::<i64>().unwrap_or(i64::MAX),
+                        ),
                         Tok::Asterisk => PathStep::AnyIndex,
                         _ => return self.err("an integer or '*' as list index"),
                     };

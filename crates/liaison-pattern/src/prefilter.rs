@@ -21,7 +21,9 @@ pub struct PrefilterLiteral {
 
 fn path_text(p: &ObjectPath) -> String {
     let full = p.to_string();
-    full.split_once(':').map(|(_, rest)| rest.to_string()).unwrap_or(full)
+    full.split_once(':')
+        .map(|(_, rest)| rest.to_string())
+        .unwrap_or(full)
 }
 
 fn reducible_path(p: &ObjectPath) -> bool {
@@ -65,12 +67,16 @@ fn test_literals(t: &PropTest) -> Option<Vec<PrefilterLiteral>> {
 }
 
 /// For AND-like nodes: any operand's literals will do; take the smallest set.
-fn best_of(sets: impl Iterator<Item = Option<Vec<PrefilterLiteral>>>) -> Option<Vec<PrefilterLiteral>> {
+fn best_of(
+    sets: impl Iterator<Item = Option<Vec<PrefilterLiteral>>>,
+) -> Option<Vec<PrefilterLiteral>> {
     sets.flatten().min_by_key(Vec::len)
 }
 
 /// For OR-like nodes: every operand must be reducible; take the union.
-fn union_of(sets: impl Iterator<Item = Option<Vec<PrefilterLiteral>>>) -> Option<Vec<PrefilterLiteral>> {
+fn union_of(
+    sets: impl Iterator<Item = Option<Vec<PrefilterLiteral>>>,
+) -> Option<Vec<PrefilterLiteral>> {
     let mut out: Vec<PrefilterLiteral> = Vec::new();
     for s in sets {
         for l in s? {
@@ -96,7 +102,9 @@ fn obs_literals(e: &ObservationExpr) -> Option<Vec<PrefilterLiteral>> {
         ObservationExpr::Group(inner) => obs_literals(inner),
         // Every qualifier requires its expression to match at least once.
         ObservationExpr::Qualified(inner, _) => obs_literals(inner),
-        ObservationExpr::And(items) | ObservationExpr::FollowedBy(items) => best_of(items.iter().map(obs_literals)),
+        ObservationExpr::And(items) | ObservationExpr::FollowedBy(items) => {
+            best_of(items.iter().map(obs_literals))
+        }
         ObservationExpr::Or(items) => union_of(items.iter().map(obs_literals)),
     }
 }

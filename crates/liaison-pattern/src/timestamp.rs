@@ -54,7 +54,9 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 /// ```
 pub fn parse_timestamp_micros(s: &str) -> Result<i64, String> {
     if s.chars().any(char::is_lowercase) {
-        return Err(format!("Invalid timestamp format (require upper case): {s}"));
+        return Err(format!(
+            "Invalid timestamp format (require upper case): {s}"
+        ));
     }
     // Python keeps at most six fraction digits when the fraction part is long.
     let owned: String;
@@ -124,6 +126,9 @@ mod tests {
         assert!(parse_timestamp_micros("1970-01-01T00:00:00.Z").is_err());
         assert!(parse_timestamp_micros("1970-01-01T00:00:00Z ").is_err());
         assert!(parse_timestamp_micros("2010-05-21T13:21Z").is_err());
-        assert_eq!(parse_timestamp_micros("1970-01-02T00:00:00Z"), Ok(86_400_000_000));
+        assert_eq!(
+            parse_timestamp_micros("1970-01-02T00:00:00Z"),
+            Ok(86_400_000_000)
+        );
     }
 }

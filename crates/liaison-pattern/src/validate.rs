@@ -31,7 +31,8 @@ fn issue(kind: IssueKind, message: impl Into<String>) -> ValidationIssue {
 
 /// Hash algorithm name (upper-cased, `-` and `'` removed) → check.
 fn hash_ok(algo: &str, value: &str) -> Option<bool> {
-    let hex_len = |n: &[usize]| value.bytes().all(|c| c.is_ascii_hexdigit()) && n.contains(&value.len());
+    let hex_len =
+        |n: &[usize]| value.bytes().all(|c| c.is_ascii_hexdigit()) && n.contains(&value.len());
     Some(match algo {
         "MD5" => hex_len(&[32]),
         "MD6" => hex_len(&[32, 40, 56, 64, 96, 128]),
@@ -43,14 +44,18 @@ fn hash_ok(algo: &str, value: &str) -> Option<bool> {
         "SSDEEP" => {
             !value.is_empty()
                 && value.len() <= 128
-                && value.bytes().all(|c| c.is_ascii_alphanumeric() || b"/+:.".contains(&c))
+                && value
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"/+:.".contains(&c))
         }
         _ => return None,
     })
 }
 
 fn check_hashes(t: &PropTest, out: &mut Vec<ValidationIssue>) {
-    let Some(PathStep::Key(selector)) = t.path.steps.last() else { return };
+    let Some(PathStep::Key(selector)) = t.path.steps.last() else {
+        return;
+    };
     let under_hashes = t.path.steps[..t.path.steps.len() - 1]
         .iter()
         .any(|s| matches!(s, PathStep::Key(k) if k == "hashes"));
@@ -87,7 +92,10 @@ fn check_hashes(t: &PropTest, out: &mut Vec<ValidationIssue>) {
 fn check_literal(l: &Literal, warnings: &mut Vec<ValidationIssue>) {
     if let Literal::Timestamp(t) = l {
         if let Err(e) = crate::timestamp::parse_timestamp_micros(t) {
-            warnings.push(issue(IssueKind::InvalidTimestamp, format!("t'{t}' is not a valid timestamp: {e}")));
+            warnings.push(issue(
+                IssueKind::InvalidTimestamp,
+                format!("t'{t}' is not a valid timestamp: {e}"),
+            ));
         }
     }
 }
@@ -109,7 +117,9 @@ fn walk_cmp(c: &ComparisonExpr, version: StixVersion, report: &mut Report) {
                         check_literal(l, &mut report.warnings);
                     }
                     if let Err(e) = crate::matcher::check_set(items) {
-                        report.errors.push(issue(IssueKind::NonHomogeneousSet, e.message));
+                        report
+                            .errors
+                            .push(issue(IssueKind::NonHomogeneousSet, e.message));
                     }
                 }
                 Operand::None => {}
@@ -117,13 +127,16 @@ fn walk_cmp(c: &ComparisonExpr, version: StixVersion, report: &mut Report) {
             if t.op == CompOp::Matches {
                 if let Operand::Literal(Literal::Str(re)) = &t.operand {
                     if let Err(e) = regex::Regex::new(re) {
-                        report
-                            .errors
-                            .push(issue(IssueKind::InvalidRegex, format!("invalid MATCHES expression '{re}': {e}")));
+                        report.errors.push(issue(
+                            IssueKind::InvalidRegex,
+                            format!("invalid MATCHES expression '{re}': {e}"),
+                        ));
                     }
                 }
             }
-            if version == StixVersion::V21 && crate::matcher::SDO_TYPES_V21.contains(&t.path.object_type.as_str()) {
+            if version == StixVersion::V21
+                && crate::matcher::SDO_TYPES_V21.contains(&t.path.object_type.as_str())
+            {
                 report.warnings.push(issue(
                     IssueKind::NotObservableType,
                     format!(
@@ -139,17 +152,19 @@ fn walk_cmp(c: &ComparisonExpr, version: StixVersion, report: &mut Report) {
 fn check_qualifier(q: &Qualifier, report: &mut Report) {
     match q {
         Qualifier::Within { seconds, text } => {
-            if !(*seconds > 0.0) {
-                report
-                    .errors
-                    .push(issue(IssueKind::InvalidQualifier, format!("WITHIN {text} SECONDS: the duration must be positive")));
+            if seconds.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+                report.errors.push(issue(
+                    IssueKind::InvalidQualifier,
+                    format!("WITHIN {text} SECONDS: the duration must be positive"),
+                ));
             }
         }
         Qualifier::Repeats(n) => {
             if *n == 0 {
-                report
-                    .errors
-                    .push(issue(IssueKind::InvalidQualifier, "REPEATS 0 TIMES: the count must be at least 1"));
+                report.errors.push(issue(
+                    IssueKind::InvalidQualifier,
+                    "REPEATS 0 TIMES: the count must be at least 1",
+                ));
             }
         }
         Qualifier::StartStop { start, stop } => {
@@ -163,16 +178,20 @@ fn check_qualifier(q: &Qualifier, report: &mut Report) {
                 }
                 match crate::timestamp::parse_timestamp_micros(&b.text) {
                     Ok(t) => times[i] = Some(t),
-                    Err(e) => report
-                        .errors
-                        .push(issue(IssueKind::InvalidTimestamp, format!("'{}' is not a valid timestamp: {e}", b.text))),
+                    Err(e) => report.errors.push(issue(
+                        IssueKind::InvalidTimestamp,
+                        format!("'{}' is not a valid timestamp: {e}", b.text),
+                    )),
                 }
             }
             if let [Some(a), Some(b)] = times {
                 if a >= b {
                     report.warnings.push(issue(
                         IssueKind::InvalidQualifier,
-                        format!("START {} is not before STOP {}: nothing can match", start.text, stop.text),
+                        format!(
+                            "START {} is not before STOP {}: nothing can match",
+                            start.text, stop.text
+                        ),
                     ));
                 }
             }
@@ -193,7 +212,9 @@ fn walk_obs(e: &ObservationExpr, version: StixVersion, report: &mut Report) {
     match e {
         ObservationExpr::Comparison(c) => walk_cmp(c, version, report),
         ObservationExpr::Group(inner) => walk_obs(inner, version, report),
-        ObservationExpr::And(items) | ObservationExpr::Or(items) | ObservationExpr::FollowedBy(items) => {
+        ObservationExpr::And(items)
+        | ObservationExpr::Or(items)
+        | ObservationExpr::FollowedBy(items) => {
             for i in items {
                 walk_obs(i, version, report);
             }
@@ -254,7 +275,10 @@ pub fn validate_str(pattern: &str, version: StixVersion) -> Result<Report, crate
     if first != Some('[') {
         report.errors.insert(
             0,
-            issue(IssueKind::MissingBrackets, "input is missing square brackets"),
+            issue(
+                IssueKind::MissingBrackets,
+                "input is missing square brackets",
+            ),
         );
     }
     Ok(report)

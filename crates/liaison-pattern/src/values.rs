@@ -77,9 +77,7 @@ fn lit_num(l: &CLit) -> Option<Num> {
 
 /// Latin-1 bytes of a string, or None when a code point is 256 or above.
 fn latin1(s: &str) -> Option<Vec<u8>> {
-    s.chars()
-        .map(|c| u8::try_from(u32::from(c)).ok())
-        .collect()
+    s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
 }
 
 fn json_time(s: &str) -> Result<i64, MatchError> {
@@ -166,7 +164,8 @@ fn py_eq_member(v: &Val<'_>, elem: &CLit, time: Option<i64>) -> bool {
     };
     match v {
         Val::Json(j) => match j {
-            Value::Bool(b) => elem_num.is_some_and(|n| num_cmp(Num::I(i128::from(*b)), n) == Some(Ordering::Equal)),
+            Value::Bool(b) => elem_num
+                .is_some_and(|n| num_cmp(Num::I(i128::from(*b)), n) == Some(Ordering::Equal)),
             Value::Number(_) => match (json_num(j), elem_num) {
                 (Some(a), Some(b)) => num_cmp(a, b) == Some(Ordering::Equal),
                 _ => false,
@@ -187,7 +186,9 @@ pub(crate) fn in_set(v: &Val<'_>, set: &[CLit], is_time_set: bool) -> Result<boo
     };
     if is_time_set && time.is_none() {
         // Non-string values are compared as they are (never equal to a datetime).
-        return Ok(set.iter().any(|e| !matches!(e, CLit::Time(_)) && py_eq_member(v, e, None)));
+        return Ok(set
+            .iter()
+            .any(|e| !matches!(e, CLit::Time(_)) && py_eq_member(v, e, None)));
     }
     Ok(set.iter().any(|e| py_eq_member(v, e, time)))
 }
@@ -205,13 +206,14 @@ fn inet_aton(s: &str) -> Option<u32> {
         if i >= b.len() || !b[i].is_ascii_digit() {
             return None;
         }
-        let (base, start) = if b[i] == b'0' && i + 1 < b.len() && (b[i + 1] == b'x' || b[i + 1] == b'X') {
-            (16, i + 2)
-        } else if b[i] == b'0' {
-            (8, i)
-        } else {
-            (10, i)
-        };
+        let (base, start) =
+            if b[i] == b'0' && i + 1 < b.len() && (b[i + 1] == b'x' || b[i + 1] == b'X') {
+                (16, i + 2)
+            } else if b[i] == b'0' {
+                (8, i)
+            } else {
+                (10, i)
+            };
         let mut j = start;
         let mut val: u64 = 0;
         while j < b.len() {
@@ -219,7 +221,9 @@ fn inet_aton(s: &str) -> Option<u32> {
                 Some(d) => d,
                 None => break,
             };
-            val = val.saturating_mul(u64::from(base)).saturating_add(u64::from(d));
+            val = val
+                .saturating_mul(u64::from(base))
+                .saturating_add(u64::from(d));
             if val > u64::from(u32::MAX) {
                 val = u64::from(u32::MAX) + 1;
             }
@@ -279,16 +283,19 @@ fn parse_net(s: &str, allow_plain: bool) -> Result<Net, MatchError> {
         if let Ok(a) = addr.parse::<Ipv6Addr>() {
             let p = match prefix {
                 None => 128,
-                Some(p) if !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()) => match p.parse::<u32>() {
-                    Ok(p) if (1..=128).contains(&p) => p,
-                    _ => return Err(invalid_cidr()),
-                },
+                Some(p) if !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()) => {
+                    match p.parse::<u32>() {
+                        Ok(p) if (1..=128).contains(&p) => p,
+                        _ => return Err(invalid_cidr()),
+                    }
+                }
                 Some(_) => return Err(invalid_cidr()),
             };
             return Ok(Net::V6(u128::from(a), p));
         }
     }
-    let a = inet_aton(addr).ok_or_else(|| MatchError::new(format!("Invalid IPv4 address: {addr}")))?;
+    let a =
+        inet_aton(addr).ok_or_else(|| MatchError::new(format!("Invalid IPv4 address: {addr}")))?;
     let p = match prefix {
         None => 32,
         Some(p) => {
@@ -333,12 +340,16 @@ pub(crate) fn ip_in_subnet(inner: &str, outer: &str) -> Result<bool, MatchError>
 // Decoders for *_hex and *_bin properties
 
 pub(crate) fn decode_hex_prop(v: &Value) -> Result<Vec<u8>, MatchError> {
-    let s = v
-        .as_str()
-        .ok_or_else(|| MatchError::new(format!("argument should be bytes, buffer or ASCII string, not {v}")))?;
+    let s = v.as_str().ok_or_else(|| {
+        MatchError::new(format!(
+            "argument should be bytes, buffer or ASCII string, not {v}"
+        ))
+    })?;
     let b = s.as_bytes();
     if !s.is_ascii() {
-        return Err(MatchError::new("string argument should contain only ASCII characters"));
+        return Err(MatchError::new(
+            "string argument should contain only ASCII characters",
+        ));
     }
     if b.len() % 2 != 0 {
         return Err(MatchError::new("Odd-length string"));
@@ -355,11 +366,15 @@ pub(crate) fn decode_hex_prop(v: &Value) -> Result<Vec<u8>, MatchError> {
 /// Python `base64.standard_b64decode` (non-strict): characters outside the alphabet
 /// are skipped; padding is required.
 pub(crate) fn decode_b64_prop(v: &Value) -> Result<Vec<u8>, MatchError> {
-    let s = v
-        .as_str()
-        .ok_or_else(|| MatchError::new(format!("argument should be a bytes-like object or ASCII string, not {v}")))?;
+    let s = v.as_str().ok_or_else(|| {
+        MatchError::new(format!(
+            "argument should be a bytes-like object or ASCII string, not {v}"
+        ))
+    })?;
     if !s.is_ascii() {
-        return Err(MatchError::new("string argument should contain only ASCII characters"));
+        return Err(MatchError::new(
+            "string argument should contain only ASCII characters",
+        ));
     }
     let val = |c: u8| -> Option<u32> {
         match c {

@@ -1,7 +1,9 @@
 //! Behaviour of the public API beyond the conformance suites.
 
 use liaison_pattern::cli::{check, match_observations, OutcomeKind};
-use liaison_pattern::{parse, prefilter_literals, validate_str, CompiledPattern, IssueKind, StixVersion};
+use liaison_pattern::{
+    parse, prefilter_literals, validate_str, CompiledPattern, IssueKind, StixVersion,
+};
 
 #[test]
 fn parse_errors_name_position_and_expectation() {
@@ -38,9 +40,17 @@ fn every_literal_and_operator_parses() {
 fn validator_checks() {
     let r = validate_str("[file:hashes.MD5 = 'x']", StixVersion::V21).unwrap();
     assert_eq!(r.errors[0].kind, IssueKind::InvalidHash);
-    let r = validate_str("[a:b = 1] REPEATS 2 TIMES REPEATS 3 TIMES", StixVersion::V21).unwrap();
+    let r = validate_str(
+        "[a:b = 1] REPEATS 2 TIMES REPEATS 3 TIMES",
+        StixVersion::V21,
+    )
+    .unwrap();
     assert_eq!(r.errors[0].kind, IssueKind::DuplicateQualifier);
-    let r = validate_str("([a:b = 1] REPEATS 2 TIMES) REPEATS 3 TIMES", StixVersion::V21).unwrap();
+    let r = validate_str(
+        "([a:b = 1] REPEATS 2 TIMES) REPEATS 3 TIMES",
+        StixVersion::V21,
+    )
+    .unwrap();
     assert!(r.is_valid());
     let r = validate_str("[a:b = 1] WITHIN 0 SECONDS", StixVersion::V21).unwrap();
     assert_eq!(r.errors[0].kind, IssueKind::InvalidQualifier);
@@ -55,7 +65,14 @@ fn validator_checks() {
 fn prefilter_rules() {
     let lits = |t: &str| prefilter_literals(&parse(t).unwrap());
     let l = lits("[ipv4-addr:value = '198.51.100.7']").unwrap();
-    assert_eq!((l[0].object_type.as_str(), l[0].path.as_str(), l[0].value.as_str()), ("ipv4-addr", "value", "198.51.100.7"));
+    assert_eq!(
+        (
+            l[0].object_type.as_str(),
+            l[0].path.as_str(),
+            l[0].value.as_str()
+        ),
+        ("ipv4-addr", "value", "198.51.100.7")
+    );
     // AND: the smallest reducible operand.
     let l = lits("[file:name = 'a' AND file:size > 4 AND file:hashes.MD5 IN ('x', 'y')]").unwrap();
     assert_eq!(l.len(), 1);
@@ -63,9 +80,17 @@ fn prefilter_rules() {
     // OR needs every branch.
     assert!(lits("[file:name = 'a' OR file:size > 4]").is_none());
     assert!(lits("[domain-name:value = 'a'] OR [url:value NOT = 'b']").is_none());
-    assert_eq!(lits("[domain-name:value = 'a'] OR [url:value NOT != 'b']").unwrap().len(), 2);
+    assert_eq!(
+        lits("[domain-name:value = 'a'] OR [url:value NOT != 'b']")
+            .unwrap()
+            .len(),
+        2
+    );
     // Observation AND / FOLLOWEDBY: any one operand.
-    assert_eq!(lits("[a:x LIKE 'q%'] FOLLOWEDBY [b:y = 'v'] WITHIN 5 SECONDS").unwrap()[0].value, "v");
+    assert_eq!(
+        lits("[a:x LIKE 'q%'] FOLLOWEDBY [b:y = 'v'] WITHIN 5 SECONDS").unwrap()[0].value,
+        "v"
+    );
     // Non-string literals and hex/bin properties are not reduced.
     assert!(lits("[a:x = 1]").is_none());
     assert!(lits("[artifact:payload_bin = 'abc']").is_none());
@@ -75,23 +100,55 @@ fn prefilter_rules() {
 #[test]
 fn cli_outcomes_serialize() {
     let o = check("[file:name = 'a']");
-    assert_eq!(serde_json::to_string(&o).unwrap(), r#"{"result":"valid","message":null}"#);
+    assert_eq!(
+        serde_json::to_string(&o).unwrap(),
+        r#"{"result":"valid","message":null}"#
+    );
     let o = check("[file:hashes.'SHA-256' = 'f00']");
     assert_eq!(o.result, OutcomeKind::Invalid);
-    assert_eq!(o.message.as_deref(), Some("'f00' is not a valid SHA-256 hash"));
+    assert_eq!(
+        o.message.as_deref(),
+        Some("'f00' is not a valid SHA-256 hash")
+    );
     let obs20 = r#"[{"type":"observed-data","first_observed":"2020-01-01T00:00:00Z","last_observed":"2020-01-01T00:00:00Z","number_observed":1,"objects":{"0":{"type":"domain-name","value":"example.com"}}}]"#;
-    let o = match_observations("[domain-name:value = 'example.com']", obs20, StixVersion::V20);
-    assert_eq!(serde_json::to_string(&o).unwrap(), r#"{"result":"match","message":null}"#);
-    assert_eq!(match_observations("[domain-name:value = 'x']", obs20, StixVersion::V20).result, OutcomeKind::NoMatch);
-    assert_eq!(match_observations("[domain-name:value = ", obs20, StixVersion::V20).result, OutcomeKind::ParseError);
-    assert_eq!(match_observations("[a:b = 1]", "not json", StixVersion::V20).result, OutcomeKind::MatcherError);
-    assert_eq!(match_observations("[a:b = 1] WITHIN 0 SECONDS", obs20, StixVersion::V20).result, OutcomeKind::MatcherError);
+    let o = match_observations(
+        "[domain-name:value = 'example.com']",
+        obs20,
+        StixVersion::V20,
+    );
+    assert_eq!(
+        serde_json::to_string(&o).unwrap(),
+        r#"{"result":"match","message":null}"#
+    );
+    assert_eq!(
+        match_observations("[domain-name:value = 'x']", obs20, StixVersion::V20).result,
+        OutcomeKind::NoMatch
+    );
+    assert_eq!(
+        match_observations("[domain-name:value = ", obs20, StixVersion::V20).result,
+        OutcomeKind::ParseError
+    );
+    assert_eq!(
+        match_observations("[a:b = 1]", "not json", StixVersion::V20).result,
+        OutcomeKind::MatcherError
+    );
+    assert_eq!(
+        match_observations("[a:b = 1] WITHIN 0 SECONDS", obs20, StixVersion::V20).result,
+        OutcomeKind::MatcherError
+    );
 }
 
 #[test]
 fn compiled_pattern_is_reusable() {
-    let m = CompiledPattern::compile("[url:value MATCHES '^https?://evil\\\\.example/']", StixVersion::V20).unwrap();
-    for (url, expect) in [("http://evil.example/x", true), ("https://good.example/", false)] {
+    let m = CompiledPattern::compile(
+        "[url:value MATCHES '^https?://evil\\\\.example/']",
+        StixVersion::V20,
+    )
+    .unwrap();
+    for (url, expect) in [
+        ("http://evil.example/x", true),
+        ("https://good.example/", false),
+    ] {
         let obs: Vec<serde_json::Value> = vec![serde_json::json!({
             "type": "observed-data", "first_observed": "2020-01-01T00:00:00Z", "last_observed": "2020-01-01T00:00:00Z",
             "number_observed": 1, "objects": {"0": {"type": "url", "value": url}}})];

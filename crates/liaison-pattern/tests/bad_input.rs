@@ -1,7 +1,9 @@
 //! Any text at all: no panic, no stack overflow; deep nesting gives a clear error.
 
 use liaison_pattern::cli::{check, match_observations, OutcomeKind};
-use liaison_pattern::{parse, prefilter_literals, validate, CompiledPattern, StixVersion, MAX_DEPTH};
+use liaison_pattern::{
+    parse, prefilter_literals, validate, CompiledPattern, StixVersion, MAX_DEPTH,
+};
 use proptest::prelude::*;
 
 #[test]
@@ -20,7 +22,11 @@ fn deep_comparison_parentheses_are_bounded() {
     let n = 100_000;
     let text = format!("[{}a:b = 1{}]", "(".repeat(n), ")".repeat(n));
     let err = parse(&text).expect_err("too deep");
-    assert!(err.to_string().starts_with("1:257: expected at most 256 levels of nesting"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("1:257: expected at most 256 levels of nesting"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -51,8 +57,15 @@ fn unclosed_deep_nesting_and_long_chains() {
 #[test]
 fn repeats_huge_counts_do_not_hang() {
     let obs = r#"[{"type":"observed-data","first_observed":"2020-01-01T00:00:00Z","last_observed":"2020-01-01T00:00:00Z","number_observed":1000000000,"objects":{"0":{"type":"a","b":1}}}]"#;
-    let o = match_observations("[a:b = 1] REPEATS 99999999999999999999 TIMES", obs, StixVersion::V20);
-    assert!(matches!(o.result, OutcomeKind::NoMatch | OutcomeKind::MatcherError), "{o}");
+    let o = match_observations(
+        "[a:b = 1] REPEATS 99999999999999999999 TIMES",
+        obs,
+        StixVersion::V20,
+    );
+    assert!(
+        matches!(o.result, OutcomeKind::NoMatch | OutcomeKind::MatcherError),
+        "{o}"
+    );
     let o = match_observations("[a:b = 1] REPEATS 100000 TIMES", obs, StixVersion::V20);
     assert_eq!(o.result, OutcomeKind::MatcherError, "{o}");
     let o = match_observations("[a:b = 1] REPEATS 100 TIMES", obs, StixVersion::V20);
@@ -62,7 +75,8 @@ fn repeats_huge_counts_do_not_hang() {
 fn exercise(text: &str) {
     if let Ok(p) = parse(text) {
         let rendered = p.to_string();
-        let again = parse(&rendered).unwrap_or_else(|e| panic!("{rendered:?} does not parse back: {e}"));
+        let again =
+            parse(&rendered).unwrap_or_else(|e| panic!("{rendered:?} does not parse back: {e}"));
         assert_eq!(again, p, "round trip of {text:?} via {rendered:?}");
         let _ = validate(&p, StixVersion::V21);
         let _ = prefilter_literals(&p);

@@ -59,7 +59,11 @@ fn pattern_validity_cases() {
             Some("validate") => match validate_str(pattern, v) {
                 Ok(r) => (
                     r.is_valid(),
-                    r.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "),
+                    r.errors
+                        .iter()
+                        .map(|e| e.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 ),
                 Err(e) => (false, e.to_string()),
             },
