@@ -6,9 +6,10 @@ use crate::extract::{self, Extractors, Found, Kind};
 use crate::fold;
 use crate::indicator::{
     normalize_path, Compiled, IndicatorRule, Literal, Observable, ObservableMatcher,
-    PatternCompiler, SimpleCompiler,
+    PatternCompiler,
 };
 use crate::refang;
+use crate::stix::StixCompiler;
 use crate::watchlist::{Severity, Term, Watchlist};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Serialize;
@@ -126,7 +127,7 @@ impl Default for EngineBuilder {
 
 impl EngineBuilder {
     /// Defaults: no terms, extraction on, the built-in allow-list, the
-    /// stand-in pattern compiler, a contiguous NFA, every overlapping match.
+    /// `liaison-pattern` compiler, a contiguous NFA, every overlapping match.
     pub fn new() -> Self {
         EngineBuilder {
             watchlist: Watchlist::new(),
@@ -135,7 +136,7 @@ impl EngineBuilder {
             extract: Some(Extractors::default()),
             allow: AllowList::builtin(),
             rules: Vec::new(),
-            compiler: Box::new(SimpleCompiler),
+            compiler: Box::new(StixCompiler),
             kind: Some(AhoCorasickKind::ContiguousNFA),
             overlapping: true,
         }
@@ -177,7 +178,7 @@ impl EngineBuilder {
         self
     }
 
-    /// The pattern compiler (default: [`SimpleCompiler`]).
+    /// The pattern compiler (default: [`StixCompiler`], on `liaison-pattern`).
     pub fn compiler(mut self, c: Box<dyn PatternCompiler>) -> Self {
         self.compiler = c;
         self

@@ -1,14 +1,15 @@
 //! Indicators from the knowledge base: STIX patterns turned into literals for
 //! the automaton, or into matchers evaluated on the extracted observables.
 //!
-//! The engine talks to the patterning code through [`PatternCompiler`]. Until
-//! `liaison-pattern` exposes its parser, prefilter literals and matcher, the
-//! built-in [`SimpleCompiler`] stands in: it reads the comparison-expression
-//! subset of STIX patterning (`[type:path OP value]` joined by `AND` / `OR`
-//! inside brackets, brackets joined by `OR`), with the operators `=`, `!=`,
+//! The engine talks to the patterning code through [`PatternCompiler`]. The
+//! default is [`crate::StixCompiler`], on `liaison-pattern` (full STIX
+//! patterning). [`SimpleCompiler`] is the small native evaluator it uses for
+//! the common one-observation comparisons: `[type:path OP value]` joined by
+//! `AND` / `OR` inside brackets, brackets joined by `OR`, with `=`, `!=`,
 //! `LIKE`, `MATCHES`, `ISSUBSET`, `IN` and `NOT`. A pattern that is an `OR`
 //! of `=` comparisons becomes literals; observation operators other than `OR`
-//! (`AND`, `FOLLOWEDBY`) and qualifiers are refused as unsupported.
+//! (`AND`, `FOLLOWEDBY`) and qualifiers are refused by it (and handled by the
+//! full matcher of `liaison-pattern`).
 
 use crate::watchlist::Severity;
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -60,6 +60,7 @@ pub mod extract;
 pub mod fold;
 pub mod indicator;
 pub mod refang;
+pub mod stix;
 pub mod watchlist;
 
 pub use aho_corasick::AhoCorasickKind;
@@ -71,4 +72,5 @@ pub use indicator::{
     rules_from_bundle, Compiled, IndicatorRule, Literal, Observable, ObservableMatcher,
     PatternCompiler, SimpleCompiler,
 };
+pub use stix::StixCompiler;
 pub use watchlist::{Severity, Term, Watchlist};

@@ -166,9 +166,22 @@ fn indicator_literals_are_bounded_by_type() {
             label: None,
             severity: Severity::Low,
         },
+        IndicatorRule {
+            id: "indicator--bad".into(),
+            pattern: "[file:name = 'x' AND]".into(),
+            label: None,
+            severity: Severity::Low,
+        },
     ];
     let e = EngineBuilder::new().indicators(rules).build().unwrap();
+    // The syntax error is reported with its position; FOLLOWEDBY goes to the full matcher.
     assert_eq!(e.skipped().len(), 1);
+    assert!(
+        e.skipped()[0].to_string().contains("indicator--bad: 1:21:"),
+        "{}",
+        e.skipped()[0]
+    );
+    assert_eq!(e.matcher_count(), 2);
     let ids = |t: &str| -> Vec<String> {
         e.scan("t", t.as_bytes(), 1, 0, &mut Scratch::default())
             .into_iter()
