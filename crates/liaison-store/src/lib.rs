@@ -16,7 +16,7 @@
 //! let obj = StixObject::from_json(r#"{"type":"malware","spec_version":"2.1",
 //!   "id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b","created":"2016-04-06T20:07:09.000Z",
 //!   "modified":"2016-04-06T20:07:09.000Z","name":"Poison Ivy","is_family":true}"#).unwrap();
-//! let report = store.import(&admin, &mut std::iter::once(Ok(obj)), &ImportOptions::default(), &mut |_| {}).unwrap();
+//! let report = store.import(&admin, &mut std::iter::once(Ok(obj.into())), &ImportOptions::default(), &mut |_| {}).unwrap();
 //! assert_eq!(report.new, 1);
 //! let found = store.search(&admin, &SearchQuery::text("poison")).unwrap();
 //! assert_eq!(found.total, 1);
@@ -63,8 +63,61 @@ pub struct Rejection {
     pub fatal: bool,
 }
 
-/// One item handed to [`Store::import`]: an object, or what the parser said about a bad one.
-pub type ImportItem = Result<StixObject, Rejection>;
+/// One item handed to [`Store::import`]: a prepared object, or what the parser said about a bad one.
+pub type ImportItem = Result<Prepared, Rejection>;
+
+/// An object made ready for storing: validated (every STIX MUST), its version key,
+/// index text and references worked out. Building it is the CPU-heavy part of an
+/// import and touches no database, so callers do it on another thread while the
+/// store writes. Only [`Prepared::new`] builds one, so nothing reaches the store
+/// unvalidated.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub(crate) obj: StixObject,
+    pub(crate) json: String,
+    pub(crate) version: i64,
+    pub(crate) fault: Option<(String, String)>,
+    pub(crate) text: (String, String, String),
+    pub(crate) refs: Vec<liaison_stix::Reference>,
+}
+
+impl Prepared {
+    /// Validate and prepare an object.
+    pub fn new(obj: StixObject) -> Self {
+        let mut fault = validate_for_store(&obj).err();
+        let version = match sqlite::version_key(&obj) {
+            Ok(v) => v,
+            Err(e) => {
+                fault.get_or_insert(e);
+                0
+            }
+        };
+        let (json, text, refs) = if fault.is_none() {
+            (obj.to_json(), sqlite::index_text(&obj), obj.references())
+        } else {
+            (String::new(), Default::default(), Vec::new())
+        };
+        Prepared {
+            obj,
+            json,
+            version,
+            fault,
+            text,
+            refs,
+        }
+    }
+
+    /// The object.
+    pub fn object(&self) -> &StixObject {
+        &self.obj
+    }
+}
+
+impl From<StixObject> for Prepared {
+    fn from(obj: StixObject) -> Self {
+        Prepared::new(obj)
+    }
+}
 
 /// Options of an import batch.
 #[derive(Debug, Clone, Default)]
@@ -277,25 +330,23 @@ pub trait Store: Send + Sync {
     fn stats(&self, subject: &Subject) -> Result<Stats, StoreError>;
 }
 
-/// The checks every object passes before it is stored: the STIX MUSTs.
-/// Returns the JSON path and reason of the first fault.
+/// The checks every object passes before it is stored: the STIX 2.1 MUSTs.
+/// Returns the JSON path and reason of the first violation (warnings pass).
 pub(crate) fn validate_for_store(obj: &StixObject) -> Result<(), (String, String)> {
-    let t = obj.type_name();
-    let id = obj.id();
-    let Some((prefix, uuid)) = id.split_once("--") else {
-        return Err((
-            "$.id".into(),
-            format!("'{id}' is not of the form {t}--UUID"),
-        ));
-    };
-    if prefix != t {
-        return Err((
-            "$.id".into(),
-            format!("id prefix '{prefix}' does not match type '{t}'"),
-        ));
+    use liaison_stix::validate::{validate, Severity};
+    let errors: Vec<_> = validate(obj)
+        .into_iter()
+        .filter(|e| e.severity == Severity::Error)
+        .collect();
+    match errors.first() {
+        None => Ok(()),
+        Some(first) => {
+            let more = if errors.len() > 1 {
+                format!(" (and {} more)", errors.len() - 1)
+            } else {
+                String::new()
+            };
+            Err((first.path.clone(), format!("{}{more}", first.message)))
+        }
     }
-    if uuid::Uuid::parse_str(uuid).is_err() {
-        return Err(("$.id".into(), format!("'{uuid}' is not a UUID")));
-    }
-    Ok(())
 }

@@ -40,7 +40,6 @@ CREATE TABLE IF NOT EXISTS objects(
     json TEXT NOT NULL,
     UNIQUE(id, version)
 );
-CREATE INDEX IF NOT EXISTS objects_latest ON objects(id) WHERE latest = 1;
 CREATE INDEX IF NOT EXISTS objects_type ON objects(type, label_id) WHERE latest = 1;
 CREATE TABLE IF NOT EXISTS edges(
     src TEXT NOT NULL,
@@ -58,6 +57,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     tokenize = 'unicode61 remove_diacritics 2',
     content = '', contentless_delete = 1
 );
+-- A larger in-memory term buffer means fewer, larger segments on bulk import.
+INSERT INTO fts(fts, rank) VALUES ('hashsize', 16777216);
 "#;
 
 /// Label interning: labels are few, objects many, so objects point at a label id and
@@ -88,8 +89,7 @@ fn open_conn(path: Option<&Path>) -> Result<Connection, StoreError> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = OFF;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -65536;
-         PRAGMA mmap_size = 268435456;",
+         PRAGMA cache_size = -163840;",
     )?;
     rusqlite::vtab::array::load_module(&conn)?;
     Ok(conn)
@@ -116,7 +116,7 @@ fn now_ms() -> i64 {
 
 /// The version key of an object: `modified`, else `created`, in microseconds;
 /// unversioned objects (SCOs) have one version, keyed `i64::MIN`.
-fn version_key(obj: &StixObject) -> Result<i64, (String, String)> {
+pub(crate) fn version_key(obj: &StixObject) -> Result<i64, (String, String)> {
     let (field, text) = match (obj.modified(), obj.created()) {
         (Some(m), _) => ("modified", m),
         (None, Some(c)) => ("created", c),
@@ -128,7 +128,7 @@ fn version_key(obj: &StixObject) -> Result<i64, (String, String)> {
 }
 
 /// Text for the three indexed columns.
-fn index_text(obj: &StixObject) -> (String, String, String) {
+pub(crate) fn index_text(obj: &StixObject) -> (String, String, String) {
     let name = obj.name().unwrap_or_default().to_string();
     let mut aliases = String::new();
     for key in ["aliases", "x_mitre_aliases"] {
@@ -314,7 +314,14 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn intern_label(&self, tx: &Transaction, label: &Label) -> Result<i64, StoreError> {
+    /// The id of a label, adding it when new. `batch` holds the labels this
+    /// transaction added, which the shared cache only learns after commit.
+    fn intern_label(
+        &self,
+        tx: &Transaction,
+        label: &Label,
+        batch: &mut HashMap<String, i64>,
+    ) -> Result<i64, StoreError> {
         let key = label_key(&self.policy, label);
         if let Some(id) = self
             .labels
@@ -323,6 +330,9 @@ impl SqliteStore {
             .and_then(|c| c.by_key.get(&key).copied())
         {
             return Ok(id);
+        }
+        if let Some(id) = batch.get(&key) {
+            return Ok(*id);
         }
         if let Some(id) = tx
             .query_row("SELECT id FROM labels WHERE key = ?1", [&key], |r| r.get(0))
@@ -345,9 +355,11 @@ impl SqliteStore {
                 rel
             ],
         )?;
-        // The cache entry is only added after commit succeeds (see `import`), so a
+        // The shared cache learns the label only after commit (see `import`), so a
         // rolled-back batch leaves no phantom label behind.
-        Ok(tx.last_insert_rowid())
+        let id = tx.last_insert_rowid();
+        batch.insert(key, id);
+        Ok(id)
     }
 
     /// The label ids `subject` may read, as an SQL array parameter.
@@ -491,19 +503,23 @@ impl SqliteStore {
         tx: &Transaction,
         subject: &liaison_policy::Subject,
         index: u64,
-        obj: StixObject,
+        prepared: Prepared,
         opts: &ImportOptions,
         added: i64,
         report: &mut ImportReport,
+        labels: &mut HashMap<String, i64>,
     ) -> Result<Option<Rejection>, StoreError> {
-        if let Err(errors) = crate::validate_for_store(&obj) {
-            let (path, reason) = errors;
+        let Prepared {
+            obj,
+            json: json_text,
+            version,
+            fault,
+            text,
+            refs,
+        } = prepared;
+        if let Some((path, reason)) = fault {
             return Ok(Some(reject(index, Some(&obj), path, reason)));
         }
-        let version = match version_key(&obj) {
-            Ok(v) => v,
-            Err((path, reason)) => return Ok(Some(reject(index, Some(&obj), path, reason))),
-        };
         let label = match self.resolve_label(subject, &obj, opts) {
             Ok(l) => l,
             Err((path, reason)) => return Ok(Some(reject(index, Some(&obj), path, reason))),
@@ -516,15 +532,33 @@ impl SqliteStore {
                 format!("not permitted to write at this label: {denied}"),
             )));
         }
-        let label_id = self.intern_label(tx, &label)?;
+        let label_id = self.intern_label(tx, &label, labels)?;
         let id = obj.id().to_string();
-        let json_text = obj.to_json();
 
-        let existing: Option<(i64, String)> = tx
-            .prepare_cached("SELECT label_id, json FROM objects WHERE id = ?1 AND version = ?2")?
-            .query_row(params![id, version], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        if let Some((old_label, old_json)) = existing {
+        // One look-up of the id's versions serves both questions: is this version
+        // stored already, and which version is the latest.
+        let mut same_version: Option<(i64, i64)> = None; // (rid, label_id)
+        let mut current: Option<(i64, i64)> = None; // (rid, version) of the latest
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT rid, version, label_id, latest FROM objects WHERE id = ?1",
+            )?;
+            let mut rows = stmt.query([&id])?;
+            while let Some(r) = rows.next()? {
+                let (rid, v, l, latest): (i64, i64, i64, i64) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                if v == version {
+                    same_version = Some((rid, l));
+                }
+                if latest == 1 {
+                    current = Some((rid, v));
+                }
+            }
+        }
+        if let Some((old_rid, old_label)) = same_version {
+            let old_json: String = tx
+                .prepare_cached("SELECT json FROM objects WHERE rid = ?1")?
+                .query_row([old_rid], |r| r.get(0))?;
             let old: Value =
                 serde_json::from_str(&old_json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let same = without_label_ext(&old) == without_label_ext(&obj.to_value());
@@ -545,10 +579,6 @@ impl SqliteStore {
             )));
         }
 
-        let current: Option<(i64, i64)> = tx
-            .prepare_cached("SELECT rid, version FROM objects WHERE id = ?1 AND latest = 1")?
-            .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
         let becomes_latest = match current {
             None => {
                 report.new += 1;
@@ -588,7 +618,7 @@ impl SqliteStore {
         ])?;
         let rid = tx.last_insert_rowid();
         if becomes_latest && !revoked {
-            let (name, aliases, body) = index_text(&obj);
+            let (name, aliases, body) = text;
             tx.prepare_cached(
                 "INSERT INTO fts(rowid, name, aliases, body) VALUES (?1, ?2, ?3, ?4)",
             )?
@@ -604,7 +634,7 @@ impl SqliteStore {
                     edge.execute(params![s, t, kind, id, label_id, rid])?;
                 }
             }
-            for r in obj.references() {
+            for r in refs {
                 if matches!(r.property.as_str(), "object_marking_refs" | "marking_ref")
                     || (is_rel && matches!(r.property.as_str(), "source_ref" | "target_ref"))
                 {
@@ -640,10 +670,20 @@ impl Store for SqliteStore {
         let mut report = ImportReport::default();
         let added = now_ms();
         let mut n = 0u64;
+        let mut batch_labels = HashMap::new();
         for item in items {
             let rejection = match item {
                 Err(r) => Some(r),
-                Ok(obj) => self.import_one(&tx, subject, n, obj, opts, added, &mut report)?,
+                Ok(p) => self.import_one(
+                    &tx,
+                    subject,
+                    n,
+                    p,
+                    opts,
+                    added,
+                    &mut report,
+                    &mut batch_labels,
+                )?,
             };
             if let Some(r) = rejection {
                 if opts.strict || r.fatal {
@@ -733,7 +773,12 @@ impl Store for SqliteStore {
             strict: true,
         };
         // The label travels beside the object, not in it: keep it by passing it as the default.
-        self.import(subject, &mut std::iter::once(Ok(obj)), &opts, &mut |_| {})?;
+        self.import(
+            subject,
+            &mut std::iter::once(Ok(Prepared::new(obj))),
+            &opts,
+            &mut |_| {},
+        )?;
         self.get(subject, id)?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))
     }

@@ -61,7 +61,12 @@ fn import(
         strict: false,
     };
     store
-        .import(who, &mut objs.into_iter().map(Ok), &opts, &mut |_| {})
+        .import(
+            who,
+            &mut objs.into_iter().map(|o| Ok(o.into())),
+            &opts,
+            &mut |_| {},
+        )
         .expect("import")
 }
 
@@ -172,7 +177,10 @@ pub fn same_version_different_content_is_refused(store: &dyn Store) {
 pub fn failed_strict_batch_leaves_nothing(store: &dyn Store) {
     let a = admin();
     let bad = obj(json!({"type": "malware", "id": "malware--not-a-uuid", "name": "x"}));
-    let items: Vec<ImportItem> = vec![Ok(malware(M1, "Ivy", "2024-01-01T00:00:00.000Z")), Ok(bad)];
+    let items: Vec<ImportItem> = vec![
+        Ok(malware(M1, "Ivy", "2024-01-01T00:00:00.000Z").into()),
+        Ok(bad.into()),
+    ];
     let opts = ImportOptions {
         strict: true,
         ..Default::default()

@@ -272,7 +272,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
             put(v, &mut writers)?;
         }
     }
-    let mut g = Generator::new(a.seed, Orgs::demo());
+    let mut g = Generator::new(a.seed, Orgs::demo()).with_owners();
     for _ in 0..a.objects {
         put(&g.next_object(), &mut writers)?;
     }

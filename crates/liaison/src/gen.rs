@@ -18,6 +18,8 @@ pub enum GenCommand {
         after_help = "Example:\n  liaison gen bundle --objects 1000000 --seed 1 --out bench.json"
     )]
     Bundle(GenBundleArgs),
+    /// Write a realistic text corpus with planted indicators, and a matching watchlist.
+    Corpus(crate::cmd::gen_corpus::GenCorpusArgs),
 }
 
 #[derive(Args, Debug)]
@@ -35,6 +37,7 @@ pub struct GenBundleArgs {
 
 pub fn run(g: GenCommand) -> Result<ExitCode> {
     match g {
+        GenCommand::Corpus(a) => crate::cmd::gen_corpus::run(a).map(|_| ExitCode::SUCCESS),
         GenCommand::Bundle(a) => {
             let out: Box<dyn Write> = match &a.out {
                 Some(p) => {
@@ -178,6 +181,7 @@ pub struct Generator {
     orgs: Orgs,
     pools: std::collections::HashMap<&'static str, Vec<String>>,
     count: u64,
+    owners: bool,
 }
 
 const POOL_CAP: usize = 20_000;
@@ -190,7 +194,15 @@ impl Generator {
             orgs,
             pools: Default::default(),
             count: 0,
+            owners: false,
         }
+    }
+
+    /// Name an owning organization in every label (the demo loads each organization's
+    /// objects as that organization). Without owners, the importer's organization owns all.
+    pub fn with_owners(mut self) -> Self {
+        self.owners = true;
+        self
     }
 
     /// A random (but seeded) UUIDv4.
@@ -345,7 +357,11 @@ impl Generator {
             .unwrap_or(&liaison_stix::tlp::Tlp::Red),
         };
         obj.insert("object_marking_refs".into(), json!([tlp.marking_id()]));
-        let mut ext = json!({"extension_type": "property-extension", "level": self.orgs.levels[level], "owner": owner});
+        let mut ext =
+            json!({"extension_type": "property-extension", "level": self.orgs.levels[level]});
+        if self.owners {
+            ext["owner"] = json!(owner);
+        }
         if !comps.is_empty() {
             ext["compartments"] = json!(comps);
         }

@@ -8,8 +8,8 @@ use liaison_policy::Subject;
 use liaison_stix::bundle::BundleReader;
 use liaison_stix::{ErrorKind, StixObject};
 use liaison_store::{
-    ExportFilter, ImportItem, ImportOptions, ImportReport, Rejection, SearchQuery, SqliteStore,
-    Store, StoreError,
+    ExportFilter, ImportItem, ImportOptions, ImportReport, Prepared, Rejection, SearchQuery,
+    SqliteStore, Store, StoreError,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -210,13 +210,16 @@ pub fn import_file(
                                 .into_iter()
                                 .map(|v| {
                                     StixObject::from_value(v)
+                                        .map(Prepared::new)
                                         .map_err(|e| rejection_from(&e, n, id.clone()))
                                 })
                                 .collect(),
                             Err(e) => vec![Err(rejection_from(&e, n, id))],
                         }
                     } else {
-                        vec![StixObject::from_value(value).map_err(|e| rejection_from(&e, n, id))]
+                        vec![StixObject::from_value(value)
+                            .map(Prepared::new)
+                            .map_err(|e| rejection_from(&e, n, id))]
                     };
                     for it in items {
                         batch.push((p.clone(), it));

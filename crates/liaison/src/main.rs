@@ -1,5 +1,9 @@
 //! `liaison`: the one binary. One subcommand per job; the work lives in the crates.
 
+mod cmd {
+    pub mod gen_corpus;
+    pub mod screen;
+}
 mod config;
 mod demo;
 mod gen;
@@ -72,12 +76,21 @@ enum Command {
     /// STIX patterns: check syntax and semantics, or match against observations.
     #[command(subcommand)]
     Pattern(pattern_cmd::PatternCommand),
+    /// Screen text streams against watchlists, extracted indicators and STIX indicators.
+    Screen(cmd::screen::ScreenArgs),
     /// Configuration.
     #[command(subcommand)]
     Config(kb::ConfigCommand),
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`liaison export | head`), as Unix tools do,
+    // instead of panicking in println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("LIAISON_LOG"))
@@ -109,5 +122,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(a) => demo::run(&ctx, a),
         Command::Gen(g) => gen::run(g),
         Command::Pattern(p) => pattern_cmd::run(p),
+        Command::Screen(a) => cmd::screen::run(a),
     }
 }
