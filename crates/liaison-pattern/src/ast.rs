@@ -230,8 +230,13 @@ impl fmt::Display for Literal {
         match self {
             Literal::Int(i) => write!(f, "{i}"),
             Literal::Float(x) => {
-                let s = format!("{x:?}");
-                f.write_str(&s)
+                // Plain decimal (the grammar has no exponent form), always with a '.'.
+                let s = format!("{x}");
+                if s.contains('.') {
+                    f.write_str(&s)
+                } else {
+                    write!(f, "{s}.0")
+                }
             }
             Literal::Str(s) => write_quoted(f, s),
             Literal::Bool(b) => write!(f, "{b}"),
@@ -342,7 +347,7 @@ impl fmt::Display for Qualifier {
             Qualifier::StartStop { start, stop } => {
                 let p = |b: &TimeBound| {
                     if b.plain_string {
-                        format!("'{}'", b.text)
+                        Literal::Str(b.text.clone()).to_string()
                     } else {
                         format!("t'{}'", b.text)
                     }

@@ -5,7 +5,8 @@
 //! Evaluation has two phases:
 //! 1. every bracketed comparison expression is evaluated against every observation
 //!    (per root cyber-observable object: `AND` inside brackets means "same object");
-//! 2. observation expressions combine the matching observations into *bindings*.
+//! 2. observation expressions combine the matching observations into *bindings*,
+//!    found by a depth-first search that prunes on resources and time constraints.
 //!    An observed-data with `number_observed = n` stands for n indistinguishable
 //!    observations, so a binding is a multiset `{observation: count}`; `AND`,
 //!    `FOLLOWEDBY` and `REPEATS` need disjoint observations (counts must fit within

@@ -53,6 +53,9 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 /// assert!(parse_timestamp_micros("1970-01-01t00:00:01Z").is_err());
 /// ```
 pub fn parse_timestamp_micros(s: &str) -> Result<i64, String> {
+    if let Some(t) = fast_path(s.as_bytes()) {
+        return Ok(t);
+    }
     if s.chars().any(char::is_lowercase) {
         return Err(format!(
             "Invalid timestamp format (require upper case): {s}"
@@ -102,6 +105,51 @@ pub fn parse_timestamp_micros(s: &str) -> Result<i64, String> {
     let days = days_from_civil(y, mo, d);
     let secs = days * 86_400 + h * 3600 + mi * 60 + sec;
     Ok(secs * 1_000_000 + micros_frac)
+}
+
+/// The canonical shape `YYYY-MM-DDTHH:MM:SS[.f+]Z` with in-range fields, without
+/// regex; anything else goes through the general path (same results).
+fn fast_path(b: &[u8]) -> Option<i64> {
+    if b.len() < 20 {
+        return None;
+    }
+    let dig = |i: usize| -> Option<i64> {
+        let c = *b.get(i)?;
+        c.is_ascii_digit().then(|| i64::from(c - b'0'))
+    };
+    let two = |i: usize| -> Option<i64> { Some(dig(i)? * 10 + dig(i + 1)?) };
+    let y = dig(0)? * 1000 + dig(1)? * 100 + dig(2)? * 10 + dig(3)?;
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (mo, d, h, mi, sec) = (two(5)?, two(8)?, two(11)?, two(14)?, two(17)?);
+    if y < 1 || !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let mut frac = 0i64;
+    let mut i = 19;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - start < 6 {
+                frac = frac * 10 + i64::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 {
+            return None;
+        }
+        for _ in n..6 {
+            frac *= 10;
+        }
+    }
+    if i + 1 != b.len() || b[i] != b'Z' {
+        return None;
+    }
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec;
+    Some(secs * 1_000_000 + frac)
 }
 
 #[cfg(test)]

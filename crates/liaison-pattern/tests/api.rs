@@ -155,3 +155,16 @@ fn compiled_pattern_is_reusable() {
         assert_eq!(m.matches_json(&obs), Ok(expect), "{url}");
     }
 }
+
+#[test]
+fn canonical_form_round_trips_edge_literals() {
+    for text in [
+        "[a:b = 123456789012345678901234567890.5]",
+        "[a:b = -99999999999999999999]",
+        "[a:b = 'it\\'s \\\\ here'] START 'x\\'y' STOP '2020-01-01T00:00:00Z'",
+        "[a:'b c'.'d-e'[-1] = h''] OR ([a:b = b'AA=='] AND [a:c < .5])",
+    ] {
+        let p = parse(text).expect(text);
+        assert_eq!(parse(&p.to_string()).expect("canonical form parses"), p, "{text} -> {p}");
+    }
+}
