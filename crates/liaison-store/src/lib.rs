@@ -334,6 +334,7 @@ pub trait Store: Send + Sync {
 /// Returns the JSON path and reason of the first violation (warnings pass).
 pub(crate) fn validate_for_store(obj: &StixObject) -> Result<(), (String, String)> {
     use liaison_stix::validate::{validate, Severity};
+    check_known_type(obj)?;
     let errors: Vec<_> = validate(obj)
         .into_iter()
         .filter(|e| e.severity == Severity::Error)
@@ -349,4 +350,31 @@ pub(crate) fn validate_for_store(obj: &StixObject) -> Result<(), (String, String
             Err((first.path.clone(), format!("{}{more}", first.message)))
         }
     }
+}
+
+/// STIX 2.1 lets tools define object types, but a type that is neither a STIX type, nor
+/// `x-` prefixed (the 2.0-era custom objects), nor declared by an extension definition
+/// of type `new-sdo` / `new-sco` / `new-sro` is most likely a typo (`threat_actor`,
+/// `ipv4`), and a knowledge base that took it would hold objects no tool can read.
+fn check_known_type(obj: &StixObject) -> Result<(), (String, String)> {
+    let t = obj.type_name();
+    if obj.category() != liaison_stix::Category::Custom || t.starts_with("x-") {
+        return Ok(());
+    }
+    let declared = obj.extensions().is_some_and(|exts| {
+        exts.iter().any(|(k, v)| {
+            k.starts_with("extension-definition--")
+                && matches!(
+                    v.get("extension_type").and_then(|e| e.as_str()),
+                    Some("new-sdo" | "new-sco" | "new-sro")
+                )
+        })
+    });
+    if declared {
+        return Ok(());
+    }
+    Err((
+        "$.type".into(),
+        format!("unknown object type '{t}': not a STIX 2.1 type; a custom type must start with 'x-' or declare an extension-definition of extension_type new-sdo, new-sco or new-sro"),
+    ))
 }

@@ -153,8 +153,14 @@ pub fn demo_config() -> Config {
 /// have known answers.
 fn story() -> serde_json::Value {
     let ext = |level: &str, comps: &[&str], owner: &str, rel: &[&str]| {
-        json!({ liaison_stix::LABEL_EXTENSION_ID: {"extension_type": "property-extension", "level": level,
-            "compartments": comps, "owner": owner, "releasable_to": rel}})
+        let mut e = json!({"extension_type": "property-extension", "level": level, "owner": owner});
+        if !comps.is_empty() {
+            e["compartments"] = json!(comps);
+        }
+        if !rel.is_empty() {
+            e["releasable_to"] = json!(rel);
+        }
+        json!({ liaison_stix::LABEL_EXTENSION_ID: e })
     };
     let t = "2026-10-02T08:00:00.000Z";
     json!({"type": "bundle", "id": "bundle--6f0b8f3a-1d2c-4e5f-9a8b-7c6d5e4f3a21", "objects": [
