@@ -49,11 +49,13 @@ run() {
   local name=$1; shift; shift
   local t; t=$(mktemp)
   echo "== $name: $*" >&2
-  /usr/bin/time -f "%e %M" -o "$t" "$@" > "$WORK/out.$name" 2> "$WORK/err.$name" || true
-  read -r secs rss < <(tail -n 1 "$t"); rm -f "$t"
+  /usr/bin/time -f "%e %M %U %S" -o "$t" "$@" > "$WORK/out.$name" 2> "$WORK/err.$name" || true
+  read -r secs rss usr sys < <(tail -n 1 "$t"); rm -f "$t"
   local mbps; mbps=$(awk -v b="$BYTES" -v s="$secs" 'BEGIN{printf "%.1f", b/1e6/s}')
-  eval "T_${name//-/_}=$secs; M_${name//-/_}=$mbps; R_${name//-/_}=$rss"
-  ROWS+=("| $name | \`$(echo "$*" | sed "s|$WORK/||g; s|$BIN|liaison|; s|$TARGET/release/examples/||")\` | $secs | $mbps | $((rss / 1024)) | $(head -c 60 "$WORK/out.$name" | head -1) |")
+  local cpu; cpu=$(awk -v u="$usr" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')
+  local cpumbps; cpumbps=$(awk -v b="$BYTES" -v s="$cpu" 'BEGIN{printf "%.1f", b/1e6/s}')
+  eval "T_${name//-/_}=$secs; M_${name//-/_}=$mbps; R_${name//-/_}=$rss; C_${name//-/_}=$cpumbps"
+  ROWS+=("| $name | \`$(echo "$*" | sed "s|$WORK/||g; s|$BIN|liaison|; s|$TARGET/release/examples/||")\` | $secs | $mbps | $cpu | $cpumbps | $((rss / 1024)) | $(head -c 60 "$WORK/out.$name" | head -1) |")
 }
 
 run rg-cs -- rg -F -c -f "$W" "$C"
@@ -64,6 +66,8 @@ run grep-cs -- grep -F -c -f "$W" "$C"
 run grep-ci-C -- env LC_ALL=C grep -F -i -c -f "$W" "$C"
 run liaison-cs -- "${SCREEN[@]}" -c --no-extract --stats -f "$W" "$C"
 run liaison-cs-1thread -- "${SCREEN[@]}" -c --no-extract --stats -j 1 -f "$W" "$C"
+run liaison-cs-dfa -- "${SCREEN[@]}" -c --no-extract --stats --automaton dfa -f "$W" "$C"
+run liaison-cs-noncontiguous-nfa -- "${SCREEN[@]}" -c --no-extract --stats --automaton nfa -f "$W" "$C"
 run liaison-ci -- "${SCREEN[@]}" -c --no-extract --stats -i -f "$W" "$C"
 run liaison-full -- "${SCREEN[@]}" -c --stats -f "$W" --indicators "$I" "$C"
 run liaison-full-json -- "${SCREEN[@]}" --stats -f "$W" --indicators "$I" "$C"
@@ -105,14 +109,16 @@ mkdir -p "$(dirname "$RECORD")"
   echo
   echo "## Runs"
   echo
-  echo "| run | command | seconds | MB/s | peak RSS MiB | output (start) |"
-  echo "|---|---|---|---|---|---|"
+  echo "MB/s is size / wall time (automaton build included, as for rg and grep); CPU s is user + system time, and MB per CPU-s the throughput per busy core, which depends less on what else the shared machine runs."
+  echo
+  echo "| run | command | seconds | MB/s | CPU s | MB per CPU-s | peak RSS MiB | output (start) |"
+  echo "|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
   echo
   echo "Liaison's \`--stats\` lines:"
   echo
   echo '```'
-  for n in liaison-cs liaison-cs-1thread liaison-ci liaison-full liaison-full-json; do echo "[$n]"; cat "$WORK/err.$n"; done
+  for n in liaison-cs liaison-cs-1thread liaison-cs-dfa liaison-cs-noncontiguous-nfa liaison-ci liaison-full liaison-full-json; do echo "[$n]"; cat "$WORK/err.$n"; done
   echo '```'
   echo
   echo "## Ratios"
@@ -120,12 +126,16 @@ mkdir -p "$(dirname "$RECORD")"
   echo "| figure | measured | target |"
   echo "|---|---|---|"
   echo "| watchlist, case-sensitive, vs ripgrep \`-F -c\` | $(ratio "$M_liaison_cs" "$M_rg_cs")× | ≥ 5× |"
+  echo "| same, per CPU-second (one core vs one core) | $(ratio "$C_liaison_cs" "$C_rg_cs")× | — |"
   echo "| same, one Liaison thread vs ripgrep | $(ratio "$M_liaison_cs_1thread" "$M_rg_cs")× | — |"
   echo "| watchlist, case-sensitive, vs GNU grep \`-F -c\` | $(ratio "$M_liaison_cs" "$M_grep_cs")× | — |"
+  echo "| automaton: DFA vs contiguous NFA (speed; peak RSS) | $(ratio "$M_liaison_cs_dfa" "$M_liaison_cs")×; $((R_liaison_cs_dfa / 1024)) vs $((R_liaison_cs / 1024)) MiB | — |"
+  echo "| automaton: noncontiguous vs contiguous NFA (speed) | $(ratio "$M_liaison_cs_noncontiguous_nfa" "$M_liaison_cs")× | — |"
   echo "| case-insensitive vs our case-sensitive | $(ratio "$M_liaison_ci" "$M_liaison_cs") | ≥ 0.80 |"
   echo "| case-insensitive vs \`LC_ALL=C grep -F -i\` | $(ratio "$M_liaison_ci" "$M_grep_ci_C")× | — |"
   echo "| case-insensitive vs ripgrep \`-F -i -c\` | $(ratio "$M_liaison_ci" "$M_rg_ci")× | — |"
   echo "| watchlist + extraction + indicators (\`-c\`) vs ripgrep watchlist-only | $(ratio "$M_liaison_full" "$M_rg_cs")× | ≥ 2.5× |"
+  echo "| same, per CPU-second | $(ratio "$C_liaison_full" "$C_rg_cs")× | — |"
   echo "| same, JSON lines written, vs ripgrep watchlist-only | $(ratio "$M_liaison_full_json" "$M_rg_cs")× | — |"
   echo "| peak RSS, 100k terms + 10k indicators | $((R_liaison_full / 1024)) MiB (JSON run: $((R_liaison_full_json / 1024)) MiB) | ≤ 300 MiB |"
   echo "| automaton build, 100k terms + 10k indicators | $(build_of liaison-full) s (terms only: $(build_of liaison-cs) s) | ≤ 2 s |"

@@ -117,6 +117,7 @@ pub struct EngineBuilder {
     compiler: Box<dyn PatternCompiler>,
     kind: Option<AhoCorasickKind>,
     overlapping: bool,
+    dense_depth: Option<usize>,
 }
 
 impl Default for EngineBuilder {
@@ -139,6 +140,7 @@ impl EngineBuilder {
             compiler: Box::new(StixCompiler),
             kind: Some(AhoCorasickKind::ContiguousNFA),
             overlapping: true,
+            dense_depth: None,
         }
     }
 
@@ -187,6 +189,13 @@ impl EngineBuilder {
     /// Aho-Corasick implementation (`None`: let the crate choose).
     pub fn automaton_kind(mut self, k: Option<AhoCorasickKind>) -> Self {
         self.kind = k;
+        self
+    }
+
+    /// Depth up to which automaton states use dense transitions (faster,
+    /// larger); `None`: the aho-corasick default.
+    pub fn dense_depth(mut self, depth: Option<usize>) -> Self {
+        self.dense_depth = depth;
         self
     }
 
@@ -291,6 +300,7 @@ impl EngineBuilder {
                 AhoCorasick::builder()
                     .match_kind(mk)
                     .kind(self.kind)
+                    .dense_depth(self.dense_depth.unwrap_or(3))
                     .build(&patterns)
                     .map_err(|e| Error::new(ErrorKind::Build(e.to_string())))?,
             )

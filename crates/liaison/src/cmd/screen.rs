@@ -70,6 +70,9 @@ pub struct ScreenArgs {
         hide = true
     )]
     pub automaton: String,
+    /// Automaton states up to this depth use dense transitions (for measurements).
+    #[arg(long, value_name = "N", hide = true)]
+    pub dense_depth: Option<usize>,
     /// Report only leftmost-longest, non-overlapping term matches (for measurements).
     #[arg(long, hide = true)]
     pub leftmost: bool,
@@ -247,7 +250,8 @@ fn build_engine(args: &ScreenArgs) -> Result<Engine> {
         .extract((!args.no_extract).then(Extractors::default))
         .allow_list(allow)
         .indicators(rules)
-        .overlapping(!args.leftmost);
+        .overlapping(!args.leftmost)
+        .dense_depth(args.dense_depth);
     let builder = match args.automaton.as_str() {
         "contiguous-nfa" => {
             builder.automaton_kind(Some(liaison_screen::AhoCorasickKind::ContiguousNFA))
@@ -580,7 +584,7 @@ fn worker(cfg: &StreamCfg<'_>, rx: Receiver<Job>, tx: Sender<Done>) {
                 if fields.bad > 0 {
                     cfg.pb.suspend(|| {
                         eprintln!(
-                            "liaison: {}: {} lines from line {} on are not JSON objects with a text field '{field}' (skipped)",
+                            "liaison: {}: {} of the lines from line {} on are not JSON (skipped)",
                             cfg.source, fields.bad, job.first_line
                         )
                     });
