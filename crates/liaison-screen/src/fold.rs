@@ -83,12 +83,11 @@ fn fold2_table() -> &'static [u16; 0x780] {
 /// case are visited after that (CJK text is skipped over).
 pub fn fold_into(text: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    out.extend_from_slice(text);
-    for b in out.iter_mut() {
-        if b.wrapping_sub(b'A') < 26 {
-            *b += 32;
-        }
-    }
+    // Copy and lowercase ASCII in one vectorisable pass.
+    out.extend(
+        text.iter()
+            .map(|&b| b + (((b.wrapping_sub(b'A') < 26) as u8) << 5)),
+    );
     if text.is_ascii() {
         return;
     }
@@ -149,6 +148,11 @@ pub fn fold_into(text: &[u8], out: &mut Vec<u8>) {
                     None => i += 1,
                 }
             }
+            // Lead bytes of ranges without case (CJK, Hangul, …): skip the
+            // character. Nothing but ASCII (already folded) could be skipped
+            // wrongly, and only in invalid UTF-8.
+            0xE0 | 0xE3..=0xE9 | 0xEB..=0xEE => i += 3,
+            0xF1..=0xF4 => i += 4,
             _ => i += 1,
         }
     }

@@ -15,10 +15,16 @@
 //!   suffix list), URLs, e-mail addresses, hashes, CVE ids, ASNs and Bitcoin
 //!   addresses from cheap candidate positions, after [`refang`]ing defanged
 //!   lines; an [`AllowList`] drops the noise.
-//! * **Indicators** ([`IndicatorRule`]) whose STIX pattern is an `OR` of
-//!   equalities join the automaton as literals (bounded like the indicator
-//!   type: `example.com` does not hit in `notexample.com`); the others are
-//!   evaluated on the extracted observables.
+//! * **Indicators** ([`IndicatorRule`], e.g. the active indicators of a STIX
+//!   bundle: [`rules_from_bundle`]) are compiled with `liaison-pattern`
+//!   ([`StixCompiler`]): a pattern that is an `OR` of equalities joins the
+//!   automaton as literals (bounded like the indicator type: `example.com`
+//!   does not hit in `notexample.com`, nor `1.2.3.4` in `1.2.3.4.5`); the
+//!   others are evaluated by the pattern matcher on the extracted observables.
+//!   A hit names the indicator's id.
+//! * **Hits** ([`Hit`]) come out in input order and serialise to JSON (one
+//!   JSON line each in `liaison screen`); they are ready to become STIX
+//!   sightings.
 //!
 //! ```
 //! use liaison_screen::{EngineBuilder, IndicatorRule, Rule, Scratch, Severity, Term, Watchlist};
