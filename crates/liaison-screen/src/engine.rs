@@ -234,12 +234,23 @@ impl EngineBuilder {
             );
         }
         let mut literals: Vec<Literal> = Vec::new();
+        let mut lookup: Vec<HashMap<String, Vec<u32>>> = vec![HashMap::new(); KINDS];
         let mut matchers: Vec<(u32, Box<dyn ObservableMatcher>)> = Vec::new();
         let mut skipped = Vec::new();
         for (ri, r) in self.rules.iter().enumerate() {
             match self.compiler.compile(&r.pattern) {
                 Ok(Compiled::Literals(ls)) => {
                     for l in ls {
+                        // With extraction on, a literal the extractors produce
+                        // exactly is looked up among the extracted values (no
+                        // automaton pattern); the others join the automaton.
+                        if let Some((kind, norm)) = self.extract.and_then(|w| lookup_key(&l, w)) {
+                            lookup[kind as usize]
+                                .entry(norm)
+                                .or_default()
+                                .push(ri as u32);
+                            continue;
+                        }
                         let (key, ci, boundary) = literal_key(&l);
                         if key.is_empty() {
                             continue;
@@ -323,8 +334,56 @@ impl EngineBuilder {
             allow: self.allow,
             matchers,
             by_type,
+            lookup,
             skipped,
         })
+    }
+}
+
+/// Number of [`Kind`]s.
+const KINDS: usize = Kind::Bitcoin as usize + 1;
+
+/// The extractor kind and normalised value that a literal is, if the
+/// extractors enabled in `which` produce exactly that value from text.
+fn lookup_key(l: &Literal, which: Extractors) -> Option<(Kind, String)> {
+    let v = l.value.as_str();
+    let whole = |kind: Kind| -> Option<(Kind, String)> {
+        let mut out = Vec::new();
+        extract::extract(v.as_bytes(), which, &mut out);
+        out.into_iter()
+            .find(|f| f.kind == kind && f.start == 0 && f.end == v.len())
+            .map(|f| (kind, f.value))
+    };
+    let hex = |n: usize, kind: Kind| {
+        (which.hashes && v.len() == n && v.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| (kind, v.to_ascii_lowercase()))
+    };
+    match (
+        l.object_type.as_str(),
+        normalize_path(&l.object_type, &l.path).as_str(),
+    ) {
+        ("ipv4-addr", "value") if which.ip => {
+            extract::is_ipv4(v.as_bytes()).then(|| (Kind::Ipv4, v.to_string()))
+        }
+        ("ipv6-addr", "value") if which.ip => v
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .map(|a| (Kind::Ipv6, a.to_string())),
+        ("domain-name", "value") if which.net => extract::domain(v.as_bytes())
+            .filter(|d| d.len() == v.len())
+            .map(|d| (Kind::Domain, d)),
+        ("url", "value") if which.net => whole(Kind::Url),
+        ("email-addr", "value") if which.net => whole(Kind::Email),
+        ("file", "hashes.MD5") => hex(32, Kind::Md5),
+        ("file", "hashes.SHA1") => hex(40, Kind::Sha1),
+        ("file", "hashes.SHA256") => hex(64, Kind::Sha256),
+        ("file", "hashes.SHA512") => hex(128, Kind::Sha512),
+        ("autonomous-system", "number") if which.ids => v
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| n > 0)
+            .map(|n| (Kind::Asn, format!("AS{n}"))),
+        _ => None,
     }
 }
 
@@ -362,6 +421,8 @@ pub struct Engine {
     allow: AllowList,
     matchers: Vec<(u32, Box<dyn ObservableMatcher>)>,
     by_type: HashMap<String, Vec<u32>>,
+    /// Literal indicators by extracted kind and normalised value.
+    lookup: Vec<HashMap<String, Vec<u32>>>,
     skipped: Vec<Error>,
 }
 
@@ -546,6 +607,16 @@ impl Engine {
                 }
             }
             for f in found.drain(..) {
+                if let Some(rules) = self.lookup[f.kind as usize].get(&f.value) {
+                    for &r in rules {
+                        pending.push(Pending {
+                            start: f.start,
+                            end: f.end,
+                            src: Src::Rule(r),
+                            value: Some(f.value.clone()),
+                        });
+                    }
+                }
                 if self.allow.allows(f.kind, &f.value) {
                     continue;
                 }

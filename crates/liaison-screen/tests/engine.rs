@@ -231,3 +231,58 @@ fn hits_serialize_as_json_lines() {
             "rule":{"type":"term","term":"apt"},"severity":"high","label":"actors"})
     );
 }
+
+#[test]
+fn indicator_literals_without_extraction_use_the_automaton() {
+    let rules = vec![
+        IndicatorRule {
+            id: "indicator--d".into(),
+            pattern: "[domain-name:value = 'evil-site.com']".into(),
+            label: None,
+            severity: Severity::High,
+        },
+        IndicatorRule {
+            id: "indicator--h".into(),
+            pattern: "[file:hashes.MD5 = '0cc175b9c0f1b6a831c399e269772661']".into(),
+            label: None,
+            severity: Severity::High,
+        },
+        // Not something the extractors produce (a file name): the automaton either way.
+        IndicatorRule {
+            id: "indicator--f".into(),
+            pattern: "[file:name = 'invoice.pdf.exe']".into(),
+            label: None,
+            severity: Severity::High,
+        },
+    ];
+    for extract in [None, Some(liaison_screen::Extractors::default())] {
+        let e = EngineBuilder::new()
+            .extract(extract)
+            .indicators(rules.clone())
+            .build()
+            .unwrap();
+        let ids: Vec<String> = e
+            .scan(
+                "t",
+                b"EVIL-SITE.COM notevil-site.com 0CC175B9C0F1B6A831C399E269772661 x0cc175b9c0f1b6a831c399e269772661 got invoice.pdf.exe!",
+                1,
+                0,
+                &mut Scratch::default(),
+            )
+            .into_iter()
+            .filter_map(|h| match h.rule {
+                Rule::Indicator { id } => Some(format!("{id}@{}", h.matched)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "indicator--d@EVIL-SITE.COM",
+                "indicator--h@0CC175B9C0F1B6A831C399E269772661",
+                "indicator--f@invoice.pdf.exe"
+            ],
+            "extract: {extract:?}"
+        );
+    }
+}
