@@ -43,6 +43,13 @@ C=$WORK/corpus.txt; W=$WORK/watchlist.txt; I=$WORK/indicators.json
 BYTES=$(stat -c %s "$C")
 cat "$C" > /dev/null   # page cache
 
+# How much CPU the machine gives us now: two busy loops for 2 s.
+CORES=$( { /usr/bin/time -f "%U %S" sh -c 'timeout 2 sh -c "while :; do :; done" & timeout 2 sh -c "while :; do :; done" & wait' ; } 2>&1 | tail -n 1 | awk '{printf "%.2f", ($1+$2)/2}')
+# And for this kind of work: one rg, then two rg processes at once.
+T1=$( { /usr/bin/time -f "%e" rg -F -c -f "$W" "$C" > /dev/null; } 2>&1 | tail -n 1)
+T2=$( { /usr/bin/time -f "%e" sh -c "rg -F -c -f '$W' '$C' > /dev/null & rg -F -c -f '$W' '$C' > /dev/null & wait"; } 2>&1 | tail -n 1)
+PAR=$(awk -v a="$T1" -v b="$T2" 'BEGIN{printf "%.2f", 2*a/b}')
+
 ROWS=()
 # run NAME -- COMMAND...: wall time, peak RSS, output (first line) and stderr kept.
 run() {
@@ -99,6 +106,7 @@ mkdir -p "$(dirname "$RECORD")"
   echo
   echo "- \`nproc\`: $(nproc)"
   echo "- $(lscpu | grep 'Model name' | sed 's/  */ /g')"
+  echo "- CPU available at start: two busy loops got $CORES CPU-seconds per second (2.00 on an idle 2-core machine); two \`rg\` scans at once ran $PAR× as fast as one after the other ($T1 s for one, $T2 s for two at once; 2.00 would be perfect scaling) — the parallel speed-up this machine gave such scans during the run"
   echo "- memory: $(free -g | awk '/Mem:/{print $2}') GiB; load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared with other builds: absolute figures are noisy, ratios within one run less so)"
   echo "- $(rg --version | head -1); $(grep --version | head -1); $(rustc --version)"
   echo
