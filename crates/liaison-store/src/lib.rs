@@ -146,7 +146,8 @@ pub struct ImportReport {
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
     /// Words or CJK text; every term must match (prefix match for words,
-    /// substring match of two characters or more for CJK).
+    /// substring match of two characters or more for CJK). Matches in names and
+    /// aliases come first, ranked by BM25; other matches follow, newest first.
     pub text: String,
     /// Only these types, when not empty.
     pub types: Vec<String>,
@@ -190,6 +191,9 @@ pub struct SearchResults {
     pub total: u64,
     /// Matches per type the subject may read.
     pub facets: BTreeMap<String, u64>,
+    /// The counts stopped at 10,000 readable matches: `total` and `facets` are lower
+    /// bounds (counted over the newest matches).
+    pub capped: bool,
 }
 
 /// A node of a graph walk.

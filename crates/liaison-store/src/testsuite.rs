@@ -296,6 +296,36 @@ pub fn search_finds_cjk_and_words(store: &dyn Store) {
     );
     let name_hit = store.search(&a, &SearchQuery::text("ivy")).unwrap();
     assert_eq!(name_hit.hits[0].name.as_deref(), Some("Poison Ivy"));
+    assert!(!name_hit.capped);
+    // A match in the name outranks matches in descriptions, and paging walks on into them.
+    let mut body_only = malware(M1, "Oak", "2024-01-01T00:00:00.000Z");
+    body_only
+        .set(
+            "description",
+            json!("Unrelated to Poison Ivy, although the name is often confused."),
+        )
+        .unwrap();
+    import(store, &a, vec![body_only], None);
+    let r = store.search(&a, &SearchQuery::text("poison")).unwrap();
+    let names: Vec<_> = r
+        .hits
+        .iter()
+        .map(|h| h.name.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["Poison Ivy", "Oak"]);
+    assert_eq!(r.total, 2);
+    let page2 = store
+        .search(
+            &a,
+            &SearchQuery {
+                offset: 1,
+                limit: 1,
+                ..SearchQuery::text("poison")
+            },
+        )
+        .unwrap();
+    assert_eq!(page2.hits.len(), 1);
+    assert_eq!(page2.hits[0].name.as_deref(), Some("Oak"));
 }
 
 /// Relationships and embedded references are walked in both directions.

@@ -33,3 +33,43 @@ fn labels_survive_reopen() {
     assert_eq!(st.objects, 2);
     assert_eq!(st.by_level.get("SECRET"), Some(&1));
 }
+
+/// Counts stop at 10,000 readable matches and say so; a subject who may read none of
+/// them gets an exact zero, not a capped count.
+#[test]
+fn search_counts_are_capped_and_label_filtered() {
+    use liaison_policy::{Releasability, Role, Tlp};
+    use liaison_store::{ImportOptions, SearchQuery};
+    let policy = testsuite::policy();
+    let store = SqliteStore::open_in_memory(policy.clone()).unwrap();
+    let admin = testsuite::admin();
+    let objs = (0..10_050u32).map(|i| {
+        let o = liaison_stix::StixObject::from_value(serde_json::json!({
+            "type": "malware", "spec_version": "2.1", "id": format!("malware--00000000-0000-4000-8000-{i:012}"),
+            "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+            "name": format!("Sample {i}"), "description": "a common loader", "is_family": false}))
+        .unwrap();
+        Ok(o.into())
+    });
+    let secret = policy
+        .label("SECRET", ["GRID"], Tlp::Amber, "cert", Releasability::All)
+        .unwrap();
+    let opts = ImportOptions {
+        default_label: Some(secret),
+        strict: false,
+    };
+    let rep = store
+        .import(&admin, &mut objs.into_iter(), &opts, &mut |_| {})
+        .unwrap();
+    assert_eq!(rep.new, 10_050);
+    let r = store.search(&admin, &SearchQuery::text("loader")).unwrap();
+    assert!(r.capped);
+    assert!(r.total >= 10_000 && r.total <= 10_050, "{}", r.total);
+    assert_eq!(r.hits.len(), 20);
+    let low = policy
+        .subject("low", "cert", "RESTRICTED", ["GRID"], [Role::Reader])
+        .unwrap();
+    let r = store.search(&low, &SearchQuery::text("loader")).unwrap();
+    assert_eq!((r.total, r.capped, r.hits.len()), (0, false, 0));
+    assert!(r.facets.is_empty());
+}

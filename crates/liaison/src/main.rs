@@ -4,6 +4,7 @@ mod cmd {
     pub mod gen_corpus;
     pub mod screen;
 }
+mod bench;
 mod config;
 mod demo;
 mod gen;
@@ -81,6 +82,9 @@ enum Command {
     /// Configuration.
     #[command(subcommand)]
     Config(kb::ConfigCommand),
+    /// Measure search and graph latency on a data directory.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -123,5 +127,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Gen(g) => gen::run(g),
         Command::Pattern(p) => pattern_cmd::run(p),
         Command::Screen(a) => cmd::screen::run(a),
+        Command::Bench(b) => bench::run(&ctx, b),
     }
 }
