@@ -165,6 +165,10 @@ fn canonical_form_round_trips_edge_literals() {
         "[a:'b c'.'d-e'[-1] = h''] OR ([a:b = b'AA=='] AND [a:c < .5])",
     ] {
         let p = parse(text).expect(text);
-        assert_eq!(parse(&p.to_string()).expect("canonical form parses"), p, "{text} -> {p}");
+        assert_eq!(
+            parse(&p.to_string()).expect("canonical form parses"),
+            p,
+            "{text} -> {p}"
+        );
     }
 }

@@ -33,7 +33,11 @@ pub struct Position {
 
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {} column {} (byte {})", self.line, self.column, self.offset)
+        write!(
+            f,
+            "line {} column {} (byte {})",
+            self.line, self.column, self.offset
+        )
     }
 }
 
@@ -49,7 +53,12 @@ pub struct Error {
 impl Error {
     /// Build an error at `path`.
     pub fn new(kind: ErrorKind, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Error { kind, path: path.into(), message: message.into(), position: None }
+        Error {
+            kind,
+            path: path.into(),
+            message: message.into(),
+            position: None,
+        }
     }
     /// The kind of error.
     pub fn kind(&self) -> &ErrorKind {

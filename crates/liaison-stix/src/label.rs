@@ -44,13 +44,15 @@ impl LabelExtension {
         let Some(ext) = obj.extensions().and_then(|e| e.get(LABEL_EXTENSION_ID)) else {
             return Ok(None);
         };
-        serde_json::from_value::<LabelExtension>(ext.clone()).map(Some).map_err(|e| {
-            crate::Error::new(
-                crate::ErrorKind::Invalid,
-                format!("$.extensions.'{LABEL_EXTENSION_ID}'"),
-                format!("invalid Liaison label extension: {e}"),
-            )
-        })
+        serde_json::from_value::<LabelExtension>(ext.clone())
+            .map(Some)
+            .map_err(|e| {
+                crate::Error::new(
+                    crate::ErrorKind::Invalid,
+                    format!("$.extensions.'{LABEL_EXTENSION_ID}'"),
+                    format!("invalid Liaison label extension: {e}"),
+                )
+            })
     }
 
     /// Write the extension into an object (replacing any).
@@ -72,7 +74,10 @@ impl LabelExtension {
 
 /// Read both parts of an object's label.
 pub fn object_label(obj: &StixObject) -> Result<ObjectLabel, crate::Error> {
-    Ok(ObjectLabel { extension: LabelExtension::read(obj)?, tlp: tlp_of(&obj.object_marking_refs()) })
+    Ok(ObjectLabel {
+        extension: LabelExtension::read(obj)?,
+        tlp: tlp_of(&obj.object_marking_refs()),
+    })
 }
 
 /// Set the TLP marking of an object, replacing any TLP marking it had and keeping other markings.
@@ -84,7 +89,8 @@ pub fn set_tlp(obj: &mut StixObject, tlp: Tlp) {
         .map(|r| json!(r))
         .collect();
     refs.push(json!(tlp.marking_id()));
-    obj.as_map_mut().insert("object_marking_refs".into(), Value::Array(refs));
+    obj.as_map_mut()
+        .insert("object_marking_refs".into(), Value::Array(refs));
 }
 
 /// The extension-definition object that declares the label extension; shipped in every

@@ -41,9 +41,9 @@
 pub mod bundle;
 pub mod error;
 pub mod label;
-pub mod tlp;
 pub mod object;
 pub mod sco_id;
+pub mod tlp;
 pub mod types;
 pub mod upgrade;
 pub mod validate;
@@ -51,9 +51,9 @@ pub mod vocab;
 
 pub use bundle::BundleReader;
 pub use error::{Error, ErrorKind, Position};
-pub use sco_id::sco_id;
-pub use upgrade::upgrade_20;
-pub use validate::{validate, Severity, ValidationError};
 pub use label::{LabelExtension, LABEL_EXTENSION_ID};
 pub use object::{Reference, StixObject, Timestamp};
+pub use sco_id::sco_id;
 pub use types::{category_of, Category};
+pub use upgrade::upgrade_20;
+pub use validate::{validate, Severity, ValidationError};

@@ -69,7 +69,11 @@ impl StixObject {
             Error::new(
                 ErrorKind::Json,
                 "$",
-                format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()),
+                format!(
+                    "invalid JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
             )
         })?;
         Self::from_value(value)
@@ -172,7 +176,11 @@ impl StixObject {
     /// Set a property. Setting `type` or `id` to a non-string is refused.
     pub fn set(&mut self, key: &str, value: Value) -> Result<(), Error> {
         if (key == "type" || key == "id") && !value.is_string() {
-            return Err(Error::new(ErrorKind::Invalid, format!("$.{key}"), "expected a string"));
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                format!("$.{key}"),
+                "expected a string",
+            ));
         }
         self.map.insert(key.to_string(), value);
         Ok(())
@@ -226,7 +234,11 @@ impl StixObject {
 fn collect_refs(key: &str, value: &Value, path: &str, out: &mut Vec<Reference>) {
     if key.ends_with("_ref") {
         if let Value::String(s) = value {
-            out.push(Reference { path: path.to_string(), property: key.to_string(), target: s.clone() });
+            out.push(Reference {
+                path: path.to_string(),
+                property: key.to_string(),
+                target: s.clone(),
+            });
             return;
         }
     }
@@ -317,11 +329,15 @@ impl Timestamp {
     /// ```
     pub fn parse(text: &str) -> Result<Self, String> {
         if !text.ends_with('Z') {
-            return Err(format!("'{text}' is not a STIX timestamp: it must be UTC, ending in 'Z'"));
+            return Err(format!(
+                "'{text}' is not a STIX timestamp: it must be UTC, ending in 'Z'"
+            ));
         }
         // RFC 3339 requires the 'T'; chrono's parser accepts a space too, so check.
         if text.as_bytes().get(10) != Some(&b'T') {
-            return Err(format!("'{text}' is not an RFC 3339 timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)"));
+            return Err(format!(
+                "'{text}' is not an RFC 3339 timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)"
+            ));
         }
         DateTime::parse_from_rfc3339(text)
             .map(|t| Timestamp(t.with_timezone(&Utc)))
@@ -389,7 +405,16 @@ mod tests {
         .unwrap();
         let refs = o.references();
         let targets: Vec<_> = refs.iter().map(|r| r.target.as_str()).collect();
-        assert_eq!(targets, ["email-addr--a", "email-addr--b", "email-addr--c", "artifact--d", "file--e"]);
+        assert_eq!(
+            targets,
+            [
+                "email-addr--a",
+                "email-addr--b",
+                "email-addr--c",
+                "artifact--d",
+                "file--e"
+            ]
+        );
         assert_eq!(refs[2].path, "$.to_refs[1]");
         assert_eq!(refs[3].path, "$.body_multipart[0].body_raw_ref");
         assert_eq!(refs[4].path, "$.extensions.'x-ext'.thing_ref");

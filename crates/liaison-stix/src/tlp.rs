@@ -22,7 +22,13 @@ pub enum Tlp {
 }
 
 /// Every level, least restrictive first.
-pub const ALL: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
+pub const ALL: [Tlp; 5] = [
+    Tlp::Clear,
+    Tlp::Green,
+    Tlp::Amber,
+    Tlp::AmberStrict,
+    Tlp::Red,
+];
 
 impl Tlp {
     /// The published marking-definition id of the TLP 2.0 level.
@@ -102,5 +108,8 @@ impl std::fmt::Display for Tlp {
 
 /// The most restrictive TLP among an object's `object_marking_refs`, if any.
 pub fn tlp_of(marking_refs: &[&str]) -> Option<Tlp> {
-    marking_refs.iter().filter_map(|r| Tlp::from_marking_id(r)).max()
+    marking_refs
+        .iter()
+        .filter_map(|r| Tlp::from_marking_id(r))
+        .max()
 }

@@ -64,7 +64,11 @@ pub const SCO_TYPES: &[&str] = &[
 pub const SRO_TYPES: &[&str] = &["relationship", "sighting"];
 
 /// STIX 2.1 meta object types.
-pub const META_TYPES: &[&str] = &["marking-definition", "language-content", "extension-definition"];
+pub const META_TYPES: &[&str] = &[
+    "marking-definition",
+    "language-content",
+    "extension-definition",
+];
 
 /// The category of a type name.
 ///

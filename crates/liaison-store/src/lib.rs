@@ -127,6 +127,9 @@ pub struct ImportOptions {
     pub default_label: Option<Label>,
     /// Stop at the first invalid object and store nothing.
     pub strict: bool,
+    /// About how many objects the batch holds, when known (from the file size): a
+    /// batch large against the store is written in bulk mode.
+    pub expected_objects: Option<u64>,
 }
 
 /// What one import batch did.

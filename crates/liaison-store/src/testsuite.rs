@@ -59,6 +59,7 @@ fn import(
     let opts = ImportOptions {
         default_label: label,
         strict: false,
+        ..Default::default()
     };
     store
         .import(

@@ -57,6 +57,7 @@ fn search_counts_are_capped_and_label_filtered() {
     let opts = ImportOptions {
         default_label: Some(secret),
         strict: false,
+        ..Default::default()
     };
     let rep = store
         .import(&admin, &mut objs.into_iter(), &opts, &mut |_| {})
