@@ -214,10 +214,12 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
             ctx.data.clone()
         }
     });
+    // A directory the demo built before is rebuilt; any other store is left alone.
+    let marker = dir.join(".liaison-demo");
     if dir.join("liaison.db").exists() {
-        if !a.force {
+        if !a.force && !marker.exists() {
             bail!(
-                "{} already holds a store (use --force to rebuild the demo)",
+                "{} holds a store the demo did not build (use --force to replace it)",
                 dir.display()
             );
         }
@@ -233,6 +235,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let cfg = demo_config();
     cfg.save(&dir)?;
+    std::fs::write(&marker, "built by `liaison demo`; rebuilt on the next run\n")?;
     let store = SqliteStore::open(&dir.join("liaison.db"), cfg.policy()?)?;
 
     // Each organization loads what it owns: the write rule lets no one, an
