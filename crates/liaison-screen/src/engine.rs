@@ -299,6 +299,7 @@ impl EngineBuilder {
             }
             targets[id as usize].push(t);
         }
+        let full_fold = patterns.iter().any(|p| !p.is_ascii());
         let ac = if patterns.is_empty() {
             None
         } else {
@@ -329,6 +330,7 @@ impl EngineBuilder {
             ac,
             targets,
             mode,
+            full_fold,
             overlapping: self.overlapping,
             extract: self.extract,
             allow: self.allow,
@@ -416,6 +418,9 @@ pub struct Engine {
     ac: Option<AhoCorasick>,
     targets: Vec<Vec<Target>>,
     mode: Mode,
+    /// Some folded pattern has non-ASCII bytes: fold non-ASCII text too.
+    /// (The fold keeps byte lengths, so non-ASCII never folds to ASCII.)
+    full_fold: bool,
     overlapping: bool,
     extract: Option<Extractors>,
     allow: AllowList,
@@ -562,7 +567,7 @@ impl Engine {
             let hay: &[u8] = match self.mode {
                 Mode::Raw => chunk,
                 Mode::Folded | Mode::Mixed => {
-                    fold::fold_into(chunk, folded);
+                    self.fold(chunk, folded);
                     folded
                 }
             };
@@ -580,7 +585,7 @@ impl Engine {
                 let hay: &[u8] = match self.mode {
                     Mode::Raw => refanged,
                     _ => {
-                        fold::fold_into(refanged, refanged_folded);
+                        self.fold(refanged, refanged_folded);
                         refanged_folded
                     }
                 };
@@ -702,6 +707,14 @@ impl Engine {
                 label,
                 tags,
             });
+        }
+    }
+
+    fn fold(&self, text: &[u8], out: &mut Vec<u8>) {
+        if self.full_fold {
+            fold::fold_into(text, out);
+        } else {
+            fold::fold_ascii_into(text, out);
         }
     }
 

@@ -75,6 +75,17 @@ fn fold2_table() -> &'static [u16; 0x780] {
     })
 }
 
+/// Fold only the ASCII letters of `text` into `out` (cleared first): enough
+/// when every pattern searched for is ASCII, since no other character folds
+/// to ASCII here.
+pub fn fold_ascii_into(text: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend(
+        text.iter()
+            .map(|&b| b + (((b.wrapping_sub(b'A') < 26) as u8) << 5)),
+    );
+}
+
 /// Fold `text` into `out` (cleared first). `out.len() == text.len()` afterwards,
 /// and every byte offset in `out` is the same character's offset in `text`.
 ///

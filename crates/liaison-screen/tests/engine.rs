@@ -286,3 +286,18 @@ fn indicator_literals_without_extraction_use_the_automaton() {
         );
     }
 }
+
+#[test]
+fn ascii_terms_case_insensitive_in_non_ascii_text() {
+    // Only ASCII patterns: the text's non-ASCII part needs no folding.
+    let e = EngineBuilder::new()
+        .extract(None)
+        .ignore_case(true)
+        .watchlist(terms(vec![Term::new("apt28")]))
+        .build()
+        .unwrap();
+    assert_eq!(
+        matches(&e, "ΑΠΤ28 и APT28, Апт28 apt28"),
+        [(1, "APT28".into()), (1, "apt28".into())]
+    );
+}
