@@ -518,8 +518,9 @@ fn send_chunk(
     if data.is_empty() {
         return Ok(());
     }
+    // The next chunk starts on the line after the last newline: the line a
+    // chunk cut inside an over-long line continues, or (at the end) nothing.
     let nl = memchr::memchr_iter(b'\n', &data).count() as u64;
-    let lines = nl + u64::from(data.last() != Some(&b'\n'));
     let job = Job {
         seq: *seq,
         first_line: *line,
@@ -527,7 +528,7 @@ fn send_chunk(
         data,
     };
     *seq += 1;
-    *line += lines;
+    *line += nl;
     *offset += job.data.len() as u64;
     tx.send(job).map_err(|_| ())
 }
