@@ -27,12 +27,41 @@ mod sqlite;
 pub mod testsuite;
 
 pub use search_text::{fts_query, segment_for_index};
+pub use sqlite::collections::{
+    version_key_of, Ceiling, Collection, CollectionAdd, CollectionEntry, CollectionPage,
+    CollectionQuery, VersionMatch,
+};
 pub use sqlite::SqliteStore;
 
 use liaison_policy::{Label, PolicyError, Subject};
 use liaison_stix::StixObject;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// The objects every store ships with, readable by all: Liaison's identity, the
+/// extension definition of its label extension, and the five TLP 2.0 marking definitions.
+pub fn built_in_objects() -> Vec<serde_json::Value> {
+    std::iter::once(liaison_stix::label::liaison_identity())
+        .chain(std::iter::once(
+            liaison_stix::label::label_extension_definition(),
+        ))
+        .chain(
+            liaison_stix::tlp::ALL
+                .iter()
+                .map(|t| t.marking_definition()),
+        )
+        .collect()
+}
+
+/// Whether an id is one of the [`built_in_objects`].
+pub fn is_built_in(id: &str) -> bool {
+    id == liaison_stix::label::LIAISON_IDENTITY_ID
+        || id == liaison_stix::LABEL_EXTENSION_ID
+        || liaison_stix::tlp::ALL.iter().any(|t| t.marking_id() == id)
+}
+
+/// How many objects [`built_in_objects`] puts in every store.
+pub const BUILT_IN_OBJECTS: u64 = 7;
 
 /// A stored version of an object, with its label and bookkeeping.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{Mutex, RwLock};
 
+pub mod collections;
+use collections::ImportHook;
+
 const SCHEMA_VERSION: i64 = 1;
 
 /// Search counts and facets stop at this many readable matches (and say so), as
@@ -248,6 +251,7 @@ impl SqliteStore {
     fn open_inner(path: Option<PathBuf>, policy: Policy) -> Result<Self, StoreError> {
         let conn = open_conn(path.as_deref())?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(collections::SCHEMA)?;
         let found: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -277,7 +281,41 @@ impl SqliteStore {
             labels: RwLock::new(LabelCache::default()),
         };
         store.load_labels()?;
+        store.seed()?;
         Ok(store)
+    }
+
+    /// The objects every store ships with: Liaison's identity, the extension definition
+    /// of its label extension, and the TLP 2.0 marking definitions, readable by all, so
+    /// that labelled objects and their markings resolve inside the store and in exports.
+    fn seed(&self) -> Result<(), StoreError> {
+        let objs = crate::built_in_objects();
+        let system = liaison_policy::Subject {
+            name: "liaison".into(),
+            org: String::new(),
+            unit: None,
+            clearance: liaison_policy::Level((self.policy.levels().len() - 1) as u16),
+            compartments: self.policy.compartments().clone(),
+            roles: [liaison_policy::Role::Admin].into(),
+        };
+        let items: Vec<ImportItem> = objs
+            .into_iter()
+            .filter_map(|v| StixObject::from_value(v).ok())
+            .map(|o| Ok(Prepared::new(o)))
+            .collect();
+        let opts = ImportOptions {
+            default_label: Some(Label::public(None)),
+            ..Default::default()
+        };
+        let report = self.import(&system, &mut items.into_iter(), &opts, &mut |_| {})?;
+        match report.invalid.first() {
+            None => Ok(()),
+            Some(r) => Err(StoreError::Corrupt(format!(
+                "built-in object {} refused: {}",
+                r.id.as_deref().unwrap_or("?"),
+                r.reason
+            ))),
+        }
     }
 
     /// Ids of readable objects with the most graph edges (hubs), for benchmarks and
@@ -543,6 +581,10 @@ impl SqliteStore {
     /// must keep it (another Liaison, or a file that will be imported again).
     pub fn labelled_value(&self, stored: &StoredObject) -> Value {
         let mut obj = stored.object.clone();
+        // The built-in objects are the same in every deployment and carry no label.
+        if crate::is_built_in(obj.id()) {
+            return obj.into_value();
+        }
         let ext = LabelExtension {
             level: self.policy.level_name(stored.label.level).to_string(),
             compartments: stored.label.compartments.iter().cloned().collect(),
@@ -567,6 +609,7 @@ impl SqliteStore {
         added: i64,
         report: &mut ImportReport,
         labels: &mut HashMap<String, i64>,
+        hook: &mut ImportHook,
     ) -> Result<Option<Rejection>, StoreError> {
         let Prepared {
             obj,
@@ -590,6 +633,11 @@ impl SqliteStore {
                 "$",
                 format!("not permitted to write at this label: {denied}"),
             )));
+        }
+        if let Some(ceiling) = hook.ceiling {
+            if let Err(why) = ceiling.admits(&label) {
+                return Ok(Some(reject(index, Some(&obj), "$", why)));
+            }
         }
         let label_id = self.intern_label(tx, &label, labels)?;
         let id = obj.id().to_string();
@@ -621,8 +669,15 @@ impl SqliteStore {
             let old: Value =
                 serde_json::from_str(&old_json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let same = without_label_ext(&old) == without_label_ext(&obj.to_value());
-            if same && old_label == label_id {
+            // The same content without a label of its own (the label came from the import's
+            // default) is the stored version again: it keeps its label. An explicit label
+            // that differs is an attempt to relabel an immutable version, and is refused.
+            let explicit = obj
+                .extensions()
+                .is_some_and(|e| e.contains_key(liaison_stix::LABEL_EXTENSION_ID));
+            if same && (old_label == label_id || !explicit) {
                 report.unchanged += 1;
+                (hook.on_stored)(tx, index, &obj, old_rid)?;
                 return Ok(None);
             }
             let what = if same {
@@ -714,17 +769,21 @@ impl SqliteStore {
                 ])?;
             }
         }
+        (hook.on_stored)(tx, index, &obj, rid)?;
         Ok(None)
     }
 }
 
-impl Store for SqliteStore {
-    fn import(
+impl SqliteStore {
+    /// [`Store::import`] with a hook: a label ceiling checked per object, and a call
+    /// inside the transaction for every object stored (or already stored unchanged).
+    pub(crate) fn import_inner(
         &self,
         subject: &liaison_policy::Subject,
         items: &mut dyn Iterator<Item = ImportItem>,
         opts: &ImportOptions,
         progress: &mut dyn FnMut(u64),
+        hook: &mut ImportHook,
     ) -> Result<ImportReport, StoreError> {
         let mut conn = self
             .writer
@@ -759,6 +818,7 @@ impl Store for SqliteStore {
                     added,
                     &mut report,
                     &mut batch_labels,
+                    hook,
                 )?,
             };
             if let Some(r) = rejection {
@@ -784,6 +844,22 @@ impl Store for SqliteStore {
         drop(conn);
         self.load_labels()?;
         Ok(report)
+    }
+}
+
+impl Store for SqliteStore {
+    fn import(
+        &self,
+        subject: &liaison_policy::Subject,
+        items: &mut dyn Iterator<Item = ImportItem>,
+        opts: &ImportOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportReport, StoreError> {
+        let mut hook = ImportHook {
+            ceiling: None,
+            on_stored: &mut |_, _, _, _| Ok(()),
+        };
+        self.import_inner(subject, items, opts, progress, &mut hook)
     }
 
     fn get(

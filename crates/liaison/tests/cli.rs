@@ -203,7 +203,7 @@ fn truncated_json_names_the_place_and_stores_nothing() {
     );
     let st = json(&run(&d, &["stats", "--json"]));
     assert_eq!(
-        st["objects"], 0,
+        st["objects"], 7,
         "the complete first object must not be stored either"
     );
 }
@@ -246,7 +246,8 @@ fn invalid_objects_are_named_and_skipped_or_strict_stops() {
     let r = run(&d2, &["import", "--strict", f.to_str().unwrap()]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("$.objects[1].is_family"), "{}", r.stderr);
-    assert_eq!(json(&run(&d2, &["stats", "--json"]))["objects"], 0);
+    // Only the seven built-in objects (identity, label extension, TLP markings).
+    assert_eq!(json(&run(&d2, &["stats", "--json"]))["objects"], 7);
 }
 
 #[test]
@@ -415,20 +416,8 @@ fn export_reimports_unchanged() {
     let first: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let r = json(&run(&d, &["import", "--json", out.to_str().unwrap()]));
     let rep = &r[0]["report"];
-    // New: the TLP marking definitions and the label extension definition that the export adds.
-    let added = first["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| {
-            o["id"] == liaison_label_ext()
-                || o["id"].as_str().is_some_and(|i| {
-                    i.starts_with("marking-definition--")
-                        && o["created"] == "2022-10-01T00:00:00.000Z"
-                })
-        })
-        .count() as u64;
-    assert_eq!(rep["new"].as_u64(), Some(added), "{rep}");
+    // Everything is already there, the built-in marking and extension definitions included.
+    assert_eq!(rep["new"], 0, "{rep}");
     assert_eq!(rep["updated"], 0);
     assert_eq!(rep["invalid"].as_array().unwrap().len(), 0, "{rep}");
     // Into a fresh store, then out again: the same objects.
