@@ -368,6 +368,7 @@ impl SqliteStore {
              FROM collection_objects c JOIN objects o ON o.rid = c.rid
              WHERE c.collection = ?1 AND c.seq > ?2 AND c.added > ?3 AND o.label_id IN rarray(?4)
                AND (?5 OR o.id IN rarray(?6)) AND (?7 OR o.type IN rarray(?8)) AND {version_sql}
+               AND (?10 IS NULL OR 1)
              ORDER BY c.seq LIMIT ?9"
         );
         let limit = q.limit.max(1);

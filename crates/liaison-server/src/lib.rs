@@ -1,0 +1,375 @@
+//! `liaison-server`: Liaison over HTTP — TAXII 2.1 for partners, a REST API for
+//! tools, `/metrics` for operators.
+//!
+//! [`app`] builds the whole [`axum::Router`] from an [`AppState`], so tests drive it
+//! with `tower::ServiceExt::oneshot` and no socket; [`serve`] runs it on a listener
+//! with graceful shutdown. Every route but `/health` requires authentication
+//! (a password over HTTP Basic, an API token as `Bearer`, or a session cookie), and
+//! every read goes through the store with the caller's [`liaison_policy::Subject`],
+//! so labels are enforced by the store on every route.
+//!
+//! ```
+//! use liaison_server::{app, AppState, AuthDb, Directory, Settings};
+//! use liaison_policy::{Policy, Role};
+//! use liaison_store::SqliteStore;
+//! use std::sync::Arc;
+//! use tower::ServiceExt;
+//!
+//! let policy = Policy::new(["UNCLASSIFIED", "SECRET"], ["GRID"]).unwrap();
+//! let admin = policy.subject("admin", "cert", "SECRET", ["GRID"], [Role::Admin]).unwrap();
+//! let store = Arc::new(SqliteStore::open_in_memory(policy).unwrap());
+//! let auth = AuthDb::open_in_memory().unwrap();
+//! let state = AppState::new(store, auth, Directory::new([admin]), Settings::default());
+//! let rt = tokio::runtime::Runtime::new().unwrap();
+//! let resp = rt.block_on(app(state).oneshot(
+//!     axum::http::Request::get("/health").body(axum::body::Body::empty()).unwrap(),
+//! )).unwrap();
+//! assert_eq!(resp.status(), 200);
+//! ```
+
+mod auth;
+mod error;
+mod metrics;
+mod rest;
+mod taxii;
+
+pub use auth::{AuthDb, AuthError, Directory, RateLimiter, Scope, TokenInfo};
+pub use error::AppError;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::routing::get;
+use axum::Router;
+use base64::Engine;
+use liaison_policy::{Role, Subject};
+use liaison_store::SqliteStore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceBuilder;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Title shown in TAXII discovery.
+    pub title: String,
+    /// TAXII API roots served even while they hold no collection.
+    pub api_roots: Vec<String>,
+    /// Largest request body in bytes (larger: 413).
+    pub max_body: usize,
+    /// Longest time a request may take.
+    pub timeout: Duration,
+    /// Requests handled at once (more wait).
+    pub concurrency: usize,
+    /// Requests a second per user (0: no limit) and the burst allowed.
+    pub rate_limit: (f64, f64),
+    /// Largest TAXII page (`limit` is capped to it).
+    pub max_page: usize,
+    /// Session cookies carry `Secure` (turn off only for plain-HTTP development).
+    pub secure_cookies: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            title: "Liaison".into(),
+            api_roots: vec!["liaison".into()],
+            max_body: 64 << 20,
+            timeout: Duration::from_secs(120),
+            concurrency: 512,
+            rate_limit: (0.0, 0.0),
+            max_page: 1000,
+            secure_cookies: true,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    store: Arc<SqliteStore>,
+    auth: Arc<AuthDb>,
+    users: Directory,
+    settings: Settings,
+    limiter: RateLimiter,
+    statuses: taxii::StatusBook,
+    metrics: metrics::Metrics,
+}
+
+impl AppState {
+    /// The state of a server over `store`.
+    pub fn new(
+        store: Arc<SqliteStore>,
+        auth: AuthDb,
+        users: Directory,
+        settings: Settings,
+    ) -> Self {
+        let limiter = RateLimiter::new(settings.rate_limit.0, settings.rate_limit.1);
+        AppState(Arc::new(Inner {
+            store,
+            auth: Arc::new(auth),
+            users,
+            settings,
+            limiter,
+            statuses: taxii::StatusBook::default(),
+            metrics: metrics::Metrics::default(),
+        }))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<SqliteStore> {
+        &self.0.store
+    }
+
+    /// The credential store.
+    pub fn auth(&self) -> &Arc<AuthDb> {
+        &self.0.auth
+    }
+}
+
+/// Run blocking store work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who (clearance, compartments, organization, roles).
+    pub subject: Subject,
+    /// What the credential allows.
+    pub scope: Scope,
+    /// The only API root the credential may use, if restricted.
+    pub api_root: Option<String>,
+}
+
+impl Caller {
+    /// Refuse unless the credential allows `scope` (and, for admin, the user is one).
+    pub fn require(&self, scope: Scope) -> Result<(), AppError> {
+        if self.scope < scope {
+            return Err(AppError::Forbidden(format!(
+                "this credential's scope is '{}'; '{}' is needed",
+                self.scope.as_str(),
+                scope.as_str()
+            )));
+        }
+        if scope == Scope::Admin && !self.subject.roles.contains(&Role::Admin) {
+            return Err(AppError::Forbidden("administrators only".into()));
+        }
+        Ok(())
+    }
+
+    /// Refuse a credential restricted to another API root (or to TAXII only).
+    pub fn require_root(&self, root: Option<&str>) -> Result<(), AppError> {
+        match (&self.api_root, root) {
+            (None, _) => Ok(()),
+            (Some(r), Some(x)) if r == x => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "this token is restricted to another API root".into(),
+            )),
+        }
+    }
+}
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "liaison_session";
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AppError> {
+    let authz = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let cookie = session_cookie(headers);
+    let st = state.clone();
+    let found: Option<(String, Scope, Option<String>)> = blocking(move || {
+        let auth = &st.0.auth;
+        let map = |e: AuthError| AppError::Internal(e.to_string());
+        if let Some(a) = authz {
+            if let Some(tok) = a.strip_prefix("Bearer ") {
+                return auth.verify_token(tok.trim()).map_err(map);
+            }
+            if let Some(b) = a.strip_prefix("Basic ") {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .map_err(|_| AppError::Unauthorized)?;
+                let text = String::from_utf8(raw).map_err(|_| AppError::Unauthorized)?;
+                let (user, pass) = text.split_once(':').ok_or(AppError::Unauthorized)?;
+                if st.0.users.get(user).is_none() {
+                    return Ok(None);
+                }
+                return Ok(auth
+                    .verify_password(user, pass)
+                    .map_err(map)?
+                    .then(|| (user.to_string(), Scope::Admin, None)));
+            }
+            return Ok(None);
+        }
+        Ok(cookie
+            .and_then(|c| auth.session_user(&c))
+            .map(|u| (u, Scope::Admin, None)))
+    })
+    .await?;
+    let (user, scope, api_root) = found.ok_or(AppError::Unauthorized)?;
+    let subject = state
+        .0
+        .users
+        .get(&user)
+        .cloned()
+        .ok_or(AppError::Unauthorized)?;
+    if !state.0.limiter.allow(&user) {
+        return Err(AppError::TooManyRequests);
+    }
+    Ok(Caller {
+        subject,
+        scope,
+        api_root,
+    })
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        authenticate(state, &parts.headers).await
+    }
+}
+
+/// A request body read whole, with our error format for oversized or broken bodies.
+pub struct Body(pub Bytes);
+
+impl FromRequest<AppState> for Body {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let limit = state.0.settings.max_body;
+        match Bytes::from_request(req, state).await {
+            Ok(b) => Ok(Body(b)),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::TooLarge(limit))
+            }
+            Err(e) => Err(AppError::BadRequest(format!("cannot read the body: {e}"))),
+        }
+    }
+}
+
+/// A JSON body, parsed into `T` with the error (and its line and column) in our format.
+pub struct Json<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Json<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !(ct.starts_with("application/json") || ct.contains("+json")) {
+            return Err(AppError::UnsupportedMediaType(
+                "the body must be application/json".into(),
+            ));
+        }
+        let Body(bytes) = Body::from_request(req, state).await?;
+        serde_json::from_slice(&bytes)
+            .map(Json)
+            .map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))
+    }
+}
+
+async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let resp = AppError::NotFound.into_response();
+    if uri.path().starts_with("/taxii2") {
+        taxii::taxii_media_type(resp).await
+    } else {
+        resp
+    }
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// The whole application: `/health`, `/metrics`, `/taxii2/…` and `/api/v1/…`.
+pub fn app(state: AppState) -> Router {
+    let max_body = state.0.settings.max_body;
+    let timeout = state.0.settings.timeout;
+    let concurrency = state.0.settings.concurrency;
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics::render))
+        .merge(taxii::router())
+        .nest("/api/v1", rest::router())
+        .fallback(fallback)
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    metrics::track,
+                ))
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    |_: tower::BoxError| async {
+                        AppError::Internal("request timed out or was refused".into())
+                    },
+                ))
+                .timeout(timeout)
+                .concurrency_limit(concurrency)
+                .layer(DefaultBodyLimit::max(max_body)),
+        )
+        .with_state(state)
+}
+
+/// Serve the app on a bound listener until `shutdown` completes (then finish the
+/// requests in flight).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
