@@ -32,6 +32,7 @@ mod error;
 mod metrics;
 mod rest;
 mod taxii;
+pub mod tls;
 
 pub use auth::{AuthDb, AuthError, Directory, RateLimiter, Scope, TokenInfo};
 pub use error::AppError;
@@ -45,7 +46,6 @@ use axum::Router;
 use base64::Engine;
 use liaison_policy::{Role, Subject};
 use liaison_store::SqliteStore;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceBuilder;
@@ -344,12 +344,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

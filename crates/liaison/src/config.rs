@@ -18,6 +18,51 @@ pub struct Config {
     /// Users.
     #[serde(default)]
     pub users: Vec<User>,
+    /// `liaison serve`: listening address, TLS, limits and TAXII collections.
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// The `[server]` section: how `liaison serve` listens and what it shares.
+///
+/// ```toml
+/// [server]
+/// listen = "0.0.0.0:8443"
+/// tls_cert = "/etc/liaison/cert.pem"
+/// tls_key = "/etc/liaison/key.pem"
+/// rate_limit = 50.0
+///
+/// [[server.collections]]
+/// id = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+/// api_root = "liaison"
+/// title = "Shared with partners"
+/// ceiling_level = "RESTRICTED"
+/// read = ["*"]
+/// write = ["cert/analysis"]
+/// ```
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ServerConfig {
+    /// Address to listen on (default `127.0.0.1:8080`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// TLS certificate chain (PEM); with `tls_key`, the server speaks HTTPS only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// Requests a second per user (absent: 100; 0: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<f64>,
+    /// Burst of requests allowed above the rate (absent: twice the rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_burst: Option<f64>,
+    /// Largest request body in MiB (absent: 64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_mib: Option<usize>,
+    /// TAXII collections (created or updated in the store when the server starts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collections: Vec<liaison_store::Collection>,
 }
 
 /// Deployment-wide settings.
@@ -154,6 +199,22 @@ impl Config {
                 .compartment_set(u.compartments.iter().cloned())
                 .with_context(|| format!("{at}: compartments"))?;
         }
+        for (i, c) in self.server.collections.iter().enumerate() {
+            let at = format!("server.collections[{i}] ({})", c.id);
+            policy
+                .level(&c.ceiling_level)
+                .with_context(|| format!("{at}: ceiling_level"))?;
+            policy
+                .compartment_set(c.ceiling_compartments.iter().cloned())
+                .with_context(|| format!("{at}: ceiling_compartments"))?;
+            if c.id.is_empty()
+                || c.id.contains('/')
+                || c.api_root.is_empty()
+                || c.api_root.contains('/')
+            {
+                bail!("{at}: id and api_root must be non-empty and contain no '/'");
+            }
+        }
         if let Some(d) = &self.deployment.default_user {
             if !names.contains(d.as_str()) {
                 bail!("deployment.default_user: no user named '{d}'");
@@ -221,6 +282,7 @@ impl Config {
                 compartments: vec!["GRID".into(), "TELCO".into(), "FIN".into()],
                 roles: vec![Role::Admin],
             }],
+            server: ServerConfig::default(),
         }
     }
 }

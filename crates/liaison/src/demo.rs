@@ -26,7 +26,16 @@ pub struct DemoArgs {
     /// Replace an existing demo directory.
     #[arg(long)]
     force: bool,
+    /// Port to serve on (127.0.0.1).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Only build the demo data directory; do not start the server.
+    #[arg(long)]
+    no_serve: bool,
 }
+
+/// The TAXII collection holding the demo intelligence.
+pub const DEMO_COLLECTION: &str = "3f9e2c1a-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
 
 fn unit(id: &str, name: &str, head: &str) -> Unit {
     Unit {
@@ -66,6 +75,21 @@ pub fn demo_config() -> Config {
             levels: o.levels.iter().map(|s| s.to_string()).collect(),
             compartments: o.compartments.iter().map(|s| s.to_string()).collect(),
             default_user: Some("admin".into()),
+        },
+        server: crate::config::ServerConfig {
+            collections: vec![liaison_store::Collection {
+                id: DEMO_COLLECTION.into(),
+                api_root: "liaison".into(),
+                title: "Demo intelligence".into(),
+                description: Some(
+                    "The demo scenario, shared by the CERT, the ministry and the energy ISAC; each reader sees what their clearance, compartments and organization allow.".into(),
+                ),
+                ceiling_level: o.levels.last().map(|s| s.to_string()).unwrap_or_default(),
+                ceiling_compartments: o.compartments.iter().map(|s| s.to_string()).collect(),
+                read: vec!["*".into()],
+                write: vec!["cert".into(), "ministry".into(), "energy-isac".into()],
+            }],
+            ..Default::default()
         },
         orgs: vec![
             Org {
@@ -228,6 +252,9 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
             "liaison.db-wal",
             "liaison.db-shm",
             "config.toml",
+            "auth.db",
+            "auth.db-wal",
+            "auth.db-shm",
         ] {
             let _ = std::fs::remove_file(dir.join(f));
         }
@@ -235,7 +262,10 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let cfg = demo_config();
     cfg.save(&dir)?;
-    std::fs::write(&marker, "built by `liaison demo`; rebuilt on the next run\n")?;
+    std::fs::write(
+        &marker,
+        "built by `liaison demo`; rebuilt on the next run\n",
+    )?;
     let store = SqliteStore::open(&dir.join("liaison.db"), cfg.policy()?)?;
 
     // Each organization loads what it owns: the write rule lets no one, an
@@ -287,6 +317,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
     }
     let opts = ImportOptions::default();
     let mut total = 0;
+    let mut loaders = Vec::new();
     for (org, path, mut w, _) in writers {
         w.write_all(b"\n]}\n")?;
         w.flush()?;
@@ -308,7 +339,35 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
             );
         }
         total += r.new + r.updated;
+        loaders.push(loader);
     }
+    // The demo collection holds everything; each reader sees of it what labels allow.
+    for c in &cfg.server.collections {
+        for (i, loader) in loaders.iter().enumerate() {
+            if i == 0 {
+                store.put_collection(loader, c)?;
+            }
+            store.collection_include_stored(loader, c, &[])?;
+        }
+    }
+    let password = match std::env::var("LIAISON_DEMO_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            use rand::Rng;
+            let mut rng = rand::thread_rng();
+            (0..16)
+                .map(|_| {
+                    let alphabet = b"abcdefghijkmnpqrstuvwxyz23456789";
+                    alphabet[rng.gen_range(0..alphabet.len())] as char
+                })
+                .collect()
+        }
+    };
+    let auth = crate::cmd::serve::auth_db(&dir)?;
+    for u in &cfg.users {
+        auth.set_password(&u.name, &password)?;
+    }
+    drop(auth);
     let d = dir.display();
     println!("Liaison demo ready in {d}: {total} objects from 3 organizations under 5 classification levels.\n");
     println!("Users (clearance, compartments):");
@@ -343,5 +402,25 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
     println!("  liaison get --data {d} --as alice malware--8a3b2c1d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
     println!("  liaison export --data {d} --as chen --type indicator --out chen-indicators.json");
     println!("  liaison pattern check \"[ipv4-addr:value = '203.0.113.77'] WITHIN 300 SECONDS\"");
+    println!("\nLogins (every demo user): password {password}");
+    println!("  TAXII collection {DEMO_COLLECTION} (\"Demo intelligence\") under /taxii2/liaison/");
+    drop(store);
+    if a.no_serve {
+        println!(
+            "\nStart the server with: liaison serve --data {d} --port {}",
+            a.port
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let listen = format!("127.0.0.1:{}", a.port);
+    crate::cmd::serve::serve_dir(&dir, Some(&listen), true, |addr, _| {
+        println!("\nServing on http://{addr}  (Ctrl-C to stop)");
+        println!("  curl -u admin:{password} http://{addr}/taxii2/");
+        println!(
+            "  curl -u alice:{password} -H 'Accept: application/taxii+json;version=2.1' 'http://{addr}/taxii2/liaison/collections/{DEMO_COLLECTION}/objects/?limit=5'"
+        );
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+    })?;
     Ok(ExitCode::SUCCESS)
 }

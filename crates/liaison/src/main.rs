@@ -3,6 +3,7 @@
 mod cmd {
     pub mod gen_corpus;
     pub mod screen;
+    pub mod serve;
 }
 mod bench;
 mod config;
@@ -82,6 +83,11 @@ enum Command {
     /// Configuration.
     #[command(subcommand)]
     Config(kb::ConfigCommand),
+    /// Serve TAXII 2.1, the REST API and metrics over HTTP(S); manage passwords and API tokens.
+    #[command(
+        after_help = "Examples:\n  liaison serve --data /srv/liaison --listen 0.0.0.0:8443\n  liaison serve token create --user alice --scope read\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/taxii2/"
+    )]
+    Serve(cmd::serve::ServeArgs),
     /// Measure search and graph latency on a data directory.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -128,5 +134,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Pattern(p) => pattern_cmd::run(p),
         Command::Screen(a) => cmd::screen::run(a),
         Command::Bench(b) => bench::run(&ctx, b),
+        Command::Serve(a) => cmd::serve::run(&ctx, a),
     }
 }

@@ -470,6 +470,60 @@ impl SqliteStore {
         Ok(CollectionAdd { report, stored })
     }
 
+    /// Add the latest versions already in the store that the subject may read (and that
+    /// fit under the collection's ceiling), of the given types (all when empty), to a
+    /// collection (administrators only). Returns how many were added.
+    pub fn collection_include_stored(
+        &self,
+        subject: &Subject,
+        c: &Collection,
+        types: &[String],
+    ) -> Result<u64, StoreError> {
+        if !subject.roles.contains(&Role::Admin) {
+            return Err(StoreError::Denied(
+                "only administrators fill collections from the store".into(),
+            ));
+        }
+        let ceiling = self.ceiling(c)?;
+        let ids: Rc<Vec<SqlValue>> = {
+            let cache = self
+                .labels
+                .read()
+                .map_err(|_| StoreError::Corrupt("lock poisoned".into()))?;
+            Rc::new(
+                cache
+                    .by_id
+                    .iter()
+                    .filter(|(_, l)| {
+                        liaison_policy::can_read(subject, l) && ceiling.admits(l).is_ok()
+                    })
+                    .map(|(id, _)| SqlValue::Integer(*id))
+                    .collect(),
+            )
+        };
+        let types_v: Rc<Vec<SqlValue>> =
+            Rc::new(types.iter().map(|t| SqlValue::Text(t.clone())).collect());
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Corrupt("lock poisoned".into()))?;
+        let tx = conn.transaction()?;
+        let last: Option<i64> =
+            tx.query_row("SELECT max(added) FROM collection_objects", [], |r| {
+                r.get(0)
+            })?;
+        let added = now_ms().max(last.unwrap_or(0));
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO collection_objects(collection, rid, added)
+             SELECT ?1, rid, ?2 FROM objects
+             WHERE latest = 1 AND label_id IN rarray(?3) AND (?4 OR type IN rarray(?5))
+             ORDER BY rid",
+            params![c.id, added, ids, types.is_empty(), types_v],
+        )?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
     /// Remove the versions of an object the subject may read from a collection (the
     /// store keeps them). Returns how many were removed; 0 when none is readable.
     pub fn collection_delete(

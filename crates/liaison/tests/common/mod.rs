@@ -43,7 +43,10 @@ pub fn fixtures() -> PathBuf {
 /// A demo data dir, built once per test binary run into a temp dir.
 pub fn demo(dir: &Path) -> PathBuf {
     let d = dir.join("demo");
-    let r = run(&d, &["demo", "--objects", "1500", "--seed", "3"]);
+    let r = run(
+        &d,
+        &["demo", "--objects", "1500", "--seed", "3", "--no-serve"],
+    );
     assert_eq!(r.code, 0, "demo failed: {}\n{}", r.stdout, r.stderr);
     d
 }

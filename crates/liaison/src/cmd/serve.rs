@@ -1,0 +1,268 @@
+//! `liaison serve`: the HTTP server (TAXII 2.1, REST API, metrics) over a data
+//! directory, and the credentials it checks (passwords, API tokens).
+
+use crate::config::Config;
+use crate::kb::Ctx;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use liaison_policy::{Level, Role, Subject};
+use liaison_server::{AppState, AuthDb, Directory, Scope, Settings};
+use liaison_store::SqliteStore;
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(subcommand)]
+    action: Option<ServeAction>,
+    /// Address to listen on (overrides `[server] listen`; default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Listen on 127.0.0.1:PORT (shorthand for --listen).
+    #[arg(long, conflicts_with = "listen")]
+    port: Option<u16>,
+    /// Send session cookies without `Secure` (plain-HTTP development only).
+    #[arg(long)]
+    insecure_cookies: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum ServeAction {
+    /// Set a user's password (from LIAISON_PASSWORD, else the first line of standard input).
+    #[command(after_help = "Example:\n  echo 's3cret phrase' | liaison serve passwd alice")]
+    Passwd {
+        /// The user (as named in config.toml).
+        user: String,
+    },
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenAction),
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenAction {
+    /// Create a token; its secret is printed once.
+    #[command(
+        after_help = "Example:\n  liaison serve token create --user alice --scope read --api-root liaison --name misp-sync"
+    )]
+    Create {
+        /// The user the token acts as.
+        #[arg(long)]
+        user: String,
+        /// read, write or admin.
+        #[arg(long, default_value = "read")]
+        scope: String,
+        /// Restrict the token to one TAXII API root (and no REST API).
+        #[arg(long)]
+        api_root: Option<String>,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// Revoke a token by id.
+    #[command(after_help = "Example:\n  liaison serve token revoke 3f2a9c1b7e4d")]
+    Revoke {
+        /// Token id (from `token list`).
+        id: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Only this user's.
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+/// The credential database of a data directory.
+pub fn auth_db(data: &Path) -> Result<AuthDb> {
+    AuthDb::open(&data.join("auth.db"))
+        .with_context(|| format!("opening {}", data.join("auth.db").display()))
+}
+
+pub fn run(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
+    match a.action {
+        Some(ServeAction::Passwd { user }) => {
+            let cfg = Config::load(&ctx.data)?;
+            if !cfg.users.iter().any(|u| u.name == user) {
+                bail!("no user named '{user}' in config.toml");
+            }
+            let pw = match std::env::var("LIAISON_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            if pw.chars().count() < 8 {
+                bail!("a password needs at least 8 characters");
+            }
+            auth_db(&ctx.data)?.set_password(&user, &pw)?;
+            eprintln!("password set for {user}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(ServeAction::Token(t)) => token(ctx, t),
+        None => {
+            let listen = a.listen.or(a.port.map(|p| format!("127.0.0.1:{p}")));
+            serve_dir(
+                &ctx.data,
+                listen.as_deref(),
+                a.insecure_cookies,
+                |addr, tls| {
+                    let scheme = if tls { "https" } else { "http" };
+                    eprintln!("liaison: serving on {scheme}://{addr} (TAXII 2.1 at /taxii2/, REST at /api/v1/)");
+                },
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn token(ctx: &Ctx, t: TokenAction) -> Result<ExitCode> {
+    let auth = auth_db(&ctx.data)?;
+    match t {
+        TokenAction::Create {
+            user,
+            scope,
+            api_root,
+            name,
+        } => {
+            let cfg = Config::load(&ctx.data)?;
+            let Some(u) = cfg.users.iter().find(|u| u.name == user) else {
+                bail!("no user named '{user}' in config.toml");
+            };
+            let scope = Scope::parse(&scope)
+                .with_context(|| format!("--scope '{scope}': expected read, write or admin"))?;
+            if scope == Scope::Admin && !u.roles.contains(&Role::Admin) {
+                bail!("'{user}' is not an administrator: an admin token would be refused");
+            }
+            let (info, secret) = auth.create_token(&user, &name, scope, api_root.as_deref())?;
+            eprintln!(
+                "token {} for {user} (scope {}): shown once, keep it safe",
+                info.id,
+                scope.as_str()
+            );
+            println!("{secret}");
+        }
+        TokenAction::Revoke { id } => {
+            auth.revoke_token(&id, None)?;
+            eprintln!("token {id} revoked");
+        }
+        TokenAction::List { user } => {
+            for t in auth.tokens(user.as_deref())? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}{}",
+                    t.id,
+                    t.user,
+                    t.scope.as_str(),
+                    t.api_root.as_deref().unwrap_or("*"),
+                    t.created,
+                    t.name,
+                    if t.revoked { "\trevoked" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The subject the server uses to set up collections: an administrator cleared for everything.
+fn system_subject(cfg: &Config) -> Result<Subject> {
+    let policy = cfg.policy()?;
+    Ok(Subject {
+        name: "liaison-server".into(),
+        org: cfg.orgs.first().map(|o| o.id.clone()).unwrap_or_default(),
+        unit: None,
+        clearance: Level((policy.levels().len().saturating_sub(1)) as u16),
+        compartments: policy.compartments().clone(),
+        roles: [Role::Admin].into(),
+    })
+}
+
+/// The application state of a data directory: store, credentials, users, settings.
+pub fn state_for(data: &Path, insecure_cookies: bool) -> Result<(AppState, Config)> {
+    let cfg = Config::load(data)?;
+    let store = SqliteStore::open(&data.join("liaison.db"), cfg.policy()?)
+        .with_context(|| format!("opening the store in {}", data.display()))?;
+    let sys = system_subject(&cfg)?;
+    for c in &cfg.server.collections {
+        store
+            .put_collection(&sys, c)
+            .with_context(|| format!("server.collections: {}", c.id))?;
+    }
+    let mut users = Vec::new();
+    for u in &cfg.users {
+        users.push(cfg.subject(Some(&u.name))?);
+    }
+    let rate = cfg.server.rate_limit.unwrap_or(100.0);
+    let mut roots: Vec<String> = cfg
+        .server
+        .collections
+        .iter()
+        .map(|c| c.api_root.clone())
+        .collect();
+    roots.dedup();
+    if roots.is_empty() {
+        roots.push("liaison".into());
+    }
+    let settings = Settings {
+        title: cfg.deployment.name.clone(),
+        api_roots: roots,
+        max_body: cfg.server.max_body_mib.unwrap_or(64) << 20,
+        timeout: Duration::from_secs(120),
+        rate_limit: (rate, cfg.server.rate_burst.unwrap_or(rate * 2.0)),
+        secure_cookies: !insecure_cookies,
+        ..Settings::default()
+    };
+    let state = AppState::new(
+        Arc::new(store),
+        auth_db(data)?,
+        Directory::new(users),
+        settings,
+    );
+    Ok((state, cfg))
+}
+
+/// Serve a data directory until Ctrl-C or SIGTERM. `ready` gets the bound address
+/// and whether it speaks TLS.
+pub fn serve_dir(
+    data: &Path,
+    listen: Option<&str>,
+    insecure_cookies: bool,
+    ready: impl FnOnce(SocketAddr, bool),
+) -> Result<()> {
+    let (state, cfg) = state_for(data, insecure_cookies)?;
+    let listen = listen
+        .map(String::from)
+        .or(cfg.server.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        match (&cfg.server.tls_cert, &cfg.server.tls_key) {
+            (Some(cert), Some(key)) => {
+                let tls = liaison_server::tls::acceptor(cert, key).with_context(|| {
+                    format!("TLS with {} and {}", cert.display(), key.display())
+                })?;
+                ready(addr, true);
+                liaison_server::tls::serve(listener, tls, state, liaison_server::shutdown_signal())
+                    .await?;
+            }
+            (None, None) => {
+                ready(addr, false);
+                liaison_server::serve(listener, state, liaison_server::shutdown_signal()).await?;
+            }
+            _ => bail!("[server] needs both tls_cert and tls_key, or neither"),
+        }
+        Ok(())
+    })
+}
