@@ -1,6 +1,8 @@
 //! The deadline monitor over 100,000 open tasks; alert aggregation of screening hits.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use liaison_policy::Label;
+use liaison_tasks::alert::{Aggregator, BurstConfig, BurstDetector, HitRef, Severity};
 use liaison_tasks::{apply, Action, Monitor, Party, Priority, Task, TaskType};
 
 const H: i64 = 3_600_000;
@@ -37,24 +39,90 @@ fn open_tasks(n: usize, now: i64) -> Vec<Task> {
 fn monitor(c: &mut Criterion) {
     let now = 1_790_000_000_000;
     let tasks = open_tasks(100_000, now);
-    let heads = |_: &str, u: &str| Some(format!("head-{u}"));
     let mut g = c.benchmark_group("monitor");
     g.throughput(Throughput::Elements(tasks.len() as u64));
     // A first pass: every task is new to the monitor (most cross a level and emit).
     g.bench_function("check_100k_first_pass", |b| {
         b.iter(|| {
             let mut m = Monitor::new(&[0.5, 0.8]);
-            black_box(m.check(&tasks, now, &heads).len())
+            black_box(m.check(&tasks, now).len())
         })
     });
     // The steady state: levels already reported, nothing new to say.
     let mut warm = Monitor::new(&[0.5, 0.8]);
-    warm.check(&tasks, now, &heads);
+    warm.check(&tasks, now);
     g.bench_function("check_100k_steady", |b| {
-        b.iter(|| black_box(warm.check(&tasks, now, &heads).len()))
+        b.iter(|| black_box(warm.check(&tasks, now).len()))
     });
     g.finish();
 }
 
-criterion_group!(benches, monitor);
+/// One million screening hits, as the screener emits them in a minute at the target
+/// rate: 5,000 rules (Zipf-like: a few rules make most hits), 200 sources, one day.
+/// (rule index, source index, time, severity).
+type Hit = (u32, u32, i64, Severity);
+
+fn hits() -> (Vec<String>, Vec<String>, Vec<Hit>) {
+    let rules: Vec<String> = (0..5_000)
+        .map(|i| format!("indicator--00000000-0000-4000-8000-{i:012}"))
+        .collect();
+    let sources: Vec<String> = (0..200).map(|i| format!("feeds/source-{i}")).collect();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let day = 1_790_000_000_000;
+    let hits = (0..1_000_000)
+        .map(|i| {
+            let r = next();
+            // Squaring a uniform value skews towards the first rules.
+            let u = (r % 10_000) as f64 / 10_000.0;
+            let rule = ((u * u) * 5_000.0) as u32;
+            let source = ((r >> 20) % 200) as u32;
+            let sev = [Severity::Low, Severity::Medium, Severity::High][((r >> 40) % 3) as usize];
+            (rule, source, day + i as i64 * 60, sev)
+        })
+        .collect();
+    (rules, sources, hits)
+}
+
+fn alerts(c: &mut Criterion) {
+    let (rules, sources, hits) = hits();
+    let mut g = c.benchmark_group("alerts");
+    g.throughput(Throughput::Elements(hits.len() as u64));
+    g.sample_size(10);
+    g.bench_function("aggregate_1m_hits", |b| {
+        b.iter(|| {
+            let mut agg = Aggregator::new(
+                |_: &str| Label::public(Some("cert".into())),
+                |_: &str| Label::public(Some("cert".into())),
+            );
+            for &(r, s, at, sev) in &hits {
+                agg.push(&HitRef {
+                    rule: &rules[r as usize],
+                    source: &sources[s as usize],
+                    at_ms: at,
+                    severity: sev,
+                });
+            }
+            black_box((agg.sightings().len(), agg.alerts().len()))
+        })
+    });
+    g.bench_function("burst_observe_1m_hits", |b| {
+        b.iter(|| {
+            let mut d = BurstDetector::new(BurstConfig::default());
+            let mut n = 0usize;
+            for &(r, _, at, _) in &hits {
+                n += usize::from(d.observe(&rules[r as usize], at).is_some());
+            }
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, monitor, alerts);
 criterion_main!(benches);

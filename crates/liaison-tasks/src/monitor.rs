@@ -35,8 +35,6 @@ pub struct Event {
     pub used: f64,
     /// The (pause-extended) deadline, Unix ms.
     pub deadline_ms: i64,
-    /// Who must hear of it.
-    pub notify: Vec<Party>,
 }
 
 /// Levels already reported: per task, the deadline they were computed for and the level.
@@ -123,17 +121,17 @@ impl Monitor {
 
     /// The events due at `now` over `tasks`, each reported once: a task that crossed
     /// several levels since the last check yields only the highest. Tasks that are no
-    /// longer open are forgotten. `unit_head` resolves escalation recipients.
-    pub fn check<'a, I>(
-        &mut self,
-        tasks: I,
-        now: i64,
-        unit_head: &dyn Fn(&str, &str) -> Option<String>,
-    ) -> Vec<Event>
+    /// longer open are forgotten. Who hears of an event is [`recipients`]' answer; the
+    /// sender asks it, so the check itself stays cheap.
+    pub fn check<'a, I>(&mut self, tasks: I, now: i64) -> Vec<Event>
     where
         I: IntoIterator<Item = &'a Task>,
     {
         let mut events = Vec::new();
+        let tasks = tasks.into_iter();
+        if self.reported.is_empty() {
+            self.reported.reserve(tasks.size_hint().0);
+        }
         for task in tasks {
             if !task.status.is_open() {
                 if !self.reported.is_empty() {
@@ -162,7 +160,6 @@ impl Monitor {
                 kind,
                 used: clock::fraction_used(task, now),
                 deadline_ms: clock::effective_deadline(task, now),
-                notify: recipients(task, kind, unit_head),
             });
         }
         events

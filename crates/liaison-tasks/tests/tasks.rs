@@ -1,6 +1,6 @@
 //! The task model as a user of it would check it.
 
-use liaison_tasks::monitor::{level, EventKind};
+use liaison_tasks::monitor::{self, level, EventKind};
 use liaison_tasks::time::{fmt_ms, parse_ms};
 use liaison_tasks::*;
 use std::collections::BTreeMap;
@@ -251,26 +251,26 @@ fn monitor_warns_at_fractions_and_escalates_once() {
         |org: &str, unit: &str| (org == "cert" && unit == "analysis").then(|| "carol".to_string());
     let t = assigned(10);
     let mut m = Monitor::new(&[0.5, 0.8]);
-    assert!(m.check([&t], t0() + 4 * H, &heads).is_empty());
-    let e = m.check([&t], t0() + 5 * H, &heads);
+    assert!(m.check([&t], t0() + 4 * H).is_empty());
+    let e = m.check([&t], t0() + 5 * H);
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].kind, EventKind::Warn { fraction: 0.5 });
     // Warnings go to the unit (its head, no user being named) and the requester.
     assert_eq!(
-        e[0].notify,
+        monitor::recipients(&t, e[0].kind, &heads),
         vec![Party::new("cert", Some("analysis"), Some("carol")), dana()]
     );
     // Not again.
-    assert!(m.check([&t], t0() + 6 * H, &heads).is_empty());
-    let e = m.check([&t], t0() + 8 * H, &heads);
+    assert!(m.check([&t], t0() + 6 * H).is_empty());
+    let e = m.check([&t], t0() + 8 * H);
     assert_eq!(e[0].kind, EventKind::Warn { fraction: 0.8 });
-    let e = m.check([&t], t0() + 10 * H + 1, &heads);
+    let e = m.check([&t], t0() + 10 * H + 1);
     assert_eq!(e[0].kind, EventKind::Breach);
-    assert!(m.check([&t], t0() + 20 * H, &heads).is_empty());
+    assert!(m.check([&t], t0() + 20 * H).is_empty());
     // A breach with a named assignee goes to them, the unit head and the requester.
     let mut t2 = assigned(10);
     t2.assignees = vec![alice()];
-    let e = Monitor::new(&[0.5]).check([&t2], t0() + 11 * H, &heads);
+    let e = Monitor::new(&[0.5]).check([&t2], t0() + 11 * H);
     assert_eq!(
         e.len(),
         1,
@@ -278,7 +278,7 @@ fn monitor_warns_at_fractions_and_escalates_once() {
     );
     assert_eq!(e[0].kind, EventKind::Breach);
     assert_eq!(
-        e[0].notify,
+        monitor::recipients(&t2, e[0].kind, &heads),
         vec![
             alice(),
             Party::new("cert", Some("analysis"), Some("carol")),
@@ -296,16 +296,14 @@ fn monitor_warns_at_fractions_and_escalates_once() {
         t0() + 20 * H,
     )
     .unwrap();
-    let e = m.check([&t3], t0() + 21 * H, &heads);
+    let e = m.check([&t3], t0() + 21 * H);
     assert_eq!(e[0].kind, EventKind::Warn { fraction: 0.5 });
     let a = apply(&assigned(10), &alice(), Action::Accept, t0()).unwrap();
     let p = apply(&a, &alice(), Action::Pause("q".into()), t0() + H).unwrap();
     assert_eq!(level(&p, t0() + 30 * H, &[0.5, 0.8]), 0);
     // Closed tasks raise nothing.
     let c = apply(&t, &dana(), Action::Cancel("x".into()), t0()).unwrap();
-    assert!(Monitor::new(&[0.5])
-        .check([&c], t0() + 50 * H, &heads)
-        .is_empty());
+    assert!(Monitor::new(&[0.5]).check([&c], t0() + 50 * H).is_empty());
 }
 
 #[test]
