@@ -22,6 +22,43 @@ const SCHEMA_VERSION: i64 = 1;
 /// Elasticsearch's `track_total_hits` does: exact below, "at least" above.
 const TOTAL_CAP: i64 = 10_000;
 
+/// A Bloom filter of the ids a batch has written, for first loads into an empty store.
+struct Bloom {
+    bits: Vec<u64>,
+    mask: u64,
+    state: std::collections::hash_map::RandomState,
+}
+
+impl Bloom {
+    /// About ten bits an expected id (1 % false positives), 1 MiB at least, 16 MiB at most.
+    fn new(expected: u64) -> Self {
+        let want = (expected.saturating_mul(10))
+            .clamp(1 << 23, 1 << 27)
+            .next_power_of_two();
+        Bloom {
+            bits: vec![0; (want / 64) as usize],
+            mask: want - 1,
+            state: Default::default(),
+        }
+    }
+
+    /// Add `id`; returns whether it may have been there already.
+    fn insert(&mut self, id: &str) -> bool {
+        use std::hash::BuildHasher;
+        let h = self.state.hash_one(id);
+        let mut present = true;
+        for i in 0..3u32 {
+            let bit = h.rotate_left(i * 21).wrapping_mul(0x9E37_79B9_7F4A_7C15) & self.mask;
+            let (word, b) = ((bit / 64) as usize, bit % 64);
+            if self.bits[word] & (1 << b) == 0 {
+                present = false;
+                self.bits[word] |= 1 << b;
+            }
+        }
+        present
+    }
+}
+
 fn hit(r: &rusqlite::Row) -> rusqlite::Result<SearchHit> {
     Ok(SearchHit {
         id: r.get(0)?,
@@ -609,6 +646,7 @@ impl SqliteStore {
         added: i64,
         report: &mut ImportReport,
         labels: &mut HashMap<String, i64>,
+        fresh: &mut Option<Bloom>,
         hook: &mut ImportHook,
     ) -> Result<Option<Rejection>, StoreError> {
         let Prepared {
@@ -643,10 +681,15 @@ impl SqliteStore {
         let id = obj.id().to_string();
 
         // One look-up of the id's versions serves both questions: is this version
-        // stored already, and which version is the latest.
+        // stored already, and which version is the latest. A first load into an empty
+        // store skips it for ids the batch has certainly not seen yet.
         let mut same_version: Option<(i64, i64)> = None; // (rid, label_id)
         let mut current: Option<(i64, i64)> = None; // (rid, version) of the latest
-        {
+        let certainly_new = match fresh {
+            Some(bloom) if !crate::is_built_in(&id) => !bloom.insert(&id),
+            _ => false,
+        };
+        if !certainly_new {
             let mut stmt = tx.prepare_cached(
                 "SELECT rid, version, label_id, latest FROM objects WHERE id = ?1",
             )?;
@@ -802,6 +845,14 @@ impl SqliteStore {
         if bulk {
             tx.execute_batch("DROP INDEX IF EXISTS edges_src; DROP INDEX IF EXISTS edges_dst;")?;
         }
+        // Into a store that holds only its built-in objects, an id the batch has not seen
+        // cannot be stored yet: a Bloom filter of the batch's ids answers that without
+        // an index probe (a false positive only costs the probe).
+        let max_rid: i64 = tx.query_row("SELECT coalesce(max(rid), 0) FROM objects", [], |r| {
+            r.get(0)
+        })?;
+        let mut fresh = (max_rid <= crate::BUILT_IN_OBJECTS as i64)
+            .then(|| Bloom::new(opts.expected_objects.unwrap_or(0)));
         let mut report = ImportReport::default();
         let added = now_ms();
         let mut n = 0u64;
@@ -818,6 +869,7 @@ impl SqliteStore {
                     added,
                     &mut report,
                     &mut batch_labels,
+                    &mut fresh,
                     hook,
                 )?,
             };

@@ -86,6 +86,7 @@ fn secret_grid() -> liaison_policy::Label {
 /// Run every check, each on a fresh store from `make`.
 pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
     versions_are_kept(make().as_ref());
+    versions_within_one_batch(make().as_ref());
     same_version_different_content_is_refused(make().as_ref());
     stored_versions_cannot_be_relabelled(make().as_ref());
     failed_strict_batch_leaves_nothing(make().as_ref());
@@ -140,6 +141,34 @@ pub fn versions_are_kept(store: &dyn Store) {
         .collect();
     assert_eq!(names, ["Ivy", "Ivy0", "Ivy2"]);
     assert_eq!(v.iter().filter(|s| s.latest).count(), 1);
+}
+
+/// Versions of one id inside a single batch, into an empty store (the first-load path).
+pub fn versions_within_one_batch(store: &dyn Store) {
+    let a = admin();
+    let r = import(
+        store,
+        &a,
+        vec![
+            malware(M1, "Ivy", "2024-01-01T00:00:00.000Z"),
+            malware(M1, "Ivy II", "2024-02-01T00:00:00.000Z"),
+            malware(M1, "Ivy", "2024-01-01T00:00:00.000Z"),
+            malware(M1, "Other", "2024-01-01T00:00:00.000Z"),
+            malware(M2, "Oak", "2024-01-01T00:00:00.000Z"),
+        ],
+        None,
+    );
+    assert_eq!(
+        (r.new, r.updated, r.unchanged, r.invalid.len()),
+        (2, 1, 1, 1),
+        "{r:?}"
+    );
+    let got = store.get(&a, &format!("malware--{M1}")).unwrap().unwrap();
+    assert_eq!(got.object.name(), Some("Ivy II"));
+    assert_eq!(
+        store.versions(&a, &format!("malware--{M1}")).unwrap().len(),
+        2
+    );
 }
 
 /// Same id and modified with other content: refused with the path, the stored one kept.
