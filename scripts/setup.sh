@@ -17,5 +17,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # Pinned reference tools: the OASIS validator, pattern matcher and TAXII client.
 .venv/bin/pip install -q --disable-pip-version-check \
-    'stix2-validator==3.3.2' 'stix2-matcher==3.0.0' 'stix2-patterns==2.1.2' 'taxii2-client==2.3.0'
+    'stix2-validator==3.3.2' 'stix2-matcher==3.0.0' 'stix2-patterns==2.1.2' 'taxii2-client==2.3.0' 'schemathesis==4.32.5' 'medallion==3.0.0'
 echo "setup: Python reference tools ready in .venv"

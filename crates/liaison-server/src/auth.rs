@@ -85,10 +85,32 @@ pub struct TokenInfo {
     pub revoked: bool,
 }
 
-/// The users the server knows: name → subject (from the deployment configuration).
+/// An organization and its units, as the admin API lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgInfo {
+    /// Organization id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Units: (id, name).
+    pub units: Vec<UnitInfo>,
+}
+
+/// A unit of an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitInfo {
+    /// Unit id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// The users the server knows: name → subject (from the deployment configuration),
+/// and the organizations they belong to.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
     users: HashMap<String, Subject>,
+    orgs: Vec<OrgInfo>,
 }
 
 impl Directory {
@@ -96,7 +118,19 @@ impl Directory {
     pub fn new(subjects: impl IntoIterator<Item = Subject>) -> Self {
         Directory {
             users: subjects.into_iter().map(|s| (s.name.clone(), s)).collect(),
+            orgs: Vec::new(),
         }
+    }
+
+    /// The same directory, listing these organizations.
+    pub fn with_orgs(mut self, orgs: Vec<OrgInfo>) -> Self {
+        self.orgs = orgs;
+        self
+    }
+
+    /// The organizations.
+    pub fn orgs(&self) -> &[OrgInfo] {
+        &self.orgs
     }
 
     /// The subject of a user.

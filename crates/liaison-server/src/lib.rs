@@ -30,11 +30,12 @@
 mod auth;
 mod error;
 mod metrics;
+mod openapi;
 mod rest;
 mod taxii;
 pub mod tls;
 
-pub use auth::{AuthDb, AuthError, Directory, RateLimiter, Scope, TokenInfo};
+pub use auth::{AuthDb, AuthError, Directory, OrgInfo, RateLimiter, Scope, TokenInfo, UnitInfo};
 pub use error::AppError;
 
 use axum::body::Bytes;
@@ -180,7 +181,7 @@ impl Caller {
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "liaison_session";
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -368,5 +369,33 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+/// Query parameters, with bad ones answered in our error format.
+pub struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| AppError::BadRequest(e.body_text()))
+    }
+}
+
+/// Path parameters, with bad ones answered in our error format.
+pub struct Path<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e| AppError::BadRequest(e.body_text()))
     }
 }

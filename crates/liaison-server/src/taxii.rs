@@ -1,8 +1,8 @@
 //! TAXII 2.1: discovery, API roots, collections, objects, manifests, versions,
 //! deletion and status resources, under `/taxii2/`.
 
-use crate::{blocking, AppError, AppState, Body, Caller, Scope};
-use axum::extract::{Path, Query, State};
+use crate::{blocking, AppError, AppState, Body, Caller, Path, Query, Scope};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

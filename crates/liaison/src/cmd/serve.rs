@@ -6,7 +6,7 @@ use crate::kb::Ctx;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use liaison_policy::{Level, Role, Subject};
-use liaison_server::{AppState, AuthDb, Directory, Scope, Settings};
+use liaison_server::{AppState, AuthDb, Directory, OrgInfo, Scope, Settings, UnitInfo};
 use liaison_store::SqliteStore;
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -221,7 +221,23 @@ pub fn state_for(data: &Path, insecure_cookies: bool) -> Result<(AppState, Confi
     let state = AppState::new(
         Arc::new(store),
         auth_db(data)?,
-        Directory::new(users),
+        Directory::new(users).with_orgs(
+            cfg.orgs
+                .iter()
+                .map(|o| OrgInfo {
+                    id: o.id.clone(),
+                    name: o.name.clone(),
+                    units: o
+                        .units
+                        .iter()
+                        .map(|u| UnitInfo {
+                            id: u.id.clone(),
+                            name: u.name.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        ),
         settings,
     );
     Ok((state, cfg))

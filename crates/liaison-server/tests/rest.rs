@@ -1,0 +1,407 @@
+//! The REST API through `app(state).oneshot(..)`: objects, versions, revoke, search,
+//! graph, import, export, tokens, sessions, admin lists, and labels on every route.
+
+mod common;
+use axum::body::Body;
+use axum::http::Request;
+use common::*;
+use serde_json::{json, Value};
+
+fn rest(f: &Fixture, method: &str, uri: &str, user: &str, body: Option<&Value>) -> Request<Body> {
+    let b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {}", f.tokens[user]));
+    match body {
+        Some(v) => b
+            .header("content-type", "application/json")
+            .body(Body::from(v.to_string()))
+            .unwrap(),
+        None => b.body(Body::empty()).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn objects_create_get_versions_new_version_revoke() {
+    let f = fixture();
+    let id = "malware--66666666-1111-4111-8111-111111111111";
+    let v1 = malware(id, "Alpha", "2026-01-01T00:00:00.000Z", None);
+    let r = f
+        .call(rest(&f, "POST", "/api/v1/objects", "admin", Some(&v1)))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json()["new"], 1);
+    let r = f
+        .call(rest(
+            &f,
+            "GET",
+            &format!("/api/v1/objects/{id}"),
+            "admin",
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["object"]["name"], "Alpha");
+    assert_eq!(r.headers["content-type"], "application/json");
+    let v2 = malware(id, "Alpha 2", "2026-02-01T00:00:00.000Z", None);
+    let r = f
+        .call(rest(
+            &f,
+            "POST",
+            &format!("/api/v1/objects/{id}/versions"),
+            "admin",
+            Some(&v2),
+        ))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json()["object"]["name"], "Alpha 2");
+    let r = f
+        .call(rest(
+            &f,
+            "GET",
+            &format!("/api/v1/objects/{id}/versions"),
+            "admin",
+            None,
+        ))
+        .await;
+    assert_eq!(r.json()["versions"].as_array().unwrap().len(), 2);
+    // mismatched id
+    let r = f
+        .call(rest(
+            &f,
+            "POST",
+            &format!("/api/v1/objects/{PUBLIC_ID}/versions"),
+            "admin",
+            Some(&v2),
+        ))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = f
+        .call(rest(
+            &f,
+            "POST",
+            &format!("/api/v1/objects/{id}/revoke"),
+            "admin",
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["object"]["revoked"], true);
+    // malformed JSON and wrong media type
+    let r = f
+        .call(
+            Request::post("/api/v1/objects")
+                .header("authorization", format!("Bearer {}", f.tokens["admin"]))
+                .header("content-type", "application/json")
+                .body(Body::from("{\"type\":"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["description"]
+        .as_str()
+        .unwrap()
+        .contains("malformed JSON"));
+    let r = f
+        .call(
+            Request::post("/api/v1/objects")
+                .header("authorization", format!("Bearer {}", f.tokens["admin"]))
+                .header("content-type", "text/plain")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 415);
+}
+
+#[tokio::test]
+async fn search_graph_stats_export_import() {
+    let f = fixture();
+    let r = f
+        .call(rest(&f, "GET", "/api/v1/search?q=public", "admin", None))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["total"], 1);
+    let r = f
+        .call(rest(&f, "GET", "/api/v1/search", "admin", None))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = f
+        .call(rest(
+            &f,
+            "GET",
+            &format!("/api/v1/graph/{PUBLIC_ID}?depth=2"),
+            "admin",
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["nodes"][0]["id"], PUBLIC_ID);
+    let r = f
+        .call(rest(&f, "GET", "/api/v1/stats", "admin", None))
+        .await;
+    assert_eq!(r.status, 200);
+    let r = f
+        .call(rest(
+            &f,
+            "GET",
+            "/api/v1/export?type=malware",
+            "admin",
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    let bundle: Value = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(bundle["objects"].as_array().unwrap().len(), 2);
+    // streamed import of a bundle
+    let b = json!({"type": "bundle", "id": "bundle--6f0b8f3a-1d2c-4e5f-9a8b-7c6d5e4f3a21", "objects": [
+        malware("malware--77777777-1111-4111-8111-111111111111", "Imported", "2026-01-01T00:00:00.000Z", None)
+    ]});
+    let r = f
+        .call(rest(&f, "POST", "/api/v1/import", "admin", Some(&b)))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["new"], 1);
+    // a truncated bundle stores nothing
+    let r = f
+        .call(
+            Request::post("/api/v1/import")
+                .header("authorization", format!("Bearer {}", f.tokens["admin"]))
+                .body(Body::from(r#"{"type":"bundle","objects":[{"type":"malware","spec_version":"2.1","id":"malware--88888888-1111-4111-8111-111111111111","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"x","is_family":true},"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = f
+        .call(rest(
+            &f,
+            "GET",
+            "/api/v1/objects/malware--88888888-1111-4111-8111-111111111111",
+            "admin",
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn tokens_sessions_and_admin_lists() {
+    let f = fixture();
+    let r = f
+        .call(rest(
+            &f,
+            "POST",
+            "/api/v1/tokens",
+            "low",
+            Some(&json!({"scope": "read", "name": "mine"})),
+        ))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let secret = r.json()["secret"].as_str().unwrap().to_string();
+    let tid = r.json()["id"].as_str().unwrap().to_string();
+    let get = |tok: &str| {
+        Request::get("/api/v1/stats")
+            .header("authorization", format!("Bearer {tok}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(f.call(get(&secret)).await.status, 200);
+    // a non-admin cannot make tokens for others, nor admin tokens
+    let r = f
+        .call(rest(
+            &f,
+            "POST",
+            "/api/v1/tokens",
+            "low",
+            Some(&json!({"scope": "read", "user": "admin"})),
+        ))
+        .await;
+    assert_eq!(r.status, 403);
+    let r = f
+        .call(rest(
+            &f,
+            "POST",
+            "/api/v1/tokens",
+            "low",
+            Some(&json!({"scope": "admin"})),
+        ))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = f.call(rest(&f, "GET", "/api/v1/tokens", "low", None)).await;
+    assert!(r.text.contains(&tid) && !r.text.contains(&secret));
+    let r = f
+        .call(rest(
+            &f,
+            "DELETE",
+            &format!("/api/v1/tokens/{tid}"),
+            "other",
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 404, "not another user's token");
+    let r = f
+        .call(rest(
+            &f,
+            "DELETE",
+            &format!("/api/v1/tokens/{tid}"),
+            "low",
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(f.call(get(&secret)).await.status, 401);
+    // admin lists
+    assert_eq!(
+        f.call(rest(&f, "GET", "/api/v1/users", "admin", None))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        f.call(rest(&f, "GET", "/api/v1/users", "low", None))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        f.call(rest(&f, "GET", "/api/v1/orgs", "admin", None))
+            .await
+            .status,
+        200
+    );
+    // sessions
+    f.state
+        .auth()
+        .set_password("low", "password-of-low")
+        .unwrap();
+    let login = |pw: &str| {
+        Request::post("/api/v1/session")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"username": "low", "password": pw}).to_string(),
+            ))
+            .unwrap()
+    };
+    assert_eq!(f.call(login("wrong")).await.status, 401);
+    let r = f.call(login("password-of-low")).await;
+    assert_eq!(r.status, 204);
+    let cookie = r.headers["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("Secure")
+            && cookie.contains("SameSite=Strict")
+    );
+    let kv = cookie.split(';').next().unwrap().to_string();
+    let r = f
+        .call(
+            Request::get("/api/v1/stats")
+                .header("cookie", &kv)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = f
+        .call(
+            Request::delete("/api/v1/session")
+                .header("cookie", &kv)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let r = f
+        .call(
+            Request::get("/api/v1/stats")
+                .header("cookie", &kv)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    // the OpenAPI document
+    let r = f
+        .call(rest(&f, "GET", "/api/v1/openapi.json", "low", None))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["openapi"], "3.0.3");
+}
+
+/// Every REST read route answers a subject lacking clearance, compartment or
+/// releasability as if the protected object were absent, counts included.
+#[tokio::test]
+async fn labels_on_every_rest_route() {
+    let f = fixture();
+    for user in ["low", "nocomp", "other"] {
+        for (p, a) in [
+            (
+                format!("/api/v1/objects/{SECRET_ID}"),
+                format!("/api/v1/objects/{ABSENT_ID}"),
+            ),
+            (
+                format!("/api/v1/objects/{SECRET_ID}/versions"),
+                format!("/api/v1/objects/{ABSENT_ID}/versions"),
+            ),
+            (
+                format!("/api/v1/graph/{SECRET_ID}"),
+                format!("/api/v1/graph/{ABSENT_ID}"),
+            ),
+            (
+                "/api/v1/search?q=secret".to_string(),
+                "/api/v1/search?q=zzzabsent".to_string(),
+            ),
+        ] {
+            let rp = f.call(rest(&f, "GET", &p, user, None)).await;
+            let ra = f.call(rest(&f, "GET", &a, user, None)).await;
+            assert_eq!((rp.status, &rp.text), (ra.status, &ra.text), "{user} {p}");
+        }
+        for (p, a) in [(
+            format!("/api/v1/objects/{SECRET_ID}/revoke"),
+            format!("/api/v1/objects/{ABSENT_ID}/revoke"),
+        )] {
+            let rp = f.call(rest(&f, "POST", &p, user, None)).await;
+            let ra = f.call(rest(&f, "POST", &a, user, None)).await;
+            assert_eq!((rp.status, &rp.text), (ra.status, &ra.text), "{user} {p}");
+        }
+        let nv = |id: &str| malware(id, "x", "2026-05-01T00:00:00.000Z", None);
+        let rp = f
+            .call(rest(
+                &f,
+                "POST",
+                &format!("/api/v1/objects/{SECRET_ID}/versions"),
+                user,
+                Some(&nv(SECRET_ID)),
+            ))
+            .await;
+        let ra = f
+            .call(rest(
+                &f,
+                "POST",
+                &format!("/api/v1/objects/{ABSENT_ID}/versions"),
+                user,
+                Some(&nv(ABSENT_ID)),
+            ))
+            .await;
+        assert_eq!(
+            (rp.status, &rp.text),
+            (ra.status, &ra.text),
+            "{user} new version"
+        );
+        let r = f.call(rest(&f, "GET", "/api/v1/export", user, None)).await;
+        assert!(!r.text.contains(SECRET_ID), "{user} export");
+        let r = f.call(rest(&f, "GET", "/api/v1/stats", user, None)).await;
+        let s = r.json();
+        assert_eq!(s["by_type"]["malware"], 1, "{user} stats: {s}");
+        let r = f
+            .call(rest(
+                &f,
+                "GET",
+                "/api/v1/search?q=secret&type=malware",
+                user,
+                None,
+            ))
+            .await;
+        assert_eq!(r.json()["total"], 0);
+        assert_eq!(r.json()["facets"], json!({}));
+    }
+}
