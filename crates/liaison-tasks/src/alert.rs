@@ -337,7 +337,7 @@ pub fn sighting_object(
 
 /// A UUID (version 5 layout, SHA-256 based, RFC 9562 variant) named by `name`, stable
 /// across runs.
-fn name_uuid(name: &str) -> String {
+pub fn name_uuid(name: &str) -> String {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(name.as_bytes());
     let mut b = [0u8; 16];

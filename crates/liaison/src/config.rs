@@ -21,6 +21,59 @@ pub struct Config {
     /// `liaison serve`: listening address, TLS, limits and TAXII collections.
     #[serde(default)]
     pub server: ServerConfig,
+    /// Tasks between organizations: default deadlines, warnings, webhook.
+    #[serde(default, skip_serializing_if = "TasksConfig::is_default")]
+    pub tasks: TasksConfig,
+}
+
+/// The `[tasks]` section: default deadlines per type and priority, the monitor's
+/// warning fractions and the webhook its notifications go to.
+///
+/// ```toml
+/// [tasks]
+/// warn_fractions = [0.5, 0.8]
+/// webhook_url = "https://chat.example/hooks/liaison"
+/// webhook_secret = "change me"   # or LIAISON_TASKS_WEBHOOK_SECRET
+///
+/// [tasks.deadlines]          # hours; `priority` or `type.priority`
+/// urgent = 24
+/// "joint_response.urgent" = 72
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TasksConfig {
+    /// Default deadline in hours, keyed `priority` or `type.priority`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub deadlines: std::collections::BTreeMap<String, u32>,
+    /// Fractions of the time at which the monitor warns (absent: 0.5 and 0.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_fractions: Option<Vec<f64>>,
+    /// Where notifications are POSTed (HMAC-signed body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    /// The HMAC key of the webhook (`LIAISON_TASKS_WEBHOOK_SECRET` overrides it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+}
+
+impl TasksConfig {
+    fn is_default(&self) -> bool {
+        self == &TasksConfig::default()
+    }
+
+    /// The deadline templates and warning fractions, checked.
+    pub fn templates(&self) -> Result<liaison_tasks::Templates> {
+        Ok(liaison_tasks::Templates::with_overrides(
+            &self.deadlines,
+            self.warn_fractions.as_deref(),
+        )?)
+    }
+
+    /// The webhook secret: `LIAISON_TASKS_WEBHOOK_SECRET`, else the config's.
+    pub fn webhook_secret(&self) -> Option<String> {
+        std::env::var("LIAISON_TASKS_WEBHOOK_SECRET")
+            .ok()
+            .or_else(|| self.webhook_secret.clone())
+    }
 }
 
 /// The `[server]` section: how `liaison serve` listens and what it shares.
@@ -215,6 +268,10 @@ impl Config {
                 bail!("{at}: id and api_root must be non-empty and contain no '/'");
             }
         }
+        self.tasks.templates()?;
+        if self.tasks.webhook_url.is_some() && self.tasks.webhook_secret().is_none() {
+            bail!("tasks.webhook_url is set but no webhook_secret (or LIAISON_TASKS_WEBHOOK_SECRET): webhook bodies must be signed");
+        }
         if let Some(d) = &self.deployment.default_user {
             if !names.contains(d.as_str()) {
                 bail!("deployment.default_user: no user named '{d}'");
@@ -283,6 +340,7 @@ impl Config {
                 roles: vec![Role::Admin],
             }],
             server: ServerConfig::default(),
+            tasks: TasksConfig::default(),
         }
     }
 }

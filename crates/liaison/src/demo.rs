@@ -91,6 +91,7 @@ pub fn demo_config() -> Config {
             }],
             ..Default::default()
         },
+        tasks: Default::default(),
         orgs: vec![
             Org {
                 id: "cert".into(),

@@ -1,9 +1,11 @@
 //! `liaison`: the one binary. One subcommand per job; the work lives in the crates.
 
 mod cmd {
+    pub mod alert;
     pub mod gen_corpus;
     pub mod screen;
     pub mod serve;
+    pub mod task;
 }
 mod bench;
 mod config;
@@ -88,6 +90,12 @@ enum Command {
         after_help = "Examples:\n  liaison serve --data /srv/liaison --listen 0.0.0.0:8443\n  liaison serve token create --user alice --scope read\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/taxii2/"
     )]
     Serve(cmd::serve::ServeArgs),
+    /// Tasks between organizations: new, list, show, assign, accept, answer, close, stats.
+    #[command(subcommand)]
+    Task(cmd::task::TaskCommand),
+    /// Alerts from `liaison screen --store`: list, show, ack, dismiss, escalate, promote.
+    #[command(subcommand)]
+    Alert(cmd::alert::AlertCommand),
     /// Measure search and graph latency on a data directory.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -132,8 +140,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(a) => demo::run(&ctx, a),
         Command::Gen(g) => gen::run(g),
         Command::Pattern(p) => pattern_cmd::run(p),
-        Command::Screen(a) => cmd::screen::run(a),
+        Command::Screen(a) => cmd::alert::screen(&ctx, a),
         Command::Bench(b) => bench::run(&ctx, b),
         Command::Serve(a) => cmd::serve::run(&ctx, a),
+        Command::Task(c) => cmd::task::run(&ctx, c),
+        Command::Alert(c) => cmd::alert::run(&ctx, c),
     }
 }

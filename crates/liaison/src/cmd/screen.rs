@@ -79,6 +79,24 @@ pub struct ScreenArgs {
     /// Chunk size in MiB for splitting inputs across threads.
     #[arg(long, default_value_t = 8, value_name = "MIB", hide = true)]
     pub chunk_mib: usize,
+    /// Keep the hits in the store as sightings and alerts (for `liaison alert`) instead of
+    /// printing them; acts as `--as` in `--data`.
+    #[arg(long)]
+    pub store: bool,
+    /// With --store: keep hits of this severity and above (info, low, medium, high, critical).
+    #[arg(
+        long,
+        default_value = "low",
+        value_name = "SEVERITY",
+        requires = "store"
+    )]
+    pub min_severity: String,
+    /// With --store: label of the watchlist terms and of indicators not in the store, as a banner.
+    #[arg(long, value_name = "BANNER", requires = "store")]
+    pub rule_label: Option<String>,
+    /// With --store: label of the screened sources, as a banner.
+    #[arg(long, value_name = "BANNER", requires = "store")]
+    pub source_label: Option<String>,
     /// Files or directories to screen; stdin when none (or `-`). `.gz` files are decompressed.
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
@@ -87,8 +105,28 @@ pub struct ScreenArgs {
 /// A single line longer than this is cut (hits spanning the cut are lost).
 const MAX_LINE: usize = 64 << 20;
 
+/// Where hits go instead of stdout (`--store`): a writer taking the JSON lines, and
+/// what to do once every input is screened.
+pub struct Diversion {
+    /// Takes the hits as JSON lines.
+    pub out: Box<dyn Write>,
+    /// Runs after the last input (stores what `out` collected).
+    pub finish: Box<dyn FnOnce() -> Result<()>>,
+}
+
 /// Run `liaison screen`.
 pub fn run(args: ScreenArgs) -> Result<ExitCode> {
+    if args.store {
+        anyhow::bail!("--store needs the liaison binary's store (liaison screen --store)");
+    }
+    run_diverted(args, None)
+}
+
+/// Run `liaison screen`, sending the hits to `divert` when given.
+pub fn run_diverted(args: ScreenArgs, divert: Option<Diversion>) -> Result<ExitCode> {
+    if divert.is_some() && args.count {
+        anyhow::bail!("--store keeps every hit; it does not go with --count");
+    }
     let t0 = Instant::now();
     let engine = build_engine(&args)?;
     let build_secs = t0.elapsed().as_secs_f64();
@@ -128,7 +166,13 @@ pub fn run(args: ScreenArgs) -> Result<ExitCode> {
     let pb = progress(total);
 
     let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    let (mut out, finish): (Box<dyn Write>, _) = match divert {
+        Some(d) => (d.out, Some(d.finish)),
+        None => (
+            Box::new(io::BufWriter::with_capacity(1 << 20, stdout.lock())),
+            None,
+        ),
+    };
     let mut totals = Totals::default();
     let t1 = Instant::now();
     for input in &inputs {
@@ -181,6 +225,10 @@ pub fn run(args: ScreenArgs) -> Result<ExitCode> {
         }
     }
     pb.finish_and_clear();
+    drop(out);
+    if let Some(finish) = finish {
+        finish()?;
+    }
     if args.stats {
         let secs = t1.elapsed().as_secs_f64().max(1e-9);
         let mb = totals.bytes as f64 / 1e6;

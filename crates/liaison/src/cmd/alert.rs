@@ -1,0 +1,979 @@
+//! Alerts: screening hits folded into STIX sightings and `x-liaison-alert` objects
+//! (`liaison screen --store`), and their triage (`liaison alert …`).
+//!
+//! The folding, labels, burst detection and triage rules are `liaison_tasks::alert`;
+//! this module feeds it hits and keeps the results in the store: every change is a new
+//! version imported through `Store::import`, every read goes through `get`, `versions`
+//! or `export`, which filter by the reader's label rights.
+
+use crate::cmd::task::{Env, NewTask};
+use crate::config::parse_label;
+use crate::kb::Ctx;
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use liaison_policy::{join, Label, Releasability, Subject};
+use liaison_stix::label::LabelExtension;
+use liaison_stix::StixObject;
+use liaison_store::{ExportFilter, ImportOptions, Prepared, SqliteStore, Store, StoredObject};
+use liaison_tasks::alert::{
+    accuracy, name_uuid, sighting_object, Aggregator, Burst, BurstConfig, BurstDetector, HitRef,
+    Severity, Triage,
+};
+use liaison_tasks::time::{fmt_ms, parse_ms};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+/// The STIX type of an alert.
+pub const ALERT_TYPE: &str = "x-liaison-alert";
+
+/// Sample values kept per alert (for promotion into intelligence).
+const MAX_VALUES: usize = 20;
+
+// ---------------------------------------------------------------------------------------
+// Collecting hits from `liaison screen --store`.
+
+/// One hit as the collector keeps it.
+struct Collected {
+    rule: String,
+    name: String,
+    source: String,
+    at_ms: i64,
+    severity: Severity,
+    value: Option<String>,
+    topics: Vec<String>,
+}
+
+#[derive(Default)]
+struct SinkState {
+    partial: Vec<u8>,
+    hits: Vec<Collected>,
+    skipped: u64,
+}
+
+/// A `Write` that takes the screener's JSON lines instead of stdout and keeps the hits
+/// at or above a severity. Clone it to keep a handle while the screener writes.
+#[derive(Clone)]
+pub struct AlertSink {
+    min: Severity,
+    state: Arc<Mutex<SinkState>>,
+}
+
+impl AlertSink {
+    /// A sink keeping hits of severity `min` and above.
+    pub fn new(min: Severity) -> Self {
+        AlertSink {
+            min,
+            state: Arc::new(Mutex::new(SinkState::default())),
+        }
+    }
+
+    fn take_line(&self, st: &mut SinkState, line: &[u8], now: i64) {
+        let Ok(h) = serde_json::from_slice::<Value>(line) else {
+            st.skipped += 1;
+            return;
+        };
+        let severity: Severity = h["severity"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default();
+        if severity < self.min {
+            return;
+        }
+        let value = h["value"].as_str().map(str::to_string);
+        let matched = h["matched"].as_str().unwrap_or_default();
+        let (rule, name) = match h["rule"]["type"].as_str() {
+            Some("term") => {
+                let t = h["rule"]["term"].as_str().unwrap_or(matched);
+                (
+                    format!("term:{t}"),
+                    h["label"].as_str().unwrap_or(t).to_string(),
+                )
+            }
+            Some("indicator") => {
+                let id = h["rule"]["id"].as_str().unwrap_or_default().to_string();
+                let name = h["label"].as_str().unwrap_or(&id).to_string();
+                (id, name)
+            }
+            _ => {
+                let kind = h["rule"]["kind"].as_str().unwrap_or("value");
+                let v = value.as_deref().unwrap_or(matched);
+                (format!("{kind}:{v}"), format!("{kind} {v}"))
+            }
+        };
+        let topics = h["tags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        st.hits.push(Collected {
+            rule,
+            name,
+            source: h["source"].as_str().unwrap_or("stdin").to_string(),
+            at_ms: now,
+            severity,
+            value: value.or_else(|| Some(matched.to_string()).filter(|m| !m.is_empty())),
+            topics,
+        });
+    }
+}
+
+impl Write for AlertSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let now = liaison_stix::Timestamp::now().millis();
+        let mut st = self
+            .state
+            .lock()
+            .map_err(|_| std::io::Error::other("alert collector poisoned"))?;
+        let mut data = std::mem::take(&mut st.partial);
+        data.extend_from_slice(buf);
+        let mut start = 0;
+        while let Some(n) = memchr::memchr(b'\n', &data[start..]) {
+            let line = &data[start..start + n];
+            if !line.is_empty() {
+                self.take_line(&mut st, line, now);
+            }
+            start += n + 1;
+        }
+        st.partial = data[start..].to_vec();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `liaison screen`, with `--store` folding the hits into sightings and alerts.
+pub fn screen(ctx: &Ctx, args: crate::cmd::screen::ScreenArgs) -> Result<ExitCode> {
+    if !args.store {
+        return crate::cmd::screen::run(args);
+    }
+    let min: Severity = args
+        .min_severity
+        .parse()
+        .map_err(|e: String| anyhow!("--min-severity: {e}"))?;
+    // Fail before screening if the store, the user or a label is wrong.
+    let (_cfg, store, subject) = ctx.open()?;
+    for l in [&args.rule_label, &args.source_label].into_iter().flatten() {
+        parse_label(store.policy(), l, &subject.org)?;
+    }
+    drop(store);
+    let sink = AlertSink::new(min);
+    let opts = StoreOptions {
+        rule_label: args.rule_label.clone(),
+        source_label: args.source_label.clone(),
+    };
+    let data = ctx.data.clone();
+    let as_user = ctx.as_user.clone();
+    let keep = sink.clone();
+    let divert = crate::cmd::screen::Diversion {
+        out: Box::new(sink),
+        finish: Box::new(move || {
+            let ctx = Ctx { data, as_user };
+            store_hits(&ctx, &keep, &opts)
+        }),
+    };
+    crate::cmd::screen::run_diverted(args, Some(divert))
+}
+
+/// Labels and thresholds for storing collected hits.
+pub struct StoreOptions {
+    /// Label of watchlist terms and of indicators not in the store.
+    pub rule_label: Option<String>,
+    /// Label of the screened sources.
+    pub source_label: Option<String>,
+}
+
+/// What storing the hits did.
+#[derive(Debug, serde::Serialize)]
+pub struct StoreSummary {
+    hits: u64,
+    sightings: usize,
+    alerts: usize,
+    bursts: Vec<Burst>,
+}
+
+/// Fold the collected hits into sightings and alerts and store them for the acting user.
+pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()> {
+    let (_cfg, store, subject) = ctx.open()?;
+    let hits = {
+        let mut st = sink
+            .state
+            .lock()
+            .map_err(|_| anyhow!("alert collector poisoned"))?;
+        std::mem::take(&mut st.hits)
+    };
+    let now = liaison_stix::Timestamp::now().millis();
+    let policy = store.policy();
+    let own = Label {
+        releasable_to: Releasability::owner_only(),
+        ..Label::public(Some(subject.org.clone()))
+    };
+    let rule_default = match &opts.rule_label {
+        Some(t) => parse_label(policy, t, &subject.org)?,
+        None => own.clone(),
+    };
+    let source_label = match &opts.source_label {
+        Some(t) => parse_label(policy, t, &subject.org)?,
+        None => own,
+    };
+    // A rule that is an indicator in the store carries that indicator's label.
+    let mut rule_labels: BTreeMap<String, Label> = BTreeMap::new();
+    for h in &hits {
+        if !rule_labels.contains_key(&h.rule) {
+            let l = if h.rule.contains("--") {
+                store
+                    .get(&subject, &h.rule)?
+                    .map(|o| join(&o.label, &rule_default))
+                    .unwrap_or_else(|| rule_default.clone())
+            } else {
+                rule_default.clone()
+            };
+            rule_labels.insert(h.rule.clone(), l);
+        }
+    }
+    let mut agg = Aggregator::new(
+        |r: &str| {
+            rule_labels
+                .get(r)
+                .cloned()
+                .unwrap_or_else(|| rule_default.clone())
+        },
+        |_: &str| source_label.clone(),
+    );
+    let mut bursts = BurstDetector::new(BurstConfig::default());
+    let mut found = Vec::new();
+    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut values: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for h in &hits {
+        agg.push(&HitRef {
+            rule: &h.rule,
+            source: &h.source,
+            at_ms: h.at_ms,
+            severity: h.severity,
+        });
+        found.extend(bursts.observe(&h.rule, h.at_ms));
+        for t in &h.topics {
+            found.extend(bursts.observe(&format!("topic:{t}"), h.at_ms));
+        }
+        names.entry(&h.rule).or_insert(&h.name);
+        if let Some(v) = &h.value {
+            let set = values.entry(&h.rule).or_default();
+            if set.len() < MAX_VALUES {
+                set.insert(v);
+            }
+        }
+    }
+    let mut batch: Vec<(StixObject, Label)> = Vec::new();
+    let alerts = agg.alerts();
+    let sightings = agg.sightings();
+    let alert_id = |rule: &str, day_ms: i64| {
+        format!(
+            "{ALERT_TYPE}--{}",
+            name_uuid(&format!("alert\u{1f}{rule}\u{1f}{}", day_ms))
+        )
+    };
+    const DAY: i64 = 86_400_000;
+    for s in &sightings {
+        let aid = alert_id(&s.rule, s.day_ms);
+        let of = if s.rule.starts_with("indicator--") {
+            s.rule.clone()
+        } else {
+            aid.clone()
+        };
+        let mut v = sighting_object(s, &of, None, now);
+        v["x_liaison_source"] = json!(s.source);
+        v["x_liaison_rule"] = json!(s.rule);
+        let id = v["id"].as_str().unwrap_or_default().to_string();
+        let mut label = s.label.clone();
+        if let Some(old) = store.get(&subject, &id)? {
+            let o = old.object.to_value();
+            v["count"] = json!(o["count"].as_u64().unwrap_or(0) + s.count);
+            keep_earliest(&mut v, &o, "first_seen");
+            keep_earliest(&mut v, &o, "created");
+            keep_latest(&mut v, &o, "last_seen");
+            bump_modified(&mut v, &o, now);
+            label = join(&old.label, &label);
+        }
+        batch.push((StixObject::from_value(v)?, label));
+    }
+    // One alert per rule and day (hits of one run fall on one day, so per rule).
+    for a in &alerts {
+        let day = a.first_seen.div_euclid(DAY) * DAY;
+        let id = alert_id(&a.rule, day);
+        let refs: Vec<String> = batch
+            .iter()
+            .filter(|(o, _)| {
+                o.type_name() == "sighting" && o.str_prop("x_liaison_rule") == Some(&a.rule)
+            })
+            .map(|(o, _)| o.id().to_string())
+            .collect();
+        let vals: Vec<&str> = values
+            .get(a.rule.as_str())
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        let mut v = json!({
+            "type": ALERT_TYPE,
+            "spec_version": "2.1",
+            "id": id,
+            "created": fmt_ms(a.first_seen),
+            "modified": fmt_ms(now.max(a.first_seen)),
+            "name": names.get(a.rule.as_str()).copied().unwrap_or(&a.rule),
+            "rule": a.rule,
+            "alert_severity": a.severity,
+            "count": a.count,
+            "first_seen": fmt_ms(a.first_seen),
+            "last_seen": fmt_ms(a.last_seen),
+            "sources": a.sources,
+            "sighting_refs": refs,
+            "observed_values": vals,
+            "triage": Triage::New,
+        });
+        let mut label = a.label.clone();
+        if let Some(old) = store.get(&subject, &id)? {
+            let o = old.object.to_value();
+            v["count"] = json!(o["count"].as_u64().unwrap_or(0) + a.count);
+            keep_earliest(&mut v, &o, "first_seen");
+            keep_earliest(&mut v, &o, "created");
+            keep_latest(&mut v, &o, "last_seen");
+            bump_modified(&mut v, &o, now);
+            v["triage"] = o["triage"].clone();
+            let sev = o["alert_severity"]
+                .as_str()
+                .and_then(|s| s.parse::<Severity>().ok())
+                .unwrap_or_default()
+                .max(a.severity);
+            v["alert_severity"] = json!(sev);
+            for key in ["sources", "sighting_refs", "observed_values"] {
+                let mut set: BTreeSet<String> = strings(&o[key]);
+                set.extend(strings(&v[key]));
+                v[key] = json!(set
+                    .into_iter()
+                    .take(if key == "observed_values" {
+                        MAX_VALUES
+                    } else {
+                        usize::MAX
+                    })
+                    .collect::<Vec<_>>());
+            }
+            label = join(&old.label, &label);
+        }
+        batch.push((StixObject::from_value(v)?, label));
+    }
+    // Early warnings: a burst raises an alert of its own even if no hit is severe.
+    for b in &found {
+        let day = b.at_ms.div_euclid(DAY) * DAY;
+        let id = alert_id(&format!("burst:{}", b.key), day);
+        if store.get(&subject, &id)?.is_some() {
+            continue;
+        }
+        let label = rule_labels
+            .get(b.key.as_str())
+            .map(|l| join(l, &source_label))
+            .unwrap_or_else(|| join(&rule_default, &source_label));
+        let v = json!({
+            "type": ALERT_TYPE,
+            "spec_version": "2.1",
+            "id": id,
+            "created": fmt_ms(b.at_ms),
+            "modified": fmt_ms(now.max(b.at_ms)),
+            "name": format!("burst of {}", b.key),
+            "rule": format!("burst:{}", b.key),
+            "alert_severity": Severity::High,
+            "count": b.window_count,
+            "first_seen": fmt_ms(b.at_ms),
+            "last_seen": fmt_ms(b.at_ms),
+            "expected": b.expected,
+            "triage": Triage::New,
+        });
+        batch.push((StixObject::from_value(v)?, label));
+    }
+    let n_alerts = batch
+        .iter()
+        .filter(|(o, _)| o.type_name() == ALERT_TYPE)
+        .count();
+    import_labelled(&store, &subject, batch)?;
+    let summary = StoreSummary {
+        hits: hits.len() as u64,
+        sightings: sightings.len(),
+        alerts: n_alerts,
+        bursts: found,
+    };
+    eprintln!(
+        "liaison: stored {} hits as {} sightings and {} alerts ({} bursts)",
+        summary.hits,
+        summary.sightings,
+        summary.alerts,
+        summary.bursts.len()
+    );
+    Ok(())
+}
+
+fn strings(v: &Value) -> BTreeSet<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn keep_earliest(v: &mut Value, old: &Value, key: &str) {
+    if let (Some(a), Some(b)) = (v[key].as_str(), old[key].as_str()) {
+        if b < a {
+            v[key] = json!(b);
+        }
+    }
+}
+
+fn keep_latest(v: &mut Value, old: &Value, key: &str) {
+    if let (Some(a), Some(b)) = (v[key].as_str(), old[key].as_str()) {
+        if b > a {
+            v[key] = json!(b);
+        }
+    }
+}
+
+/// A new version's `modified` is later than the stored one's.
+fn bump_modified(v: &mut Value, old: &Value, now: i64) {
+    let prev = old["modified"]
+        .as_str()
+        .and_then(|m| parse_ms(m).ok())
+        .unwrap_or(0);
+    v["modified"] = json!(fmt_ms(now.max(prev + 1)));
+}
+
+/// Write each object's label into its label extension and import the batch in one
+/// transaction (all or nothing).
+fn import_labelled(
+    store: &SqliteStore,
+    subject: &Subject,
+    batch: Vec<(StixObject, Label)>,
+) -> Result<()> {
+    let policy = store.policy();
+    let items: Vec<StixObject> = batch
+        .into_iter()
+        .map(|(mut o, l)| {
+            LabelExtension {
+                level: policy.level_name(l.level).to_string(),
+                compartments: l.compartments.iter().cloned().collect(),
+                releasable_to: match &l.releasable_to {
+                    Releasability::All => vec!["*".into()],
+                    Releasability::To(s) => s.iter().cloned().collect(),
+                },
+                owner: l.owner.clone(),
+            }
+            .write(&mut o);
+            if let Some(t) = liaison_stix::tlp::Tlp::parse(l.tlp.as_str()) {
+                liaison_stix::label::set_tlp(&mut o, t);
+            }
+            o
+        })
+        .collect();
+    let opts = ImportOptions {
+        default_label: None,
+        strict: true,
+        expected_objects: None,
+    };
+    let mut it = items.into_iter().map(|o| Ok(Prepared::new(o)));
+    store
+        .import(subject, &mut it, &opts, &mut |_| {})
+        .map_err(|e| anyhow!("nothing was stored: {e}"))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// `liaison alert …`
+
+#[derive(Subcommand, Debug)]
+pub enum AlertCommand {
+    /// List the alerts you may read (untriaged ones unless --all).
+    #[command(after_help = "Example:\n  liaison alert list --severity high --json")]
+    List(ListArgs),
+    /// Show an alert, or its history (every version).
+    Show(ShowArgs),
+    /// Acknowledge an alert.
+    Ack(IdArgs),
+    /// Dismiss an alert as a false positive, with a reason (kept for accuracy figures).
+    Dismiss(DismissArgs),
+    /// Escalate an alert into a task (the task refers to the alert and carries its label).
+    #[command(
+        after_help = "Example:\n  liaison alert escalate x-liaison-alert--… --assign cert/analysis --priority urgent"
+    )]
+    Escalate(EscalateArgs),
+    /// Promote an alert's observed values into intelligence: observables and indicators.
+    Promote(IdArgs),
+    /// Triage accuracy: true and false positives, dismissal reasons.
+    Accuracy(JsonArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Only this triage state: new, acknowledged, dismissed, escalated, promoted.
+    #[arg(long)]
+    state: Option<String>,
+    /// Only this severity and above.
+    #[arg(long)]
+    severity: Option<String>,
+    /// Triaged alerts too.
+    #[arg(long)]
+    all: bool,
+    /// JSON output (the STIX objects).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Alert id.
+    id: String,
+    /// Every version, oldest first.
+    #[arg(long)]
+    history: bool,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct IdArgs {
+    /// Alert id.
+    id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct JsonArgs {
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DismissArgs {
+    /// Alert id.
+    id: String,
+    /// Why it is a false positive.
+    #[arg(long)]
+    reason: String,
+}
+
+#[derive(Args, Debug)]
+pub struct EscalateArgs {
+    /// Alert id.
+    id: String,
+    /// Task title (default: the alert's name).
+    #[arg(long)]
+    title: Option<String>,
+    /// rfi, collection, analysis, joint_response.
+    #[arg(long = "type", default_value = "analysis")]
+    task_type: String,
+    /// urgent, high, normal, low.
+    #[arg(long, default_value = "high")]
+    priority: String,
+    /// RFC 3339 time or a duration (24h); default: the template.
+    #[arg(long)]
+    deadline: Option<String>,
+    /// Assignee: org, org/unit or org/unit:user (repeatable).
+    #[arg(long = "assign", value_name = "ASSIGNEE")]
+    assign: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, c: AlertCommand) -> Result<ExitCode> {
+    let (cfg, store, subject) = ctx.open()?;
+    let now = liaison_stix::Timestamp::now().millis();
+    let env = Env {
+        cfg: &cfg,
+        store: &store,
+        subject: &subject,
+        now,
+    };
+    match c {
+        AlertCommand::List(a) => list(&env, a),
+        AlertCommand::Show(a) => show(&env, a),
+        AlertCommand::Ack(a) => triage(
+            &env,
+            &a.id,
+            Triage::Acknowledged {
+                by: subject.name.clone(),
+            },
+            vec![],
+        ),
+        AlertCommand::Dismiss(a) => triage(
+            &env,
+            &a.id,
+            Triage::Dismissed {
+                by: subject.name.clone(),
+                reason: a.reason,
+            },
+            vec![],
+        ),
+        AlertCommand::Escalate(a) => escalate(&env, a),
+        AlertCommand::Promote(a) => promote(&env, &a.id),
+        AlertCommand::Accuracy(a) => {
+            let states: Vec<Triage> = readable_alerts(&env)?
+                .iter()
+                .filter_map(|o| serde_json::from_value(o.object.to_value()["triage"].clone()).ok())
+                .collect();
+            let acc = accuracy(&states);
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&acc)?);
+            } else {
+                println!(
+                    "{} true positives (escalated or promoted), {} false positives; precision {}",
+                    acc.true_positives,
+                    acc.false_positives,
+                    acc.precision
+                        .map(|p| format!("{:.0}%", p * 100.0))
+                        .unwrap_or_else(|| "-".into())
+                );
+                for (r, n) in &acc.reasons {
+                    println!("  {n:>5}  {r}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn readable_alerts(env: &Env<'_>) -> Result<Vec<StoredObject>> {
+    let filter = ExportFilter {
+        types: vec![ALERT_TYPE.into()],
+        since: None,
+        all_versions: false,
+    };
+    let mut out = Vec::new();
+    env.store.export(env.subject, &filter, &mut |o| {
+        out.push(o);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn state_of(v: &Value) -> Triage {
+    serde_json::from_value(v["triage"].clone()).unwrap_or(Triage::New)
+}
+
+fn list(env: &Env<'_>, a: ListArgs) -> Result<ExitCode> {
+    let min: Option<Severity> = a
+        .severity
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: String| anyhow!(e))?;
+    let mut rows: Vec<(StoredObject, Value)> = readable_alerts(env)?
+        .into_iter()
+        .map(|o| {
+            let v = o.object.to_value();
+            (o, v)
+        })
+        .filter(|(_, v)| {
+            let st = state_of(v);
+            let sev: Severity = v["alert_severity"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_default();
+            (a.all || a.state.is_some() || matches!(st, Triage::New | Triage::Acknowledged { .. }))
+                && a.state.as_deref().is_none_or(|s| st.name() == s)
+                && min.is_none_or(|m| sev >= m)
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        let sev = |v: &Value| {
+            v["alert_severity"]
+                .as_str()
+                .and_then(|s| s.parse::<Severity>().ok())
+                .unwrap_or_default()
+        };
+        sev(&y.1)
+            .cmp(&sev(&x.1))
+            .then_with(|| y.1["last_seen"].as_str().cmp(&x.1["last_seen"].as_str()))
+    });
+    if a.json {
+        let list: Vec<Value> = rows
+            .iter()
+            .map(|(o, _)| env.store.labelled_value(o))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!("no alerts");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<54} {:<8} {:<12} {:>7} {:<24}  NAME",
+        "ID", "SEVERITY", "STATE", "HITS", "LAST SEEN"
+    );
+    for (_, v) in &rows {
+        println!(
+            "{:<54} {:<8} {:<12} {:>7} {:<24}  {}",
+            v["id"].as_str().unwrap_or_default(),
+            v["alert_severity"].as_str().unwrap_or_default(),
+            state_of(v).name(),
+            v["count"].as_u64().unwrap_or(0),
+            v["last_seen"].as_str().unwrap_or_default(),
+            v["name"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(env: &Env<'_>, a: ShowArgs) -> Result<ExitCode> {
+    let versions: Vec<StoredObject> = if a.history {
+        env.store.versions(env.subject, &a.id)?
+    } else {
+        env.store.get(env.subject, &a.id)?.into_iter().collect()
+    };
+    let versions: Vec<StoredObject> = versions
+        .into_iter()
+        .filter(|v| v.object.type_name() == ALERT_TYPE)
+        .collect();
+    if versions.is_empty() {
+        eprintln!(
+            "liaison: no alert {} that {} may read",
+            a.id, env.subject.name
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let list: Vec<Value> = versions
+        .iter()
+        .map(|v| env.store.labelled_value(v))
+        .collect();
+    if a.json {
+        let out = if a.history {
+            Value::Array(list)
+        } else {
+            list.into_iter().next().unwrap_or(Value::Null)
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let banner = env.store.policy().banner(&versions[0].label);
+    println!("== {banner} ==");
+    for (stored, v) in versions.iter().zip(&list) {
+        let _ = stored;
+        println!(
+            "{}  {}  {}  severity {}  {} hits  {} → {}",
+            v["modified"].as_str().unwrap_or_default(),
+            v["name"].as_str().unwrap_or_default(),
+            state_of(v).name(),
+            v["alert_severity"].as_str().unwrap_or_default(),
+            v["count"],
+            v["first_seen"].as_str().unwrap_or_default(),
+            v["last_seen"].as_str().unwrap_or_default(),
+        );
+    }
+    println!("== {banner} ==");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(env: &Env<'_>, id: &str) -> Result<(StoredObject, Value)> {
+    let Some(o) = env
+        .store
+        .get(env.subject, id)?
+        .filter(|o| o.object.type_name() == ALERT_TYPE)
+    else {
+        bail!("no alert {id} that {} may read", env.subject.name);
+    };
+    let v = env.store.labelled_value(&o);
+    Ok((o, v))
+}
+
+/// Move an alert to `next` (a new version), importing `extra` objects in the same batch.
+fn triage(env: &Env<'_>, id: &str, next: Triage, extra: Vec<StixObject>) -> Result<ExitCode> {
+    let (_stored, mut v) = load(env, id)?;
+    let cur = state_of(&v);
+    let next = cur
+        .advance(next)
+        .map_err(|e| anyhow!("{id}: {e}; nothing changed"))?;
+    let name = next.name();
+    v["triage"] = serde_json::to_value(&next)?;
+    let old = v.clone();
+    bump_modified(&mut v, &old, env.now);
+    let mut items: Vec<StixObject> = extra;
+    items.push(StixObject::from_value(v)?);
+    let opts = ImportOptions {
+        default_label: None,
+        strict: true,
+        expected_objects: None,
+    };
+    let mut it = items.into_iter().map(|o| Ok(Prepared::new(o)));
+    env.store
+        .import(env.subject, &mut it, &opts, &mut |_| {})
+        .map_err(|e| anyhow!("nothing changed: {e}"))?;
+    println!("{id} is {name}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn escalate(env: &Env<'_>, a: EscalateArgs) -> Result<ExitCode> {
+    let (stored, v) = load(env, &a.id)?;
+    // Refuse early, before a task is created, if the alert cannot be escalated.
+    state_of(&v)
+        .advance(Triage::Escalated {
+            by: env.subject.name.clone(),
+            task_ref: String::new(),
+        })
+        .map_err(|e| anyhow!("{}: {e}; nothing changed", a.id))?;
+    let title = a
+        .title
+        .unwrap_or_else(|| format!("Alert: {}", v["name"].as_str().unwrap_or(a.id.as_str())));
+    let mut refs = vec![a.id.clone()];
+    refs.extend(strings(&v["sighting_refs"]));
+    let task = env.create(NewTask {
+        title,
+        task_type: a.task_type,
+        priority: a.priority,
+        deadline: a.deadline,
+        description: Some(format!(
+            "Escalated from {} ({} hits, severity {}, {} → {}).",
+            a.id,
+            v["count"],
+            v["alert_severity"].as_str().unwrap_or_default(),
+            v["first_seen"].as_str().unwrap_or_default(),
+            v["last_seen"].as_str().unwrap_or_default()
+        )),
+        assign: a.assign,
+        refs,
+        label: Some(stored.label.clone()),
+    })?;
+    let task_id = task.object.id().to_string();
+    triage(
+        env,
+        &a.id,
+        Triage::Escalated {
+            by: env.subject.name.clone(),
+            task_ref: task_id.clone(),
+        },
+        vec![],
+    )?;
+    println!("task {task_id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The observable and the indicator pattern for an extracted value.
+fn observable(kind: &str, value: &str) -> Option<(Value, String)> {
+    let q = value.replace('\\', "\\\\").replace('\'', "\\'");
+    let (ty, props, pattern): (&str, Map<String, Value>, String) = match kind {
+        "ipv4" => (
+            "ipv4-addr",
+            obj(&[("value", json!(value))]),
+            format!("[ipv4-addr:value = '{q}']"),
+        ),
+        "ipv6" => (
+            "ipv6-addr",
+            obj(&[("value", json!(value))]),
+            format!("[ipv6-addr:value = '{q}']"),
+        ),
+        "domain" => (
+            "domain-name",
+            obj(&[("value", json!(value))]),
+            format!("[domain-name:value = '{q}']"),
+        ),
+        "url" => (
+            "url",
+            obj(&[("value", json!(value))]),
+            format!("[url:value = '{q}']"),
+        ),
+        "email" => (
+            "email-addr",
+            obj(&[("value", json!(value))]),
+            format!("[email-addr:value = '{q}']"),
+        ),
+        "md5" | "sha1" | "sha256" | "sha512" => {
+            let algo = match kind {
+                "md5" => "MD5",
+                "sha1" => "SHA-1",
+                "sha256" => "SHA-256",
+                _ => "SHA-512",
+            };
+            (
+                "file",
+                obj(&[("hashes", json!({ algo: value }))]),
+                format!("[file:hashes.'{algo}' = '{q}']"),
+            )
+        }
+        _ => return None,
+    };
+    let id = liaison_stix::sco_id(ty, &props)?;
+    let mut m = props;
+    m.insert("type".into(), json!(ty));
+    m.insert("spec_version".into(), json!("2.1"));
+    m.insert("id".into(), json!(id));
+    Some((Value::Object(m), pattern))
+}
+
+fn obj(kv: &[(&str, Value)]) -> Map<String, Value> {
+    kv.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+fn promote(env: &Env<'_>, id: &str) -> Result<ExitCode> {
+    let (_stored, v) = load(env, id)?;
+    let rule = v["rule"].as_str().unwrap_or_default();
+    // The kind of the values: from an extractor rule (`ipv4:…`), else guessed per value
+    // is not attempted: watchlist terms have no observable.
+    let kind = rule.split_once(':').map(|(k, _)| k).unwrap_or_default();
+    let mut extra: Vec<StixObject> = Vec::new();
+    let mut refs: Vec<String> = Vec::new();
+    let label_ext = v["extensions"][liaison_stix::LABEL_EXTENSION_ID].clone();
+    let markings = v["object_marking_refs"].clone();
+    let now = fmt_ms(env.now);
+    for val in strings(&v["observed_values"]) {
+        let Some((mut sco, pattern)) = observable(kind, &val) else {
+            continue;
+        };
+        let ind_id = format!(
+            "indicator--{}",
+            name_uuid(&format!("promoted\u{1f}{pattern}"))
+        );
+        let mut ind = json!({
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": ind_id,
+            "created": now,
+            "modified": now,
+            "name": format!("{} (promoted from {id})", val),
+            "pattern": pattern,
+            "pattern_type": "stix",
+            "valid_from": v["first_seen"],
+            "indicator_types": ["malicious-activity"],
+        });
+        for o in [&mut sco, &mut ind] {
+            if !label_ext.is_null() {
+                o["extensions"] = json!({ liaison_stix::LABEL_EXTENSION_ID: label_ext.clone() });
+            }
+            if markings.is_array() {
+                o["object_marking_refs"] = markings.clone();
+            }
+        }
+        refs.push(sco["id"].as_str().unwrap_or_default().to_string());
+        refs.push(ind_id);
+        extra.push(StixObject::from_value(sco)?);
+        extra.push(StixObject::from_value(ind)?);
+    }
+    refs.extend(strings(&v["sighting_refs"]));
+    if extra.is_empty() {
+        bail!(
+            "{id}: nothing to promote: '{rule}' has no observed value of a kind that makes an observable (IP, domain, URL, e-mail, hash); escalate it into a task instead"
+        );
+    }
+    let n = extra.len() / 2;
+    triage(
+        env,
+        id,
+        Triage::Promoted {
+            by: env.subject.name.clone(),
+            object_refs: refs,
+        },
+        extra,
+    )
+    .with_context(|| format!("promoting {id}"))?;
+    println!("{n} observables and {n} indicators created");
+    Ok(ExitCode::SUCCESS)
+}
