@@ -201,6 +201,13 @@ impl<R: FnMut(&str) -> Label, S: FnMut(&str) -> Label> Aggregator<R, S> {
 
     /// Fold one hit in.
     pub fn push(&mut self, hit: &HitRef<'_>) {
+        self.push_folded(hit, 1, hit.at_ms);
+    }
+
+    /// Fold in `count` hits of one rule and source already folded elsewhere (e.g. by a
+    /// screening worker): `hit.at_ms` is the first of them, `last_ms` the last; they
+    /// must fall on one UTC day.
+    pub fn push_folded(&mut self, hit: &HitRef<'_>, count: u64, last_ms: i64) {
         let r = match self.rules.get(hit.rule) {
             Some(&r) => r,
             None => {
@@ -222,10 +229,13 @@ impl<R: FnMut(&str) -> Label, S: FnMut(&str) -> Label> Aggregator<R, S> {
             }
         };
         let day = hit.at_ms.div_euclid(DAY_MS) * DAY_MS;
-        self.sightings
+        let a = self
+            .sightings
             .entry((r, s, day))
-            .or_insert_with(|| Agg::new(hit.at_ms, hit.severity))
-            .add(hit.at_ms, hit.severity);
+            .or_insert_with(|| Agg::new(hit.at_ms, hit.severity));
+        a.add(hit.at_ms, hit.severity);
+        a.count += count.saturating_sub(1);
+        a.last = a.last.max(last_ms);
     }
 
     /// Sightings so far, by rule, source and day.

@@ -56,21 +56,27 @@ fn hits_become_one_sighting_per_rule_source_and_day() {
     )); // next day
     agg.push(&hit("term:gridspike", "sensor", day() + h, Severity::Low));
     agg.push(&hit("indicator--x", "news", day() + h, Severity::Critical));
-    assert_eq!(agg.hits(), 6);
+    // Hits folded elsewhere (a screening worker) count as many.
+    agg.push_folded(
+        &hit("term:gridspike", "news", day() + 3 * h, Severity::Low),
+        10,
+        day() + 4 * h,
+    );
+    assert_eq!(agg.hits(), 16);
     let s = agg.sightings();
     assert_eq!(s.len(), 4);
     let first = s
         .iter()
         .find(|s| s.rule == "term:gridspike" && s.source == "news" && s.day_ms == day())
         .unwrap();
-    assert_eq!(first.count, 3);
+    assert_eq!(first.count, 13);
     assert_eq!(first.first_seen, day() + 2 * h);
     assert_eq!(first.last_seen, day() + 9 * h);
     assert_eq!(first.severity, Severity::High);
     let alerts = agg.alerts();
     assert_eq!(alerts.len(), 2);
     assert_eq!(alerts[0].rule, "indicator--x", "highest severity first");
-    assert_eq!(alerts[1].count, 5);
+    assert_eq!(alerts[1].count, 15);
     assert_eq!(alerts[1].sources, vec!["news", "sensor"]);
     assert_eq!(alerts[1].first_seen, day() + h);
     assert_eq!(alerts[1].last_seen, day() + 26 * h);
@@ -82,7 +88,7 @@ fn hits_become_one_sighting_per_rule_source_and_day() {
         day() + 10 * h,
     );
     assert_eq!(v["type"], "sighting");
-    assert_eq!(v["count"], 3);
+    assert_eq!(v["count"], 13);
     assert_eq!(v["first_seen"], "2026-11-02T02:00:00.000Z");
     assert_eq!(v["last_seen"], "2026-11-02T09:00:00.000Z");
     let v2 = sighting_object(

@@ -29,27 +29,38 @@ use std::sync::{Arc, Mutex};
 /// The STIX type of an alert.
 pub const ALERT_TYPE: &str = "x-liaison-alert";
 
+const DAY: i64 = 86_400_000;
+
 /// Sample values kept per alert (for promotion into intelligence).
 const MAX_VALUES: usize = 20;
 
 // ---------------------------------------------------------------------------------------
 // Collecting hits from `liaison screen --store`.
 
-/// One hit as the collector keeps it.
-struct Collected {
-    rule: String,
-    name: String,
-    source: String,
-    at_ms: i64,
+/// The hits of one rule and source on one day, folded as they arrive (memory grows
+/// with the distinct rules and sources, not with the hits).
+struct Folded {
+    count: u64,
+    first: i64,
+    last: i64,
     severity: Severity,
-    value: Option<String>,
-    topics: Vec<String>,
+}
+
+/// What the collector keeps about a rule.
+#[derive(Default)]
+struct RuleInfo {
+    name: String,
+    values: BTreeSet<String>,
 }
 
 #[derive(Default)]
 struct SinkState {
     partial: Vec<u8>,
-    hits: Vec<Collected>,
+    folded: BTreeMap<(String, String, i64), Folded>,
+    rules: BTreeMap<String, RuleInfo>,
+    bursts: Vec<Burst>,
+    detector: Option<BurstDetector>,
+    hits: u64,
     skipped: u64,
 }
 
@@ -103,23 +114,39 @@ impl AlertSink {
                 (format!("{kind}:{v}"), format!("{kind} {v}"))
             }
         };
-        let topics = h["tags"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|t| t.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        st.hits.push(Collected {
-            rule,
-            name,
-            source: h["source"].as_str().unwrap_or("stdin").to_string(),
-            at_ms: now,
+        st.hits += 1;
+        let detector = st
+            .detector
+            .get_or_insert_with(|| BurstDetector::new(BurstConfig::default()));
+        let mut found: Vec<Burst> = detector.observe(&rule, now).into_iter().collect();
+        for t in h["tags"].as_array().into_iter().flatten() {
+            if let Some(t) = t.as_str() {
+                found.extend(detector.observe(&format!("topic:{t}"), now));
+            }
+        }
+        st.bursts.extend(found);
+        let info = st.rules.entry(rule.clone()).or_default();
+        if info.name.is_empty() {
+            info.name = name;
+        }
+        let value = value.or_else(|| Some(matched.to_string()).filter(|m| !m.is_empty()));
+        if let Some(v) = value {
+            if info.values.len() < MAX_VALUES {
+                info.values.insert(v);
+            }
+        }
+        let source = h["source"].as_str().unwrap_or("stdin").to_string();
+        let day = now.div_euclid(DAY) * DAY;
+        let f = st.folded.entry((rule, source, day)).or_insert(Folded {
+            count: 0,
+            first: now,
+            last: now,
             severity,
-            value: value.or_else(|| Some(matched.to_string()).filter(|m| !m.is_empty())),
-            topics,
         });
+        f.count += 1;
+        f.first = f.first.min(now);
+        f.last = f.last.max(now);
+        f.severity = f.severity.max(severity);
     }
 }
 
@@ -130,17 +157,27 @@ impl Write for AlertSink {
             .state
             .lock()
             .map_err(|_| std::io::Error::other("alert collector poisoned"))?;
-        let mut data = std::mem::take(&mut st.partial);
-        data.extend_from_slice(buf);
+        // Lines are taken straight from the screener's buffer; only a line cut by a
+        // write boundary is copied.
         let mut start = 0;
-        while let Some(n) = memchr::memchr(b'\n', &data[start..]) {
-            let line = &data[start..start + n];
+        if !st.partial.is_empty() {
+            let Some(n) = memchr::memchr(b'\n', buf) else {
+                st.partial.extend_from_slice(buf);
+                return Ok(buf.len());
+            };
+            let mut line = std::mem::take(&mut st.partial);
+            line.extend_from_slice(&buf[..n]);
+            self.take_line(&mut st, &line, now);
+            start = n + 1;
+        }
+        while let Some(n) = memchr::memchr(b'\n', &buf[start..]) {
+            let line = &buf[start..start + n];
             if !line.is_empty() {
                 self.take_line(&mut st, line, now);
             }
             start += n + 1;
         }
-        st.partial = data[start..].to_vec();
+        st.partial.extend_from_slice(&buf[start..]);
         Ok(buf.len())
     }
 
@@ -202,12 +239,12 @@ pub struct StoreSummary {
 /// Fold the collected hits into sightings and alerts and store them for the acting user.
 pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()> {
     let (_cfg, store, subject) = ctx.open()?;
-    let hits = {
+    let st = {
         let mut st = sink
             .state
             .lock()
             .map_err(|_| anyhow!("alert collector poisoned"))?;
-        std::mem::take(&mut st.hits)
+        std::mem::take(&mut *st)
     };
     let now = liaison_stix::Timestamp::now().millis();
     let policy = store.policy();
@@ -225,18 +262,16 @@ pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()
     };
     // A rule that is an indicator in the store carries that indicator's label.
     let mut rule_labels: BTreeMap<String, Label> = BTreeMap::new();
-    for h in &hits {
-        if !rule_labels.contains_key(&h.rule) {
-            let l = if h.rule.contains("--") {
-                store
-                    .get(&subject, &h.rule)?
-                    .map(|o| join(&o.label, &rule_default))
-                    .unwrap_or_else(|| rule_default.clone())
-            } else {
-                rule_default.clone()
-            };
-            rule_labels.insert(h.rule.clone(), l);
-        }
+    for rule in st.rules.keys() {
+        let l = if rule.contains("--") {
+            store
+                .get(&subject, rule)?
+                .map(|o| join(&o.label, &rule_default))
+                .unwrap_or_else(|| rule_default.clone())
+        } else {
+            rule_default.clone()
+        };
+        rule_labels.insert(rule.clone(), l);
     }
     let mut agg = Aggregator::new(
         |r: &str| {
@@ -247,29 +282,19 @@ pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()
         },
         |_: &str| source_label.clone(),
     );
-    let mut bursts = BurstDetector::new(BurstConfig::default());
-    let mut found = Vec::new();
-    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut values: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for h in &hits {
-        agg.push(&HitRef {
-            rule: &h.rule,
-            source: &h.source,
-            at_ms: h.at_ms,
-            severity: h.severity,
-        });
-        found.extend(bursts.observe(&h.rule, h.at_ms));
-        for t in &h.topics {
-            found.extend(bursts.observe(&format!("topic:{t}"), h.at_ms));
-        }
-        names.entry(&h.rule).or_insert(&h.name);
-        if let Some(v) = &h.value {
-            let set = values.entry(&h.rule).or_default();
-            if set.len() < MAX_VALUES {
-                set.insert(v);
-            }
-        }
+    for ((rule, source, _day), f) in &st.folded {
+        agg.push_folded(
+            &HitRef {
+                rule,
+                source,
+                at_ms: f.first,
+                severity: f.severity,
+            },
+            f.count,
+            f.last,
+        );
     }
+    let found = st.bursts;
     let mut batch: Vec<(StixObject, Label)> = Vec::new();
     let alerts = agg.alerts();
     let sightings = agg.sightings();
@@ -279,7 +304,6 @@ pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()
             name_uuid(&format!("alert\u{1f}{rule}\u{1f}{}", day_ms))
         )
     };
-    const DAY: i64 = 86_400_000;
     for s in &sightings {
         let aid = alert_id(&s.rule, s.day_ms);
         let of = if s.rule.starts_with("indicator--") {
@@ -314,9 +338,9 @@ pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()
             })
             .map(|(o, _)| o.id().to_string())
             .collect();
-        let vals: Vec<&str> = values
-            .get(a.rule.as_str())
-            .map(|s| s.iter().copied().collect())
+        let info = st.rules.get(&a.rule);
+        let vals: Vec<&str> = info
+            .map(|i| i.values.iter().map(String::as_str).collect())
             .unwrap_or_default();
         let mut v = json!({
             "type": ALERT_TYPE,
@@ -324,7 +348,7 @@ pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()
             "id": id,
             "created": fmt_ms(a.first_seen),
             "modified": fmt_ms(now.max(a.first_seen)),
-            "name": names.get(a.rule.as_str()).copied().unwrap_or(&a.rule),
+            "name": info.map(|i| i.name.as_str()).unwrap_or(&a.rule),
             "rule": a.rule,
             "alert_severity": a.severity,
             "count": a.count,
@@ -400,7 +424,7 @@ pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()
         .count();
     import_labelled(&store, &subject, batch)?;
     let summary = StoreSummary {
-        hits: hits.len() as u64,
+        hits: st.hits,
         sightings: sightings.len(),
         alerts: n_alerts,
         bursts: found,
