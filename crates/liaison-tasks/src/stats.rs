@@ -55,15 +55,15 @@ impl Quarter {
 
     /// First instant (Unix ms).
     pub fn start_ms(self) -> i64 {
-        month_start(self.year, u32::from(self.q - 1) * 3 + 1)
+        month_start(self.year, u32::from(self.q.clamp(1, 4) - 1) * 3 + 1)
     }
 
     /// First instant after the quarter (Unix ms).
     pub fn end_ms(self) -> i64 {
-        if self.q == 4 {
+        if self.q >= 4 {
             month_start(self.year + 1, 1)
         } else {
-            month_start(self.year, u32::from(self.q) * 3 + 1)
+            month_start(self.year, u32::from(self.q.max(1)) * 3 + 1)
         }
     }
 }

@@ -249,6 +249,18 @@ fn illegal_transition_is_refused_and_nothing_changes() {
         serde_json::from_str(&ok(&d, "dana", &["show", &id, "--history", "--json"])).unwrap();
     assert_eq!(h.as_array().unwrap().len(), 1, "no version was added: {h}");
     assert_eq!(status(&d, "dana", &id), "assigned");
+    // Linking intelligence that does not exist (or that dana may not read) is refused.
+    let err = fails(
+        &d,
+        "dana",
+        &[
+            "update",
+            &id,
+            "--ref",
+            "malware--0b5c1d02-6a7b-4c3d-8e9f-000000000001",
+        ],
+    );
+    assert!(err.contains("no such object that dana may read"), "{err}");
     // Rejecting with a reason is legal, and then the requester may re-assign.
     ok(&d, "alice", &["reject", &id, "--reason", "not our sector"]);
     ok(&d, "dana", &["assign", &id, "--to", "cert/soc"]);

@@ -222,6 +222,11 @@ pub fn run(ctx: &Ctx, c: TaskCommand) -> Result<ExitCode> {
         TaskCommand::Pause(a) => env.change(&a.id, Action::Pause(a.reason)),
         TaskCommand::Resume(a) => env.change(&a.id, Action::Resume),
         TaskCommand::Update(a) => {
+            for r in &a.refs {
+                if store.get(&subject, r)?.is_none() {
+                    bail!("--ref {r}: no such object that {} may read", subject.name);
+                }
+            }
             let u = Update {
                 title: a.title,
                 description: a.description,
