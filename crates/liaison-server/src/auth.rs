@@ -198,6 +198,51 @@ fn random_secret(prefix: &str) -> String {
     )
 }
 
+fn dummy_hash() -> Result<PasswordHash<'static>, AuthError> {
+    static PHC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let phc = PHC.get_or_init(|| {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        Argon2::default()
+            .hash_password(b"not a password", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    });
+    PasswordHash::new(phc).map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+/// Failed password attempts per user name: after [`FailureGate::MAX`] failures within
+/// a minute, further password attempts for that name are refused (429) until the
+/// minute is over, bounding both guessing and the argon2 work an attacker can cause.
+#[derive(Default)]
+pub struct FailureGate {
+    map: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl FailureGate {
+    /// Failures allowed per user name and minute.
+    pub const MAX: u32 = 10;
+
+    /// Whether password attempts for `user` are refused for now.
+    pub fn blocked(&self, user: &str) -> bool {
+        let m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(user)
+            .is_some_and(|(n, since)| *n >= Self::MAX && since.elapsed() < Duration::from_secs(60))
+    }
+
+    /// Count a failed attempt.
+    pub fn record(&self, user: &str) {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > 100_000 {
+            m.retain(|_, v| v.1.elapsed() < Duration::from_secs(60));
+        }
+        let e = m.entry(user.to_string()).or_insert((0, Instant::now()));
+        if e.1.elapsed() >= Duration::from_secs(60) {
+            *e = (0, Instant::now());
+        }
+        e.0 += 1;
+    }
+}
+
 /// Session lifetime.
 pub const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 
@@ -260,6 +305,9 @@ impl AuthDb {
             })
             .optional()?;
         let Some(phc) = phc else {
+            // Spend the same time as for a real user, so that timing does not tell
+            // which user names exist.
+            let _ = Argon2::default().verify_password(password.as_bytes(), &dummy_hash()?);
             return Ok(false);
         };
         let parsed = PasswordHash::new(&phc).map_err(|e| AuthError::Hash(e.to_string()))?;

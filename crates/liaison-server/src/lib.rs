@@ -35,7 +35,9 @@ mod rest;
 mod taxii;
 pub mod tls;
 
-pub use auth::{AuthDb, AuthError, Directory, OrgInfo, RateLimiter, Scope, TokenInfo, UnitInfo};
+pub use auth::{
+    AuthDb, AuthError, Directory, FailureGate, OrgInfo, RateLimiter, Scope, TokenInfo, UnitInfo,
+};
 pub use error::AppError;
 
 use axum::body::Bytes;
@@ -97,6 +99,7 @@ struct Inner {
     users: Directory,
     settings: Settings,
     limiter: RateLimiter,
+    failures: auth::FailureGate,
     statuses: taxii::StatusBook,
     metrics: metrics::Metrics,
 }
@@ -116,6 +119,7 @@ impl AppState {
             users,
             settings,
             limiter,
+            failures: auth::FailureGate::default(),
             statuses: taxii::StatusBook::default(),
             metrics: metrics::Metrics::default(),
         }))
@@ -132,10 +136,24 @@ impl AppState {
     }
 }
 
+/// Store calls at once: about two per core. More only time-slice the same cores and
+/// stretch every request's latency; queued requests wait their turn in order instead.
+fn store_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new((cores * 2).max(4))
+    })
+}
+
 /// Run blocking store work off the async threads.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
+    let _slot = store_slots()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(f).await?
 }
 
@@ -212,13 +230,15 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
                     .map_err(|_| AppError::Unauthorized)?;
                 let text = String::from_utf8(raw).map_err(|_| AppError::Unauthorized)?;
                 let (user, pass) = text.split_once(':').ok_or(AppError::Unauthorized)?;
-                if st.0.users.get(user).is_none() {
-                    return Ok(None);
+                if st.0.failures.blocked(user) {
+                    return Err(AppError::TooManyRequests);
                 }
-                return Ok(auth
-                    .verify_password(user, pass)
-                    .map_err(map)?
-                    .then(|| (user.to_string(), Scope::Admin, None)));
+                let known = st.0.users.get(user).is_some();
+                let ok = auth.verify_password(user, pass).map_err(map)? && known;
+                if !ok {
+                    st.0.failures.record(user);
+                }
+                return Ok(ok.then(|| (user.to_string(), Scope::Admin, None)));
             }
             return Ok(None);
         }

@@ -117,7 +117,7 @@ pub fn spec() -> Value {
                     "summary": "Log in: sets a session cookie",
                     "security": [],
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
-                    "responses": {"204": {"description": "Logged in"}, "400": err("Malformed"), "401": err("Wrong credentials"), "415": err("Not JSON")}
+                    "responses": {"204": {"description": "Logged in"}, "400": err("Malformed"), "401": err("Wrong credentials"), "415": err("Not JSON"), "429": err("Too many failed attempts")}
                 },
                 "delete": {"summary": "Log out", "responses": common(json!({"204": {"description": "Logged out"}}))}
             },

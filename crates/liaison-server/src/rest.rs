@@ -75,12 +75,19 @@ async fn login(
     let st = state.clone();
     let user = b.username.clone();
     let ok = blocking(move || {
-        if st.0.users.get(&b.username).is_none() {
-            return Ok(false);
+        if st.0.failures.blocked(&b.username) {
+            return Err(AppError::TooManyRequests);
         }
-        st.0.auth
-            .verify_password(&b.username, &b.password)
-            .map_err(|e| AppError::Internal(e.to_string()))
+        let known = st.0.users.get(&b.username).is_some();
+        let ok =
+            st.0.auth
+                .verify_password(&b.username, &b.password)
+                .map_err(|e| AppError::Internal(e.to_string()))?
+                && known;
+        if !ok {
+            st.0.failures.record(&b.username);
+        }
+        Ok(ok)
     })
     .await?;
     if !ok {

@@ -515,3 +515,29 @@ async fn rate_limit_per_user() {
     assert_eq!(f.get("/taxii2/", "low").await.status, 200);
     let _: Value = Value::Null;
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_throttled() {
+    let f = fixture();
+    f.state.auth().set_password("low", "the right one").unwrap();
+    let basic = |p: &str| {
+        use base64::Engine;
+        Request::get("/taxii2/")
+            .header(
+                "authorization",
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("low:{p}"))
+                ),
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    for _ in 0..liaison_server::FailureGate::MAX {
+        assert_eq!(f.call(basic("wrong")).await.status, 401);
+    }
+    // now even the right password waits for the minute to pass
+    assert_eq!(f.call(basic("the right one")).await.status, 429);
+    // tokens of that user are unaffected
+    assert_eq!(f.get("/taxii2/", "low").await.status, 200);
+}
