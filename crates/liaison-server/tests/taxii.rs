@@ -541,3 +541,61 @@ async fn repeated_wrong_passwords_are_throttled() {
     // tokens of that user are unaffected
     assert_eq!(f.get("/taxii2/", "low").await.status, 200);
 }
+
+#[tokio::test]
+async fn read_and_write_rights_per_org_and_unit() {
+    let f = fixture();
+    let admin = f.state.store().policy().clone();
+    let sys = admin
+        .subject(
+            "sys",
+            "cert",
+            "TOP SECRET",
+            ["GRID", "FIN"],
+            [liaison_policy::Role::Admin],
+        )
+        .unwrap();
+    let c = liaison_store::Collection {
+        id: "soc-only".into(),
+        api_root: "liaison".into(),
+        title: "SOC".into(),
+        description: None,
+        ceiling_level: "UNCLASSIFIED".into(),
+        ceiling_compartments: vec![],
+        read: vec!["cert".into()],
+        write: vec!["cert/soc".into()],
+    };
+    f.state.store().put_collection(&sys, &c).unwrap();
+    let uri = "/taxii2/liaison/collections/soc-only/";
+    // admin is in cert/soc: reads and writes
+    let r = f.get(uri, "admin").await;
+    assert_eq!(
+        (r.json()["can_read"].clone(), r.json()["can_write"].clone()),
+        (json!(true), json!(true))
+    );
+    // low is in cert but no unit: reads, cannot write
+    let r = f.get(uri, "low").await;
+    assert_eq!(
+        (r.json()["can_read"].clone(), r.json()["can_write"].clone()),
+        (json!(true), json!(false))
+    );
+    let env = json!({"objects": [malware("malware--99999999-1111-4111-8111-111111111111", "x", "2026-01-01T00:00:00.000Z", None)]});
+    let r = f
+        .post_envelope(&format!("{uri}objects/"), "low", &env)
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // other (partner org) does not see the collection at all
+    assert_eq!(f.get(uri, "other").await.status, 404);
+    let list = f.get("/taxii2/liaison/collections/", "other").await;
+    assert!(!list.text.contains("soc-only"));
+    // the ceiling (UNCLASSIFIED) refuses a SECRET object even from a writer
+    let env = json!({"objects": [malware("malware--99999999-2222-4111-8111-111111111111", "s", "2026-01-01T00:00:00.000Z", Some(secret_ext()))]});
+    let r = f
+        .post_envelope(&format!("{uri}objects/"), "admin", &env)
+        .await;
+    assert_eq!(r.status, 202);
+    assert_eq!(r.json()["failure_count"], 1);
+    assert!(r.text.contains("ceiling"), "{}", r.text);
+    let r = f.post_envelope(&format!("{uri}objects/"), "admin", &json!({"objects": [malware("malware--99999999-3333-4111-8111-111111111111", "ok", "2026-01-01T00:00:00.000Z", None)]})).await;
+    assert_eq!(r.json()["success_count"], 1);
+}
