@@ -599,3 +599,38 @@ async fn read_and_write_rights_per_org_and_unit() {
     let r = f.post_envelope(&format!("{uri}objects/"), "admin", &json!({"objects": [malware("malware--99999999-3333-4111-8111-111111111111", "ok", "2026-01-01T00:00:00.000Z", None)]})).await;
     assert_eq!(r.json()["success_count"], 1);
 }
+
+#[tokio::test]
+async fn tokens_scoped_to_an_api_root() {
+    let f = fixture();
+    let (_, other_root) = f
+        .state
+        .auth()
+        .create_token("admin", "t", liaison_server::Scope::Read, Some("elsewhere"))
+        .unwrap();
+    let (_, this_root) = f
+        .state
+        .auth()
+        .create_token("admin", "t", liaison_server::Scope::Read, Some("liaison"))
+        .unwrap();
+    let get = |uri: &str, tok: &str| {
+        Request::get(uri)
+            .header("authorization", format!("Bearer {tok}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        f.call(get(&coll_path("objects/"), &this_root)).await.status,
+        200
+    );
+    assert_eq!(
+        f.call(get(&coll_path("objects/"), &other_root))
+            .await
+            .status,
+        403
+    );
+    // discovery lists only the token's root; the REST API is closed to root-bound tokens
+    let r = f.call(get("/taxii2/", &this_root)).await;
+    assert_eq!(r.json()["api_roots"], json!(["/taxii2/liaison/"]));
+    assert_eq!(f.call(get("/api/v1/stats", &this_root)).await.status, 403);
+}

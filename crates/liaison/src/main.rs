@@ -87,7 +87,7 @@ enum Command {
     Config(kb::ConfigCommand),
     /// Serve TAXII 2.1, the REST API and metrics over HTTP(S); manage passwords and API tokens.
     #[command(
-        after_help = "Examples:\n  liaison serve --data /srv/liaison --listen 0.0.0.0:8443\n  liaison serve token create --user alice --scope read\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/taxii2/"
+        after_help = "Examples:\n  liaison serve --data /srv/liaison --listen 0.0.0.0:8443\n  liaison serve token create --user alice --scope read\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/taxii2/\n\nRequest logs, one structured line per request: LIAISON_LOG=liaison_server=info"
     )]
     Serve(cmd::serve::ServeArgs),
     /// Tasks between organizations: new, list, show, assign, accept, answer, close, stats.
