@@ -87,7 +87,7 @@ enum Command {
     Config(kb::ConfigCommand),
     /// Serve TAXII 2.1, the REST API and metrics over HTTP(S); manage passwords and API tokens.
     #[command(
-        after_help = "Examples:\n  liaison serve --data /srv/liaison --listen 0.0.0.0:8443\n  liaison serve token create --user alice --scope read\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/taxii2/\n\nRequest logs, one structured line per request: LIAISON_LOG=liaison_server=info"
+        after_help = "Examples:\n  liaison serve --data /srv/liaison --listen 0.0.0.0:8443\n  liaison serve token create --user alice --scope read\n  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/taxii2/\n\nRequest logs (one structured line per request) go to stderr; LIAISON_LOG=warn silences them."
     )]
     Serve(cmd::serve::ServeArgs),
     /// Tasks between organizations: new, list, show, assign, accept, answer, close, stats.
@@ -111,7 +111,11 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("LIAISON_LOG"))
+        // Request logs of the server by default; `LIAISON_LOG` (EnvFilter syntax) overrides.
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LIAISON_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,liaison_server=info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
