@@ -479,22 +479,21 @@ impl SqliteStore {
 
     /// The label ids `subject` may read, as an SQL array parameter.
     fn readable(&self, subject: &liaison_policy::Subject) -> Rc<Vec<SqlValue>> {
-        let cache = match self.labels.read() {
-            Ok(c) => c,
-            Err(_) => return Rc::new(Vec::new()),
-        };
         Rc::new(
-            cache
-                .by_id
-                .iter()
-                .filter(|(_, l)| can_read(subject, l))
-                .map(|(id, _)| SqlValue::Integer(*id))
+            self.readable_ids(subject)
+                .into_iter()
+                .map(SqlValue::Integer)
                 .collect(),
         )
     }
 
     /// The label ids `subject` may read, for checks inside the store's own loops.
     fn readable_set(&self, subject: &liaison_policy::Subject) -> HashSet<i64> {
+        self.readable_ids(subject).into_iter().collect()
+    }
+
+    /// The one place the read rule is applied to the store's labels.
+    fn readable_ids(&self, subject: &liaison_policy::Subject) -> Vec<i64> {
         match self.labels.read() {
             Ok(cache) => cache
                 .by_id
@@ -502,7 +501,7 @@ impl SqliteStore {
                 .filter(|(_, l)| can_read(subject, l))
                 .map(|(id, _)| *id)
                 .collect(),
-            Err(_) => HashSet::new(),
+            Err(_) => Vec::new(),
         }
     }
 

@@ -331,7 +331,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
             compartments: orgs.compartments.iter().map(|c| c.to_string()).collect(),
             roles: [Role::Admin].into(),
         };
-        let (r, _) = import_file(&store, &loader, &path, &opts, true)
+        let r = import_file(&store, &loader, &path, &opts, true)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if !r.invalid.is_empty() {
             bail!(

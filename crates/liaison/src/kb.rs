@@ -162,7 +162,7 @@ pub fn import_file(
     path: &Path,
     opts: &ImportOptions,
     show_progress: bool,
-) -> Result<(ImportReport, Vec<String>), StoreError> {
+) -> Result<ImportReport, StoreError> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
@@ -290,7 +290,7 @@ pub fn import_file(
     match result {
         Ok(mut report) => {
             report.invalid.iter_mut().for_each(locate);
-            Ok((report, vec![]))
+            Ok(report)
         }
         Err(StoreError::Aborted(mut r)) => {
             locate(&mut r);
@@ -318,7 +318,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         let t0 = Instant::now();
         let name = file.display().to_string();
         match import_file(&store, &subject, file, &opts, !a.json) {
-            Ok((report, _)) => {
+            Ok(report) => {
                 let secs = t0.elapsed().as_secs_f64();
                 let total =
                     report.new + report.updated + report.unchanged + report.invalid.len() as u64;
