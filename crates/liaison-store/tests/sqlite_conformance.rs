@@ -74,3 +74,43 @@ fn search_counts_are_capped_and_label_filtered() {
     assert_eq!((r.total, r.capped, r.hits.len()), (0, false, 0));
     assert!(r.facets.is_empty());
 }
+
+/// `hubs` (used by `liaison bench graph`) lists only hubs the subject may read.
+#[test]
+fn hubs_are_label_filtered() {
+    use liaison_policy::{Releasability, Role, Tlp};
+    use liaison_store::ImportOptions;
+    let policy = testsuite::policy();
+    let store = SqliteStore::open_in_memory(policy.clone()).unwrap();
+    let admin = testsuite::admin();
+    let hub = "malware--00000000-0000-4000-8000-000000000001";
+    let mut objs = vec![
+        serde_json::json!({"type": "malware", "spec_version": "2.1", "id": hub,
+        "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z", "name": "Hub", "is_family": true}),
+    ];
+    for i in 0..5 {
+        objs.push(serde_json::json!({"type": "relationship", "spec_version": "2.1",
+            "id": format!("relationship--00000000-0000-4000-8000-{i:012}"),
+            "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+            "relationship_type": "uses", "source_ref": format!("intrusion-set--00000000-0000-4000-8000-{i:012}"),
+            "target_ref": hub}));
+    }
+    let secret = policy
+        .label("SECRET", ["GRID"], Tlp::Amber, "cert", Releasability::All)
+        .unwrap();
+    let items = objs
+        .into_iter()
+        .map(|v| Ok(liaison_stix::StixObject::from_value(v).unwrap().into()));
+    let opts = ImportOptions {
+        default_label: Some(secret),
+        ..Default::default()
+    };
+    store
+        .import(&admin, &mut items.into_iter(), &opts, &mut |_| {})
+        .unwrap();
+    assert_eq!(store.hubs(&admin, 10).unwrap(), [hub]);
+    let low = policy
+        .subject("low", "cert", "RESTRICTED", ["GRID"], [Role::Reader])
+        .unwrap();
+    assert!(store.hubs(&low, 10).unwrap().is_empty());
+}
