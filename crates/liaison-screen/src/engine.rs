@@ -10,6 +10,7 @@ use crate::indicator::{
 };
 use crate::refang;
 use crate::stix::StixCompiler;
+use crate::strided::{Pat, Strided};
 use crate::watchlist::{Severity, Term, Watchlist};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Serialize;
@@ -118,6 +119,7 @@ pub struct EngineBuilder {
     kind: Option<AhoCorasickKind>,
     overlapping: bool,
     dense_depth: Option<usize>,
+    strided: bool,
 }
 
 impl Default for EngineBuilder {
@@ -141,7 +143,17 @@ impl EngineBuilder {
             kind: Some(AhoCorasickKind::ContiguousNFA),
             overlapping: true,
             dense_depth: None,
+            strided: true,
         }
+    }
+
+    /// Match with the strided gram filter (default: fast on large lists,
+    /// see [`crate::strided`]) or with one Aho-Corasick automaton over every
+    /// byte (`false`; also used whenever only leftmost-longest matches are
+    /// wanted).
+    pub fn strided(mut self, yes: bool) -> Self {
+        self.strided = yes;
+        self
     }
 
     /// The terms to screen for (appended).
@@ -280,35 +292,58 @@ impl EngineBuilder {
             (true, false) => Mode::Folded,
             _ => Mode::Raw,
         };
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut by_key: HashMap<Vec<u8>, u32> = HashMap::with_capacity(entries.len());
         let mut targets: Vec<Vec<Target>> = Vec::new();
-        for (key, t, ci) in entries {
-            let key = if mode == Mode::Mixed && !ci {
-                let mut f = Vec::with_capacity(key.len());
-                fold::fold_into(&key, &mut f);
-                f
-            } else {
-                key
-            };
-            let n = patterns.len() as u32;
-            let id = *by_key.entry(key.clone()).or_insert(n);
-            if id == n {
-                patterns.push(key);
-                targets.push(Vec::new());
+        let mut full_fold = false;
+        let matcher = if entries.is_empty() {
+            Matcher::None
+        } else if self.strided && self.overlapping {
+            // Patterns are (key, case-insensitive): case-sensitive ones are
+            // compared exactly, the others folded, by the filter itself.
+            let mut by_key: HashMap<(Vec<u8>, bool), u32> = HashMap::with_capacity(entries.len());
+            for (key, t, ci) in entries {
+                let n = targets.len() as u32;
+                let id = *by_key.entry((key, ci)).or_insert(n);
+                if id == n {
+                    targets.push(Vec::new());
+                }
+                targets[id as usize].push(t);
             }
-            targets[id as usize].push(t);
-        }
-        let full_fold = patterns.iter().any(|p| !p.is_ascii());
-        let ac = if patterns.is_empty() {
-            None
+            let mut keys_by_id: Vec<Option<(Vec<u8>, bool)>> = vec![None; targets.len()];
+            for (k, id) in by_key {
+                keys_by_id[id as usize] = Some(k);
+            }
+            let keys: Vec<(Vec<u8>, bool)> = keys_by_id.into_iter().flatten().collect();
+            let pats: Vec<Pat<'_>> = keys
+                .iter()
+                .map(|(b, ci)| Pat { bytes: b, ci: *ci })
+                .collect();
+            Matcher::Strided(Strided::new(&pats).map_err(|e| Error::new(ErrorKind::Build(e)))?)
         } else {
+            let mut patterns: Vec<Vec<u8>> = Vec::new();
+            let mut by_key: HashMap<Vec<u8>, u32> = HashMap::with_capacity(entries.len());
+            for (key, t, ci) in entries {
+                let key = if mode == Mode::Mixed && !ci {
+                    let mut f = Vec::with_capacity(key.len());
+                    fold::fold_into(&key, &mut f);
+                    f
+                } else {
+                    key
+                };
+                let n = patterns.len() as u32;
+                let id = *by_key.entry(key.clone()).or_insert(n);
+                if id == n {
+                    patterns.push(key);
+                    targets.push(Vec::new());
+                }
+                targets[id as usize].push(t);
+            }
+            full_fold = patterns.iter().any(|p| !p.is_ascii());
             let mk = if self.overlapping {
                 MatchKind::Standard
             } else {
                 MatchKind::LeftmostLongest
             };
-            Some(
+            Matcher::Ac(
                 AhoCorasick::builder()
                     .match_kind(mk)
                     .kind(self.kind)
@@ -327,7 +362,7 @@ impl EngineBuilder {
             terms,
             rules: self.rules,
             literals,
-            ac,
+            matcher,
             targets,
             mode,
             full_fold,
@@ -410,12 +445,23 @@ fn literal_key(l: &Literal) -> (Vec<u8>, bool, Boundary) {
     }
 }
 
+/// How the automaton patterns are found.
+enum Matcher {
+    /// No patterns.
+    None,
+    /// One Aho-Corasick automaton over every byte (of the folded text when
+    /// some pattern is case-insensitive).
+    Ac(AhoCorasick),
+    /// The strided gram filter, on the raw text.
+    Strided(Strided),
+}
+
 /// The compiled engine: immutable, `Sync`, shared by all scanning threads.
 pub struct Engine {
     terms: Vec<Term>,
     rules: Vec<IndicatorRule>,
     literals: Vec<Literal>,
-    ac: Option<AhoCorasick>,
+    matcher: Matcher,
     targets: Vec<Vec<Target>>,
     mode: Mode,
     /// Some folded pattern has non-ASCII bytes: fold non-ASCII text too.
@@ -438,6 +484,13 @@ impl std::fmt::Debug for Engine {
             .field("rules", &self.rules.len())
             .field("patterns", &self.targets.len())
             .field("mode", &self.mode)
+            .field(
+                "stride",
+                &match &self.matcher {
+                    Matcher::Strided(s) => s.stride(),
+                    _ => 1,
+                },
+            )
             .field("heap_bytes", &self.memory_usage())
             .finish()
     }
@@ -447,6 +500,7 @@ impl std::fmt::Debug for Engine {
 #[derive(Debug, Default)]
 pub struct Scratch {
     folded: Vec<u8>,
+    short_fold: Vec<u8>,
     refanged: Vec<u8>,
     refanged_folded: Vec<u8>,
     map: Vec<u32>,
@@ -498,7 +552,11 @@ impl Engine {
 
     /// Heap bytes of the automaton.
     pub fn memory_usage(&self) -> usize {
-        self.ac.as_ref().map_or(0, |a| a.memory_usage())
+        match &self.matcher {
+            Matcher::None => 0,
+            Matcher::Ac(a) => a.memory_usage(),
+            Matcher::Strided(s) => s.memory_usage(),
+        }
     }
 
     /// Scan a chunk of whole lines. `first_line` is the 1-based number of the
@@ -532,6 +590,7 @@ impl Engine {
     ) {
         let Scratch {
             folded,
+            short_fold,
             refanged,
             refanged_folded,
             map,
@@ -563,15 +622,16 @@ impl Engine {
         };
 
         // 1. The automaton: watchlist terms and indicator literals.
-        if let Some(ac) = &self.ac {
+        if !matches!(self.matcher, Matcher::None) {
             let hay: &[u8] = match self.mode {
+                _ if !matches!(self.matcher, Matcher::Ac(_)) => chunk,
                 Mode::Raw => chunk,
                 Mode::Folded | Mode::Mixed => {
                     self.fold(chunk, folded);
                     folded
                 }
             };
-            self.automaton_pass(ac, chunk, hay, false, &mut |s, e, t| {
+            self.automaton_pass(chunk, hay, short_fold, false, &mut |s, e, t| {
                 if matches!(t, Target::Literal { .. }) && in_defanged(defanged, s) {
                     return;
                 }
@@ -583,13 +643,14 @@ impl Engine {
                 }
                 refang::refang_into(&chunk[ls..le], refanged, map);
                 let hay: &[u8] = match self.mode {
+                    _ if !matches!(self.matcher, Matcher::Ac(_)) => refanged,
                     Mode::Raw => refanged,
                     _ => {
                         self.fold(refanged, refanged_folded);
                         refanged_folded
                     }
                 };
-                self.automaton_pass(ac, refanged, hay, true, &mut |s, e, t| {
+                self.automaton_pass(refanged, hay, short_fold, true, &mut |s, e, t| {
                     let v = String::from_utf8_lossy(&refanged[s..e]).into_owned();
                     let (os, oe) = (ls + map[s] as usize, ls + map[e] as usize);
                     pending.push(self.pending_of(os, oe, t, Some(v)));
@@ -739,9 +800,9 @@ impl Engine {
     /// `raw`, and call `emit` for the ones that hold.
     fn automaton_pass(
         &self,
-        ac: &AhoCorasick,
         raw: &[u8],
         hay: &[u8],
+        fold_buf: &mut Vec<u8>,
         literals_only: bool,
         emit: &mut dyn FnMut(usize, usize, &Target),
     ) {
@@ -768,13 +829,18 @@ impl Engine {
                 }
             }
         };
-        if self.overlapping {
-            for m in ac.find_overlapping_iter(hay) {
-                check(m.start(), m.end(), m.pattern().as_usize());
+        match &self.matcher {
+            Matcher::None => {}
+            Matcher::Strided(st) => st.find(raw, fold_buf, &mut check),
+            Matcher::Ac(ac) if self.overlapping => {
+                for m in ac.find_overlapping_iter(hay) {
+                    check(m.start(), m.end(), m.pattern().as_usize());
+                }
             }
-        } else {
-            for m in ac.find_iter(hay) {
-                check(m.start(), m.end(), m.pattern().as_usize());
+            Matcher::Ac(ac) => {
+                for m in ac.find_iter(hay) {
+                    check(m.start(), m.end(), m.pattern().as_usize());
+                }
             }
         }
     }

@@ -170,6 +170,100 @@ pub fn fold_into(text: &[u8], out: &mut Vec<u8>) {
     debug_assert_eq!(out.len(), text.len());
 }
 
+/// Does `text` fold (as [`fold_into`] folds it, from a character boundary)
+/// to `folded`? Both have the same length; used to verify candidates without
+/// folding a copy of the text.
+pub(crate) fn eq_folded(text: &[u8], folded: &[u8]) -> bool {
+    if text.len() != folded.len() {
+        return false;
+    }
+    let n = text.len();
+    let mut i = 0;
+    while i < n {
+        let b = text[i];
+        if b < 0x80 {
+            if ASCII_LOWER[b as usize] != folded[i] {
+                return false;
+            }
+            i += 1;
+            continue;
+        }
+        match b {
+            0xC2..=0xDF if i + 1 < n && text[i + 1] & 0xC0 == 0x80 => {
+                let cp = ((b as u32 & 0x1F) << 6) | (text[i + 1] as u32 & 0x3F);
+                let f = fold2_table()[(cp - 0x80) as usize] as u32;
+                if folded[i] != 0xC0 | (f >> 6) as u8 || folded[i + 1] != 0x80 | (f & 0x3F) as u8 {
+                    return false;
+                }
+                i += 2;
+            }
+            0xE1 | 0xE2 | 0xEA | 0xEF | 0xF0 => {
+                let len = if b == 0xF0 { 4 } else { 3 };
+                match text
+                    .get(i..i + len)
+                    .and_then(|s| std::str::from_utf8(s).ok())
+                    .and_then(|s| s.chars().next())
+                {
+                    Some(c) => {
+                        let mut buf = [0u8; 4];
+                        if fold_char(c).encode_utf8(&mut buf).as_bytes() != &folded[i..i + len] {
+                            return false;
+                        }
+                        i += len;
+                    }
+                    None => {
+                        if b != folded[i] {
+                            return false;
+                        }
+                        i += 1;
+                    }
+                }
+            }
+            _ => {
+                // No case: compare as they are.
+                let len = match b {
+                    0xE0 | 0xE3..=0xE9 | 0xEB..=0xEE => 3,
+                    0xF1..=0xF4 => 4,
+                    _ => 1,
+                }
+                .min(n - i);
+                if text[i..i + len] != folded[i..i + len] {
+                    return false;
+                }
+                i += len;
+            }
+        }
+    }
+    true
+}
+
+/// Every character that [`fold_into`] changes, with its fold: the ASCII
+/// capitals and the non-ASCII characters in the ranges the fold visits.
+pub(crate) fn case_pairs() -> &'static [(char, char)] {
+    static P: OnceLock<Vec<(char, char)>> = OnceLock::new();
+    P.get_or_init(|| {
+        let ranges = [
+            0x41..0x5B,
+            0x80..0x800,
+            0x1000..0x3000,
+            0xA000..0xB000,
+            0xF000..0x40000,
+        ];
+        let mut v = Vec::new();
+        for r in ranges {
+            for cp in r {
+                if let Some(c) = char::from_u32(cp) {
+                    let f = fold_char(c);
+                    if f != c {
+                        v.push((c, f));
+                    }
+                }
+            }
+        }
+        v
+    })
+}
+
 fn fold_str(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
     let mut i = 0;

@@ -67,6 +67,7 @@ pub mod fold;
 pub mod indicator;
 pub mod refang;
 pub mod stix;
+mod strided;
 pub mod watchlist;
 
 pub use aho_corasick::AhoCorasickKind;
