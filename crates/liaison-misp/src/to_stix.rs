@@ -1,0 +1,843 @@
+//! MISP event → STIX 2.1.
+
+use crate::attribute::{self, Mapping};
+use crate::object;
+use crate::pattern::observation;
+use crate::types::{default_category, default_to_ids, is_known_type};
+use crate::{Conversion, Error, Options, Warning};
+use liaison_stix::tlp::Tlp;
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// Namespace of the ids this crate derives (relationships, missing UUIDs):
+/// the one misp-stix uses, so that derived relationship ids agree with MISP's
+/// own conversion.
+pub(crate) const NAMESPACE: Uuid = Uuid::from_u128(0x76beed5f_7251_457e_8c2a_b45f7b589d3d);
+
+/// STIX timestamps of a MISP epoch: (`created` form with milliseconds, plain form).
+pub(crate) fn timestamps(secs: i64) -> (String, String) {
+    let dt = chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default();
+    (
+        dt.format("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
+        dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
+}
+
+/// An epoch given as a number or a string of digits.
+pub(crate) fn epoch(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A MISP boolean: `true`, `1`, `"1"`, `"true"`.
+pub(crate) fn misp_bool(v: Option<&Value>) -> Option<bool> {
+    match v? {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => Some(n.as_i64() != Some(0)),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" => Some(true),
+            "0" | "false" | "" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A value as text: strings as they are, numbers printed.
+pub(crate) fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn valid_uuid(s: &str) -> bool {
+    Uuid::parse_str(s).is_ok()
+}
+
+/// The relationship id misp-stix derives: UUIDv5 over `source - type - target`.
+pub(crate) fn relationship_id(source: &str, rel: &str, target: &str) -> String {
+    let name = format!("{source} - {rel} - {target}");
+    format!(
+        "relationship--{}",
+        Uuid::new_v5(&NAMESPACE, name.as_bytes())
+    )
+}
+
+/// Galaxy type → STIX type of its clusters.
+fn galaxy_stix_type(galaxy_type: &str) -> &'static str {
+    let t = galaxy_type.strip_prefix("mitre-").unwrap_or(galaxy_type);
+    let t = t
+        .strip_prefix("enterprise-attack-")
+        .or_else(|| t.strip_prefix("mobile-attack-"))
+        .or_else(|| t.strip_prefix("pre-attack-"))
+        .unwrap_or(t);
+    match t {
+        "attack-pattern" => "attack-pattern",
+        "course-of-action" => "course-of-action",
+        "intrusion-set" => "intrusion-set",
+        "malware" | "android" | "backdoor" | "banker" | "botnet" | "exploit-kit" | "ransomware"
+        | "rat" | "stealer" | "malpedia" => "malware",
+        "tool" => "tool",
+        "threat-actor" | "microsoft-activity-group" => "threat-actor",
+        "branded-vulnerability" | "vulnerability" => "vulnerability",
+        "sector" => "identity",
+        "country" | "region" => "location",
+        "campaign" => "campaign",
+        _ => "x-misp-galaxy-cluster",
+    }
+}
+
+pub(crate) struct Ctx<'a> {
+    pub opts: &'a Options,
+    pub warnings: Vec<Warning>,
+    pub objects: Vec<Value>,
+    pub refs: Vec<String>,
+    pub relationships: Vec<Value>,
+    pub seen: HashSet<String>,
+    pub created_by: Option<String>,
+    pub event_uuid: String,
+    pub event_ts: i64,
+    /// Which STIX object stands for a MISP attribute or object UUID
+    /// (for object references and sightings).
+    pub stix_of: HashMap<String, String>,
+    /// Galaxy cluster UUIDs → STIX id, and their tag names (`misp-galaxy:type="value"`).
+    pub clusters: HashMap<String, String>,
+    pub cluster_tags: HashSet<String>,
+    markings: Vec<Value>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Add an object to the output and the container's `object_refs`.
+    pub fn push(&mut self, obj: Map<String, Value>) {
+        let id = obj["id"].as_str().unwrap_or_default().to_string();
+        if !self.seen.insert(id.clone()) {
+            return;
+        }
+        self.refs.push(id);
+        self.objects.push(Value::Object(obj));
+    }
+
+    pub fn relate(&mut self, source: &str, rel: &str, target: &str, ts: i64) {
+        let id = relationship_id(source, rel, target);
+        if self.seen.contains(&id) {
+            return;
+        }
+        let (created, _) = timestamps(ts);
+        let mut r = Map::new();
+        r.insert("type".into(), json!("relationship"));
+        r.insert("spec_version".into(), json!("2.1"));
+        r.insert("id".into(), json!(id));
+        if let Some(c) = &self.created_by {
+            r.insert("created_by_ref".into(), json!(c));
+        }
+        r.insert("created".into(), json!(created));
+        r.insert("modified".into(), json!(created));
+        r.insert("relationship_type".into(), json!(rel));
+        r.insert("source_ref".into(), json!(source));
+        r.insert("target_ref".into(), json!(target));
+        self.seen.insert(id);
+        self.relationships.push(Value::Object(r));
+    }
+
+    /// Common SDO properties.
+    pub fn sdo(&self, ty: &str, uuid: &str, ts: i64) -> Map<String, Value> {
+        let (created, _) = timestamps(ts);
+        let mut m = Map::new();
+        m.insert("type".into(), json!(ty));
+        m.insert("spec_version".into(), json!("2.1"));
+        m.insert("id".into(), json!(format!("{ty}--{uuid}")));
+        if let Some(c) = &self.created_by {
+            m.insert("created_by_ref".into(), json!(c));
+        }
+        m.insert("created".into(), json!(created));
+        m.insert("modified".into(), json!(created));
+        m
+    }
+
+    /// A UUID for an item: its own when valid, else one derived from the event
+    /// and the item's JSON path (stable across runs), with a warning.
+    pub fn item_uuid(&mut self, item: &Value, path: &str) -> String {
+        match item.get("uuid").and_then(Value::as_str) {
+            Some(u) if valid_uuid(u) => u.to_ascii_lowercase(),
+            other => {
+                let derived =
+                    Uuid::new_v5(&NAMESPACE, format!("{}:{path}", self.event_uuid).as_bytes())
+                        .to_string();
+                self.warn(
+                    format!("{path}.uuid"),
+                    match other {
+                        Some(u) => format!("{u:?} is not a UUID; using {derived}"),
+                        None => format!("missing; using {derived}"),
+                    },
+                );
+                derived
+            }
+        }
+    }
+
+    /// Tags of an item: TLP tags to marking refs, others to labels.
+    pub fn tags(&mut self, item: &Value, path: &str, labels: &mut Vec<String>) -> Vec<String> {
+        let mut marks = Vec::new();
+        let Some(tags) = item.get("Tag") else {
+            return marks;
+        };
+        let Some(tags) = tags.as_array() else {
+            self.warn(format!("{path}.Tag"), "expected a list of tags; ignored");
+            return marks;
+        };
+        for (i, tag) in tags.iter().enumerate() {
+            let name = tag
+                .get("name")
+                .and_then(Value::as_str)
+                .or_else(|| tag.as_str());
+            let Some(name) = name else {
+                self.warn(format!("{path}.Tag[{i}].name"), "missing tag name; ignored");
+                continue;
+            };
+            if let Some(level) = name.strip_prefix("tlp:").and_then(Tlp::parse) {
+                let id = level.marking_id().to_string();
+                if !marks.contains(&id) {
+                    marks.push(id);
+                }
+                if !self.markings.iter().any(|m| m["id"] == level.marking_id()) {
+                    self.markings.push(level.marking_definition());
+                }
+            } else if self.cluster_tags.contains(name) {
+                // The galaxy cluster itself is converted; its tag adds nothing.
+            } else {
+                labels.push(name.to_string());
+            }
+        }
+        marks
+    }
+
+    /// Galaxies attached to an item (`Galaxy` list): their clusters, and a
+    /// relationship from `from` to each when given.
+    pub fn galaxies(&mut self, item: &Value, path: &str, from: Option<&str>, ts: i64) {
+        let Some(galaxies) = item.get("Galaxy").and_then(Value::as_array) else {
+            return;
+        };
+        for (gi, g) in galaxies.iter().enumerate() {
+            let gpath = format!("{path}.Galaxy[{gi}]");
+            let gtype = g.get("type").and_then(Value::as_str).unwrap_or_default();
+            let gname = g.get("name").and_then(Value::as_str).unwrap_or(gtype);
+            let Some(clusters) = g.get("GalaxyCluster").and_then(Value::as_array) else {
+                continue;
+            };
+            for (ci, c) in clusters.iter().enumerate() {
+                let cpath = format!("{gpath}.GalaxyCluster[{ci}]");
+                let Some(id) = self.cluster(c, &cpath, gtype, gname, ts) else {
+                    continue;
+                };
+                if let Some(from) = from {
+                    let rel = if from.starts_with("course-of-action--")
+                        && id.starts_with("attack-pattern--")
+                    {
+                        "mitigates"
+                    } else {
+                        "related-to"
+                    };
+                    self.relate(from, rel, &id, ts);
+                }
+            }
+        }
+    }
+
+    fn cluster(
+        &mut self,
+        c: &Value,
+        path: &str,
+        gtype: &str,
+        gname: &str,
+        ts: i64,
+    ) -> Option<String> {
+        let ctype = c.get("type").and_then(Value::as_str).unwrap_or(gtype);
+        let value = match c.get("value").and_then(Value::as_str) {
+            Some(v) => v,
+            None => {
+                self.warn(
+                    format!("{path}.value"),
+                    "galaxy cluster without a value; skipped",
+                );
+                return None;
+            }
+        };
+        let uuid = self.item_uuid(c, path);
+        if let Some(id) = self.clusters.get(&uuid) {
+            return Some(id.clone());
+        }
+        let mut stype = galaxy_stix_type(ctype);
+        if self.opts.standard_only && stype.starts_with("x-misp") {
+            return None;
+        }
+        if stype == "identity" || stype == "location" {
+            // Sector and country clusters carry too little to make a useful
+            // identity or location; kept as labels on the container instead.
+            stype = "x-misp-galaxy-cluster";
+        }
+        let meta = c.get("meta").and_then(Value::as_object);
+        let external_id = meta
+            .and_then(|m| m.get("external_id"))
+            .and_then(|v| match v {
+                Value::Array(a) => a.first().and_then(Value::as_str),
+                Value::String(s) => Some(s.as_str()),
+                _ => None,
+            });
+        let mut m = self.sdo(stype, &uuid, ts);
+        m.remove("created_by_ref");
+        let name = match external_id {
+            Some(e) => value
+                .strip_suffix(&format!(" - {e}"))
+                .unwrap_or(value)
+                .to_string(),
+            None => value.to_string(),
+        };
+        if stype == "x-misp-galaxy-cluster" {
+            m.insert("x_misp_name".into(), json!(gname));
+            m.insert("x_misp_type".into(), json!(ctype));
+            m.insert("x_misp_value".into(), json!(value));
+        } else {
+            m.insert("name".into(), json!(name));
+        }
+        if let Some(d) = c.get("description").and_then(Value::as_str) {
+            if !d.is_empty() {
+                let key = if stype == "x-misp-galaxy-cluster" {
+                    "x_misp_description"
+                } else {
+                    "description"
+                };
+                m.insert(key.into(), json!(d));
+            }
+        }
+        if stype == "malware" {
+            m.insert("is_family".into(), json!(false));
+        }
+        if stype == "attack-pattern" {
+            if let Some(kc) = meta
+                .and_then(|m| m.get("kill_chain"))
+                .and_then(Value::as_array)
+            {
+                let phases: Vec<Value> = kc
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter_map(|p| p.rsplit_once(':'))
+                    .map(|(k, p)| json!({"kill_chain_name": k, "phase_name": p}))
+                    .collect();
+                if !phases.is_empty() {
+                    m.insert("kill_chain_phases".into(), json!(phases));
+                }
+            }
+        }
+        m.insert(
+            "labels".into(),
+            json!([
+                format!("misp:galaxy-name=\"{gname}\""),
+                format!("misp:galaxy-type=\"{ctype}\"")
+            ]),
+        );
+        let mut ext = Vec::new();
+        if let Some(e) = external_id {
+            let source = if e.starts_with("CVE-") {
+                "cve"
+            } else if e.starts_with("CAPEC-") {
+                "capec"
+            } else {
+                "mitre-attack"
+            };
+            ext.push(json!({"source_name": source, "external_id": e}));
+        }
+        if let Some(refs) = meta.and_then(|m| m.get("refs")).and_then(Value::as_array) {
+            for r in refs.iter().filter_map(Value::as_str) {
+                ext.push(json!({"source_name": "url", "url": r}));
+            }
+        }
+        if !ext.is_empty() {
+            m.insert("external_references".into(), json!(ext));
+        }
+        let id = m["id"].as_str().unwrap_or_default().to_string();
+        self.clusters.insert(uuid, id.clone());
+        self.push(m);
+        Some(id)
+    }
+
+    /// Sightings of an attribute or object (`Sighting` list) as STIX sightings
+    /// of `of` (type 0), and false-positive reports (type 1) as opinions.
+    pub fn sightings(&mut self, item: &Value, path: &str, of: &str, observed: Option<&str>) {
+        let Some(list) = item.get("Sighting").and_then(Value::as_array) else {
+            return;
+        };
+        for (i, s) in list.iter().enumerate() {
+            let spath = format!("{path}.Sighting[{i}]");
+            let uuid = self.item_uuid(s, &spath);
+            let ts = epoch(s.get("date_sighting")).unwrap_or(self.event_ts);
+            let (created, plain) = timestamps(ts);
+            let org = s.get("Organisation").or_else(|| s.get("Org"));
+            let org_id = org.and_then(|o| self.identity(o));
+            let kind = text(s.get("type")).unwrap_or_else(|| "0".into());
+            let mut m = Map::new();
+            match kind.as_str() {
+                "1" => {
+                    m.insert("type".into(), json!("opinion"));
+                    m.insert("spec_version".into(), json!("2.1"));
+                    m.insert("id".into(), json!(format!("opinion--{uuid}")));
+                    m.insert("created".into(), json!(created));
+                    m.insert("modified".into(), json!(created));
+                    m.insert("explanation".into(), json!("False positive Sighting"));
+                    if let Some(name) = org.and_then(|o| o.get("name")).and_then(Value::as_str) {
+                        m.insert("authors".into(), json!([name]));
+                    }
+                    m.insert("opinion".into(), json!("strongly-disagree"));
+                    let mut refs = vec![];
+                    if let Some(o) = observed {
+                        refs.push(o.to_string());
+                    }
+                    if observed != Some(of) {
+                        refs.push(of.to_string());
+                    }
+                    m.insert("object_refs".into(), json!(refs));
+                }
+                _ => {
+                    m.insert("type".into(), json!("sighting"));
+                    m.insert("spec_version".into(), json!("2.1"));
+                    m.insert("id".into(), json!(format!("sighting--{uuid}")));
+                    m.insert("created".into(), json!(created));
+                    m.insert("modified".into(), json!(created));
+                    m.insert("first_seen".into(), json!(plain));
+                    m.insert("last_seen".into(), json!(plain));
+                    m.insert("count".into(), json!(1));
+                    m.insert("sighting_of_ref".into(), json!(of));
+                    if let Some(o) = observed.filter(|o| *o != of) {
+                        m.insert("observed_data_refs".into(), json!([o]));
+                    }
+                    if let Some(id) = org_id {
+                        m.insert("where_sighted_refs".into(), json!([id]));
+                    }
+                }
+            }
+            self.push(m);
+        }
+    }
+
+    /// The identity of a MISP organisation (`{"name", "uuid"}`), added once.
+    pub fn identity(&mut self, org: &Value) -> Option<String> {
+        let uuid = org
+            .get("uuid")
+            .and_then(Value::as_str)
+            .filter(|u| valid_uuid(u))?;
+        let name = org.get("name").and_then(Value::as_str).unwrap_or(uuid);
+        let id = format!("identity--{}", uuid.to_ascii_lowercase());
+        if !self.seen.contains(&id) {
+            let (created, _) = timestamps(self.event_ts);
+            self.push(
+                json!({"type": "identity", "spec_version": "2.1", "id": id,
+                       "created": created, "modified": created, "name": name,
+                       "identity_class": "organization"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            );
+        }
+        Some(id)
+    }
+
+    fn finish_common(&self, m: &mut Map<String, Value>, labels: Vec<String>, marks: Vec<String>) {
+        if !labels.is_empty() {
+            m.insert("labels".into(), json!(labels));
+        }
+        if !marks.is_empty() {
+            m.insert("object_marking_refs".into(), json!(marks));
+        }
+    }
+
+    /// An indicator with a STIX (or other language) pattern.
+    #[allow(clippy::too_many_arguments)]
+    pub fn indicator(
+        &self,
+        uuid: &str,
+        ts: i64,
+        pattern: String,
+        pattern_type: &str,
+        category: &str,
+        comment: Option<&str>,
+        labels: Vec<String>,
+        marks: Vec<String>,
+    ) -> Map<String, Value> {
+        let (_, plain) = timestamps(ts);
+        let mut m = self.sdo("indicator", uuid, ts);
+        if let Some(c) = comment.filter(|c| !c.is_empty()) {
+            m.insert("description".into(), json!(c));
+        }
+        m.insert("pattern".into(), json!(pattern));
+        m.insert("pattern_type".into(), json!(pattern_type));
+        m.insert("pattern_version".into(), json!("2.1"));
+        m.insert("valid_from".into(), json!(plain));
+        m.insert(
+            "kill_chain_phases".into(),
+            json!([{"kill_chain_name": "misp-category", "phase_name": category}]),
+        );
+        self.finish_common(&mut m, labels, marks);
+        m
+    }
+
+    pub fn observed_data(
+        &self,
+        uuid: &str,
+        ts: i64,
+        refs: Vec<String>,
+        labels: Vec<String>,
+        marks: Vec<String>,
+    ) -> Map<String, Value> {
+        let (_, plain) = timestamps(ts);
+        let mut m = self.sdo("observed-data", uuid, ts);
+        m.insert("first_observed".into(), json!(plain));
+        m.insert("last_observed".into(), json!(plain));
+        m.insert("number_observed".into(), json!(1));
+        m.insert("object_refs".into(), json!(refs));
+        self.finish_common(&mut m, labels, marks);
+        m
+    }
+
+    pub fn add_markings(&mut self) {
+        for m in std::mem::take(&mut self.markings) {
+            if let Some(id) = m["id"].as_str() {
+                if self.seen.insert(id.to_string()) {
+                    self.objects.push(m);
+                }
+            }
+        }
+    }
+
+    /// One event attribute.
+    fn attribute(&mut self, a: &Value, path: &str) {
+        if !a.is_object() {
+            self.warn(path, "expected an attribute object; skipped");
+            return;
+        }
+        let Some(t) = a.get("type").and_then(Value::as_str) else {
+            self.warn(
+                format!("{path}.type"),
+                "missing attribute type; attribute skipped",
+            );
+            return;
+        };
+        let Some(value) = text(a.get("value")) else {
+            self.warn(
+                format!("{path}.value"),
+                "missing attribute value; attribute skipped",
+            );
+            return;
+        };
+        let known = is_known_type(t) || self.opts.extra_types.iter().any(|e| e == t);
+        if !known {
+            self.warn(
+                format!("{path}.type"),
+                format!("unknown MISP attribute type {t:?}; kept as x-misp-attribute"),
+            );
+        }
+        let uuid = self.item_uuid(a, path);
+        let ts = epoch(a.get("timestamp")).unwrap_or(self.event_ts);
+        let category = a
+            .get("category")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| default_category(t).map(str::to_string))
+            .unwrap_or_else(|| "Other".into());
+        let to_ids = misp_bool(a.get("to_ids")).unwrap_or_else(|| default_to_ids(t));
+        let comment = a.get("comment").and_then(Value::as_str);
+        let mut labels = vec![
+            format!("misp:type=\"{t}\""),
+            format!("misp:category=\"{category}\""),
+        ];
+        let marks = self.tags(a, path, &mut labels);
+        let data = a.get("data").and_then(Value::as_str);
+        let mapping = match attribute::map(t, &value, &uuid, data) {
+            Ok(m) => m,
+            Err(why) => {
+                self.warn(
+                    format!("{path}.value"),
+                    format!("{why}; kept as x-misp-attribute"),
+                );
+                Mapping::Custom
+            }
+        };
+        let main = match mapping {
+            Mapping::Observable { scos, comparisons } => {
+                let ids: Vec<String> = scos
+                    .iter()
+                    .map(|s| s["id"].as_str().unwrap_or_default().to_string())
+                    .collect();
+                let od = self.observed_data(&uuid, ts, ids, labels.clone(), marks.clone());
+                let od_id = format!("observed-data--{uuid}");
+                self.push(od);
+                for s in scos {
+                    self.push(s);
+                }
+                self.stix_of.insert(uuid.clone(), od_id.clone());
+                if to_ids {
+                    let ind = self.indicator(
+                        &uuid,
+                        ts,
+                        observation(&comparisons),
+                        "stix",
+                        &category,
+                        comment,
+                        labels,
+                        marks,
+                    );
+                    let ind_id = format!("indicator--{uuid}");
+                    self.push(ind);
+                    self.relate(&ind_id, "based-on", &od_id, ts);
+                    self.sightings(a, path, &ind_id, Some(&od_id));
+                } else {
+                    self.sightings(a, path, &od_id, Some(&od_id));
+                }
+                od_id
+            }
+            Mapping::PatternOnly { comparisons } if to_ids => {
+                let ind = self.indicator(
+                    &uuid,
+                    ts,
+                    observation(&comparisons),
+                    "stix",
+                    &category,
+                    comment,
+                    labels,
+                    marks,
+                );
+                self.push(ind);
+                format!("indicator--{uuid}")
+            }
+            Mapping::Rule(language) => {
+                let ind = self.indicator(
+                    &uuid,
+                    ts,
+                    value.clone(),
+                    language,
+                    &category,
+                    comment,
+                    labels,
+                    marks,
+                );
+                self.push(ind);
+                format!("indicator--{uuid}")
+            }
+            Mapping::Campaign | Mapping::Vulnerability => {
+                let ty = if matches!(mapping, Mapping::Campaign) {
+                    "campaign"
+                } else {
+                    "vulnerability"
+                };
+                let mut m = self.sdo(ty, &uuid, ts);
+                m.insert("name".into(), json!(value));
+                if let Some(c) = comment.filter(|c| !c.is_empty()) {
+                    m.insert("description".into(), json!(c));
+                }
+                self.finish_common(&mut m, labels, marks);
+                if ty == "vulnerability" {
+                    let source = if value.starts_with("CVE-") {
+                        "cve"
+                    } else {
+                        "vulnerability"
+                    };
+                    m.insert(
+                        "external_references".into(),
+                        json!([{"source_name": source, "external_id": value}]),
+                    );
+                }
+                self.push(m);
+                format!("{ty}--{uuid}")
+            }
+            Mapping::PatternOnly { .. } | Mapping::Custom => {
+                if self.opts.standard_only {
+                    return;
+                }
+                let mut m = self.sdo("x-misp-attribute", &uuid, ts);
+                self.finish_common(&mut m, labels, marks);
+                m.insert("x_misp_category".into(), json!(category));
+                if let Some(c) = comment.filter(|c| !c.is_empty()) {
+                    m.insert("x_misp_comment".into(), json!(c));
+                }
+                m.insert("x_misp_type".into(), json!(t));
+                m.insert("x_misp_value".into(), json!(value));
+                if to_ids {
+                    m.insert("x_misp_to_ids".into(), json!(true));
+                }
+                self.push(m);
+                format!("x-misp-attribute--{uuid}")
+            }
+        };
+        self.stix_of.entry(uuid).or_insert_with(|| main.clone());
+        self.galaxies(a, path, Some(&main), ts);
+    }
+}
+
+pub(crate) fn convert(json_in: &Value, opts: &Options) -> Result<Conversion, Error> {
+    let (event, base) = match json_in.get("Event") {
+        Some(e) => (e, "Event"),
+        None => (json_in, "$"),
+    };
+    if !event.is_object() {
+        return Err(Error::shape(base, "expected a MISP event object"));
+    }
+    let event_uuid = match event.get("uuid").and_then(Value::as_str) {
+        Some(u) if valid_uuid(u) => u.to_ascii_lowercase(),
+        Some(u) => {
+            return Err(Error::shape(
+                format!("{base}.uuid"),
+                format!("expected a UUID, got {u:?}"),
+            ))
+        }
+        None => {
+            return Err(Error::shape(
+                format!("{base}.uuid"),
+                "missing: a MISP event has a uuid",
+            ))
+        }
+    };
+    for key in ["Attribute", "Object", "Galaxy", "Tag", "EventReport"] {
+        if let Some(v) = event.get(key) {
+            if !v.is_array() && !v.is_null() {
+                return Err(Error::shape(format!("{base}.{key}"), "expected a list"));
+            }
+        }
+    }
+    let event_ts = epoch(event.get("timestamp"))
+        .or_else(|| {
+            event
+                .get("date")
+                .and_then(Value::as_str)
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc().timestamp())
+        })
+        .unwrap_or(0);
+    let mut ctx = Ctx {
+        opts,
+        warnings: vec![],
+        objects: vec![],
+        refs: vec![],
+        relationships: vec![],
+        seen: HashSet::new(),
+        created_by: None,
+        event_uuid: event_uuid.clone(),
+        event_ts,
+        stix_of: HashMap::new(),
+        clusters: HashMap::new(),
+        cluster_tags: HashSet::new(),
+        markings: vec![],
+    };
+    if let Some(orgc) = event.get("Orgc").or_else(|| event.get("Org")) {
+        ctx.created_by = ctx.identity(orgc);
+    }
+    if ctx.created_by.is_none() {
+        ctx.warn(
+            format!("{base}.Orgc"),
+            "no creating organisation (name, uuid); objects have no created_by_ref",
+        );
+    }
+    // The identity is not part of the container's contents.
+    ctx.refs.clear();
+    let identity_count = ctx.objects.len();
+
+    // Galaxy tags whose cluster is converted are not repeated as labels.
+    let galaxy_list = event
+        .get("Galaxy")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for g in &galaxy_list {
+        let gtype = g.get("type").and_then(Value::as_str).unwrap_or_default();
+        for c in g
+            .get("GalaxyCluster")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(v) = c.get("value").and_then(Value::as_str) {
+                ctx.cluster_tags
+                    .insert(format!("misp-galaxy:{gtype}=\"{v}\""));
+            }
+        }
+    }
+
+    let mut labels = vec![
+        "Threat-Report".to_string(),
+        "misp:tool=\"MISP-STIX-Converter\"".to_string(),
+    ];
+    let marks = ctx.tags(event, base, &mut labels);
+
+    if let Some(attrs) = event.get("Attribute").and_then(Value::as_array) {
+        for (i, a) in attrs.iter().enumerate() {
+            ctx.attribute(a, &format!("{base}.Attribute[{i}]"));
+        }
+    }
+    if let Some(objs) = event.get("Object").and_then(Value::as_array) {
+        for (i, o) in objs.iter().enumerate() {
+            object::convert(&mut ctx, o, &format!("{base}.Object[{i}]"));
+        }
+        for (i, o) in objs.iter().enumerate() {
+            object::references(&mut ctx, o, &format!("{base}.Object[{i}]"));
+        }
+    }
+    ctx.galaxies(event, base, None, event_ts);
+
+    let published = misp_bool(event.get("published")).unwrap_or(false);
+    let (created, _) = timestamps(event_ts);
+    let container_type = if published { "report" } else { "grouping" };
+    let container_id = format!("{container_type}--{event_uuid}");
+    let rels = std::mem::take(&mut ctx.relationships);
+    for r in rels {
+        if let Some(id) = r["id"].as_str() {
+            ctx.refs.push(id.to_string());
+        }
+        ctx.objects.push(r);
+    }
+    if ctx.refs.is_empty() {
+        // STIX requires object_refs to be non-empty; misp-stix adds a note.
+        let note_id = format!("note--{event_uuid}");
+        let mut n = ctx.sdo("note", &event_uuid, event_ts);
+        n.insert(
+            "content".into(),
+            json!("This MISP Event is empty and contains no attribute, object, galaxy or tag."),
+        );
+        n.insert("object_refs".into(), json!([container_id]));
+        ctx.refs.push(note_id);
+        ctx.objects.push(Value::Object(n));
+    }
+    let mut c = ctx.sdo(container_type, &event_uuid, event_ts);
+    c.insert(
+        "name".into(),
+        json!(event
+            .get("info")
+            .and_then(Value::as_str)
+            .unwrap_or("MISP event")),
+    );
+    if published {
+        let pts = epoch(event.get("publish_timestamp")).unwrap_or(event_ts);
+        c.insert("published".into(), json!(timestamps(pts).1));
+    } else {
+        c.insert("context".into(), json!("suspicious-activity"));
+    }
+    c.insert("object_refs".into(), json!(ctx.refs));
+    ctx.finish_common(&mut c, labels, marks);
+    let _ = created;
+    ctx.objects.insert(identity_count, Value::Object(c));
+    ctx.add_markings();
+    Ok(Conversion {
+        objects: ctx.objects,
+        warnings: ctx.warnings,
+    })
+}
