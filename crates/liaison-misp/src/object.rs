@@ -30,15 +30,23 @@ fn id_of(m: &Map<String, Value>) -> String {
     m["id"].as_str().unwrap_or_default().to_string()
 }
 
-/// Observables and comparisons of a template, or `None` when the template
-/// has no observable mapping.
+/// The observables of a template and the comparisons of its pattern. Only
+/// attributes marked for IDS contribute comparisons, as in MISP's own export.
+#[derive(Default)]
 struct Built {
     scos: Vec<Map<String, Value>>,
     comparisons: Vec<String>,
 }
 
-fn attrs_of<'a>(attrs: &'a [ObjAttr], rel: &str) -> impl Iterator<Item = &'a ObjAttr> + 'a {
-    let rel = rel.to_string();
+impl Built {
+    fn cmp(&mut self, a: &ObjAttr, path: &str, value: &str) {
+        if a.to_ids {
+            self.comparisons.push(cmp(path, value));
+        }
+    }
+}
+
+fn attrs_of<'a>(attrs: &'a [ObjAttr], rel: &'a str) -> impl Iterator<Item = &'a ObjAttr> + 'a {
     attrs.iter().filter(move |a| a.relation == rel)
 }
 
@@ -51,96 +59,191 @@ fn x_key(relation: &str) -> String {
 }
 
 /// Attributes not consumed by a template mapping are kept as `x_misp_*`
-/// properties of the main observable.
-fn rest(main: &mut Map<String, Value>, attrs: &[ObjAttr], used: &[&str]) {
+/// properties of the main observable (a list when repeated; `{value, data}`
+/// for attachments), and contribute `x_misp_*` comparisons when for IDS.
+fn rest(b: &mut Built, main: &mut Map<String, Value>, attrs: &[ObjAttr], used: &[&str]) {
+    let ty = main["type"].as_str().unwrap_or_default().to_string();
     for a in attrs {
         if used.contains(&a.relation.as_str()) {
             continue;
         }
         let key = x_key(&a.relation);
+        b.cmp(a, &format!("{ty}:{key}"), &a.value);
+        let v = match &a.data {
+            Some(d) => json!({"value": a.value, "data": d}),
+            None => json!(a.value),
+        };
         match main.get_mut(&key) {
-            Some(Value::Array(list)) => list.push(json!(a.value)),
-            Some(v) => {
-                let old = v.take();
-                *v = json!([old, a.value]);
+            Some(Value::Array(list)) => list.push(v),
+            Some(old) => {
+                let o = old.take();
+                *old = json!([o, v]);
             }
             None => {
-                main.insert(key, json!(a.value));
+                main.insert(key, v);
             }
         }
     }
 }
 
-fn build(name: &str, obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>, String> {
-    let mut scos = vec![];
-    let mut comparisons = vec![];
+/// An IP address observable, and its comparisons as `side_ref` of a traffic.
+fn traffic_ip(
+    b: &mut Built,
+    nt: &mut Map<String, Value>,
+    a: &ObjAttr,
+    side: &str,
+) -> Map<String, Value> {
+    let ty = ip_type(&a.value);
+    let mut m = sco(ty, &a.uuid);
+    m.insert("value".into(), json!(a.value));
+    nt.insert(format!("{side}_ref"), json!(id_of(&m)));
+    b.cmp(a, &format!("network-traffic:{side}_ref.type"), ty);
+    b.cmp(a, &format!("network-traffic:{side}_ref.value"), &a.value);
+    m
+}
+
+fn traffic_ports(
+    b: &mut Built,
+    nt: &mut Map<String, Value>,
+    attrs: &[ObjAttr],
+) -> Result<(), String> {
+    for side in ["src", "dst"] {
+        if let Some(p) = first(attrs, &format!("{side}-port")) {
+            nt.insert(format!("{side}_port"), json!(parse_port(&p.value)?));
+            b.cmp(p, &format!("network-traffic:{side}_port"), &p.value);
+        }
+    }
+    Ok(())
+}
+
+/// A destination host name of a traffic: kept as `x_misp_*` on the traffic,
+/// compared as a domain-name destination.
+fn traffic_host(b: &mut Built, attrs: &[ObjAttr], rel: &str) {
+    for a in attrs_of(attrs, rel) {
+        b.cmp(a, "network-traffic:dst_ref.type", "domain-name");
+        b.cmp(a, "network-traffic:dst_ref.value", &a.value);
+    }
+}
+
+/// Account templates that are a `user-account` of a given `account_type`:
+/// (template, account_type, [(relation, property)]).
+const ACCOUNTS: &[(&str, &str, &[(&str, &str)])] = &[
+    (
+        "gitlab-user",
+        "gitlab",
+        &[
+            ("id", "user_id"),
+            ("name", "display_name"),
+            ("username", "account_login"),
+        ],
+    ),
+    (
+        "telegram-account",
+        "telegram",
+        &[("id", "user_id"), ("username", "account_login")],
+    ),
+    (
+        "facebook-account",
+        "facebook",
+        &[("account-id", "user_id"), ("account-name", "account_login")],
+    ),
+    (
+        "github-user",
+        "github",
+        &[
+            ("id", "user_id"),
+            ("user-fullname", "display_name"),
+            ("username", "account_login"),
+        ],
+    ),
+    (
+        "parler-account",
+        "parler",
+        &[("account-id", "user_id"), ("account-name", "account_login")],
+    ),
+    (
+        "reddit-account",
+        "reddit",
+        &[("account-id", "user_id"), ("account-name", "account_login")],
+    ),
+    (
+        "twitter-account",
+        "twitter",
+        &[
+            ("id", "user_id"),
+            ("name", "account_login"),
+            ("displayed-name", "display_name"),
+        ],
+    ),
+];
+
+fn build(
+    name: &str,
+    obj_uuid: &str,
+    attrs: &[ObjAttr],
+    merged: &[Vec<ObjAttr>],
+) -> Result<Option<Built>, String> {
+    let mut b = Built::default();
     match name {
         "domain-ip" => {
             let mut ips = vec![];
-            for a in attrs.iter().filter(|a| a.relation == "ip") {
-                let ty = ip_type(&a.value);
-                let mut m = sco(ty, &a.uuid);
+            for a in attrs_of(attrs, "ip") {
+                let mut m = sco(ip_type(&a.value), &a.uuid);
                 m.insert("value".into(), json!(a.value));
                 ips.push(m);
             }
             let ip_ids: Vec<String> = ips.iter().map(id_of).collect();
             let mut domains = vec![];
-            for a in attrs
-                .iter()
-                .filter(|a| a.relation == "domain" || a.relation == "hostname")
-            {
+            for a in attrs_of(attrs, "domain") {
                 let mut m = sco("domain-name", &a.uuid);
                 m.insert("value".into(), json!(a.value));
                 if !ip_ids.is_empty() {
                     m.insert("resolves_to_refs".into(), json!(ip_ids));
                 }
-                comparisons.push(cmp("domain-name:value", &a.value));
+                b.cmp(a, "domain-name:value", &a.value);
                 domains.push(m);
             }
-            for a in attrs.iter().filter(|a| a.relation == "ip") {
-                comparisons.push(cmp("domain-name:resolves_to_refs[*].value", &a.value));
+            for a in attrs_of(attrs, "ip") {
+                b.cmp(a, "domain-name:resolves_to_refs[*].value", &a.value);
             }
             if domains.is_empty() {
                 return Ok(None);
             }
-            if let Some(d) = domains.first_mut() {
-                rest(d, attrs, &["ip", "domain", "hostname"]);
+            if domains.len() == 1
+                && attrs
+                    .iter()
+                    .any(|a| !matches!(a.relation.as_str(), "ip" | "domain"))
+            {
+                // Extra attributes need a home: the single domain takes the
+                // object's UUID and keeps them as custom properties.
+                let mut d = domains.remove(0);
+                let old = id_of(&d);
+                d.insert("id".into(), json!(format!("domain-name--{obj_uuid}")));
+                let _ = old;
+                rest(&mut b, &mut d, attrs, &["ip", "domain"]);
+                domains.push(d);
             }
-            scos.extend(ips);
-            scos.extend(domains);
+            b.scos.extend(ips);
+            b.scos.extend(domains);
         }
         "ip-port" => {
             let mut nt = sco("network-traffic", obj_uuid);
-            let mut addrs = vec![];
-            for side in ["src", "dst"] {
-                for a in attrs_of(attrs, &format!("ip-{side}")) {
-                    let ty = ip_type(&a.value);
-                    let mut m = sco(ty, &a.uuid);
-                    m.insert("value".into(), json!(a.value));
-                    nt.insert(format!("{side}_ref"), json!(id_of(&m)));
-                    comparisons.push(cmp(&format!("network-traffic:{side}_ref.type"), ty));
-                    comparisons.push(cmp(&format!("network-traffic:{side}_ref.value"), &a.value));
-                    addrs.push(m);
-                }
-                if let Some(p) = first(attrs, &format!("{side}-port")) {
-                    nt.insert(format!("{side}_port"), json!(parse_port(&p.value)?));
-                    comparisons.push(cmp(&format!("network-traffic:{side}_port"), &p.value));
-                }
-            }
-            for a in attrs_of(attrs, "ip") {
-                let ty = ip_type(&a.value);
-                let mut m = sco(ty, &a.uuid);
-                m.insert("value".into(), json!(a.value));
-                nt.insert("dst_ref".into(), json!(id_of(&m)));
-                comparisons.push(cmp("network-traffic:dst_ref.type", ty));
-                comparisons.push(cmp("network-traffic:dst_ref.value", &a.value));
-                addrs.push(m);
-            }
             if let Some(fs) = first(attrs, "first-seen") {
                 nt.insert("start".into(), json!(fs.value));
             }
+            let mut addrs = vec![];
+            for (rel, side) in [("ip-src", "src"), ("ip-dst", "dst"), ("ip", "dst")] {
+                for a in attrs_of(attrs, rel) {
+                    addrs.push(traffic_ip(&mut b, &mut nt, a, side));
+                }
+            }
+            traffic_ports(&mut b, &mut nt, attrs)?;
+            traffic_host(&mut b, attrs, "domain");
+            traffic_host(&mut b, attrs, "hostname");
             nt.insert("protocols".into(), json!(["ipv4"]));
+            let mut extra = Built::default();
             rest(
+                &mut extra,
                 &mut nt,
                 attrs,
                 &[
@@ -150,10 +253,78 @@ fn build(name: &str, obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>,
                     "src-port",
                     "dst-port",
                     "first-seen",
+                    "domain",
+                    "hostname",
                 ],
             );
-            scos.push(nt);
-            scos.extend(addrs);
+            b.scos.push(nt);
+            b.scos.extend(addrs);
+        }
+        "network-connection" | "network-socket" => {
+            let mut nt = sco("network-traffic", obj_uuid);
+            let mut addrs = vec![];
+            for (rel, side) in [("ip-src", "src"), ("ip-dst", "dst")] {
+                for a in attrs_of(attrs, rel) {
+                    addrs.push(traffic_ip(&mut b, &mut nt, a, side));
+                }
+            }
+            traffic_ports(&mut b, &mut nt, attrs)?;
+            traffic_host(&mut b, attrs, "hostname-dst");
+            let mut protocols = vec![];
+            for rel in [
+                "layer3-protocol",
+                "layer4-protocol",
+                "layer7-protocol",
+                "protocol",
+            ] {
+                for a in attrs_of(attrs, rel) {
+                    let p = a.value.to_ascii_lowercase();
+                    b.cmp(a, "network-traffic:protocols[*]", &p);
+                    protocols.push(p);
+                }
+            }
+            if protocols.is_empty() {
+                protocols.push("tcp".into());
+            }
+            nt.insert("protocols".into(), json!(protocols));
+            let mut used = vec![
+                "ip-src",
+                "ip-dst",
+                "src-port",
+                "dst-port",
+                "layer3-protocol",
+                "layer4-protocol",
+                "layer7-protocol",
+                "protocol",
+            ];
+            if name == "network-socket" {
+                let mut ext = Map::new();
+                if let Some(a) = first(attrs, "address-family") {
+                    ext.insert("address_family".into(), json!(a.value));
+                    used.push("address-family");
+                }
+                if let Some(a) = first(attrs, "state") {
+                    if let Some(flag) = match a.value.as_str() {
+                        "listening" => Some("is_listening"),
+                        "blocking" => Some("is_blocking"),
+                        _ => None,
+                    } {
+                        ext.insert(flag.into(), json!(true));
+                        used.push("state");
+                    }
+                }
+                if let Some(a) = first(attrs, "socket-type") {
+                    ext.insert("socket_type".into(), json!(a.value));
+                    used.push("socket-type");
+                }
+                if !ext.is_empty() {
+                    nt.insert("extensions".into(), json!({"socket-ext": ext}));
+                }
+            }
+            let mut extra = Built::default();
+            rest(&mut extra, &mut nt, attrs, &used);
+            b.scos.push(nt);
+            b.scos.extend(addrs);
         }
         "url" => {
             let Some(u) = first(attrs, "url") else {
@@ -161,9 +332,9 @@ fn build(name: &str, obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>,
             };
             let mut m = sco("url", obj_uuid);
             m.insert("value".into(), json!(u.value));
-            comparisons.push(cmp("url:value", &u.value));
-            rest(&mut m, attrs, &["url"]);
-            scos.push(m);
+            b.cmp(u, "url:value", &u.value);
+            rest(&mut b, &mut m, attrs, &["url"]);
+            b.scos.push(m);
         }
         "asn" => {
             let Some(a) = first(attrs, "asn") else {
@@ -172,10 +343,10 @@ fn build(name: &str, obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>,
             let n = parse_asn(&a.value)?;
             let mut m = sco("autonomous-system", obj_uuid);
             m.insert("number".into(), json!(n));
-            comparisons.push(cmp("autonomous-system:number", &n.to_string()));
+            b.cmp(a, "autonomous-system:number", &n.to_string());
             if let Some(d) = first(attrs, "description") {
                 m.insert("name".into(), json!(d.value));
-                comparisons.push(cmp("autonomous-system:name", &d.value));
+                b.cmp(d, "autonomous-system:name", &d.value);
             }
             let subnets: Vec<&str> = attrs_of(attrs, "subnet-announced")
                 .map(|a| a.value.as_str())
@@ -183,8 +354,16 @@ fn build(name: &str, obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>,
             if !subnets.is_empty() {
                 m.insert("x_misp_subnet_announced".into(), json!(subnets));
             }
-            rest(&mut m, attrs, &["asn", "description", "subnet-announced"]);
-            scos.push(m);
+            for a in attrs_of(attrs, "subnet-announced") {
+                b.cmp(a, "autonomous-system:x_misp_subnet_announced", &a.value);
+            }
+            rest(
+                &mut b,
+                &mut m,
+                attrs,
+                &["asn", "description", "subnet-announced"],
+            );
+            b.scos.push(m);
         }
         "mutex" => {
             let Some(a) = first(attrs, "name") else {
@@ -192,42 +371,40 @@ fn build(name: &str, obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>,
             };
             let mut m = sco("mutex", obj_uuid);
             m.insert("name".into(), json!(a.value));
-            comparisons.push(cmp("mutex:name", &a.value));
-            rest(&mut m, attrs, &["name"]);
-            scos.push(m);
+            b.cmp(a, "mutex:name", &a.value);
+            rest(&mut b, &mut m, attrs, &["name"]);
+            b.scos.push(m);
         }
         "x509" => {
             let mut m = sco("x509-certificate", obj_uuid);
             let mut hashes = Map::new();
+            let mut used = vec![];
             for a in attrs {
-                if let Some(h) = a.relation.strip_prefix("x509-fingerprint-") {
-                    if let Some(k) = hash_key(h) {
-                        hashes.insert(k.into(), json!(a.value));
-                        comparisons.push(cmp(&hash_path("x509-certificate:", k), &a.value));
-                    }
+                if let Some(k) = a
+                    .relation
+                    .strip_prefix("x509-fingerprint-")
+                    .and_then(hash_key)
+                {
+                    hashes.insert(k.into(), json!(a.value));
+                    b.cmp(a, &hash_path("x509-certificate:", k), &a.value);
+                    used.push(a.relation.as_str());
                 }
             }
             if !hashes.is_empty() {
                 m.insert("hashes".into(), Value::Object(hashes));
             }
-            let fields = [
-                ("issuer", "issuer"),
-                ("serial-number", "serial_number"),
-                ("subject", "subject"),
+            for (rel, key) in [
                 ("version", "version"),
+                ("serial-number", "serial_number"),
+                ("signature_algorithm", "signature_algorithm"),
+                ("issuer", "issuer"),
                 ("validity-not-before", "validity_not_before"),
                 ("validity-not-after", "validity_not_after"),
-                ("signature_algorithm", "signature_algorithm"),
+                ("subject", "subject"),
                 ("pubkey-info-algorithm", "subject_public_key_algorithm"),
-                ("pubkey-info-exponent", "subject_public_key_exponent"),
                 ("pubkey-info-modulus", "subject_public_key_modulus"),
-            ];
-            let mut used = vec![
-                "x509-fingerprint-md5",
-                "x509-fingerprint-sha1",
-                "x509-fingerprint-sha256",
-            ];
-            for (rel, key) in fields {
+                ("pubkey-info-exponent", "subject_public_key_exponent"),
+            ] {
                 if let Some(a) = first(attrs, rel) {
                     let v = if key == "subject_public_key_exponent" {
                         a.value
@@ -238,47 +415,56 @@ fn build(name: &str, obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>,
                         json!(a.value)
                     };
                     m.insert(key.into(), v);
-                    comparisons.push(cmp(&format!("x509-certificate:{key}"), &a.value));
+                    b.cmp(a, &format!("x509-certificate:{key}"), &a.value);
                     used.push(rel);
                 }
             }
-            rest(&mut m, attrs, &used);
-            scos.push(m);
+            rest(&mut b, &mut m, attrs, &used);
+            b.scos.push(m);
         }
-        "registry-key" => {
-            let Some(k) = first(attrs, "key") else {
-                return Ok(None);
-            };
+        "registry-key" | "registry-key-value" => {
             let mut m = sco("windows-registry-key", obj_uuid);
-            m.insert("key".into(), json!(k.value));
-            comparisons.push(cmp("windows-registry-key:key", &k.value));
-            let mut value = Map::new();
-            for (rel, key) in [
-                ("data", "data"),
-                ("data-type", "data_type"),
-                ("name", "name"),
-            ] {
-                if let Some(a) = first(attrs, rel) {
-                    value.insert(key.into(), json!(a.value));
-                    comparisons.push(cmp(
-                        &format!("windows-registry-key:values[*].{key}"),
-                        &a.value,
-                    ));
+            let mut used = vec![];
+            if let Some(k) = first(attrs, "key") {
+                m.insert("key".into(), json!(k.value));
+                b.cmp(k, "windows-registry-key:key", &k.value);
+                used.push("key");
+            }
+            let mut values = vec![];
+            for group in std::iter::once(attrs).chain(merged.iter().map(Vec::as_slice)) {
+                let mut value = Map::new();
+                for (rel, key) in [
+                    ("name", "name"),
+                    ("data", "data"),
+                    ("data-type", "data_type"),
+                ] {
+                    if let Some(a) = first(group, rel) {
+                        value.insert(key.into(), json!(a.value));
+                        b.cmp(
+                            a,
+                            &format!("windows-registry-key:values[*].{key}"),
+                            &a.value,
+                        );
+                    }
+                }
+                if !value.is_empty() {
+                    values.push(Value::Object(value));
                 }
             }
-            if !value.is_empty() {
-                m.insert("values".into(), json!([value]));
+            used.extend(["name", "data", "data-type"]);
+            if !values.is_empty() {
+                m.insert("values".into(), json!(values));
             }
             if let Some(a) = first(attrs, "last-modified") {
                 m.insert("modified_time".into(), json!(a.value));
-                comparisons.push(cmp("windows-registry-key:modified_time", &a.value));
+                b.cmp(a, "windows-registry-key:modified_time", &a.value);
+                used.push("last-modified");
             }
-            rest(
-                &mut m,
-                attrs,
-                &["key", "data", "data-type", "name", "last-modified"],
-            );
-            scos.push(m);
+            if m.len() == 3 {
+                return Ok(None);
+            }
+            rest(&mut b, &mut m, attrs, &used);
+            b.scos.push(m);
         }
         "file" => {
             let mut m = sco("file", obj_uuid);
@@ -287,7 +473,7 @@ fn build(name: &str, obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>,
             for a in attrs {
                 if let Some(k) = hash_key(&a.relation) {
                     hashes.insert(k.into(), json!(a.value));
-                    comparisons.push(cmp(&hash_path("file:", k), &a.value));
+                    b.cmp(a, &hash_path("file:", k), &a.value);
                     used.push(a.relation.as_str());
                 }
             }
@@ -297,16 +483,12 @@ fn build(name: &str, obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>,
             if let Some(a) = first(attrs, "size-in-bytes") {
                 if let Ok(n) = a.value.parse::<u64>() {
                     m.insert("size".into(), json!(n));
-                    comparisons.push(cmp("file:size", &a.value));
+                    b.cmp(a, "file:size", &a.value);
                     used.push("size-in-bytes");
                 }
             }
-            if let Some(a) = first(attrs, "filename") {
-                m.insert("name".into(), json!(a.value));
-                comparisons.push(cmp("file:name", &a.value));
-                used.push("filename");
-            }
             for (rel, key) in [
+                ("filename", "name"),
                 ("file-encoding", "name_enc"),
                 ("mime-type", "mime_type"),
                 ("creation-time", "ctime"),
@@ -315,7 +497,7 @@ fn build(name: &str, obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>,
             ] {
                 if let Some(a) = first(attrs, rel) {
                     m.insert(key.into(), json!(a.value));
-                    comparisons.push(cmp(&format!("file:{key}"), &a.value));
+                    b.cmp(a, &format!("file:{key}"), &a.value);
                     used.push(rel);
                 }
             }
@@ -324,139 +506,219 @@ fn build(name: &str, obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>,
                 let mut d = sco("directory", &p.uuid);
                 d.insert("path".into(), json!(p.value));
                 m.insert("parent_directory_ref".into(), json!(id_of(&d)));
-                comparisons.push(cmp("file:parent_directory_ref.path", &p.value));
+                b.cmp(p, "file:parent_directory_ref.path", &p.value);
                 extra.push(d);
                 used.push("path");
             }
-            rest(&mut m, attrs, &used);
-            scos.push(m);
-            scos.extend(extra);
-        }
-        "network-connection" | "network-socket" => {
-            let mut nt = sco("network-traffic", obj_uuid);
-            let mut addrs = vec![];
-            for side in ["src", "dst"] {
-                if let Some(a) = first(attrs, &format!("ip-{side}")) {
-                    let ty = ip_type(&a.value);
-                    let mut m = sco(ty, &a.uuid);
-                    m.insert("value".into(), json!(a.value));
-                    nt.insert(format!("{side}_ref"), json!(id_of(&m)));
-                    comparisons.push(cmp(&format!("network-traffic:{side}_ref.type"), ty));
-                    comparisons.push(cmp(&format!("network-traffic:{side}_ref.value"), &a.value));
-                    addrs.push(m);
-                }
-                if let Some(p) = first(attrs, &format!("{side}-port")) {
-                    nt.insert(format!("{side}_port"), json!(parse_port(&p.value)?));
-                    comparisons.push(cmp(&format!("network-traffic:{side}_port"), &p.value));
+            if let Some(s) = first(attrs, "malware-sample") {
+                if let (Some(data), Some((fname, md5))) = (&s.data, s.value.split_once('|')) {
+                    let mut art = sco("artifact", &s.uuid);
+                    art.insert("mime_type".into(), json!("application/zip"));
+                    art.insert("payload_bin".into(), json!(data));
+                    art.insert("hashes".into(), json!({"MD5": md5}));
+                    art.insert("encryption_algorithm".into(), json!("mime-type-indicated"));
+                    art.insert("decryption_key".into(), json!("infected"));
+                    art.insert("x_misp_filename".into(), json!(fname));
+                    m.insert("content_ref".into(), json!(id_of(&art)));
+                    b.cmp(s, "file:content_ref.payload_bin", data);
+                    b.cmp(s, "file:content_ref.x_misp_filename", fname);
+                    b.cmp(s, &hash_path("file:content_ref.", "MD5"), md5);
+                    b.cmp(s, "file:content_ref.mime_type", "application/zip");
+                    b.cmp(
+                        s,
+                        "file:content_ref.encryption_algorithm",
+                        "mime-type-indicated",
+                    );
+                    b.cmp(s, "file:content_ref.decryption_key", "infected");
+                    extra.push(art);
+                    used.push("malware-sample");
                 }
             }
-            let protocols: Vec<String> = attrs
-                .iter()
-                .filter(|a| a.relation.starts_with("layer") || a.relation == "protocol")
-                .map(|a| a.value.to_ascii_lowercase())
-                .collect();
-            for p in &protocols {
-                comparisons.push(cmp("network-traffic:protocols[*]", p));
-            }
-            nt.insert(
-                "protocols".into(),
-                json!(if protocols.is_empty() {
-                    vec!["tcp".to_string()]
-                } else {
-                    protocols
-                }),
-            );
-            rest(
-                &mut nt,
-                attrs,
-                &[
-                    "ip-src",
-                    "ip-dst",
-                    "src-port",
-                    "dst-port",
-                    "layer3-protocol",
-                    "layer4-protocol",
-                    "layer7-protocol",
-                    "protocol",
-                ],
-            );
-            scos.push(nt);
-            scos.extend(addrs);
+            rest(&mut b, &mut m, attrs, &used);
+            b.scos.push(m);
+            b.scos.extend(extra);
         }
         "email" => {
             let mut m = sco("email-message", obj_uuid);
-            m.insert("is_multipart".into(), json!(false));
+            let attachments: Vec<&ObjAttr> = attrs_of(attrs, "attachment").collect();
+            m.insert("is_multipart".into(), json!(!attachments.is_empty()));
             let mut addrs = vec![];
-            let mut used = vec![];
+            let mut used = vec!["attachment"];
             for (rel, key, many) in [
                 ("from", "from_ref", false),
                 ("to", "to_refs", true),
                 ("cc", "cc_refs", true),
                 ("bcc", "bcc_refs", true),
             ] {
+                let list: Vec<&ObjAttr> = attrs_of(attrs, rel).collect();
+                let names_rel = format!("{rel}-display-name");
+                let names: Vec<&ObjAttr> =
+                    attrs.iter().filter(|a| a.relation == names_rel).collect();
+                let paired = names.len() == list.len();
                 let mut ids = vec![];
-                for a in attrs_of(attrs, rel) {
+                for (i, a) in list.iter().enumerate() {
                     let mut e = sco("email-addr", &a.uuid);
                     e.insert("value".into(), json!(a.value));
+                    if paired {
+                        e.insert("display_name".into(), json!(names[i].value));
+                    }
                     ids.push(id_of(&e));
                     let path = if many {
-                        format!("email-message:{key}[*].value")
+                        format!("email-message:{key}[{i}].value")
                     } else {
                         format!("email-message:{key}.value")
                     };
-                    comparisons.push(cmp(&path, &a.value));
+                    b.cmp(a, &path, &a.value);
                     addrs.push(e);
                 }
                 if !ids.is_empty() {
                     used.push(rel);
-                    if many {
-                        m.insert(key.into(), json!(ids));
-                    } else {
-                        m.insert(key.into(), json!(ids[0]));
+                    if paired {
+                        used.push(if rel == "from" {
+                            "from-display-name"
+                        } else if rel == "to" {
+                            "to-display-name"
+                        } else if rel == "cc" {
+                            "cc-display-name"
+                        } else {
+                            "bcc-display-name"
+                        });
                     }
+                    m.insert(key.into(), if many { json!(ids) } else { json!(ids[0]) });
                 }
             }
             for (rel, key) in [
-                ("subject", "subject"),
                 ("message-id", "message_id"),
+                ("subject", "subject"),
                 ("email-body", "body"),
                 ("send-date", "date"),
             ] {
                 if let Some(a) = first(attrs, rel) {
                     m.insert(key.into(), json!(a.value));
-                    comparisons.push(cmp(&format!("email-message:{key}"), &a.value));
+                    b.cmp(a, &format!("email-message:{key}"), &a.value);
                     used.push(rel);
                 }
             }
-            rest(&mut m, attrs, &used);
-            scos.push(m);
-            scos.extend(addrs);
-        }
-        "user-account" => {
-            let mut m = sco("user-account", obj_uuid);
-            let mut used = vec![];
-            for (rel, key) in [
-                ("username", "account_login"),
-                ("user-id", "user_id"),
-                ("display-name", "display_name"),
-                ("account-type", "account_type"),
-                ("password", "credential"),
+            let mut headers = Map::new();
+            for (rel, header, field) in [
+                ("reply-to", "Reply-To", "reply_to"),
+                ("x-mailer", "X-Mailer", "x_mailer"),
             ] {
                 if let Some(a) = first(attrs, rel) {
-                    m.insert(key.into(), json!(a.value));
-                    comparisons.push(cmp(&format!("user-account:{key}"), &a.value));
+                    headers.insert(header.into(), json!(a.value));
+                    b.cmp(
+                        a,
+                        &format!("email-message:additional_header_fields.{field}"),
+                        &a.value,
+                    );
                     used.push(rel);
                 }
             }
-            if used.is_empty() {
+            if !headers.is_empty() {
+                m.insert("additional_header_fields".into(), Value::Object(headers));
+            }
+            let mut files = vec![];
+            let mut parts = vec![];
+            for (i, a) in attachments.iter().enumerate() {
+                let mut f = sco("file", &a.uuid);
+                f.insert("name".into(), json!(a.value));
+                parts.push(json!({"body_raw_ref": id_of(&f), "content_disposition": format!("attachment; filename='{}'", a.value)}));
+                b.cmp(
+                    a,
+                    &format!("email-message:body_multipart[{i}].body_raw_ref.name"),
+                    &a.value,
+                );
+                b.cmp(
+                    a,
+                    &format!("email-message:body_multipart[{i}].content_disposition"),
+                    "attachment",
+                );
+                files.push(f);
+            }
+            if !parts.is_empty() {
+                m.insert("body_multipart".into(), json!(parts));
+            }
+            rest(&mut b, &mut m, attrs, &used);
+            b.scos.push(m);
+            b.scos.extend(addrs);
+            b.scos.extend(files);
+        }
+        "user-account" | "credential" => {
+            let mut m = sco("user-account", obj_uuid);
+            let mut used = vec![];
+            let fields: &[(&str, &str)] = if name == "credential" {
+                &[("username", "user_id"), ("password", "credential")]
+            } else {
+                &[
+                    ("user-id", "user_id"),
+                    ("password", "credential"),
+                    ("username", "account_login"),
+                    ("account-type", "account_type"),
+                    ("display-name", "display_name"),
+                    ("password_last_changed", "credential_last_changed"),
+                ]
+            };
+            for (rel, key) in fields {
+                if let Some(a) = first(attrs, rel) {
+                    m.insert((*key).into(), json!(a.value));
+                    b.cmp(a, &format!("user-account:{key}"), &a.value);
+                    used.push(*rel);
+                }
+            }
+            let mut unix = Map::new();
+            if let Some(a) = first(attrs, "group-id") {
+                if let Ok(n) = a.value.parse::<i64>() {
+                    unix.insert("gid".into(), json!(n));
+                    used.push("group-id");
+                }
+            }
+            let groups: Vec<&str> = attrs_of(attrs, "group").map(|a| a.value.as_str()).collect();
+            if !groups.is_empty() {
+                unix.insert("groups".into(), json!(groups));
+                used.push("group");
+            }
+            if let Some(a) = first(attrs, "home_dir") {
+                unix.insert("home_dir".into(), json!(a.value));
+                used.push("home_dir");
+            }
+            if let Some(a) = first(attrs, "shell") {
+                unix.insert("shell".into(), json!(a.value));
+                used.push("shell");
+            }
+            if !unix.is_empty() {
+                m.insert("extensions".into(), json!({"unix-account-ext": unix}));
+            }
+            if m.len() == 3 {
                 return Ok(None);
             }
-            rest(&mut m, attrs, &used);
-            scos.push(m);
+            rest(&mut b, &mut m, attrs, &used);
+            b.scos.push(m);
         }
-        _ => return Ok(None),
+        _ => {
+            let Some((_, account_type, fields)) = ACCOUNTS.iter().find(|(t, _, _)| *t == name)
+            else {
+                return Ok(None);
+            };
+            let mut m = sco("user-account", obj_uuid);
+            let mut used = vec![];
+            m.insert("account_type".into(), json!(account_type));
+            b.comparisons
+                .push(cmp("user-account:account_type", account_type));
+            for (rel, key) in fields.iter() {
+                if let Some(a) = first(attrs, rel) {
+                    m.insert((*key).into(), json!(a.value));
+                    b.cmp(a, &format!("user-account:{key}"), &a.value);
+                    used.push(*rel);
+                }
+            }
+            rest(&mut b, &mut m, attrs, &used);
+            if !attrs.iter().any(|a| a.to_ids) {
+                b.comparisons.clear();
+            }
+            b.scos.push(m);
+        }
     }
-    Ok(Some(Built { scos, comparisons }))
+    Ok(Some(b))
 }
 
 /// The object's attributes, skipping (with a warning) those without type or value.
@@ -587,12 +849,77 @@ fn sdo_object(
         _ => return None,
     };
     let _ = ty;
-    rest(&mut m, attrs, &used);
+    let mut b = Built::default();
+    rest(&mut b, &mut m, attrs, &used);
     Some(m)
+}
+
+/// Registry values a registry key `contains` become part of the key's
+/// observable (as MISP's export does) instead of objects of their own.
+pub(crate) fn find_absorbed(ctx: &mut Ctx, objs: &[Value]) {
+    let by_uuid: std::collections::HashMap<&str, &Value> = objs
+        .iter()
+        .filter(|o| o.get("name").and_then(Value::as_str) == Some("registry-key-value"))
+        .filter_map(|o| Some((o.get("uuid")?.as_str()?, o)))
+        .collect();
+    if by_uuid.is_empty() {
+        return;
+    }
+    for o in objs {
+        if o.get("name").and_then(Value::as_str) != Some("registry-key") {
+            continue;
+        }
+        for r in o
+            .get("ObjectReference")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let target = r
+                .get("referenced_uuid")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if r.get("relationship_type").and_then(Value::as_str) == Some("contains") {
+                if let Some(v) = by_uuid.get(target) {
+                    ctx.absorbed
+                        .insert(target.to_ascii_lowercase(), (*v).clone());
+                }
+            }
+        }
+    }
+}
+
+fn merged_values(ctx: &mut Ctx, o: &Value) -> Vec<Vec<ObjAttr>> {
+    let mut out = vec![];
+    for r in o
+        .get("ObjectReference")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let target = r
+            .get("referenced_uuid")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if let Some(v) = ctx.absorbed.get(&target).cloned() {
+            out.push(collect_attrs(ctx, &v, "(registry value)"));
+        }
+    }
+    out
 }
 
 /// One MISP object.
 pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
+    if let Some(u) = o.get("uuid").and_then(Value::as_str) {
+        if ctx.absorbed.contains_key(&u.to_ascii_lowercase()) {
+            return;
+        }
+    }
+    if o.get("name").and_then(Value::as_str) == Some("annotation") {
+        // Converted with the references, once the annotated objects exist.
+        return;
+    }
     if !o.is_object() {
         ctx.warn(path, "expected a MISP object; skipped");
         return;
@@ -618,7 +945,8 @@ pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
         format!("misp:meta-category=\"{meta}\""),
     ];
     let marks = ctx.tags(o, path, &mut labels);
-    let main = match build(name, &uuid, &attrs) {
+    let merged = merged_values(ctx, o);
+    let main = match build(name, &uuid, &attrs, &merged) {
         Ok(Some(b)) => {
             let ids: Vec<String> = b.scos.iter().map(id_of).collect();
             let od_id = format!("observed-data--{uuid}");
@@ -627,7 +955,7 @@ pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
             for s in b.scos {
                 ctx.push(s);
             }
-            if attrs.iter().any(|a| a.to_ids) && !b.comparisons.is_empty() {
+            if !b.comparisons.is_empty() {
                 let ind = ctx.indicator(
                     &uuid,
                     ts,
@@ -641,7 +969,12 @@ pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
                 let ind_id = format!("indicator--{uuid}");
                 ctx.push(ind);
                 ctx.relate(&ind_id, "based-on", &od_id, ts);
+                ctx.all_of.entry(uuid.clone()).or_default().push(ind_id);
             }
+            ctx.all_of
+                .entry(uuid.clone())
+                .or_default()
+                .insert(0, od_id.clone());
             od_id
         }
         Ok(None) => match sdo_object(ctx, name, &uuid, ts, &attrs) {
@@ -748,6 +1081,10 @@ fn custom(
 
 /// `ObjectReference`s of an object → relationships, once every object is converted.
 pub(crate) fn references(ctx: &mut Ctx, o: &Value, path: &str) {
+    if o.get("name").and_then(Value::as_str) == Some("annotation") {
+        annotation(ctx, o, path);
+        return;
+    }
     let Some(refs) = o.get("ObjectReference").and_then(Value::as_array) else {
         return;
     };
@@ -768,11 +1105,73 @@ pub(crate) fn references(ctx: &mut Ctx, o: &Value, path: &str) {
             .and_then(Value::as_str)
             .unwrap_or("related-to");
         match ctx.stix_of.get(&target_uuid.to_ascii_lowercase()).cloned() {
-            Some(target) => ctx.relate(&source, rel, &target, ts),
+            Some(target) if target == source => {}
+            Some(target) => {
+                let id = r
+                    .get("uuid")
+                    .and_then(Value::as_str)
+                    .filter(|u| uuid::Uuid::parse_str(u).is_ok())
+                    .map(|u| format!("relationship--{}", u.to_ascii_lowercase()));
+                ctx.relate_with_id(id, &source, rel, &target, ts)
+            }
             None => ctx.warn(
                 format!("{path}.ObjectReference[{i}].referenced_uuid"),
                 format!("{target_uuid:?} is not an attribute or object of this event; reference dropped"),
             ),
         }
     }
+}
+
+/// An `annotation` object: a note on the objects it annotates.
+fn annotation(ctx: &mut Ctx, o: &Value, path: &str) {
+    let uuid = ctx.item_uuid(o, path);
+    let ts = epoch(o.get("timestamp")).unwrap_or(ctx.event_ts);
+    let attrs = collect_attrs(ctx, o, path);
+    let mut labels = vec![
+        "misp:name=\"annotation\"".to_string(),
+        format!(
+            "misp:meta-category=\"{}\"",
+            o.get("meta-category")
+                .and_then(Value::as_str)
+                .unwrap_or("misc")
+        ),
+    ];
+    let marks = ctx.tags(o, path, &mut labels);
+    let mut refs = vec![];
+    for r in o
+        .get("ObjectReference")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let t = r
+            .get("referenced_uuid")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if let Some(ids) = ctx.all_of.get(&t) {
+            refs.extend(ids.iter().cloned());
+        }
+    }
+    let mut m = ctx.sdo("note", &uuid, ts);
+    let content = first(&attrs, "text")
+        .map(|a| a.value.clone())
+        .unwrap_or_default();
+    m.insert("content".into(), json!(content));
+    if refs.is_empty() {
+        // A STIX note must refer to something.
+        ctx.warn(
+            format!("{path}.ObjectReference"),
+            "annotation refers to nothing in this event; skipped",
+        );
+        return;
+    }
+    m.insert("object_refs".into(), json!(refs));
+    m.insert("labels".into(), json!(labels));
+    if !marks.is_empty() {
+        m.insert("object_marking_refs".into(), json!(marks));
+    }
+    let mut b = Built::default();
+    rest(&mut b, &mut m, &attrs, &["text"]);
+    ctx.push(m);
 }

@@ -109,6 +109,10 @@ pub(crate) struct Ctx<'a> {
     /// Galaxy cluster UUIDs → STIX id, and their tag names (`misp-galaxy:type="value"`).
     pub clusters: HashMap<String, String>,
     pub cluster_tags: HashSet<String>,
+    /// Every STIX object an attribute or object UUID became (notes refer to all).
+    pub all_of: HashMap<String, Vec<String>>,
+    /// `registry-key-value` objects folded into the registry key that contains them.
+    pub absorbed: HashMap<String, Value>,
     markings: Vec<Value>,
 }
 
@@ -131,7 +135,20 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn relate(&mut self, source: &str, rel: &str, target: &str, ts: i64) {
-        let id = relationship_id(source, rel, target);
+        self.relate_with_id(None, source, rel, target, ts)
+    }
+
+    /// A relationship with a given id (a MISP object reference's UUID) or,
+    /// without one, the id misp-stix derives.
+    pub fn relate_with_id(
+        &mut self,
+        id: Option<String>,
+        source: &str,
+        rel: &str,
+        target: &str,
+        ts: i64,
+    ) {
+        let id = id.unwrap_or_else(|| relationship_id(source, rel, target));
         if self.seen.contains(&id) {
             return;
         }
@@ -737,6 +754,8 @@ pub(crate) fn convert(json_in: &Value, opts: &Options) -> Result<Conversion, Err
         stix_of: HashMap::new(),
         clusters: HashMap::new(),
         cluster_tags: HashSet::new(),
+        all_of: HashMap::new(),
+        absorbed: HashMap::new(),
         markings: vec![],
     };
     if let Some(orgc) = event.get("Orgc").or_else(|| event.get("Org")) {
@@ -785,6 +804,7 @@ pub(crate) fn convert(json_in: &Value, opts: &Options) -> Result<Conversion, Err
         }
     }
     if let Some(objs) = event.get("Object").and_then(Value::as_array) {
+        object::find_absorbed(&mut ctx, objs);
         for (i, o) in objs.iter().enumerate() {
             object::convert(&mut ctx, o, &format!("{base}.Object[{i}]"));
         }
