@@ -30,6 +30,24 @@ fn sco(ty: &str, uuid: &str) -> Map<String, Value> {
     m
 }
 
+/// An IP address or CIDR block, checked: `Err` says why not.
+pub(crate) fn check_ip(value: &str) -> Result<(), String> {
+    let (addr, prefix) = match value.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (value, None),
+    };
+    let max = match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => 32,
+        Ok(std::net::IpAddr::V6(_)) => 128,
+        Err(_) => return Err(format!("{value:?} is not an IP address")),
+    };
+    match prefix.map(|p| p.parse::<u8>()) {
+        None => Ok(()),
+        Some(Ok(p)) if p <= max => Ok(()),
+        Some(_) => Err(format!("{value:?} has an invalid CIDR prefix")),
+    }
+}
+
 /// `ipv6-addr` when the address has a colon, else `ipv4-addr`.
 pub(crate) fn ip_type(value: &str) -> &'static str {
     if value.contains(':') {
@@ -63,7 +81,8 @@ fn split2<'a>(t: &str, value: &'a str) -> Result<(&'a str, &'a str), String> {
         .ok_or_else(|| format!("a {t} value is two parts joined by `|`, got {value:?}"))
 }
 
-fn ip_traffic(uuid: &str, value: &str, side: &str, port: Option<u16>) -> Mapping {
+fn ip_traffic(uuid: &str, value: &str, side: &str, port: Option<u16>) -> Result<Mapping, String> {
+    check_ip(value)?;
     let ity = ip_type(value);
     let mut addr = sco(ity, uuid);
     addr.insert("value".into(), json!(value));
@@ -78,10 +97,10 @@ fn ip_traffic(uuid: &str, value: &str, side: &str, port: Option<u16>) -> Mapping
         comparisons.push(cmp(&format!("network-traffic:{side}_port"), &p.to_string()));
     }
     nt.insert("protocols".into(), json!(["tcp"]));
-    Mapping::Observable {
+    Ok(Mapping::Observable {
         scos: vec![nt, addr],
         comparisons,
-    }
+    })
 }
 
 fn email_message(uuid: &str) -> Map<String, Value> {
@@ -97,10 +116,10 @@ pub(crate) fn map(t: &str, value: &str, uuid: &str, data: Option<&str>) -> Resul
         Ok(Mapping::Observable { scos, comparisons })
     };
     match t {
-        "ip-src" | "ip-dst" => Ok(ip_traffic(uuid, value, &t[3..], None)),
+        "ip-src" | "ip-dst" => ip_traffic(uuid, value, &t[3..], None),
         "ip-src|port" | "ip-dst|port" => {
             let (ip, port) = split2(t, value)?;
-            Ok(ip_traffic(uuid, ip, &t[3..6], Some(parse_port(port)?)))
+            ip_traffic(uuid, ip, &t[3..6], Some(parse_port(port)?))
         }
         "domain" | "hostname" => {
             let mut d = sco("domain-name", uuid);
@@ -109,6 +128,7 @@ pub(crate) fn map(t: &str, value: &str, uuid: &str, data: Option<&str>) -> Resul
         }
         "domain|ip" => {
             let (domain, ip) = split2(t, value)?;
+            check_ip(ip)?;
             let ity = ip_type(ip);
             let mut d = sco("domain-name", uuid);
             d.insert("value".into(), json!(domain));
@@ -242,7 +262,7 @@ pub(crate) fn map(t: &str, value: &str, uuid: &str, data: Option<&str>) -> Resul
                 comparisons.push(cmp(&hash_path("file:", "MD5"), h));
             }
             let mut scos = vec![];
-            if let Some(d) = data {
+            if let Some(d) = data.filter(|d| is_base64(d)) {
                 let mut a = sco("artifact", uuid);
                 if t == "malware-sample" {
                     a.insert("mime_type".into(), json!("application/zip"));
@@ -256,6 +276,11 @@ pub(crate) fn map(t: &str, value: &str, uuid: &str, data: Option<&str>) -> Resul
                 comparisons.push(cmp("file:content_ref.payload_bin", d));
                 if t == "malware-sample" {
                     comparisons.push(cmp("file:content_ref.mime_type", "application/zip"));
+                    comparisons.push(cmp(
+                        "file:content_ref.encryption_algorithm",
+                        "mime-type-indicated",
+                    ));
+                    comparisons.push(cmp("file:content_ref.decryption_key", "infected"));
                 }
                 scos.push(f);
                 scos.push(a);
@@ -270,12 +295,14 @@ pub(crate) fn map(t: &str, value: &str, uuid: &str, data: Option<&str>) -> Resul
             obs(vec![m], vec![cmp("mutex:name", value)])
         }
         "regkey" => {
+            let value = &expand_hive(value);
             let mut k = sco("windows-registry-key", uuid);
             k.insert("key".into(), json!(value));
             obs(vec![k], vec![cmp("windows-registry-key:key", value)])
         }
         "regkey|value" => {
             let (key, data) = split2(t, value)?;
+            let key = &expand_hive(key);
             let mut k = sco("windows-registry-key", uuid);
             k.insert("key".into(), json!(key));
             k.insert("values".into(), json!([{ "data": data }]));
@@ -362,4 +389,32 @@ pub(crate) fn map(t: &str, value: &str, uuid: &str, data: Option<&str>) -> Resul
             Ok(Mapping::Custom)
         }
     }
+}
+
+/// Whether `s` is standard base64 (what STIX requires of `payload_bin`).
+pub(crate) fn is_base64(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    s.len() % 4 == 0
+        && s.len() - body.len() <= 2
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
+/// A registry key with its hive spelled out: STIX requires `HKEY_LOCAL_MACHINE`
+/// where MISP data often has `HKLM`.
+pub(crate) fn expand_hive(key: &str) -> String {
+    let (hive, rest) = match key.find('\\') {
+        Some(i) => (&key[..i], &key[i..]),
+        None => (key, ""),
+    };
+    let full = match hive.to_ascii_uppercase().as_str() {
+        "HKLM" => "HKEY_LOCAL_MACHINE",
+        "HKCU" => "HKEY_CURRENT_USER",
+        "HKCR" => "HKEY_CLASSES_ROOT",
+        "HKU" => "HKEY_USERS",
+        "HKCC" => "HKEY_CURRENT_CONFIG",
+        _ => return key.to_string(),
+    };
+    format!("{full}{rest}")
 }

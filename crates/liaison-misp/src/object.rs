@@ -92,14 +92,15 @@ fn traffic_ip(
     nt: &mut Map<String, Value>,
     a: &ObjAttr,
     side: &str,
-) -> Map<String, Value> {
+) -> Result<Map<String, Value>, String> {
+    crate::attribute::check_ip(&a.value)?;
     let ty = ip_type(&a.value);
     let mut m = sco(ty, &a.uuid);
     m.insert("value".into(), json!(a.value));
     nt.insert(format!("{side}_ref"), json!(id_of(&m)));
     b.cmp(a, &format!("network-traffic:{side}_ref.type"), ty);
     b.cmp(a, &format!("network-traffic:{side}_ref.value"), &a.value);
-    m
+    Ok(m)
 }
 
 fn traffic_ports(
@@ -124,6 +125,34 @@ fn traffic_host(b: &mut Built, attrs: &[ObjAttr], rel: &str) {
         b.cmp(a, "network-traffic:dst_ref.value", &a.value);
     }
 }
+
+/// Templates that are one observable with plain properties:
+/// (template, STIX type, [(relation, property, is a list)]).
+const SIMPLE: &[(&str, &str, &[(&str, &str, bool)])] = &[
+    (
+        "cpe-asset",
+        "software",
+        &[
+            ("product", "name", false),
+            ("cpe", "cpe", false),
+            ("language", "languages", true),
+            ("vendor", "vendor", false),
+            ("version", "version", false),
+        ],
+    ),
+    ("android-app", "software", &[("name", "name", false)]),
+    (
+        "directory",
+        "directory",
+        &[
+            ("path", "path", false),
+            ("path-encoding", "path_enc", false),
+            ("creation-time", "ctime", false),
+            ("modification-time", "mtime", false),
+            ("access-time", "atime", false),
+        ],
+    ),
+];
 
 /// Account templates that are a `user-account` of a given `account_type`:
 /// (template, account_type, [(relation, property)]).
@@ -188,6 +217,7 @@ fn build(
         "domain-ip" => {
             let mut ips = vec![];
             for a in attrs_of(attrs, "ip") {
+                crate::attribute::check_ip(&a.value)?;
                 let mut m = sco(ip_type(&a.value), &a.uuid);
                 m.insert("value".into(), json!(a.value));
                 ips.push(m);
@@ -234,7 +264,7 @@ fn build(
             let mut addrs = vec![];
             for (rel, side) in [("ip-src", "src"), ("ip-dst", "dst"), ("ip", "dst")] {
                 for a in attrs_of(attrs, rel) {
-                    addrs.push(traffic_ip(&mut b, &mut nt, a, side));
+                    addrs.push(traffic_ip(&mut b, &mut nt, a, side)?);
                 }
             }
             traffic_ports(&mut b, &mut nt, attrs)?;
@@ -253,8 +283,6 @@ fn build(
                     "src-port",
                     "dst-port",
                     "first-seen",
-                    "domain",
-                    "hostname",
                 ],
             );
             b.scos.push(nt);
@@ -265,7 +293,7 @@ fn build(
             let mut addrs = vec![];
             for (rel, side) in [("ip-src", "src"), ("ip-dst", "dst")] {
                 for a in attrs_of(attrs, rel) {
-                    addrs.push(traffic_ip(&mut b, &mut nt, a, side));
+                    addrs.push(traffic_ip(&mut b, &mut nt, a, side)?);
                 }
             }
             traffic_ports(&mut b, &mut nt, attrs)?;
@@ -426,8 +454,9 @@ fn build(
             let mut m = sco("windows-registry-key", obj_uuid);
             let mut used = vec![];
             if let Some(k) = first(attrs, "key") {
-                m.insert("key".into(), json!(k.value));
-                b.cmp(k, "windows-registry-key:key", &k.value);
+                let key = crate::attribute::expand_hive(&k.value);
+                m.insert("key".into(), json!(key));
+                b.cmp(k, "windows-registry-key:key", &key);
                 used.push("key");
             }
             let mut values = vec![];
@@ -511,7 +540,22 @@ fn build(
                 used.push("path");
             }
             if let Some(s) = first(attrs, "malware-sample") {
-                if let (Some(data), Some((fname, md5))) = (&s.data, s.value.split_once('|')) {
+                if let (None, Some((fname, md5))) = (&s.data, s.value.split_once('|')) {
+                    // No payload: the sample is described, not carried.
+                    m.insert("x_misp_malware_sample".into(), json!(s.value));
+                    used.push("malware-sample");
+                    b.cmp(s, "file:content_ref.x_misp_filename", fname);
+                    b.cmp(s, &hash_path("file:content_ref.", "MD5"), md5);
+                    b.cmp(s, "file:content_ref.mime_type", "application/zip");
+                    b.cmp(
+                        s,
+                        "file:content_ref.encryption_algorithm",
+                        "mime-type-indicated",
+                    );
+                    b.cmp(s, "file:content_ref.decryption_key", "infected");
+                }
+                let data = s.data.as_ref().filter(|d| crate::attribute::is_base64(d));
+                if let (Some(data), Some((fname, md5))) = (data, s.value.split_once('|')) {
                     let mut art = sco("artifact", &s.uuid);
                     art.insert("mime_type".into(), json!("application/zip"));
                     art.insert("payload_bin".into(), json!(data));
@@ -694,6 +738,34 @@ fn build(
             rest(&mut b, &mut m, attrs, &used);
             b.scos.push(m);
         }
+        _ if SIMPLE.iter().any(|(t, _, _)| *t == name) => {
+            let Some((_, ty, fields)) = SIMPLE.iter().find(|(t, _, _)| *t == name) else {
+                return Ok(None);
+            };
+            let mut m = sco(ty, obj_uuid);
+            let mut used = vec![];
+            for (rel, key, list) in fields.iter() {
+                let values: Vec<&ObjAttr> = attrs_of(attrs, rel).collect();
+                if values.is_empty() {
+                    continue;
+                }
+                for a in &values {
+                    b.cmp(a, &format!("{ty}:{key}"), &a.value);
+                }
+                let v = if *list {
+                    json!(values.iter().map(|a| a.value.as_str()).collect::<Vec<_>>())
+                } else {
+                    json!(values[0].value)
+                };
+                m.insert((*key).into(), v);
+                used.push(*rel);
+            }
+            if used.is_empty() {
+                return Ok(None);
+            }
+            rest(&mut b, &mut m, attrs, &used);
+            b.scos.push(m);
+        }
         _ => {
             let Some((_, account_type, fields)) = ACCOUNTS.iter().find(|(t, _, _)| *t == name)
             else {
@@ -846,6 +918,122 @@ fn sdo_object(
             m.insert("identity_class".into(), json!("organization"));
             ("identity", m, vec!["name", "description"])
         }
+        "identity" => {
+            let mut m = ctx.sdo("identity", uuid, ts);
+            m.insert("name".into(), json!(get("name")?));
+            if let Some(d) = get("description") {
+                m.insert("description".into(), json!(d));
+            }
+            let roles: Vec<String> = attrs_of(attrs, "roles").map(|a| a.value.clone()).collect();
+            if !roles.is_empty() {
+                m.insert("roles".into(), json!(roles));
+            }
+            m.insert(
+                "identity_class".into(),
+                json!(get("identity_class").unwrap_or_else(|| "unknown".into())),
+            );
+            if let Some(c) = get("contact_information") {
+                m.insert("contact_information".into(), json!(c));
+            }
+            (
+                "identity",
+                m,
+                vec![
+                    "name",
+                    "description",
+                    "roles",
+                    "identity_class",
+                    "contact_information",
+                ],
+            )
+        }
+        "geolocation" => {
+            let mut m = ctx.sdo("location", uuid, ts);
+            let num = |rel: &str| get(rel).and_then(|v| v.parse::<f64>().ok());
+            let mut used = vec![];
+            if let (Some(lat), Some(lon)) = (num("latitude"), num("longitude")) {
+                m.insert("latitude".into(), json!(lat));
+                m.insert("longitude".into(), json!(lon));
+                used.extend(["latitude", "longitude"]);
+                if let Some(r) = num("accuracy-radius") {
+                    m.insert("precision".into(), json!(r * 1000.0));
+                    used.push("accuracy-radius");
+                }
+            }
+            for (rel, key) in [
+                ("region", "region"),
+                ("countrycode", "country"),
+                ("city", "city"),
+                ("address", "street_address"),
+                ("zipcode", "postal_code"),
+            ] {
+                if let Some(v) = get(rel) {
+                    m.insert(key.into(), json!(v));
+                    used.push(rel);
+                }
+            }
+            if !m.contains_key("latitude")
+                && !m.contains_key("region")
+                && !m.contains_key("country")
+            {
+                return None;
+            }
+            ("location", m, used)
+        }
+        "owasp-crs-rule" | "nova-rule" | "sigma" | "suricata" | "wazuh-rule" | "yara" => {
+            let (language, rule_rel, name_rel) = match name {
+                "owasp-crs-rule" => ("crs", "raw-rule", Some("rule-id")),
+                "nova-rule" => ("nova", "raw-rule", Some("rule-name")),
+                "sigma" => ("sigma", "sigma", Some("sigma-rule-name")),
+                "suricata" => ("suricata", "suricata", None),
+                "wazuh-rule" => ("wazuh", "wazuh-rule", Some("rule-id")),
+                _ => ("yara", "yara", Some("yara-rule-name")),
+            };
+            let rule = get(rule_rel)?;
+            let mut m = ctx.sdo("indicator", uuid, ts);
+            let mut used = vec![rule_rel, "comment", "version", "reference", "ref"];
+            if let Some(n) = name_rel.and_then(get) {
+                m.insert("name".into(), json!(n));
+                used.extend(name_rel);
+            }
+            if let Some(c) = get("comment") {
+                m.insert("description".into(), json!(c));
+            }
+            m.insert("pattern".into(), json!(rule));
+            m.insert("pattern_type".into(), json!(language));
+            m.insert(
+                "pattern_version".into(),
+                json!(get("version").unwrap_or_else(|| "2.1".into())),
+            );
+            m.insert("valid_from".into(), json!(crate::to_stix::timestamps(ts).1));
+            let links: Vec<Value> = attrs
+                .iter()
+                .filter(|a| a.relation == "reference" || a.relation == "ref")
+                .map(|a| json!({"source_name": "url", "url": a.value}))
+                .collect();
+            if !links.is_empty() {
+                m.insert("external_references".into(), json!(links));
+            }
+            ("indicator", m, used)
+        }
+        "script" => {
+            let malicious = get("state").is_some_and(|s| s.eq_ignore_ascii_case("malicious"));
+            let ty = if malicious { "malware" } else { "tool" };
+            let mut m = ctx.sdo(ty, uuid, ts);
+            m.insert("name".into(), json!(get("filename")?));
+            if let Some(d) = get("comment") {
+                m.insert("description".into(), json!(d));
+            }
+            let mut used = vec!["filename", "comment"];
+            if malicious {
+                m.insert("is_family".into(), json!(false));
+                if let Some(l) = get("language") {
+                    m.insert("implementation_languages".into(), json!([l]));
+                    used.push("language");
+                }
+            }
+            (ty, m, used)
+        }
         _ => return None,
     };
     let _ = ty;
@@ -946,7 +1134,14 @@ pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
     ];
     let marks = ctx.tags(o, path, &mut labels);
     let merged = merged_values(ctx, o);
-    let main = match build(name, &uuid, &attrs, &merged) {
+    let built = build(name, &uuid, &attrs, &merged).and_then(|b| match b {
+        Some(b) => match crate::to_stix::invalid_sco(&b.scos) {
+            Some(why) => Err(format!("not a valid STIX observable ({why})")),
+            None => Ok(Some(b)),
+        },
+        None => Ok(None),
+    });
+    let main = match built {
         Ok(Some(b)) => {
             let ids: Vec<String> = b.scos.iter().map(id_of).collect();
             let od_id = format!("observed-data--{uuid}");
@@ -1027,9 +1222,16 @@ pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
             .or_insert_with(|| main.clone());
     }
     ctx.galaxies(o, path, Some(&main), ts);
+    ctx.analyst_data(o, path, &uuid);
     if let Some(list) = o.get("Attribute").and_then(Value::as_array) {
         for (i, a) in list.iter().enumerate() {
-            ctx.galaxies(a, &format!("{path}.Attribute[{i}]"), Some(&main), ts);
+            let apath = format!("{path}.Attribute[{i}]");
+            ctx.galaxies(a, &apath, Some(&main), ts);
+            ctx.analyst_data_on(
+                a,
+                &apath,
+                ctx.all_of.get(&uuid).cloned().unwrap_or_default(),
+            );
         }
     }
 }
@@ -1068,7 +1270,9 @@ fn custom(
             v
         })
         .collect();
-    m.insert("x_misp_attributes".into(), json!(list));
+    if !list.is_empty() {
+        m.insert("x_misp_attributes".into(), json!(list));
+    }
     if let Some(c) = comment.filter(|c| !c.is_empty()) {
         m.insert("x_misp_comment".into(), json!(c));
     }

@@ -300,11 +300,32 @@ impl<'a> Ctx<'a> {
         if self.opts.standard_only && stype.starts_with("x-misp") {
             return None;
         }
-        if stype == "identity" || stype == "location" {
-            // Sector and country clusters carry too little to make a useful
-            // identity or location; kept as labels on the container instead.
-            stype = "x-misp-galaxy-cluster";
+        let meta0 = c.get("meta").and_then(Value::as_object);
+        let meta_str = |k: &str| meta0.and_then(|m| m.get(k)).and_then(Value::as_str);
+        if ctype == "stix-2.1-location" {
+            stype = "location";
         }
+        let location = if stype == "location" {
+            let country = meta_str("ISO").or_else(|| meta_str("country"));
+            let region = (ctype == "region").then(|| {
+                value
+                    .split_once(" - ")
+                    .map(|(_, r)| r)
+                    .unwrap_or(value)
+                    .to_ascii_lowercase()
+                    .replace(' ', "-")
+            });
+            if country.is_none() && region.is_none() {
+                stype = "x-misp-galaxy-cluster";
+            }
+            Some((
+                country.map(str::to_string),
+                region,
+                meta_str("administrative_area").map(str::to_string),
+            ))
+        } else {
+            None
+        };
         let meta = c.get("meta").and_then(Value::as_object);
         let external_id = meta
             .and_then(|m| m.get("external_id"))
@@ -341,6 +362,20 @@ impl<'a> Ctx<'a> {
         }
         if stype == "malware" {
             m.insert("is_family".into(), json!(false));
+        }
+        if stype == "identity" {
+            m.insert("identity_class".into(), json!("class"));
+        }
+        if let (Some((country, region, area)), "location") = (location, stype) {
+            if let Some(c) = country {
+                m.insert("country".into(), json!(c));
+            }
+            if let Some(r) = region {
+                m.insert("region".into(), json!(r));
+            }
+            if let Some(a) = area {
+                m.insert("administrative_area".into(), json!(a));
+            }
         }
         if stype == "attack-pattern" {
             if let Some(kc) = meta
@@ -448,6 +483,87 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// MISP analyst data (`Note`, `Opinion` lists) on an item as STIX notes and
+    /// opinions about the objects the item became.
+    pub fn analyst_data(&mut self, item: &Value, path: &str, item_uuid: &str) {
+        let refs = match self.all_of.get(item_uuid) {
+            Some(r) => r.clone(),
+            None => return,
+        };
+        self.analyst_data_on(item, path, refs);
+    }
+
+    pub fn analyst_data_on(&mut self, item: &Value, path: &str, refs: Vec<String>) {
+        for (kind, key) in [("note", "Note"), ("opinion", "Opinion")] {
+            let Some(list) = item.get(key).and_then(Value::as_array) else {
+                continue;
+            };
+            for (i, n) in list.iter().enumerate() {
+                let npath = format!("{path}.{key}[{i}]");
+                let uuid = self.item_uuid(n, &npath);
+                let stamp = |k: &str| {
+                    n.get(k)
+                        .and_then(Value::as_str)
+                        .and_then(|t| {
+                            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").ok()
+                        })
+                        .map(|t| t.and_utc().format("%Y-%m-%dT%H:%M:%S.000Z").to_string())
+                };
+                let created = stamp("created").unwrap_or_else(|| timestamps(self.event_ts).0);
+                let modified = stamp("modified").unwrap_or_else(|| created.clone());
+                let mut m = Map::new();
+                m.insert("type".into(), json!(kind));
+                m.insert("spec_version".into(), json!("2.1"));
+                m.insert("id".into(), json!(format!("{kind}--{uuid}")));
+                m.insert("created".into(), json!(created));
+                m.insert("modified".into(), json!(modified));
+                let authors = n.get("authors").and_then(Value::as_str);
+                if kind == "note" {
+                    m.insert(
+                        "content".into(),
+                        json!(n.get("note").and_then(Value::as_str).unwrap_or_default()),
+                    );
+                } else {
+                    if let Some(c) = n.get("comment").and_then(Value::as_str) {
+                        m.insert("explanation".into(), json!(c));
+                    }
+                    let score = text(n.get("opinion"))
+                        .and_then(|s| s.parse::<i64>().ok())
+                        .unwrap_or(50);
+                    let opinion = match score {
+                        i64::MIN..=20 => "strongly-disagree",
+                        21..=40 => "disagree",
+                        41..=60 => "neutral",
+                        61..=80 => "agree",
+                        _ => "strongly-agree",
+                    };
+                    m.insert("opinion".into(), json!(opinion));
+                    m.insert("x_misp_opinion".into(), json!(score));
+                }
+                if let Some(a) = authors {
+                    m.insert("authors".into(), json!([a]));
+                }
+                m.insert("object_refs".into(), json!(refs));
+                let layer = if kind == "note" {
+                    "Analyst Note"
+                } else {
+                    "Analyst Opinion"
+                };
+                m.insert(
+                    "labels".into(),
+                    json!([format!("misp:context-layer=\"{layer}\"")]),
+                );
+                if let Some(l) = n.get("language").and_then(Value::as_str) {
+                    m.insert("lang".into(), json!(l));
+                }
+                let id = format!("{kind}--{uuid}");
+                self.push(m);
+                // Analyst data can itself carry analyst data.
+                self.analyst_data_on(n, &npath, vec![id]);
+            }
+        }
+    }
+
     /// The identity of a MISP organisation (`{"name", "uuid"}`), added once.
     pub fn identity(&mut self, org: &Value) -> Option<String> {
         let uuid = org
@@ -458,14 +574,16 @@ impl<'a> Ctx<'a> {
         let id = format!("identity--{}", uuid.to_ascii_lowercase());
         if !self.seen.contains(&id) {
             let (created, _) = timestamps(self.event_ts);
-            self.push(
+            // Identities are context, not content of the report: kept out of object_refs.
+            self.seen.insert(id.clone());
+            self.objects.push(Value::Object(
                 json!({"type": "identity", "spec_version": "2.1", "id": id,
                        "created": created, "modified": created, "name": name,
                        "identity_class": "organization"})
                 .as_object()
                 .cloned()
                 .unwrap_or_default(),
-            );
+            ));
         }
         Some(id)
     }
@@ -580,7 +698,13 @@ impl<'a> Ctx<'a> {
         ];
         let marks = self.tags(a, path, &mut labels);
         let data = a.get("data").and_then(Value::as_str);
-        let mapping = match attribute::map(t, &value, &uuid, data) {
+        if data.is_some_and(|d| !attribute::is_base64(d)) {
+            self.warn(
+                format!("{path}.data"),
+                "not base64; the payload is left out of the STIX artifact",
+            );
+        }
+        let mapping = match attribute::map(t, &value, &uuid, data).and_then(check_scos) {
             Ok(m) => m,
             Err(why) => {
                 self.warn(
@@ -696,8 +820,17 @@ impl<'a> Ctx<'a> {
                 format!("x-misp-attribute--{uuid}")
             }
         };
-        self.stix_of.entry(uuid).or_insert_with(|| main.clone());
+        let mut all = vec![main.clone()];
+        if main.starts_with("observed-data--") && self.seen.contains(&format!("indicator--{uuid}"))
+        {
+            all.push(format!("indicator--{uuid}"));
+        }
+        self.all_of.insert(uuid.clone(), all);
+        self.stix_of
+            .entry(uuid.clone())
+            .or_insert_with(|| main.clone());
         self.galaxies(a, path, Some(&main), ts);
+        self.analyst_data(a, path, &uuid);
     }
 }
 
@@ -813,6 +946,11 @@ pub(crate) fn convert(json_in: &Value, opts: &Options) -> Result<Conversion, Err
         }
     }
     ctx.galaxies(event, base, None, event_ts);
+    if let Some(reports) = event.get("EventReport").and_then(Value::as_array) {
+        for (i, r) in reports.iter().enumerate() {
+            event_report(&mut ctx, r, &format!("{base}.EventReport[{i}]"));
+        }
+    }
 
     let published = misp_bool(event.get("published")).unwrap_or(false);
     let (created, _) = timestamps(event_ts);
@@ -837,6 +975,7 @@ pub(crate) fn convert(json_in: &Value, opts: &Options) -> Result<Conversion, Err
         ctx.refs.push(note_id);
         ctx.objects.push(Value::Object(n));
     }
+    ctx.analyst_data_on(event, base, vec![container_id.clone()]);
     let mut c = ctx.sdo(container_type, &event_uuid, event_ts);
     c.insert(
         "name".into(),
@@ -860,4 +999,71 @@ pub(crate) fn convert(json_in: &Value, opts: &Options) -> Result<Conversion, Err
         objects: ctx.objects,
         warnings: ctx.warnings,
     })
+}
+
+/// An event report (markdown with `@[attribute](uuid)` / `@[object](uuid)`
+/// mentions) as a note on the objects it mentions.
+fn event_report(ctx: &mut Ctx, r: &Value, path: &str) {
+    let uuid = ctx.item_uuid(r, path);
+    let ts = epoch(r.get("timestamp")).unwrap_or(ctx.event_ts);
+    let content = r.get("content").and_then(Value::as_str).unwrap_or_default();
+    let mut refs: Vec<String> = vec![];
+    let mut rest = content;
+    while let Some(at) = rest.find("@[") {
+        rest = &rest[at + 2..];
+        let Some(close) = rest.find("](") else { break };
+        let after = &rest[close + 2..];
+        let Some(end) = after.find(')') else { break };
+        let mentioned = after[..end].to_ascii_lowercase();
+        for id in ctx.all_of.get(&mentioned).cloned().unwrap_or_default() {
+            if !refs.contains(&id) {
+                refs.push(id);
+            }
+        }
+        rest = &after[end..];
+    }
+    if refs.is_empty() {
+        ctx.warn(
+            format!("{path}.content"),
+            "mentions nothing converted in this event; the note refers to the event's objects",
+        );
+        refs = ctx.refs.clone();
+    }
+    if refs.is_empty() {
+        return;
+    }
+    let mut m = ctx.sdo("note", &uuid, ts);
+    if let Some(name) = r.get("name").and_then(Value::as_str) {
+        m.insert("abstract".into(), json!(name));
+    }
+    m.insert("content".into(), json!(content));
+    m.insert("object_refs".into(), json!(refs));
+    m.insert("labels".into(), json!(["misp:data-layer=\"Event Report\""]));
+    let id = format!("note--{uuid}");
+    ctx.push(m);
+    ctx.analyst_data_on(r, path, vec![id]);
+}
+
+/// The first STIX MUST an observable breaks, as a reason to keep the value
+/// as MISP data instead.
+pub(crate) fn invalid_sco(scos: &[Map<String, Value>]) -> Option<String> {
+    for s in scos {
+        let obj = match liaison_stix::StixObject::from_map(s.clone()) {
+            Ok(o) => o,
+            Err(e) => return Some(e.to_string()),
+        };
+        if let Some(e) = liaison_stix::validate::errors(&obj).into_iter().next() {
+            return Some(format!("{}: {}", e.path, e.message));
+        }
+    }
+    None
+}
+
+fn check_scos(m: Mapping) -> Result<Mapping, String> {
+    if let Mapping::Observable { scos, .. } = &m {
+        if let Some(why) = invalid_sco(scos) {
+            return Err(format!("not a valid STIX observable ({why})"));
+        }
+    }
+    Ok(m)
 }
