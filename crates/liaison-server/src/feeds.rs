@@ -1,0 +1,609 @@
+//! Running feeds: the IO side of `liaison-collect`.
+//!
+//! [`run_feed`] runs one feed once: it drives the feed's [`Connector`] (fetching over
+//! HTTP with `If-None-Match` / `If-Modified-Since` and a size limit, or reading a local
+//! file, tailing it from the last offset when the feed follows it), screens news items
+//! against the feed's watchlist, turns items into STIX objects with provenance, merges
+//! them with what the store holds (the same indicator from several feeds stays one
+//! object with every feed's reference), imports them as the feed's user under the
+//! feed's label, and records the outcome in the feed's state. [`start`] spawns the
+//! scheduler that runs every feed on its schedule; a failing feed backs off and shows
+//! its error in its state, and never stops the others.
+
+use chrono::{DateTime, Utc};
+use liaison_collect::state::{FeedState, RunOutcome};
+use liaison_collect::stix::{merge, Builder, FeedContext, SOURCE_PREFIX};
+use liaison_collect::tail::{Plan, TailState};
+use liaison_collect::{backoff, connector_for, Connector, FeedConfig, Item, Request, Response};
+use liaison_policy::Subject;
+use liaison_stix::StixObject;
+use liaison_store::{FeedRecord, ImportItem, ImportOptions, Prepared, SqliteStore, Store};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Items handled per store transaction: bounds memory on million-line feeds.
+const CHUNK: usize = 100_000;
+
+/// Skip reasons kept in the state for `feed status`.
+const KEEP_WARNINGS: usize = 10;
+
+/// A feed run that failed: the message `feed status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FeedError(pub String);
+
+fn err(s: impl Into<String>) -> FeedError {
+    FeedError(s.into())
+}
+
+/// The HTTP client feeds use: rustls, redirects limited, a timeout per request.
+pub fn client() -> Result<reqwest::Client, FeedError> {
+    reqwest::Client::builder()
+        .user_agent(concat!("liaison/", env!("CARGO_PKG_VERSION")))
+        .timeout(Duration::from_secs(300))
+        .connect_timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .map_err(|e| err(format!("HTTP client: {e}")))
+}
+
+struct Fetched {
+    status: u16,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    date_added_last: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+}
+
+async fn fetch_http(
+    client: &reqwest::Client,
+    req: &Request,
+    cfg: &FeedConfig,
+    state: &FeedState,
+) -> Result<Fetched, FeedError> {
+    let mut rb = client.get(&req.url);
+    if let Some(a) = req.accept {
+        rb = rb.header(reqwest::header::ACCEPT, a);
+    }
+    if let Some(a) = &cfg.auth {
+        rb = rb.header(reqwest::header::AUTHORIZATION, a);
+    }
+    if req.conditional {
+        if let Some(e) = &state.etag {
+            rb = rb.header(reqwest::header::IF_NONE_MATCH, e);
+        }
+        if let Some(m) = &state.last_modified {
+            rb = rb.header(reqwest::header::IF_MODIFIED_SINCE, m);
+        }
+    }
+    let mut resp = rb
+        .send()
+        .await
+        .map_err(|e| err(format!("GET {}: {e}", req.url)))?;
+    let status = resp.status().as_u16();
+    let header = |r: &reqwest::Response, h: &str| {
+        r.headers()
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header(&resp, "content-type");
+    let date_added_last = header(&resp, "x-taxii-date-added-last");
+    let etag = header(&resp, "etag");
+    let last_modified = header(&resp, "last-modified");
+    if status == 304 {
+        return Ok(Fetched {
+            status,
+            body: Vec::new(),
+            content_type,
+            date_added_last,
+            etag,
+            last_modified,
+        });
+    }
+    if !(200..300).contains(&status) {
+        let mut text = resp.text().await.unwrap_or_default();
+        text.truncate(200);
+        return Err(err(format!(
+            "GET {}: HTTP {status}{}",
+            req.url,
+            if text.trim().is_empty() {
+                String::new()
+            } else {
+                format!(": {}", text.trim())
+            }
+        )));
+    }
+    if resp.content_length().is_some_and(|n| n > cfg.max_bytes) {
+        return Err(err(format!(
+            "GET {}: {} bytes announced, more than the feed's limit of {} bytes",
+            req.url,
+            resp.content_length().unwrap_or(0),
+            cfg.max_bytes
+        )));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| err(format!("GET {}: reading the body: {e}", req.url)))?
+    {
+        if (body.len() + chunk.len()) as u64 > cfg.max_bytes {
+            return Err(err(format!(
+                "GET {}: body larger than the feed's limit of {} bytes",
+                req.url, cfg.max_bytes
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Fetched {
+        status,
+        body,
+        content_type,
+        date_added_last,
+        etag,
+        last_modified,
+    })
+}
+
+#[cfg(unix)]
+fn inode(m: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(m)
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> u64 {
+    0
+}
+
+fn local_path(url: &str) -> &str {
+    url.strip_prefix("file://").unwrap_or(url)
+}
+
+/// Read a local file whole (size-limited), or, when following, what was appended
+/// since the last run, up to the last complete line.
+fn fetch_file(
+    path: &str,
+    cfg: &FeedConfig,
+    tail: Option<&TailState>,
+) -> Result<(Vec<u8>, Option<TailState>), FeedError> {
+    let mut f = std::fs::File::open(path).map_err(|e| err(format!("{path}: {e}")))?;
+    let meta = f.metadata().map_err(|e| err(format!("{path}: {e}")))?;
+    let size = meta.len();
+    if !cfg.follow {
+        if size > cfg.max_bytes {
+            return Err(err(format!(
+                "{path}: {size} bytes, more than the feed's limit of {} bytes",
+                cfg.max_bytes
+            )));
+        }
+        let mut body = Vec::with_capacity(size as usize);
+        f.read_to_end(&mut body)
+            .map_err(|e| err(format!("{path}: {e}")))?;
+        return Ok((body, None));
+    }
+    let ino = inode(&meta);
+    let start = match tail.cloned().unwrap_or_default().plan(ino, size) {
+        Plan::From(o) => o,
+        Plan::Restart => 0,
+    };
+    let want = (size - start.min(size)).min(cfg.max_bytes);
+    f.seek(SeekFrom::Start(start))
+        .map_err(|e| err(format!("{path}: {e}")))?;
+    let mut chunk = Vec::with_capacity(want as usize);
+    f.take(want)
+        .read_to_end(&mut chunk)
+        .map_err(|e| err(format!("{path}: {e}")))?;
+    let (done, st) = TailState::consume(ino, start, &chunk);
+    let n = done.len();
+    chunk.truncate(n);
+    Ok((chunk, Some(st)))
+}
+
+/// Screening of news items: watchlist terms found in a title or summary become labels.
+struct Screen {
+    engine: liaison_screen::Engine,
+}
+
+impl Screen {
+    fn load(path: &str) -> Result<Screen, FeedError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| err(format!("watchlist {path}: {e}")))?;
+        let list = liaison_screen::Watchlist::parse(path, &text)
+            .map_err(|e| err(format!("watchlist {path}: {e}")))?;
+        let engine = liaison_screen::EngineBuilder::new()
+            .watchlist(list)
+            .ignore_case(true)
+            .whole_word(true)
+            .extract(None)
+            .build()
+            .map_err(|e| err(format!("watchlist {path}: {e}")))?;
+        Ok(Screen { engine })
+    }
+
+    fn apply(&self, item: &mut Item, scratch: &mut liaison_screen::Scratch) {
+        let Item::Article(a) = item else { return };
+        let text = format!("{}\n{}", a.title, a.summary.as_deref().unwrap_or(""));
+        let hits = self.engine.scan("feed", text.as_bytes(), 1, 0, scratch);
+        for h in hits {
+            if let liaison_screen::Rule::Term { term } = h.rule {
+                let l = format!("watchlist:{}", term.to_lowercase());
+                if !a.categories.contains(&l) {
+                    a.categories.push(l);
+                }
+            }
+        }
+    }
+}
+
+/// Runs a feed's items into the store, a chunk at a time.
+struct Sink<'a> {
+    store: &'a SqliteStore,
+    subject: &'a Subject,
+    ctx: FeedContext,
+    label: liaison_policy::Label,
+    pending: Vec<Item>,
+    out: RunOutcome,
+    warnings: Vec<String>,
+    failed: Option<FeedError>,
+    screen: Option<Screen>,
+    scratch: liaison_screen::Scratch,
+    expected: Option<u64>,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, mut item: Item) {
+        if self.failed.is_some() {
+            return;
+        }
+        if let Item::Skipped { at, reason } = &item {
+            self.out.rejected += 1;
+            if self.warnings.len() < KEEP_WARNINGS {
+                self.warnings.push(format!("{at}: {reason}"));
+            }
+            return;
+        }
+        self.out.items += 1;
+        if let Some(s) = &self.screen {
+            s.apply(&mut item, &mut self.scratch);
+        }
+        self.pending.push(item);
+        if self.pending.len() >= CHUNK {
+            if let Err(e) = self.flush() {
+                self.failed = Some(e);
+            }
+        }
+    }
+
+    /// Build, merge and store the pending items in one transaction.
+    fn flush(&mut self) -> Result<(), FeedError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut b = Builder::new(self.ctx.clone());
+        for i in self.pending.drain(..) {
+            b.add(i);
+        }
+        let objects = b.finish();
+        let ours = format!("{SOURCE_PREFIX}{}", self.ctx.name);
+        let made_here = |v: &Value| {
+            v.get("external_references")
+                .and_then(Value::as_array)
+                .is_some_and(|a| {
+                    a.iter()
+                        .any(|r| r.get("source_name").and_then(Value::as_str) == Some(&ours))
+                })
+        };
+        let ids: Vec<String> = objects
+            .iter()
+            .filter(|v| v.get("modified").is_some() && made_here(v))
+            .filter_map(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        let existing = self
+            .store
+            .latest_json(self.subject, &ids)
+            .map_err(|e| err(format!("store: {e}")))?;
+        let merge_ids: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let mut skipped_same = 0u64;
+        let mut items: Vec<ImportItem> = Vec::with_capacity(objects.len());
+        for v in objects {
+            let id = v
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let v = match existing.get(&id) {
+                Some(old) if merge_ids.contains(id.as_str()) => {
+                    let old: Value =
+                        serde_json::from_str(old).map_err(|e| err(format!("stored {id}: {e}")))?;
+                    match merge(&old, &v, &self.ctx.now) {
+                        Some(m) => m,
+                        None => {
+                            skipped_same += 1;
+                            continue;
+                        }
+                    }
+                }
+                _ => v,
+            };
+            items.push(StixObject::from_value(v).map(Prepared::new).map_err(|e| {
+                liaison_store::Rejection {
+                    index: 0,
+                    id: Some(id.clone()),
+                    path: e.path().to_string(),
+                    reason: e.message().to_string(),
+                    fatal: false,
+                }
+            }));
+        }
+        let opts = ImportOptions {
+            default_label: Some(self.label.clone()),
+            strict: false,
+            expected_objects: self.expected,
+        };
+        let report = self
+            .store
+            .import(self.subject, &mut items.into_iter(), &opts, &mut |_| {})
+            .map_err(|e| err(format!("store: {e}")))?;
+        self.out.new += report.new;
+        self.out.updated += report.updated;
+        self.out.unchanged += report.unchanged + skipped_same;
+        self.out.rejected += report.invalid.len() as u64;
+        for r in report.invalid.iter() {
+            if self.warnings.len() < KEEP_WARNINGS {
+                self.warnings.push(format!(
+                    "{}: {}: {}",
+                    r.id.as_deref().unwrap_or("object"),
+                    r.path,
+                    r.reason
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    liaison_stix::Timestamp::from_millis(t.timestamp_millis()).to_string()
+}
+
+/// Run one feed once, as `subject`, and record the outcome in its state (also on
+/// failure). Blocking: call it from a blocking thread; `rt` runs the HTTP fetches.
+pub fn run_feed(
+    store: &SqliteStore,
+    subject: &Subject,
+    rec: &FeedRecord,
+    client: &reqwest::Client,
+    rt: &tokio::runtime::Handle,
+) -> Result<RunOutcome, FeedError> {
+    let mut state: FeedState = serde_json::from_value(rec.state.clone()).unwrap_or_default();
+    let started = now();
+    state.last_run = Some(ts(started));
+    let result = run_inner(store, subject, rec, client, rt, &mut state, started);
+    let cfg: Option<FeedConfig> = serde_json::from_value(rec.config.clone()).ok();
+    let scheduled = cfg
+        .as_ref()
+        .map(|c| c.schedule.next_after(started))
+        .unwrap_or(started + chrono::Duration::hours(1));
+    match &result {
+        Ok((out, warnings)) => {
+            state.succeeded(&ts(now()), out);
+            state.warnings = warnings.clone();
+            state.next_run = Some(ts(scheduled));
+        }
+        Err(e) => {
+            state.failed(&e.0);
+            state.next_run = Some(ts(backoff::retry_at(
+                state.failures,
+                &rec.name,
+                now(),
+                scheduled,
+            )));
+        }
+    }
+    let sv = serde_json::to_value(&state).map_err(|e| err(e.to_string()))?;
+    store
+        .set_feed_state(&rec.name, &sv)
+        .map_err(|e| err(format!("store: {e}")))?;
+    result.map(|(o, _)| o)
+}
+
+fn run_inner(
+    store: &SqliteStore,
+    subject: &Subject,
+    rec: &FeedRecord,
+    client: &reqwest::Client,
+    rt: &tokio::runtime::Handle,
+    state: &mut FeedState,
+    started: DateTime<Utc>,
+) -> Result<(RunOutcome, Vec<String>), FeedError> {
+    let cfg: FeedConfig = serde_json::from_value(rec.config.clone())
+        .map_err(|e| err(format!("feed definition: {e}")))?;
+    let mut conn: Box<dyn Connector> =
+        connector_for(&cfg, state.cursor.as_ref()).map_err(|e| err(e.to_string()))?;
+    let scope = store.policy().banner(&rec.label);
+    let mut ctx = FeedContext::new(&cfg, &scope, &ts(started));
+    ctx.tlp_marking =
+        liaison_stix::tlp::Tlp::parse(rec.label.tlp.as_str()).map(|t| t.marking_id().to_string());
+    let screen = cfg.watchlist.as_deref().map(Screen::load).transpose()?;
+    let mut sink = Sink {
+        store,
+        subject,
+        ctx,
+        label: rec.label.clone(),
+        pending: Vec::new(),
+        out: RunOutcome::default(),
+        warnings: Vec::new(),
+        failed: None,
+        screen,
+        scratch: liaison_screen::Scratch::default(),
+        expected: None,
+    };
+    let mut new_etag = None;
+    let mut new_tail = None;
+    let mut first = true;
+    while let Some(req) = conn.next_request() {
+        let is_http = req.url.starts_with("http://") || req.url.starts_with("https://");
+        let fetched = if is_http {
+            rt.block_on(fetch_http(client, &req, &cfg, state))?
+        } else {
+            let path = local_path(&req.url);
+            let (body, tail) = fetch_file(path, &cfg, state.tail.as_ref())?;
+            if first {
+                new_tail = tail;
+            }
+            Fetched {
+                status: 200,
+                body,
+                content_type: None,
+                date_added_last: None,
+                etag: None,
+                last_modified: None,
+            }
+        };
+        if req.conditional && first {
+            if fetched.status == 304 {
+                sink.out.not_modified = true;
+            }
+            new_etag = Some((fetched.etag.clone(), fetched.last_modified.clone()));
+        }
+        first = false;
+        sink.expected = Some((fetched.body.len() / 40) as u64);
+        let resp = Response {
+            status: fetched.status,
+            body: &fetched.body,
+            content_type: fetched.content_type.clone(),
+            date_added_last: fetched.date_added_last.clone(),
+        };
+        conn.take(&resp, &mut |i| sink.push(i))
+            .map_err(|e| err(format!("{}: {e}", req.url)))?;
+        if let Some(e) = sink.failed.take() {
+            return Err(e);
+        }
+    }
+    sink.flush()?;
+    if let Some((etag, lm)) = new_etag {
+        if !sink.out.not_modified {
+            state.etag = etag;
+            state.last_modified = lm;
+        }
+    }
+    if new_tail.is_some() {
+        state.tail = new_tail;
+    }
+    if let Some(c) = conn.cursor() {
+        state.cursor = Some(c);
+    }
+    Ok((sink.out, sink.warnings))
+}
+
+/// Whether a feed is due: not paused, and its next run time has come (or it never ran).
+pub fn is_due(rec: &FeedRecord, at: DateTime<Utc>) -> bool {
+    let paused = rec
+        .config
+        .get("paused")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if paused {
+        return false;
+    }
+    rec.state
+        .get("next_run")
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .is_none_or(|t| t.with_timezone(&Utc) <= at)
+}
+
+/// Start the scheduler: every few seconds it runs the feeds that are due, two at a
+/// time, each as its user from the server's directory. Returns at once.
+pub fn start(state: crate::AppState) {
+    let running: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let slots = Arc::new(tokio::sync::Semaphore::new(2));
+    let client = match client() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "feeds: no HTTP client; the scheduler is off");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let store = state.store().clone();
+            let recs = match tokio::task::spawn_blocking(move || store.feeds_for_scheduler()).await
+            {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "feeds: cannot list feeds");
+                    continue;
+                }
+                Err(_) => continue,
+            };
+            for rec in recs {
+                if !is_due(&rec, now()) {
+                    continue;
+                }
+                let Ok(mut set) = running.lock() else {
+                    continue;
+                };
+                if !set.insert(rec.name.clone()) {
+                    continue;
+                }
+                drop(set);
+                let (st, running, slots, client) = (
+                    state.clone(),
+                    running.clone(),
+                    slots.clone(),
+                    client.clone(),
+                );
+                tokio::spawn(async move {
+                    let _permit = slots.acquire_owned().await;
+                    let name = rec.name.clone();
+                    let rt = tokio::runtime::Handle::current();
+                    let res = tokio::task::spawn_blocking(move || {
+                        let store = st.store().clone();
+                        match st.0.users.get(&rec.user).cloned() {
+                            Some(subject) => run_feed(&store, &subject, &rec, &client, &rt),
+                            None => {
+                                let mut s: FeedState =
+                                    serde_json::from_value(rec.state.clone()).unwrap_or_default();
+                                let msg = format!("user '{}' is not in the directory", rec.user);
+                                s.failed(&msg);
+                                s.next_run = Some(ts(backoff::retry_at(
+                                    s.failures,
+                                    &rec.name,
+                                    now(),
+                                    now(),
+                                )));
+                                if let Ok(v) = serde_json::to_value(&s) {
+                                    let _ = store.set_feed_state(&rec.name, &v);
+                                }
+                                Err(err(msg))
+                            }
+                        }
+                    })
+                    .await;
+                    match res {
+                        Ok(Ok(out)) => {
+                            tracing::info!(feed = %name, items = out.items, new = out.new, updated = out.updated, "feed run")
+                        }
+                        Ok(Err(e)) => tracing::warn!(feed = %name, error = %e, "feed run failed"),
+                        Err(e) => tracing::error!(feed = %name, error = %e, "feed run panicked"),
+                    }
+                    if let Ok(mut set) = running.lock() {
+                        set.remove(&name);
+                    }
+                });
+            }
+        }
+    });
+}
