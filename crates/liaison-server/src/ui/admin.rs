@@ -1,0 +1,171 @@
+//! Upload, export, feeds and administration pages.
+
+use super::html::esc;
+use super::i18n::{t, M};
+use super::Viewer;
+use crate::{blocking, AppError, AppState, Scope};
+use axum::extract::State;
+use axum::response::Response;
+use std::fmt::Write;
+
+pub(crate) async fn upload(v: Viewer) -> Response {
+    let l = v.lang;
+    // The file goes to the streamed REST import (one transaction); the script shows
+    // the upload's progress and the import report.
+    let b = format!(
+        "<h1>{}</h1><p>{}</p><form id=\"upload-form\" class=\"stack\" data-csrf=\"{}\">\
+         <input type=\"file\" id=\"upload-file\" accept=\".json,application/json\" required>\
+         <button id=\"upload-go\">{}</button></form>\
+         <progress id=\"upload-progress\" max=\"100\" value=\"0\" hidden></progress>\
+         <pre id=\"upload-report\" class=\"report\"></pre>",
+        t(l, M::Upload),
+        t(l, M::UploadHelp),
+        esc(&v.csrf),
+        t(l, M::UploadStart)
+    );
+    v.page("upload", t(l, M::Upload), None, &b)
+}
+
+pub(crate) async fn export(v: Viewer) -> Response {
+    let l = v.lang;
+    let b = format!(
+        "<h1>{}</h1><p>{}</p><form class=\"stack\" method=\"get\" action=\"/api/v1/export\" id=\"export-form\">\
+         <label>{}<input name=\"type\" placeholder=\"indicator,malware\"></label>\
+         <label>{}<input name=\"since\" placeholder=\"2026-01-01T00:00:00Z\"></label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"all_versions\" value=\"true\"> {}</label>\
+         <button>{}</button></form>",
+        t(l, M::Export),
+        t(l, M::ExportHelp),
+        t(l, M::ExportTypes),
+        t(l, M::ExportSince),
+        t(l, M::AllVersions),
+        t(l, M::Download)
+    );
+    v.page("export", t(l, M::Export), None, &b)
+}
+
+pub(crate) async fn feeds(v: Viewer) -> Response {
+    let l = v.lang;
+    let b = format!(
+        "<h1>{}</h1><p id=\"feeds-empty\">{}</p>",
+        t(l, M::Feeds),
+        t(l, M::NoFeeds)
+    );
+    v.page("feeds", t(l, M::Feeds), None, &b)
+}
+
+pub(crate) async fn admin(State(state): State<AppState>, v: Viewer) -> Response {
+    if let Err(e) = v.caller.require(Scope::Admin) {
+        return v.error(e);
+    }
+    let l = v.lang;
+    let st = state.clone();
+    let tokens = match blocking(move || {
+        st.0.auth
+            .tokens(None)
+            .map_err(|e| AppError::Internal(e.to_string()))
+    })
+    .await
+    {
+        Ok(t) => t,
+        Err(e) => return v.error(e),
+    };
+    let dir = &state.0.users;
+    let policy = state.0.store.policy();
+    let mut b = format!("<h1>{}</h1>", t(l, M::Admin));
+    let _ = write!(
+        b,
+        "<section id=\"orgs\"><h2>{}</h2><table class=\"list\"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        t(l, M::Orgs),
+        t(l, M::Id),
+        t(l, M::Name),
+        t(l, M::Units)
+    );
+    for o in dir.orgs() {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&o.id),
+            esc(&o.name),
+            esc(&o
+                .units
+                .iter()
+                .map(|u| format!("{} ({})", u.id, u.name))
+                .collect::<Vec<_>>()
+                .join(", "))
+        );
+    }
+    b.push_str("</tbody></table></section>");
+    let _ = write!(
+        b,
+        "<section id=\"users\"><h2>{}</h2><table class=\"list\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        t(l, M::Users),
+        t(l, M::User),
+        t(l, M::Org),
+        t(l, M::Unit),
+        t(l, M::Clearance),
+        t(l, M::Compartments),
+        t(l, M::Roles)
+    );
+    for u in dir.all() {
+        let roles: Vec<String> = u
+            .roles
+            .iter()
+            .map(|r| format!("{r:?}").to_ascii_lowercase())
+            .collect();
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&u.name),
+            esc(&u.org),
+            esc(u.unit.as_deref().unwrap_or("")),
+            esc(policy.level_name(u.clearance)),
+            esc(&u
+                .compartments
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")),
+            esc(&roles.join(", "))
+        );
+    }
+    b.push_str("</tbody></table></section>");
+    let _ = write!(
+        b,
+        "<section id=\"tokens\"><h2>{}</h2><table class=\"list\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        t(l, M::Tokens),
+        t(l, M::Id),
+        t(l, M::User),
+        t(l, M::Name),
+        t(l, M::Scope),
+        t(l, M::Created),
+        t(l, M::Revoked)
+    );
+    for tk in &tokens {
+        let _ = write!(
+            b,
+            "<tr><td class=\"id\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&tk.id),
+            esc(&tk.user),
+            esc(&tk.name),
+            tk.scope.as_str(),
+            esc(&tk.created),
+            if tk.revoked { "✔" } else { "" }
+        );
+    }
+    b.push_str("</tbody></table></section>");
+    let _ = write!(
+        b,
+        "<section id=\"policy\"><h2>{}</h2><p>{}</p><h2>{}</h2><p>{}</p></section>",
+        t(l, M::Levels),
+        esc(&policy.levels().join(" < ")),
+        t(l, M::Compartments),
+        esc(&policy
+            .compartments()
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "))
+    );
+    v.page("admin", t(l, M::Admin), None, &b)
+}
