@@ -394,7 +394,7 @@ pub(crate) fn map(t: &str, value: &str, uuid: &str, data: Option<&str>) -> Resul
 /// Whether `s` is standard base64 (what STIX requires of `payload_bin`).
 pub(crate) fn is_base64(s: &str) -> bool {
     let body = s.trim_end_matches('=');
-    s.len() % 4 == 0
+    s.len() & 3 == 0
         && s.len() - body.len() <= 2
         && body
             .bytes()

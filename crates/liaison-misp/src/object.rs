@@ -128,7 +128,14 @@ fn traffic_host(b: &mut Built, attrs: &[ObjAttr], rel: &str) {
 
 /// Templates that are one observable with plain properties:
 /// (template, STIX type, [(relation, property, is a list)]).
-const SIMPLE: &[(&str, &str, &[(&str, &str, bool)])] = &[
+/// (template, STIX type, fields).
+type SimpleTemplate = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str, bool)],
+);
+
+const SIMPLE: &[SimpleTemplate] = &[
     (
         "cpe-asset",
         "software",
@@ -156,7 +163,14 @@ const SIMPLE: &[(&str, &str, &[(&str, &str, bool)])] = &[
 
 /// Account templates that are a `user-account` of a given `account_type`:
 /// (template, account_type, [(relation, property)]).
-const ACCOUNTS: &[(&str, &str, &[(&str, &str)])] = &[
+/// (template, account_type, fields).
+type AccountTemplate = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const ACCOUNTS: &[AccountTemplate] = &[
     (
         "gitlab-user",
         "gitlab",
