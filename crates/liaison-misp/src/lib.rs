@@ -40,6 +40,7 @@ mod types;
 pub use from_stix::stix_to_events;
 pub use manifest::{parse_manifest, ManifestEntry};
 pub use pattern::escape as escape_pattern_value;
+pub use to_stix::EventConverter;
 pub use types::{default_category, default_to_ids, is_known_type};
 
 use serde_json::Value;
@@ -58,8 +59,8 @@ pub struct Options {
 /// The STIX objects an event became, and what the conversion noticed.
 #[derive(Debug, Clone, Default)]
 pub struct Conversion {
-    /// STIX 2.1 objects, the report or grouping first after the identity;
-    /// each a JSON object.
+    /// STIX 2.1 objects, each a JSON object: the creating organisation's
+    /// identity first, the event's report or grouping last.
     pub objects: Vec<Value>,
     /// Things converted with loss or skipped, each with its JSON path.
     pub warnings: Vec<Warning>,

@@ -93,12 +93,11 @@ fn galaxy_stix_type(galaxy_type: &str) -> &'static str {
     }
 }
 
-pub(crate) struct Ctx<'a> {
-    pub opts: &'a Options,
+pub(crate) struct Ctx {
+    pub opts: Options,
     pub warnings: Vec<Warning>,
     pub objects: Vec<Value>,
     pub refs: Vec<String>,
-    pub relationships: Vec<Value>,
     pub seen: HashSet<String>,
     pub created_by: Option<String>,
     pub event_uuid: String,
@@ -116,7 +115,7 @@ pub(crate) struct Ctx<'a> {
     markings: Vec<Value>,
 }
 
-impl<'a> Ctx<'a> {
+impl Ctx {
     pub fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.warnings.push(Warning {
             path: path.into(),
@@ -165,8 +164,7 @@ impl<'a> Ctx<'a> {
         r.insert("relationship_type".into(), json!(rel));
         r.insert("source_ref".into(), json!(source));
         r.insert("target_ref".into(), json!(target));
-        self.seen.insert(id);
-        self.relationships.push(Value::Object(r));
+        self.push(r);
     }
 
     /// Common SDO properties.
@@ -834,170 +832,246 @@ impl<'a> Ctx<'a> {
     }
 }
 
-pub(crate) fn convert(json_in: &Value, opts: &Options) -> Result<Conversion, Error> {
-    let (event, base) = match json_in.get("Event") {
-        Some(e) => (e, "Event"),
-        None => (json_in, "$"),
-    };
-    if !event.is_object() {
-        return Err(Error::shape(base, "expected a MISP event object"));
-    }
-    let event_uuid = match event.get("uuid").and_then(Value::as_str) {
-        Some(u) if valid_uuid(u) => u.to_ascii_lowercase(),
-        Some(u) => {
-            return Err(Error::shape(
-                format!("{base}.uuid"),
-                format!("expected a UUID, got {u:?}"),
-            ))
-        }
-        None => {
-            return Err(Error::shape(
-                format!("{base}.uuid"),
-                "missing: a MISP event has a uuid",
-            ))
-        }
-    };
-    for key in ["Attribute", "Object", "Galaxy", "Tag", "EventReport"] {
-        if let Some(v) = event.get(key) {
-            if !v.is_array() && !v.is_null() {
-                return Err(Error::shape(format!("{base}.{key}"), "expected a list"));
+/// Converts one MISP event piece by piece, so that an event with a hundred
+/// thousand attributes need not be held, with its STIX objects, in memory at
+/// once: give it the event without its `Attribute` list ([`EventConverter::new`]),
+/// then each attribute ([`EventConverter::attribute`]), then the MISP objects
+/// ([`EventConverter::objects`]), taking the STIX objects produced so far
+/// with [`EventConverter::drain`]; [`EventConverter::finish`] adds the
+/// galaxies, reports and the event's report or grouping.
+///
+/// ```
+/// use liaison_misp::{EventConverter, Options};
+/// let header = serde_json::json!({"uuid": "a6ef17d6-91cb-4a05-b10b-2f045daf874c", "info": "x"});
+/// let mut conv = EventConverter::new(&header, &Options::default()).unwrap();
+/// conv.attribute(&serde_json::json!({"type": "url", "value": "https://example.org/a",
+///     "uuid": "91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f"}), 0);
+/// let first = conv.drain();
+/// assert!(first.iter().any(|o| o["type"] == "url"));
+/// let rest = conv.finish();
+/// assert_eq!(rest.objects.last().unwrap()["type"], "grouping");
+/// ```
+pub struct EventConverter {
+    ctx: Ctx,
+    base: &'static str,
+    header: Value,
+    labels: Vec<String>,
+    marks: Vec<String>,
+}
+
+impl EventConverter {
+    /// Start an event. `event` is `{"Event": {...}}` or the bare event; its
+    /// `Attribute` and `Object` lists, if present, are ignored here (give them
+    /// to [`attribute`](Self::attribute) and [`objects`](Self::objects)).
+    pub fn new(json_in: &Value, opts: &Options) -> Result<Self, Error> {
+        let (event, base) = match json_in.get("Event") {
+            Some(e) => (e, "Event"),
+            None => (json_in, "$"),
+        };
+        let Some(map) = event.as_object() else {
+            return Err(Error::shape(base, "expected a MISP event object"));
+        };
+        let event_uuid = match event.get("uuid").and_then(Value::as_str) {
+            Some(u) if valid_uuid(u) => u.to_ascii_lowercase(),
+            Some(u) => {
+                return Err(Error::shape(
+                    format!("{base}.uuid"),
+                    format!("expected a UUID, got {u:?}"),
+                ))
+            }
+            None => {
+                return Err(Error::shape(
+                    format!("{base}.uuid"),
+                    "missing: a MISP event has a uuid",
+                ))
+            }
+        };
+        for key in ["Attribute", "Object", "Galaxy", "Tag", "EventReport"] {
+            if let Some(v) = event.get(key) {
+                if !v.is_array() && !v.is_null() {
+                    return Err(Error::shape(format!("{base}.{key}"), "expected a list"));
+                }
             }
         }
-    }
-    let event_ts = epoch(event.get("timestamp"))
-        .or_else(|| {
-            event
-                .get("date")
-                .and_then(Value::as_str)
-                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|d| d.and_utc().timestamp())
-        })
-        .unwrap_or(0);
-    let mut ctx = Ctx {
-        opts,
-        warnings: vec![],
-        objects: vec![],
-        refs: vec![],
-        relationships: vec![],
-        seen: HashSet::new(),
-        created_by: None,
-        event_uuid: event_uuid.clone(),
-        event_ts,
-        stix_of: HashMap::new(),
-        clusters: HashMap::new(),
-        cluster_tags: HashSet::new(),
-        all_of: HashMap::new(),
-        absorbed: HashMap::new(),
-        markings: vec![],
-    };
-    if let Some(orgc) = event.get("Orgc").or_else(|| event.get("Org")) {
-        ctx.created_by = ctx.identity(orgc);
-    }
-    if ctx.created_by.is_none() {
-        ctx.warn(
-            format!("{base}.Orgc"),
-            "no creating organisation (name, uuid); objects have no created_by_ref",
-        );
-    }
-    // The identity is not part of the container's contents.
-    ctx.refs.clear();
-    let identity_count = ctx.objects.len();
-
-    // Galaxy tags whose cluster is converted are not repeated as labels.
-    let galaxy_list = event
-        .get("Galaxy")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for g in &galaxy_list {
-        let gtype = g.get("type").and_then(Value::as_str).unwrap_or_default();
-        for c in g
-            .get("GalaxyCluster")
+        let header: Map<String, Value> = map
+            .iter()
+            .filter(|(k, _)| *k != "Attribute" && *k != "Object")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let header = Value::Object(header);
+        let event_ts = epoch(header.get("timestamp"))
+            .or_else(|| {
+                header
+                    .get("date")
+                    .and_then(Value::as_str)
+                    .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|d| d.and_utc().timestamp())
+            })
+            .unwrap_or(0);
+        let mut ctx = Ctx {
+            opts: opts.clone(),
+            warnings: vec![],
+            objects: vec![],
+            refs: vec![],
+            seen: HashSet::new(),
+            created_by: None,
+            event_uuid,
+            event_ts,
+            stix_of: HashMap::new(),
+            clusters: HashMap::new(),
+            cluster_tags: HashSet::new(),
+            all_of: HashMap::new(),
+            absorbed: HashMap::new(),
+            markings: vec![],
+        };
+        if let Some(orgc) = header.get("Orgc").or_else(|| header.get("Org")) {
+            ctx.created_by = ctx.identity(orgc);
+        }
+        if ctx.created_by.is_none() {
+            ctx.warn(
+                format!("{base}.Orgc"),
+                "no creating organisation (name, uuid); objects have no created_by_ref",
+            );
+        }
+        // Galaxy tags whose cluster is converted are not repeated as labels.
+        for g in header
+            .get("Galaxy")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
-            if let Some(v) = c.get("value").and_then(Value::as_str) {
-                ctx.cluster_tags
-                    .insert(format!("misp-galaxy:{gtype}=\"{v}\""));
+            let gtype = g.get("type").and_then(Value::as_str).unwrap_or_default();
+            for c in g
+                .get("GalaxyCluster")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(v) = c.get("value").and_then(Value::as_str) {
+                    ctx.cluster_tags
+                        .insert(format!("misp-galaxy:{gtype}=\"{v}\""));
+                }
             }
+        }
+        let mut labels = vec![
+            "Threat-Report".to_string(),
+            "misp:tool=\"MISP-STIX-Converter\"".to_string(),
+        ];
+        let marks = ctx.tags(&header, base, &mut labels);
+        Ok(EventConverter {
+            ctx,
+            base,
+            header,
+            labels,
+            marks,
+        })
+    }
+
+    /// Convert the attribute at `index` of the event's `Attribute` list.
+    pub fn attribute(&mut self, attribute: &Value, index: usize) {
+        let path = format!("{}.Attribute[{index}]", self.base);
+        self.ctx.attribute(attribute, &path);
+    }
+
+    /// Convert the event's `Object` list (all at once: object references and
+    /// registry values need to see every object).
+    pub fn objects(&mut self, objects: &[Value]) {
+        let base = self.base;
+        object::find_absorbed(&mut self.ctx, objects);
+        for (i, o) in objects.iter().enumerate() {
+            object::convert(&mut self.ctx, o, &format!("{base}.Object[{i}]"));
+        }
+        for (i, o) in objects.iter().enumerate() {
+            object::references(&mut self.ctx, o, &format!("{base}.Object[{i}]"));
         }
     }
 
-    let mut labels = vec![
-        "Threat-Report".to_string(),
-        "misp:tool=\"MISP-STIX-Converter\"".to_string(),
-    ];
-    let marks = ctx.tags(event, base, &mut labels);
+    /// The STIX objects produced since the last drain.
+    pub fn drain(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.ctx.objects)
+    }
 
+    /// The warnings so far (each with its JSON path).
+    pub fn warnings(&self) -> &[Warning] {
+        &self.ctx.warnings
+    }
+
+    /// Galaxies, event reports, analyst notes, the event's report or grouping
+    /// (last) and the TLP marking definitions used, with every warning.
+    pub fn finish(mut self) -> Conversion {
+        let base = self.base;
+        let header = std::mem::take(&mut self.header);
+        let ctx = &mut self.ctx;
+        let (event_uuid, event_ts) = (ctx.event_uuid.clone(), ctx.event_ts);
+        ctx.galaxies(&header, base, None, event_ts);
+        if let Some(reports) = header.get("EventReport").and_then(Value::as_array) {
+            for (i, r) in reports.iter().enumerate() {
+                event_report(ctx, r, &format!("{base}.EventReport[{i}]"));
+            }
+        }
+        let published = misp_bool(header.get("published")).unwrap_or(false);
+        let container_type = if published { "report" } else { "grouping" };
+        let container_id = format!("{container_type}--{event_uuid}");
+        if ctx.refs.is_empty() {
+            // STIX requires object_refs to be non-empty; misp-stix adds a note.
+            let note_id = format!("note--{event_uuid}");
+            let mut n = ctx.sdo("note", &event_uuid, event_ts);
+            n.insert(
+                "content".into(),
+                json!("This MISP Event is empty and contains no attribute, object, galaxy or tag."),
+            );
+            n.insert("object_refs".into(), json!([container_id]));
+            ctx.refs.push(note_id);
+            ctx.objects.push(Value::Object(n));
+        }
+        ctx.analyst_data_on(&header, base, vec![container_id.clone()]);
+        let mut c = ctx.sdo(container_type, &event_uuid, event_ts);
+        c.insert(
+            "name".into(),
+            json!(header
+                .get("info")
+                .and_then(Value::as_str)
+                .unwrap_or("MISP event")),
+        );
+        if published {
+            let pts = epoch(header.get("publish_timestamp")).unwrap_or(event_ts);
+            c.insert("published".into(), json!(timestamps(pts).1));
+        } else {
+            c.insert("context".into(), json!("suspicious-activity"));
+        }
+        c.insert("object_refs".into(), json!(std::mem::take(&mut ctx.refs)));
+        ctx.finish_common(
+            &mut c,
+            std::mem::take(&mut self.labels),
+            std::mem::take(&mut self.marks),
+        );
+        ctx.objects.push(Value::Object(c));
+        ctx.add_markings();
+        Conversion {
+            objects: std::mem::take(&mut ctx.objects),
+            warnings: std::mem::take(&mut ctx.warnings),
+        }
+    }
+}
+
+pub(crate) fn convert(json_in: &Value, opts: &Options) -> Result<Conversion, Error> {
+    let mut conv = EventConverter::new(json_in, opts)?;
+    let event = json_in.get("Event").unwrap_or(json_in);
     if let Some(attrs) = event.get("Attribute").and_then(Value::as_array) {
         for (i, a) in attrs.iter().enumerate() {
-            ctx.attribute(a, &format!("{base}.Attribute[{i}]"));
+            conv.attribute(a, i);
         }
     }
     if let Some(objs) = event.get("Object").and_then(Value::as_array) {
-        object::find_absorbed(&mut ctx, objs);
-        for (i, o) in objs.iter().enumerate() {
-            object::convert(&mut ctx, o, &format!("{base}.Object[{i}]"));
-        }
-        for (i, o) in objs.iter().enumerate() {
-            object::references(&mut ctx, o, &format!("{base}.Object[{i}]"));
-        }
+        conv.objects(objs);
     }
-    ctx.galaxies(event, base, None, event_ts);
-    if let Some(reports) = event.get("EventReport").and_then(Value::as_array) {
-        for (i, r) in reports.iter().enumerate() {
-            event_report(&mut ctx, r, &format!("{base}.EventReport[{i}]"));
-        }
-    }
-
-    let published = misp_bool(event.get("published")).unwrap_or(false);
-    let (created, _) = timestamps(event_ts);
-    let container_type = if published { "report" } else { "grouping" };
-    let container_id = format!("{container_type}--{event_uuid}");
-    let rels = std::mem::take(&mut ctx.relationships);
-    for r in rels {
-        if let Some(id) = r["id"].as_str() {
-            ctx.refs.push(id.to_string());
-        }
-        ctx.objects.push(r);
-    }
-    if ctx.refs.is_empty() {
-        // STIX requires object_refs to be non-empty; misp-stix adds a note.
-        let note_id = format!("note--{event_uuid}");
-        let mut n = ctx.sdo("note", &event_uuid, event_ts);
-        n.insert(
-            "content".into(),
-            json!("This MISP Event is empty and contains no attribute, object, galaxy or tag."),
-        );
-        n.insert("object_refs".into(), json!([container_id]));
-        ctx.refs.push(note_id);
-        ctx.objects.push(Value::Object(n));
-    }
-    ctx.analyst_data_on(event, base, vec![container_id.clone()]);
-    let mut c = ctx.sdo(container_type, &event_uuid, event_ts);
-    c.insert(
-        "name".into(),
-        json!(event
-            .get("info")
-            .and_then(Value::as_str)
-            .unwrap_or("MISP event")),
-    );
-    if published {
-        let pts = epoch(event.get("publish_timestamp")).unwrap_or(event_ts);
-        c.insert("published".into(), json!(timestamps(pts).1));
-    } else {
-        c.insert("context".into(), json!("suspicious-activity"));
-    }
-    c.insert("object_refs".into(), json!(ctx.refs));
-    ctx.finish_common(&mut c, labels, marks);
-    let _ = created;
-    ctx.objects.insert(identity_count, Value::Object(c));
-    ctx.add_markings();
+    let mut objects = conv.drain();
+    let rest = conv.finish();
+    objects.extend(rest.objects);
     Ok(Conversion {
-        objects: ctx.objects,
-        warnings: ctx.warnings,
+        objects,
+        warnings: rest.warnings,
     })
 }
 
