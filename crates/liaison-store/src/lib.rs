@@ -31,7 +31,9 @@ pub use sqlite::collections::{
     version_key_of, Ceiling, Collection, CollectionAdd, CollectionEntry, CollectionPage,
     CollectionQuery, VersionMatch,
 };
+pub use sqlite::feeds::FeedRecord;
 pub use sqlite::SqliteStore;
+pub use sqlite::work::{Delivery, NewDelivery, NewNotification, Notification};
 
 use liaison_policy::{Label, PolicyError, Subject};
 use liaison_stix::StixObject;

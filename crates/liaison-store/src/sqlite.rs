@@ -14,9 +14,13 @@ use std::rc::Rc;
 use std::sync::{Mutex, RwLock};
 
 pub mod collections;
+pub mod feeds;
+pub(crate) mod work;
 use collections::ImportHook;
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: versions are polyinstantiated, `(id, version, inst)`; `latest` is per label; `multi`
+/// marks the rows of ids stored at more than one label.
+const SCHEMA_VERSION: i64 = 2;
 
 /// Search counts and facets stop at this many readable matches (and say so), as
 /// Elasticsearch's `track_total_hits` does: exact below, "at least" above.
@@ -79,10 +83,15 @@ CREATE TABLE IF NOT EXISTS labels(
     owner TEXT,
     releasable TEXT
 );
+-- `inst` tells apart instances of one (id, version) stored under labels that cannot read
+-- each other (polyinstantiation); `latest` marks the newest version of an id *within its
+-- label*, and `multi` the rows of ids stored at more than one label, the only rows whose
+-- reads must pick, per subject, the one instance and the one latest version it sees.
 CREATE TABLE IF NOT EXISTS objects(
     rid INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
     version INTEGER NOT NULL,
+    inst INTEGER NOT NULL DEFAULT 0,
     type TEXT NOT NULL,
     label_id INTEGER NOT NULL REFERENCES labels(id),
     latest INTEGER NOT NULL,
@@ -90,22 +99,27 @@ CREATE TABLE IF NOT EXISTS objects(
     added INTEGER NOT NULL,
     modified TEXT,
     name TEXT,
-    UNIQUE(id, version)
+    multi INTEGER NOT NULL DEFAULT 0,
+    UNIQUE(id, version, inst)
 );
 -- The JSON apart, so that the rows scanned by look-ups, stats and graph walks stay narrow.
 CREATE TABLE IF NOT EXISTS bodies(rid INTEGER PRIMARY KEY, json TEXT NOT NULL);
 -- One narrow row per full-text document (latest, unrevoked versions): what search
 -- filters, counts and facets by, without touching the wide tables.
-CREATE TABLE IF NOT EXISTS docs(rid INTEGER PRIMARY KEY, type TEXT NOT NULL, label_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS docs(rid INTEGER PRIMARY KEY, type TEXT NOT NULL, label_id INTEGER NOT NULL,
+    multi INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS objects_type ON objects(type, label_id) WHERE latest = 1;
+CREATE INDEX IF NOT EXISTS objects_multi ON objects(id) WHERE multi = 1;
 CREATE TABLE IF NOT EXISTS edges(
     src TEXT NOT NULL,
     dst TEXT NOT NULL,
     kind TEXT NOT NULL,
     via TEXT,
     label_id INTEGER NOT NULL,
-    owner_rid INTEGER NOT NULL
+    owner_rid INTEGER NOT NULL,
+    multi INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS edges_multi ON edges(owner_rid) WHERE multi = 1;
 CREATE INDEX IF NOT EXISTS edges_src ON edges(src);
 CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst);
 CREATE INDEX IF NOT EXISTS edges_owner ON edges(owner_rid);
@@ -153,6 +167,48 @@ fn open_conn(path: Option<&Path>) -> Result<Connection, StoreError> {
     )?;
     rusqlite::vtab::array::load_module(&conn)?;
     Ok(conn)
+}
+
+/// Bring a version 1 store to version 2 (instances, per-label latest, `multi` marks) in
+/// one transaction; returns whether it did. The ids stored at several labels are then
+/// re-marked by `SqliteStore::fix_multi_label_ids`.
+fn migrate_from_v1(conn: &Connection) -> Result<bool, StoreError> {
+    let has_meta: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        return Ok(false);
+    }
+    let v: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if v.as_deref() != Some("1") {
+        return Ok(false);
+    }
+    conn.execute_batch(
+        "BEGIN;
+         CREATE TABLE objects_v2(
+             rid INTEGER PRIMARY KEY, id TEXT NOT NULL, version INTEGER NOT NULL,
+             inst INTEGER NOT NULL DEFAULT 0, type TEXT NOT NULL,
+             label_id INTEGER NOT NULL REFERENCES labels(id), latest INTEGER NOT NULL,
+             revoked INTEGER NOT NULL, added INTEGER NOT NULL, modified TEXT, name TEXT,
+             multi INTEGER NOT NULL DEFAULT 0, UNIQUE(id, version, inst));
+         INSERT INTO objects_v2(rid, id, version, type, label_id, latest, revoked, added, modified, name)
+             SELECT rid, id, version, type, label_id, latest, revoked, added, modified, name FROM objects;
+         DROP TABLE objects;
+         ALTER TABLE objects_v2 RENAME TO objects;
+         ALTER TABLE docs ADD COLUMN multi INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE edges ADD COLUMN multi INTEGER NOT NULL DEFAULT 0;
+         UPDATE meta SET value = '2' WHERE key = 'schema_version';
+         COMMIT;",
+    )?;
+    Ok(true)
 }
 
 fn label_key(policy: &Policy, l: &Label) -> String {
@@ -287,8 +343,11 @@ impl SqliteStore {
 
     fn open_inner(path: Option<PathBuf>, policy: Policy) -> Result<Self, StoreError> {
         let conn = open_conn(path.as_deref())?;
+        let migrated = migrate_from_v1(&conn)?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(collections::SCHEMA)?;
+        conn.execute_batch(feeds::SCHEMA)?;
+        conn.execute_batch(work::SCHEMA)?;
         let found: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -318,6 +377,9 @@ impl SqliteStore {
             labels: RwLock::new(LabelCache::default()),
         };
         store.load_labels()?;
+        if migrated {
+            store.fix_multi_label_ids()?;
+        }
         store.seed()?;
         Ok(store)
     }
@@ -365,10 +427,11 @@ impl SqliteStore {
         let readable = self.readable(subject);
         self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT e.dst, count(*) AS c FROM edges e
-                 JOIN objects o ON o.id = e.dst AND o.latest = 1 AND o.label_id IN rarray(?1)
+                &format!("SELECT e.dst, count(*) AS c FROM edges e
                  WHERE e.label_id IN rarray(?1) AND e.kind NOT IN ('created_by_ref')
-                 GROUP BY e.dst ORDER BY c DESC LIMIT ?2",
+                   AND EXISTS (SELECT 1 FROM objects o WHERE o.id = e.dst AND o.latest = 1 AND o.label_id IN rarray(?1))
+                   AND (e.multi = 0 OR NOT EXISTS (SELECT 1 FROM objects w WHERE w.rid = e.owner_rid AND {}))
+                 GROUP BY e.dst ORDER BY c DESC LIMIT ?2", shadowed_latest("w", "?1")),
             )?;
             let rows = stmt.query_map(params![readable, n as i64], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -646,6 +709,7 @@ impl SqliteStore {
         report: &mut ImportReport,
         labels: &mut HashMap<String, i64>,
         fresh: &mut Option<Bloom>,
+        reads: &HashSet<i64>,
         hook: &mut ImportHook,
     ) -> Result<Option<Rejection>, StoreError> {
         let Prepared {
@@ -678,30 +742,54 @@ impl SqliteStore {
         }
         let label_id = self.intern_label(tx, &label, labels)?;
         let id = obj.id().to_string();
+        // Labels interned by this batch are the writer's own, hence readable by it.
+        let writer_reads = |l: i64| reads.contains(&l) || labels.values().any(|&b| b == l);
 
-        // One look-up of the id's versions serves both questions: is this version
-        // stored already, and which version is the latest. A first load into an empty
-        // store skips it for ids the batch has certainly not seen yet.
-        let mut same_version: Option<(i64, i64)> = None; // (rid, label_id)
-        let mut current: Option<(i64, i64)> = None; // (rid, version) of the latest
+        // One look-up of the id's rows answers every question: is this version stored
+        // in an instance the writer can read (then today's duplicate rule), does the
+        // writer see the id at all (new or updated, as the writer sees it), which row
+        // is the latest of this label, and is the id stored at other labels. A first
+        // load into an empty store skips it for ids the batch has certainly not seen.
+        let mut same_version: Option<(i64, i64)> = None; // (rid, label_id), first readable
+        let mut next_inst = 0i64;
+        let mut sees_id = false;
+        let mut label_latest: Option<(i64, i64)> = None; // (rid, version)
+        let mut other_label = false;
+        let mut already_multi = false;
         let certainly_new = match fresh {
             Some(bloom) if !crate::is_built_in(&id) => !bloom.insert(&id),
             _ => false,
         };
         if !certainly_new {
             let mut stmt = tx.prepare_cached(
-                "SELECT rid, version, label_id, latest FROM objects WHERE id = ?1",
+                "SELECT rid, version, label_id, latest, inst, multi FROM objects WHERE id = ?1",
             )?;
             let mut rows = stmt.query([&id])?;
             while let Some(r) = rows.next()? {
-                let (rid, v, l, latest): (i64, i64, i64, i64) =
-                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                let (rid, v, l, latest, inst, multi): (i64, i64, i64, i64, i64, i64) = (
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                );
+                let readable = writer_reads(l);
+                sees_id |= readable;
                 if v == version {
-                    same_version = Some((rid, l));
+                    next_inst = next_inst.max(inst + 1);
+                    if readable && same_version.is_none_or(|(first, _)| rid < first) {
+                        same_version = Some((rid, l));
+                    }
                 }
-                if latest == 1 {
-                    current = Some((rid, v));
+                if l == label_id {
+                    if latest == 1 {
+                        label_latest = Some((rid, v));
+                    }
+                } else {
+                    other_label = true;
                 }
+                already_multi |= multi == 1;
             }
         }
         if let Some((old_rid, old_label)) = same_version {
@@ -734,37 +822,35 @@ impl SqliteStore {
                 format!("a version with this id and modified is already stored with {what}; versions are immutable: give the change a later 'modified'"),
             )));
         }
-
-        let becomes_latest = match current {
-            None => {
-                report.new += 1;
-                true
-            }
-            Some((_, cur_version)) => {
-                report.updated += 1;
-                version > cur_version
-            }
-        };
+        // Instances the writer cannot read do not exist for it: this version is stored
+        // as a new instance under the writer's label and reported as the writer sees
+        // it, exactly as if the id were absent (no write-then-read channel).
+        if sees_id {
+            report.updated += 1;
+        } else {
+            report.new += 1;
+        }
+        let becomes_latest = label_latest.is_none_or(|(_, v)| version > v);
         if becomes_latest {
-            if let Some((old_rid, _)) = current {
+            if let Some((old_rid, _)) = label_latest {
                 tx.prepare_cached("UPDATE objects SET latest = 0 WHERE rid = ?1")?
                     .execute([old_rid])?;
-                tx.prepare_cached("DELETE FROM docs WHERE rid = ?1")?
-                    .execute([old_rid])?;
-                tx.prepare_cached("DELETE FROM fts WHERE rowid = ?1")?
-                    .execute([old_rid])?;
-                tx.prepare_cached("DELETE FROM edges WHERE owner_rid = ?1")?
-                    .execute([old_rid])?;
+                unindex(tx, old_rid)?;
             }
+        }
+        let multi = already_multi || other_label;
+        if multi && !already_multi {
+            mark_multi(tx, &id)?;
         }
         let revoked = obj.revoked();
         tx.prepare_cached(
-            "INSERT INTO objects(id, version, type, label_id, latest, revoked, added, modified, name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO objects(id, version, inst, type, label_id, latest, revoked, added, modified, name, multi)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
             id,
             version,
+            next_inst,
             obj.type_name(),
             label_id,
             becomes_latest as i64,
@@ -772,48 +858,176 @@ impl SqliteStore {
             added,
             obj.modified().or(obj.created()),
             obj.name(),
+            multi as i64,
         ])?;
         let rid = tx.last_insert_rowid();
         tx.prepare_cached("INSERT INTO bodies(rid, json) VALUES (?1, ?2)")?
             .execute(params![rid, json_text])?;
         if becomes_latest && !revoked {
-            let (name, aliases, body) = text;
-            tx.prepare_cached("INSERT INTO docs(rid, type, label_id) VALUES (?1, ?2, ?3)")?
-                .execute(params![rid, obj.type_name(), label_id])?;
-            tx.prepare_cached(
-                "INSERT INTO fts(rowid, name, aliases, body) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![rid, name, aliases, body])?;
-            let mut edge = tx.prepare_cached(
-                "INSERT INTO edges(src, dst, kind, via, label_id, owner_rid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            let is_rel = obj.type_name() == "relationship";
-            if is_rel {
-                if let (Some(s), Some(t)) = (obj.str_prop("source_ref"), obj.str_prop("target_ref"))
-                {
-                    let kind = obj.str_prop("relationship_type").unwrap_or("related-to");
-                    edge.execute(params![s, t, kind, id, label_id, rid])?;
-                }
-            }
-            for r in refs {
-                if matches!(r.property.as_str(), "object_marking_refs" | "marking_ref")
-                    || (is_rel && matches!(r.property.as_str(), "source_ref" | "target_ref"))
-                {
-                    continue;
-                }
-                edge.execute(params![
-                    id,
-                    r.target,
-                    r.property,
-                    Option::<String>::None,
-                    label_id,
-                    rid
-                ])?;
-            }
+            index_latest(tx, rid, &obj, label_id, multi, text, refs)?;
         }
         (hook.on_stored)(tx, index, &obj, rid)?;
         Ok(None)
     }
+
+    /// Stores written by schema version 1 knew one instance per version and one latest
+    /// version per id. Ids stored there at several labels get what version 2 keeps:
+    /// a latest version per label (indexed for search and the graph) and the `multi` mark.
+    fn fix_multi_label_ids(&self) -> Result<(), StoreError> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Corrupt("lock poisoned".into()))?;
+        let tx = conn.transaction()?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT id FROM objects GROUP BY id HAVING count(DISTINCT label_id) > 1",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for id in ids {
+            let rows: Vec<(i64, i64, i64, bool, bool)> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT rid, version, label_id, latest, revoked FROM objects WHERE id = ?1 ORDER BY rid",
+                )?;
+                let rows = stmt.query_map([&id], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get::<_, i64>(3)? == 1,
+                        r.get::<_, i64>(4)? == 1,
+                    ))
+                })?;
+                rows.collect::<Result<_, _>>()?
+            };
+            mark_multi(&tx, &id)?;
+            let mut newest: HashMap<i64, (i64, i64)> = HashMap::new(); // label -> (version, rid)
+            for &(rid, v, l, _, _) in &rows {
+                let e = newest.entry(l).or_insert((v, rid));
+                if v > e.0 {
+                    *e = (v, rid);
+                }
+            }
+            for (rid, _, l, latest, revoked) in rows {
+                let want = newest.get(&l).is_some_and(|&(_, r)| r == rid);
+                if latest && !want {
+                    tx.execute("UPDATE objects SET latest = 0 WHERE rid = ?1", [rid])?;
+                    unindex(&tx, rid)?;
+                } else if want && !latest {
+                    tx.execute("UPDATE objects SET latest = 1 WHERE rid = ?1", [rid])?;
+                    if !revoked {
+                        let json: String =
+                            tx.query_row("SELECT json FROM bodies WHERE rid = ?1", [rid], |r| {
+                                r.get(0)
+                            })?;
+                        let obj = StixObject::from_json(&json)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        let (text, refs) = (index_text(&obj), obj.references());
+                        index_latest(&tx, rid, &obj, l, true, text, refs)?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// The row of an id a subject sees: (rid, revoked, type, name).
+type Seen = (i64, bool, String, Option<String>);
+
+/// Take a row that stopped being the latest of its label out of search and the graph.
+fn unindex(tx: &Transaction, rid: i64) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM docs WHERE rid = ?1")?
+        .execute([rid])?;
+    tx.prepare_cached("DELETE FROM fts WHERE rowid = ?1")?
+        .execute([rid])?;
+    tx.prepare_cached("DELETE FROM edges WHERE owner_rid = ?1")?
+        .execute([rid])?;
+    Ok(())
+}
+
+/// Mark an id as stored at more than one label: from now on its rows' reads pick the
+/// one instance and latest version each subject sees.
+fn mark_multi(tx: &Transaction, id: &str) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE objects SET multi = 1 WHERE id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached(
+        "UPDATE docs SET multi = 1 WHERE rid IN (SELECT rid FROM objects WHERE id = ?1)",
+    )?
+    .execute([id])?;
+    tx.prepare_cached(
+        "UPDATE edges SET multi = 1 WHERE owner_rid IN (SELECT rid FROM objects WHERE id = ?1)",
+    )?
+    .execute([id])?;
+    Ok(())
+}
+
+/// Index the latest, unrevoked version of its label for search and the graph.
+fn index_latest(
+    tx: &Transaction,
+    rid: i64,
+    obj: &StixObject,
+    label_id: i64,
+    multi: bool,
+    text: (String, String, String),
+    refs: Vec<liaison_stix::Reference>,
+) -> Result<(), StoreError> {
+    let (name, aliases, body) = text;
+    tx.prepare_cached("INSERT INTO docs(rid, type, label_id, multi) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![rid, obj.type_name(), label_id, multi as i64])?;
+    tx.prepare_cached("INSERT INTO fts(rowid, name, aliases, body) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![rid, name, aliases, body])?;
+    let mut edge = tx.prepare_cached(
+        "INSERT INTO edges(src, dst, kind, via, label_id, owner_rid, multi) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let id = obj.id();
+    let is_rel = obj.type_name() == "relationship";
+    if is_rel {
+        if let (Some(s), Some(t)) = (obj.str_prop("source_ref"), obj.str_prop("target_ref")) {
+            let kind = obj.str_prop("relationship_type").unwrap_or("related-to");
+            edge.execute(params![s, t, kind, id, label_id, rid, multi as i64])?;
+        }
+    }
+    for r in refs {
+        if matches!(r.property.as_str(), "object_marking_refs" | "marking_ref")
+            || (is_rel && matches!(r.property.as_str(), "source_ref" | "target_ref"))
+        {
+            continue;
+        }
+        edge.execute(params![
+            id,
+            r.target,
+            r.property,
+            Option::<String>::None,
+            label_id,
+            rid,
+            multi as i64
+        ])?;
+    }
+    Ok(())
+}
+
+/// Rows of ids stored at more than one label (`multi`) are shown to a subject only if
+/// no other latest row of the id it may read is newer, or as new and stored first.
+/// `o` is the row's alias, `r` the readable-labels parameter.
+fn shadowed_latest(o: &str, r: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM objects s WHERE s.id = {o}.id AND s.latest = 1 AND s.rid <> {o}.rid
+           AND s.label_id IN rarray({r})
+           AND (s.version > {o}.version OR (s.version = {o}.version AND s.rid < {o}.rid)))"
+    )
+}
+
+/// A row hidden behind an instance of the same version, stored earlier, that the
+/// subject may read: each subject sees one instance per (id, version).
+fn shadowed_instance(o: &str, r: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM objects s WHERE s.id = {o}.id AND s.version = {o}.version
+           AND s.rid < {o}.rid AND s.label_id IN rarray({r}))"
+    )
 }
 
 impl SqliteStore {
@@ -853,6 +1067,7 @@ impl SqliteStore {
         let mut fresh = (max_rid <= crate::BUILT_IN_OBJECTS as i64)
             .then(|| Bloom::new(opts.expected_objects.unwrap_or(0)));
         let mut report = ImportReport::default();
+        let reads = self.readable_set(subject);
         let added = now_ms();
         let mut n = 0u64;
         let mut batch_labels = HashMap::new();
@@ -869,6 +1084,7 @@ impl SqliteStore {
                     &mut report,
                     &mut batch_labels,
                     &mut fresh,
+                    &reads,
                     hook,
                 )?,
             };
@@ -922,8 +1138,10 @@ impl Store for SqliteStore {
         self.with_reader(|conn| {
             let row: Option<(String, i64, i64)> = conn
                 .prepare_cached(
+                    // The newest version the subject may read; of its instances, the first stored.
                     "SELECT b.json, o.label_id, o.added FROM objects o JOIN bodies b ON b.rid = o.rid
-                     WHERE o.id = ?1 AND o.latest = 1 AND o.label_id IN rarray(?2)",
+                     WHERE o.id = ?1 AND o.latest = 1 AND o.label_id IN rarray(?2)
+                     ORDER BY o.version DESC, o.rid LIMIT 1",
                 )?
                 .query_row(params![id, readable], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
@@ -938,17 +1156,26 @@ impl Store for SqliteStore {
     ) -> Result<Vec<StoredObject>, StoreError> {
         let readable = self.readable(subject);
         self.with_reader(|conn| {
+            // One instance per version: the first stored that the subject may read. The
+            // newest of what it may read is its latest.
             let mut stmt = conn.prepare_cached(
-                "SELECT b.json, o.label_id, o.added, o.latest FROM objects o JOIN bodies b ON b.rid = o.rid
-                 WHERE o.id = ?1 AND o.label_id IN rarray(?2) ORDER BY o.version",
+                "SELECT o.version, o.label_id, o.added, (SELECT json FROM bodies b WHERE b.rid = o.rid)
+                 FROM objects o WHERE o.id = ?1 AND o.label_id IN rarray(?2) ORDER BY o.version, o.rid",
             )?;
-            let rows = stmt.query_map(params![id, readable], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (j, l, a, latest) = row?;
-                out.push(self.stored_from_row(&j, l, a, latest == 1)?);
+            let mut rows = stmt.query(params![id, readable])?;
+            let mut out: Vec<StoredObject> = Vec::new();
+            let mut last_version = None;
+            while let Some(r) = rows.next()? {
+                let v: i64 = r.get(0)?;
+                if last_version == Some(v) {
+                    continue;
+                }
+                last_version = Some(v);
+                let j: String = r.get(3)?;
+                out.push(self.stored_from_row(&j, r.get(1)?, r.get(2)?, false)?);
+            }
+            if let Some(l) = out.last_mut() {
+                l.latest = true;
             }
             Ok(out)
         })
@@ -1023,6 +1250,10 @@ impl Store for SqliteStore {
         // million for a common word in a million objects); this order costs the page.
         let name_q = format!("{{name aliases}} : ({q})");
         let body_q = format!("({q}) NOT {{name aliases}} : ({q})");
+        let shadow = format!(
+            "EXISTS (SELECT 1 FROM objects w WHERE w.rid = d.rid AND {})",
+            shadowed_latest("w", "?2")
+        );
         self.with_reader(|conn| {
             let mut facets = BTreeMap::new();
             let mut total = 0u64;
@@ -1031,13 +1262,13 @@ impl Store for SqliteStore {
                 // Counts and facets over readable matches only, up to TOTAL_CAP of them
                 // (newest first): bounded work, and nothing counted that the subject may
                 // not read.
-                let mut stmt = conn.prepare_cached(
+                let mut stmt = conn.prepare_cached(&format!(
                     "SELECT type, count(*) FROM (
                          SELECT d.type AS type FROM fts JOIN docs d ON d.rid = fts.rowid
-                         WHERE fts MATCH ?1 AND d.label_id IN rarray(?2)
+                         WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (d.multi = 0 OR NOT {shadow})
                          ORDER BY fts.rowid DESC LIMIT ?3
-                     ) GROUP BY type",
-                )?;
+                     ) GROUP BY type"
+                ))?;
                 let rows = stmt.query_map(params![q, readable.clone(), TOTAL_CAP + 1], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
                 })?;
@@ -1057,14 +1288,15 @@ impl Store for SqliteStore {
             let mut hits = Vec::with_capacity(limit);
             let mut name_hits = 0usize;
             {
-                let mut stmt = conn.prepare_cached(
+                let mut stmt = conn.prepare_cached(&format!(
                     "SELECT o.id, o.type, o.name, r.score FROM (
                          SELECT fts.rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS score
                          FROM fts JOIN docs d ON d.rid = fts.rowid
                          WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
+                           AND (d.multi = 0 OR NOT {shadow})
                          ORDER BY score LIMIT ?5
-                     ) r JOIN objects o ON o.rid = r.rid ORDER BY r.score",
-                )?;
+                     ) r JOIN objects o ON o.rid = r.rid ORDER BY r.score"
+                ))?;
                 let rows = stmt.query_map(params![name_q, readable.clone(), any_type, types.clone(), want], hit)?;
                 for h in rows {
                     name_hits += 1;
@@ -1075,14 +1307,15 @@ impl Store for SqliteStore {
             }
             if hits.len() < limit {
                 let skip = query.offset.saturating_sub(name_hits) as i64;
-                let mut stmt = conn.prepare_cached(
+                let mut stmt = conn.prepare_cached(&format!(
                     "SELECT o.id, o.type, o.name, r.score FROM (
                          SELECT fts.rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS score
                          FROM fts JOIN docs d ON d.rid = fts.rowid
                          WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
+                           AND (d.multi = 0 OR NOT {shadow})
                          ORDER BY fts.rowid DESC LIMIT ?5 OFFSET ?6
-                     ) r JOIN objects o ON o.rid = r.rid",
-                )?;
+                     ) r JOIN objects o ON o.rid = r.rid"
+                ))?;
                 let rows = stmt.query_map(
                     params![body_q, readable, any_type, types, (limit - hits.len()) as i64, skip],
                     hit,
@@ -1108,15 +1341,25 @@ impl Store for SqliteStore {
         let readable = self.readable_set(subject);
         self.with_reader(|conn| {
             let mut node_stmt = conn.prepare_cached(
-                "SELECT type, name, label_id FROM objects WHERE id = ?1 AND latest = 1 AND revoked = 0",
+                "SELECT rid, version, label_id, revoked, type, name FROM objects WHERE id = ?1 AND latest = 1",
             )?;
-            let mut lookup = |nid: &str| -> Result<Option<(String, Option<String>)>, StoreError> {
-                let row: Option<(String, Option<String>, i64)> = node_stmt
-                    .query_row([nid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .optional()?;
-                Ok(row.filter(|r| readable.contains(&r.2)).map(|(t, n, _)| (t, n)))
+            // The row of `nid` the subject sees: the newest it may read, the first stored
+            // of that version's instances (an id has one latest row per label).
+            let mut winner = |nid: &str| -> Result<Option<Seen>, StoreError> {
+                let mut rows = node_stmt.query([nid])?;
+                let mut best: Option<(i64, i64, bool, String, Option<String>)> = None;
+                while let Some(r) = rows.next()? {
+                    let (rid, v, l): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                    if !readable.contains(&l) || best.as_ref().is_some_and(|b| (b.1, -b.0) >= (v, -rid)) {
+                        continue;
+                    }
+                    best = Some((rid, v, r.get::<_, i64>(3)? == 1, r.get(4)?, r.get(5)?));
+                }
+                Ok(best.map(|(rid, _, revoked, t, n)| (rid, revoked, t, n)))
             };
-            let Some((t, n)) = lookup(id)? else { return Ok(None) };
+            // Owners of edges of multi-label ids: the row the subject sees, by owner id.
+            let mut owners: HashMap<String, Option<i64>> = HashMap::new();
+            let Some((_, false, t, n)) = winner(id)? else { return Ok(None) };
             let mut graph = Graph::default();
             graph.nodes.push(GraphNode { id: id.to_string(), r#type: t, name: n, depth: 0 });
             let mut seen: HashMap<String, bool> = HashMap::new(); // id -> readable
@@ -1124,9 +1367,9 @@ impl Store for SqliteStore {
             let mut edge_seen: HashSet<(String, String, String)> = HashSet::new();
             let mut queue = VecDeque::from([(id.to_string(), 0u32)]);
             let mut edge_stmt = conn.prepare_cached(
-                "SELECT * FROM (SELECT src, dst, kind, via, label_id FROM edges WHERE src = ?1 LIMIT ?2)
+                "SELECT * FROM (SELECT src, dst, kind, via, label_id, multi, owner_rid FROM edges WHERE src = ?1 LIMIT ?2)
                  UNION ALL
-                 SELECT * FROM (SELECT src, dst, kind, via, label_id FROM edges WHERE dst = ?1 LIMIT ?2)",
+                 SELECT * FROM (SELECT src, dst, kind, via, label_id, multi, owner_rid FROM edges WHERE dst = ?1 LIMIT ?2)",
             )?;
             'walk: while let Some((cur, d)) = queue.pop_front() {
                 if d >= depth {
@@ -1146,6 +1389,8 @@ impl Store for SqliteStore {
                             r.get::<_, String>(1)?,
                             r.get::<_, String>(2)?,
                             r.get::<_, Option<String>>(3)?,
+                            r.get::<_, i64>(5)? == 1,
+                            r.get::<_, i64>(6)?,
                         ));
                     }
                 }
@@ -1153,7 +1398,23 @@ impl Store for SqliteStore {
                 if fetched >= room {
                     graph.truncated = true;
                 }
-                for (src, dst, kind, via) in edges {
+                for (src, dst, kind, via, multi, owner_rid) in edges {
+                    if multi {
+                        // An edge of a row the subject does not see (an older version, or
+                        // another instance) is not in its graph.
+                        let oid = via.clone().unwrap_or_else(|| src.clone());
+                        let w = match owners.get(&oid) {
+                            Some(w) => *w,
+                            None => {
+                                let w = winner(&oid)?.map(|w| w.0);
+                                owners.insert(oid, w);
+                                w
+                            }
+                        };
+                        if w != Some(owner_rid) {
+                            continue;
+                        }
+                    }
                     let other = if src == cur { dst.clone() } else { src.clone() };
                     let readable_other = match seen.get(&other) {
                         Some(r) => *r,
@@ -1162,9 +1423,9 @@ impl Store for SqliteStore {
                                 graph.truncated = true;
                                 break 'walk;
                             }
-                            let found = lookup(&other)?;
+                            let found = winner(&other)?.filter(|w| !w.1);
                             let ok = found.is_some();
-                            if let Some((t, n)) = found {
+                            if let Some((_, _, t, n)) = found {
                                 graph.nodes.push(GraphNode { id: other.clone(), r#type: t, name: n, depth: d + 1 });
                                 queue.push_back((other.clone(), d + 1));
                             }
@@ -1203,11 +1464,16 @@ impl Store for SqliteStore {
                 .timestamp_micros(),
         };
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT b.json, o.label_id, o.added, o.latest FROM objects o JOIN bodies b ON b.rid = o.rid
-                 WHERE (?1 OR o.latest = 1) AND o.label_id IN rarray(?2) AND (?3 OR o.type IN rarray(?4)) AND o.version >= ?5
+            // One instance per version, and "latest" as this subject sees it; only rows of
+            // ids stored at several labels (`multi`) need the look at their siblings.
+            let latest = format!("(o.latest = 1 AND (o.multi = 0 OR NOT {}))", shadowed_latest("o", "?2"));
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT b.json, o.label_id, o.added, {latest} FROM objects o JOIN bodies b ON b.rid = o.rid
+                 WHERE o.label_id IN rarray(?2) AND (?3 OR o.type IN rarray(?4)) AND o.version >= ?5
+                   AND CASE WHEN ?1 THEN o.multi = 0 OR NOT {} ELSE {latest} END
                  ORDER BY o.rid",
-            )?;
+                shadowed_instance("o", "?2")
+            ))?;
             let mut rows = stmt.query(params![filter.all_versions, readable, filter.types.is_empty(), types, since])?;
             let mut n = 0;
             while let Some(r) = rows.next()? {
@@ -1238,12 +1504,54 @@ impl Store for SqliteStore {
                 let level = self.label_by_id(l)?.level;
                 *stats.by_level.entry(self.policy.level_name(level).to_string()).or_default() += c;
             }
-            stats.versions = conn
+            // Ids stored at several labels: take back what the subject does not see (older
+            // latest rows of other labels, later instances of a version, their edges).
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT o.type, o.label_id, count(*) FROM objects o
+                 WHERE o.multi = 1 AND o.latest = 1 AND o.label_id IN rarray(?1) AND {}
+                 GROUP BY o.type, o.label_id",
+                shadowed_latest("o", "?1")
+            ))?;
+            let rows = stmt.query_map(params![readable.clone()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            for row in rows {
+                let (t, l, c) = row?;
+                let c = c as u64;
+                stats.objects -= c;
+                let by_type = stats.by_type.entry(t.clone()).or_default();
+                *by_type -= c;
+                if *by_type == 0 {
+                    stats.by_type.remove(&t);
+                }
+                let level = self.policy.level_name(self.label_by_id(l)?.level).to_string();
+                let by_level = stats.by_level.entry(level.clone()).or_default();
+                *by_level -= c;
+                if *by_level == 0 {
+                    stats.by_level.remove(&level);
+                }
+            }
+            let versions: i64 = conn
                 .prepare_cached("SELECT count(*) FROM objects WHERE label_id IN rarray(?1)")?
-                .query_row(params![readable.clone()], |r| r.get::<_, i64>(0))? as u64;
-            stats.edges = conn
+                .query_row(params![readable.clone()], |r| r.get(0))?;
+            let hidden_versions: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM objects o WHERE o.multi = 1 AND o.label_id IN rarray(?1) AND {}",
+                    shadowed_instance("o", "?1")
+                ))?
+                .query_row(params![readable.clone()], |r| r.get(0))?;
+            stats.versions = (versions - hidden_versions) as u64;
+            let edges: i64 = conn
                 .prepare_cached("SELECT count(*) FROM edges WHERE label_id IN rarray(?1)")?
-                .query_row(params![readable], |r| r.get::<_, i64>(0))? as u64;
+                .query_row(params![readable.clone()], |r| r.get(0))?;
+            let hidden_edges: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM edges e JOIN objects o ON o.rid = e.owner_rid
+                     WHERE e.multi = 1 AND e.label_id IN rarray(?1) AND {}",
+                    shadowed_latest("o", "?1")
+                ))?
+                .query_row(params![readable], |r| r.get(0))?;
+            stats.edges = (edges - hidden_edges) as u64;
             Ok(stats)
         })
     }

@@ -95,6 +95,9 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
     graph_walks_relationships(make().as_ref());
     revocation_hides_from_search(make().as_ref());
     export_round_trip_is_fixed_point(make().as_ref());
+    unreadable_instance_is_not_a_duplicate(make().as_ref());
+    readable_instance_is_a_duplicate(make().as_ref());
+    versions_and_revocation_per_subject(make().as_ref());
 }
 
 /// Every version is kept; the latest is what `get` returns.
@@ -524,5 +527,320 @@ pub fn export_round_trip_is_fixed_point(store: &dyn Store) {
     assert_eq!(
         (r.new, r.updated, r.unchanged, r.invalid.len()),
         (0, 0, 2, 0)
+    );
+}
+
+fn writer(name: &str, level: &str, comps: &[&str]) -> Subject {
+    policy()
+        .subject(name, "cert", level, comps.iter().copied(), [Role::Analyst])
+        .expect("static subject")
+}
+
+/// The low writer's label: UNCLASSIFIED, for its own organization only.
+fn low_label() -> liaison_policy::Label {
+    policy()
+        .label(
+            "UNCLASSIFIED",
+            Vec::<String>::new(),
+            Tlp::Green,
+            "cert",
+            Releasability::owner_only(),
+        )
+        .expect("label")
+}
+
+/// An SCO: its id is derived from its value, so two organizations that see the same
+/// address write the same id.
+fn ipv4(value: &str) -> StixObject {
+    let mut v = json!({"type": "ipv4-addr", "spec_version": "2.1", "value": value});
+    let id = liaison_stix::sco_id("ipv4-addr", v.as_object().expect("object")).expect("sco id");
+    v["id"] = json!(id);
+    obj(v)
+}
+
+/// What a subject sees of one id, through every read: (get's label, number of
+/// versions, search total, stats objects/versions/edges beyond what a subject of no
+/// standing sees (the built-in objects), exported copies, graph nodes).
+#[allow(clippy::type_complexity)]
+fn view(
+    store: &dyn Store,
+    s: &Subject,
+    id: &str,
+    text: &str,
+) -> (
+    Option<liaison_policy::Label>,
+    usize,
+    u64,
+    (u64, u64, u64),
+    usize,
+    usize,
+) {
+    let got = store.get(s, id).expect("get").map(|o| o.label);
+    let versions = store.versions(s, id).expect("versions").len();
+    let search = store.search(s, &SearchQuery::text(text)).expect("search");
+    let st = store.stats(s).expect("stats");
+    let base = store
+        .stats(&subject("nobody", "UNCLASSIFIED", &[]))
+        .expect("stats");
+    let mut exported = 0;
+    store
+        .export(
+            s,
+            &ExportFilter {
+                all_versions: true,
+                ..Default::default()
+            },
+            &mut |o| {
+                exported += usize::from(o.object.id() == id);
+                Ok(())
+            },
+        )
+        .expect("export");
+    let graph = store
+        .graph(s, id, 1, 100)
+        .expect("graph")
+        .map_or(0, |g| g.nodes.len());
+    (
+        got,
+        versions,
+        search.total,
+        (
+            st.objects - base.objects,
+            st.versions - base.versions,
+            st.edges - base.edges,
+        ),
+        exported,
+        graph,
+    )
+}
+
+/// Regression, issue 5: writing an (id, version) that exists only under a label the
+/// writer cannot read is answered exactly as a fresh write, and stores the writer's own
+/// instance; each subject sees one instance (the first stored it may read), and no
+/// count shows the other.
+pub fn unreadable_instance_is_not_a_duplicate(store: &dyn Store) {
+    let high = writer("high", "SECRET", &["GRID"]);
+    let low = writer("low", "UNCLASSIFIED", &[]);
+    let ip = ipv4("198.51.100.7");
+    let id = ip.id().to_string();
+    let fresh = import(store, &high, vec![ip.clone()], Some(secret_grid()));
+    assert_eq!(
+        (
+            fresh.new,
+            fresh.updated,
+            fresh.unchanged,
+            fresh.invalid.len()
+        ),
+        (1, 0, 0, 0),
+        "{fresh:?}"
+    );
+    let r = import(store, &low, vec![ip.clone()], Some(low_label()));
+    assert_eq!(r, fresh, "the low writer learns nothing of the SECRET copy");
+    assert_eq!(
+        view(store, &low, &id, "198.51.100.7"),
+        (Some(low_label()), 1, 1, (1, 1, 0), 1, 1)
+    );
+    assert_eq!(
+        view(store, &high, &id, "198.51.100.7"),
+        (Some(secret_grid()), 1, 1, (1, 1, 0), 1, 1)
+    );
+    let found = store
+        .search(&high, &SearchQuery::text("198.51.100.7"))
+        .expect("search");
+    assert_eq!(found.facets.get("ipv4-addr"), Some(&1));
+    assert_eq!(found.hits.len(), 1);
+    // Written again by either, it is that writer's duplicate, unchanged.
+    let again = import(store, &low, vec![ip.clone()], Some(low_label()));
+    assert_eq!((again.new, again.unchanged), (0, 1));
+    let again = import(store, &high, vec![ip], Some(secret_grid()));
+    assert_eq!((again.new, again.unchanged), (0, 1));
+    // A subject cleared for neither copy (not releasable to its organization) sees nothing.
+    let outsider = subject("isac", "TOP SECRET", &["GRID", "TELCO"]);
+    assert_eq!(
+        view(store, &outsider, &id, "198.51.100.7"),
+        (None, 0, 0, (0, 0, 0), 0, 0)
+    );
+}
+
+/// The reverse order: the high writer can read the low copy, so the same version is
+/// its duplicate (unchanged, keeping its label; an explicit other label is refused).
+pub fn readable_instance_is_a_duplicate(store: &dyn Store) {
+    let high = writer("high", "SECRET", &["GRID"]);
+    let low = writer("low", "UNCLASSIFIED", &[]);
+    let ip = ipv4("198.51.100.8");
+    let id = ip.id().to_string();
+    import(store, &low, vec![ip.clone()], Some(low_label()));
+    let r = import(store, &high, vec![ip.clone()], Some(secret_grid()));
+    assert_eq!(
+        (r.new, r.updated, r.unchanged, r.invalid.len()),
+        (0, 0, 1, 0),
+        "{r:?}"
+    );
+    let mut labelled = ip;
+    liaison_stix::label::LabelExtension {
+        level: "SECRET".into(),
+        compartments: vec!["GRID".into()],
+        owner: Some("cert".into()),
+        ..Default::default()
+    }
+    .write(&mut labelled);
+    let r = import(store, &high, vec![labelled], None);
+    assert_eq!(r.invalid.len(), 1, "{r:?}");
+    assert!(
+        r.invalid[0].reason.contains("different security label"),
+        "{}",
+        r.invalid[0].reason
+    );
+    assert_eq!(
+        view(store, &high, &id, "198.51.100.8"),
+        (Some(low_label()), 1, 1, (1, 1, 0), 1, 1)
+    );
+}
+
+/// "Latest", search, the graph's edges and revocation as each subject sees them: a
+/// low writer's older version of an object it cannot see is new to it and its latest;
+/// the high subject sees both versions and its own newer one; a relationship written
+/// by both counts and draws one edge; the high subject's revocation leaves the low
+/// copy as it was.
+pub fn versions_and_revocation_per_subject(store: &dyn Store) {
+    let a = admin();
+    let high = writer("high", "SECRET", &["GRID"]);
+    let low = writer("low", "UNCLASSIFIED", &[]);
+    let id = format!("malware--{M1}");
+    import(
+        store,
+        &high,
+        vec![malware(M1, "Ivy v2", "2024-02-01T00:00:00.000Z")],
+        Some(secret_grid()),
+    );
+    let r = import(
+        store,
+        &low,
+        vec![malware(M1, "Ivy v1", "2024-01-01T00:00:00.000Z")],
+        Some(low_label()),
+    );
+    assert_eq!(
+        (r.new, r.updated, r.unchanged, r.invalid.len()),
+        (1, 0, 0, 0),
+        "{r:?}"
+    );
+    let name = |s: &Subject| {
+        store
+            .get(s, &id)
+            .expect("get")
+            .and_then(|o| o.object.name().map(String::from))
+    };
+    assert_eq!(name(&low).as_deref(), Some("Ivy v1"));
+    assert_eq!(name(&high).as_deref(), Some("Ivy v2"));
+    let names = |s: &Subject| -> Vec<(String, bool)> {
+        store
+            .versions(s, &id)
+            .expect("versions")
+            .iter()
+            .map(|o| (o.object.name().unwrap_or_default().to_string(), o.latest))
+            .collect()
+    };
+    assert_eq!(
+        names(&high),
+        [("Ivy v1".to_string(), false), ("Ivy v2".to_string(), true)]
+    );
+    assert_eq!(names(&low), [("Ivy v1".to_string(), true)]);
+    assert_eq!(
+        store
+            .search(&high, &SearchQuery::text("ivy"))
+            .expect("search")
+            .total,
+        1
+    );
+    assert_eq!(
+        store
+            .search(&high, &SearchQuery::text("v1"))
+            .expect("search")
+            .total,
+        0,
+        "high's latest is v2"
+    );
+    assert_eq!(
+        store
+            .search(&low, &SearchQuery::text("v1"))
+            .expect("search")
+            .total,
+        1
+    );
+    assert_eq!(view(store, &high, &id, "ivy").3, (1, 2, 0));
+    assert_eq!(view(store, &low, &id, "ivy").3, (1, 1, 0));
+    let mut latest = Vec::new();
+    store
+        .export(&high, &ExportFilter::default(), &mut |o| {
+            latest.push(o.object.name().unwrap_or_default().to_string());
+            Ok(())
+        })
+        .expect("export");
+    assert_eq!(
+        latest
+            .iter()
+            .filter(|n| n.starts_with("Ivy"))
+            .collect::<Vec<_>>(),
+        ["Ivy v2"]
+    );
+
+    // A relationship written by both (the same id and version) between public objects.
+    let m2 = format!("malware--{M2}");
+    import(
+        store,
+        &a,
+        vec![malware(M2, "Oak", "2024-01-01T00:00:00.000Z")],
+        Some(liaison_policy::Label::public(Some("cert".into()))),
+    );
+    let rel = obj(json!({"type": "relationship", "spec_version": "2.1",
+        "id": "relationship--64298a74-ba52-4f0c-87a3-1824e67d7fad", "created": "2024-01-01T00:00:00.000Z",
+        "modified": "2024-01-01T00:00:00.000Z", "relationship_type": "variant-of",
+        "source_ref": m2, "target_ref": id}));
+    import(store, &high, vec![rel.clone()], Some(secret_grid()));
+    assert_eq!(import(store, &low, vec![rel], Some(low_label())).new, 1);
+    for s in [&high, &low] {
+        let g = store.graph(s, &m2, 1, 100).expect("graph").expect("start");
+        assert_eq!(g.edges.len(), 1, "{g:?}");
+        assert_eq!(view(store, s, &m2, "oak").3 .2, 1, "edges counted once");
+    }
+
+    // High revokes what it sees; the low copy stays as it was for the low writer.
+    let revoked = store.revoke(&high, &id).expect("revoke");
+    assert!(revoked.object.revoked());
+    assert_eq!(
+        store
+            .search(&high, &SearchQuery::text("ivy"))
+            .expect("search")
+            .total,
+        0
+    );
+    assert!(store.graph(&high, &id, 1, 100).expect("graph").is_none());
+    let mine = store.get(&low, &id).expect("get").expect("low copy");
+    assert!(!mine.object.revoked());
+    assert_eq!(
+        store
+            .search(&low, &SearchQuery::text("ivy"))
+            .expect("search")
+            .total,
+        1
+    );
+    assert_eq!(
+        store
+            .graph(&low, &m2, 1, 100)
+            .expect("graph")
+            .expect("start")
+            .edges
+            .len(),
+        1
+    );
+    let outsider = subject("isac", "TOP SECRET", &["GRID", "TELCO"]);
+    assert!(store.get(&outsider, &id).expect("get").is_none());
+    assert!(store.versions(&outsider, &id).expect("versions").is_empty());
+    assert_eq!(
+        store
+            .search(&outsider, &SearchQuery::text("ivy"))
+            .expect("search")
+            .total,
+        0
     );
 }

@@ -114,3 +114,111 @@ fn hubs_are_label_filtered() {
         .unwrap();
     assert!(store.hubs(&low, 10).unwrap().is_empty());
 }
+
+/// A store written by schema version 1 (one latest version per id, whatever its label)
+/// opens as version 2: a subject cleared only for the older version's label sees it,
+/// in `get` and in search, as its latest.
+#[test]
+fn schema_1_store_opens_with_latest_per_label() {
+    use liaison_policy::{Label, Releasability, Role, Tlp};
+    use liaison_store::{ImportOptions, SearchQuery};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let policy = testsuite::policy();
+    let admin = testsuite::admin();
+    let id = "malware--00000000-0000-4000-8000-0000000000aa";
+    let version = |name: &str, modified: &str| {
+        let v = serde_json::json!({"type": "malware", "spec_version": "2.1", "id": id,
+            "created": "2024-01-01T00:00:00.000Z", "modified": modified, "name": name, "is_family": true});
+        Ok(liaison_stix::StixObject::from_value(v).unwrap().into())
+    };
+    {
+        let s = SqliteStore::open(&path, policy.clone()).unwrap();
+        let public = ImportOptions {
+            default_label: Some(Label::public(Some("cert".into()))),
+            ..Default::default()
+        };
+        let secret = ImportOptions {
+            default_label: Some(
+                policy
+                    .label("SECRET", ["GRID"], Tlp::Amber, "cert", Releasability::All)
+                    .unwrap(),
+            ),
+            ..Default::default()
+        };
+        s.import(
+            &admin,
+            &mut std::iter::once(version("Elderberry", "2024-01-01T00:00:00.000Z")),
+            &public,
+            &mut |_| {},
+        )
+        .unwrap();
+        s.import(
+            &admin,
+            &mut std::iter::once(version("Hawthorn", "2024-02-01T00:00:00.000Z")),
+            &secret,
+            &mut |_| {},
+        )
+        .unwrap();
+    }
+    // Rewrite it as version 1 kept it: no instances or marks, the older version neither
+    // latest nor indexed.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let old: i64 = conn
+        .query_row(
+            "SELECT rid FROM objects WHERE name = 'Elderberry'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute_batch(&format!(
+        "DROP INDEX objects_multi; DROP INDEX edges_multi;
+         ALTER TABLE docs DROP COLUMN multi; ALTER TABLE edges DROP COLUMN multi;
+         CREATE TABLE o1(rid INTEGER PRIMARY KEY, id TEXT NOT NULL, version INTEGER NOT NULL,
+             type TEXT NOT NULL, label_id INTEGER NOT NULL, latest INTEGER NOT NULL,
+             revoked INTEGER NOT NULL, added INTEGER NOT NULL, modified TEXT, name TEXT,
+             UNIQUE(id, version));
+         INSERT INTO o1 SELECT rid, id, version, type, label_id, latest, revoked, added, modified, name FROM objects;
+         DROP TABLE objects; ALTER TABLE o1 RENAME TO objects;
+         CREATE INDEX objects_type ON objects(type, label_id) WHERE latest = 1;
+         UPDATE objects SET latest = 0 WHERE rid = {old};
+         DELETE FROM docs WHERE rid = {old}; DELETE FROM fts WHERE rowid = {old};
+         UPDATE meta SET value = '1' WHERE key = 'schema_version';"
+    ))
+    .unwrap();
+    drop(conn);
+    let s = SqliteStore::open(&path, policy.clone()).unwrap();
+    let low = policy
+        .subject(
+            "low",
+            "cert",
+            "UNCLASSIFIED",
+            Vec::<String>::new(),
+            [Role::Reader],
+        )
+        .unwrap();
+    let name = |sub| {
+        s.get(sub, id)
+            .unwrap()
+            .map(|o| o.object.name().unwrap().to_string())
+    };
+    assert_eq!(name(&low).as_deref(), Some("Elderberry"));
+    assert_eq!(name(&admin).as_deref(), Some("Hawthorn"));
+    assert_eq!(
+        s.search(&low, &SearchQuery::text("elderberry"))
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        s.search(&admin, &SearchQuery::text("elderberry"))
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(
+        s.stats(&admin).unwrap().objects,
+        1 + liaison_store::BUILT_IN_OBJECTS
+    );
+    assert_eq!(s.versions(&admin, id).unwrap().len(), 2);
+}

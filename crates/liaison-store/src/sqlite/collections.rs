@@ -368,6 +368,9 @@ impl SqliteStore {
              FROM collection_objects c JOIN objects o ON o.rid = c.rid
              WHERE c.collection = ?1 AND c.seq > ?2 AND c.added > ?3 AND o.label_id IN rarray(?4)
                AND (?5 OR o.id IN rarray(?6)) AND (?7 OR o.type IN rarray(?8)) AND {version_sql}
+               AND (o.multi = 0 OR NOT EXISTS (SELECT 1 FROM collection_objects c3 JOIN objects o3 ON o3.rid = c3.rid
+                    WHERE c3.collection = c.collection AND o3.id = o.id AND o3.version = o.version
+                      AND o3.rid < o.rid AND o3.label_id IN rarray(?4)))
                AND (?10 IS NULL OR 1)
              ORDER BY c.seq LIMIT ?9"
         );
@@ -525,7 +528,8 @@ impl SqliteStore {
     }
 
     /// Remove the versions of an object the subject may read from a collection (the
-    /// store keeps them). Returns how many were removed; 0 when none is readable.
+    /// store keeps them), every instance of them it may read. Returns how many versions
+    /// were removed; 0 when none is readable.
     pub fn collection_delete(
         &self,
         subject: &Subject,
@@ -553,13 +557,22 @@ impl SqliteStore {
             .writer
             .lock()
             .map_err(|_| StoreError::Corrupt("lock poisoned".into()))?;
+        let readable = self.readable(subject);
         let tx = conn.transaction()?;
         let mut n = 0;
         for e in &page.entries {
-            n += tx.execute(
-                "DELETE FROM collection_objects WHERE seq = ?1 AND collection = ?2",
-                params![e.seq, c.id],
-            )? as u64;
+            let key = match &e.version {
+                None => i64::MIN,
+                Some(v) => version_key_of(v).map_err(StoreError::Corrupt)?,
+            };
+            // The page shows one instance per version; the subject's delete removes every
+            // instance of it that the subject may read, so none shows up in its place.
+            let removed = tx.execute(
+                "DELETE FROM collection_objects WHERE collection = ?1 AND rid IN
+                   (SELECT rid FROM objects WHERE id = ?2 AND version = ?3 AND label_id IN rarray(?4))",
+                params![c.id, e.id, key, readable.clone()],
+            )?;
+            n += (removed > 0) as u64;
         }
         tx.commit()?;
         Ok(n)
