@@ -1,0 +1,904 @@
+//! The audit log: an append-only hash chain with Ed25519-signed checkpoints.
+//!
+//! Each record holds its sequence number, the hash of the record before it and its
+//! own hash (SHA-256 over a length-prefixed encoding of every field). A checkpoint
+//! signs `(seq, hash)` of a record; the newest checkpoint is also kept apart from the
+//! log (the *head*), so cutting records off the end shows. The log is JSON lines, one
+//! record or checkpoint a line, so ordinary tools read it.
+//!
+//! [`Verifier`] reads the lines in order and names what is wrong: a record whose
+//! contents no longer match its hash (altered), a gap in the numbering (deleted), a
+//! record out of order (reordered), one that does not belong in the chain (inserted),
+//! a record whose successor chains to a different hash (altered and re-hashed, or
+//! replaced), a checkpoint whose signature or hash does not hold, and a log shorter
+//! than its head (truncated). Records after the newest checkpoint are covered by the
+//! chain but by no signature yet: a verifier says how many.
+
+use crate::{b64, malformed, ProtectError};
+use base64::Engine;
+use ed25519_dalek::{Signer, Verifier as _};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, VecDeque};
+
+/// A SHA-256 value.
+pub type Hash = [u8; 32];
+
+/// Actions Liaison records (the field is free text; these are the ones it writes).
+pub mod action {
+    /// Labelled content read (get, versions, graph, collection reads).
+    pub const READ: &str = "read";
+    /// A search (the object field holds the query).
+    pub const SEARCH: &str = "search";
+    /// Objects written (import, revoke, task and alert changes).
+    pub const WRITE: &str = "write";
+    /// A bundle exported.
+    pub const EXPORT: &str = "export";
+    /// Content shared with a partner (signed export, TAXII push).
+    pub const SHARE: &str = "share";
+    /// A login (password, token, certificate), successful or not.
+    pub const LOGIN: &str = "login";
+    /// A key operation (init, rotate, rekey, sign, seal).
+    pub const KEY: &str = "key";
+    /// A permission change (users, roles, clearances, tokens).
+    pub const PERMISSION: &str = "permission";
+    /// A refused operation (wrong key, bad signature, denied).
+    pub const DENIED: &str = "denied";
+}
+
+mod hex32 {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(h))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let t: std::borrow::Cow<'de, str> = Deserialize::deserialize(d)?;
+        // Lower case only: an upper-case digit decodes the same, and a changed byte must show.
+        if t.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(serde::de::Error::custom("upper-case hex"));
+        }
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(t.as_bytes(), &mut out).map_err(serde::de::Error::custom)?;
+        Ok(out)
+    }
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Position in the chain, from 1.
+    pub seq: u64,
+    /// When (Unix ms).
+    pub ts: i64,
+    /// Who (user name, token owner, certificate's organization, or `system`).
+    pub user: String,
+    /// What (see [`action`]).
+    pub action: String,
+    /// Which object (id), query or file, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// More about it (counts, outcome, route).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// Hash of the record before (zeros for the first).
+    #[serde(with = "hex32")]
+    pub prev: Hash,
+    /// Hash of this record.
+    #[serde(with = "hex32")]
+    pub hash: Hash,
+}
+
+fn put(h: &mut Sha256, s: &[u8]) {
+    h.update((s.len() as u64).to_le_bytes());
+    h.update(s);
+}
+
+impl Record {
+    /// The hash this record's contents give.
+    pub fn compute_hash(&self) -> Hash {
+        let mut h = Sha256::new();
+        h.update(b"liaison-audit-v1\0");
+        h.update(self.seq.to_le_bytes());
+        h.update(self.ts.to_le_bytes());
+        put(&mut h, self.user.as_bytes());
+        put(&mut h, self.action.as_bytes());
+        match &self.object {
+            None => h.update([0u8]),
+            Some(o) => {
+                h.update([1u8]);
+                put(&mut h, o.as_bytes());
+            }
+        }
+        put(&mut h, self.detail.as_bytes());
+        h.update(self.prev);
+        h.finalize().into()
+    }
+
+    /// The record as one JSON line (no newline).
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The head of a chain: what the next record needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chain {
+    next: u64,
+    prev: Hash,
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Chain {
+            next: 1,
+            prev: [0; 32],
+        }
+    }
+}
+
+impl Chain {
+    /// A new, empty chain.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Continue after `last`.
+    pub fn after(last: &Record) -> Self {
+        Chain {
+            next: last.seq + 1,
+            prev: last.hash,
+        }
+    }
+
+    /// The last record's sequence number and hash (`0`, zeros when empty).
+    pub fn last(&self) -> (u64, Hash) {
+        (self.next - 1, self.prev)
+    }
+
+    /// Append a record.
+    pub fn append(
+        &mut self,
+        ts: i64,
+        user: &str,
+        action: &str,
+        object: Option<&str>,
+        detail: &str,
+    ) -> Record {
+        let mut r = Record {
+            seq: self.next,
+            ts,
+            user: user.to_string(),
+            action: action.to_string(),
+            object: object.map(str::to_string),
+            detail: detail.to_string(),
+            prev: self.prev,
+            hash: [0; 32],
+        };
+        r.hash = r.compute_hash();
+        self.next += 1;
+        self.prev = r.hash;
+        r
+    }
+}
+
+/// A signed checkpoint: the signer vouches that record `seq` has hash `hash`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The record vouched for.
+    pub seq: u64,
+    /// Its hash.
+    #[serde(with = "hex32")]
+    pub hash: Hash,
+    /// Fingerprint of the signing key.
+    pub key: String,
+    /// Ed25519 signature (base64).
+    pub sig: String,
+}
+
+fn checkpoint_message(seq: u64, hash: &Hash) -> Vec<u8> {
+    let mut m = b"liaison-audit-checkpoint-v1\0".to_vec();
+    m.extend_from_slice(&seq.to_le_bytes());
+    m.extend_from_slice(hash);
+    m
+}
+
+/// Fingerprint of a public key (first 8 bytes of its SHA-256, hex).
+pub fn key_fingerprint(k: &ed25519_dalek::VerifyingKey) -> String {
+    hex::encode(&Sha256::digest(k.as_bytes())[..8])
+}
+
+impl Checkpoint {
+    /// Sign `(seq, hash)`.
+    pub fn sign(key: &ed25519_dalek::SigningKey, seq: u64, hash: Hash) -> Self {
+        let sig = key.sign(&checkpoint_message(seq, &hash));
+        Checkpoint {
+            seq,
+            hash,
+            key: key_fingerprint(&key.verifying_key()),
+            sig: b64().encode(sig.to_bytes()),
+        }
+    }
+
+    /// Check the signature with the pinned public key.
+    pub fn verify(&self, key: &ed25519_dalek::VerifyingKey) -> Result<(), ProtectError> {
+        if self.key != key_fingerprint(key) {
+            return Err(ProtectError::BadSignature(format!(
+                "checkpoint of record {} names key {}, the pinned key is {}",
+                self.seq,
+                self.key,
+                key_fingerprint(key)
+            )));
+        }
+        let raw = b64()
+            .decode(&self.sig)
+            .map_err(|e| malformed("checkpoint.sig", e.to_string()))?;
+        let sig = ed25519_dalek::Signature::from_slice(&raw)
+            .map_err(|e| malformed("checkpoint.sig", e.to_string()))?;
+        key.verify(&checkpoint_message(self.seq, &self.hash), &sig)
+            .map_err(|_| {
+                ProtectError::BadSignature(format!(
+                    "checkpoint of record {} (signed by key {}, pinned key is {})",
+                    self.seq,
+                    self.key,
+                    key_fingerprint(key)
+                ))
+            })
+    }
+
+    /// The checkpoint as one JSON line (no newline).
+    pub fn to_line(&self) -> String {
+        serde_json::json!({ "checkpoint": self }).to_string()
+    }
+}
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// A record.
+    Record(Record),
+    /// A checkpoint.
+    Checkpoint(Checkpoint),
+}
+
+#[derive(Deserialize)]
+struct CheckpointLine {
+    checkpoint: Checkpoint,
+}
+
+/// Parse a line of the log.
+pub fn parse_line(text: &str) -> Result<Line, String> {
+    if text.starts_with("{\"checkpoint\"") {
+        serde_json::from_str::<CheckpointLine>(text)
+            .map(|c| Line::Checkpoint(c.checkpoint))
+            .map_err(|e| e.to_string())
+    } else {
+        serde_json::from_str::<Record>(text)
+            .map(Line::Record)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// What a verification found wrong. `line` is the 1-based line of the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    /// The line is not a record or checkpoint any more.
+    Unreadable {
+        /// Line.
+        line: u64,
+        /// The parse error.
+        reason: String,
+    },
+    /// The record's contents do not give its hash.
+    Altered {
+        /// Line.
+        line: u64,
+        /// Its sequence number (as written, which may itself be altered).
+        seq: u64,
+    },
+    /// The next record chains to a different hash: this record was altered and
+    /// re-hashed, or replaced.
+    Replaced {
+        /// Line.
+        line: u64,
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// Records missing from the chain.
+    Deleted {
+        /// First missing sequence number.
+        from: u64,
+        /// Last missing sequence number.
+        to: u64,
+        /// The line where the gap shows (the record after it).
+        line: u64,
+    },
+    /// A record that does not belong to the chain.
+    Inserted {
+        /// Line.
+        line: u64,
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// A record found after records that follow it.
+    Reordered {
+        /// Line.
+        line: u64,
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// A checkpoint whose signature fails, or whose hash is not the record's.
+    BadCheckpoint {
+        /// Line (0: the head kept apart).
+        line: u64,
+        /// The record it vouches for.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The log ends before the record the newest checkpoint vouches for.
+    Truncated {
+        /// The last record found.
+        last_seq: u64,
+        /// The record the head vouches for.
+        expected_seq: u64,
+    },
+    /// The last line is cut short (a crash while writing, or a cut).
+    IncompleteLine {
+        /// Line.
+        line: u64,
+    },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Unreadable { line, reason } => {
+                write!(f, "line {line}: unreadable record (altered): {reason}")
+            }
+            Problem::Altered { line, seq } => write!(
+                f,
+                "line {line}: record {seq} altered (its contents do not match its hash)"
+            ),
+            Problem::Replaced { line, seq } => write!(
+                f,
+                "line {line}: record {seq} altered and re-hashed, or replaced (the next record chains to another hash)"
+            ),
+            Problem::Deleted { from, to, line } if from == to => {
+                write!(f, "line {line}: record {from} deleted")
+            }
+            Problem::Deleted { from, to, line } => {
+                write!(f, "line {line}: records {from} to {to} deleted")
+            }
+            Problem::Inserted { line, seq } => write!(
+                f,
+                "line {line}: record numbered {seq} inserted (it does not belong to the chain)"
+            ),
+            Problem::Reordered { line, seq } => write!(
+                f,
+                "line {line}: record {seq} reordered (found after records that follow it)"
+            ),
+            Problem::BadCheckpoint { line: 0, seq, reason } => {
+                write!(f, "head checkpoint of record {seq}: {reason}")
+            }
+            Problem::BadCheckpoint { line, seq, reason } => {
+                write!(f, "line {line}: checkpoint of record {seq}: {reason}")
+            }
+            Problem::Truncated {
+                last_seq,
+                expected_seq,
+            } => write!(
+                f,
+                "log truncated: it ends at record {last_seq}, but a signed checkpoint vouches for record {expected_seq}"
+            ),
+            Problem::IncompleteLine { line } => {
+                write!(f, "line {line}: cut short (truncated mid-record)")
+            }
+        }
+    }
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Records read.
+    pub records: u64,
+    /// Checkpoints read (and verified).
+    pub checkpoints: u64,
+    /// Highest sequence number in the chain.
+    pub last_seq: u64,
+    /// Records after the newest checkpoint: chained but not yet signed.
+    pub unsigned_tail: u64,
+    /// Everything found wrong, in log order.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// Whether nothing was found wrong.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+struct Accepted {
+    line: u64,
+    seq: u64,
+    hash: Hash,
+}
+
+/// Streaming verifier: feed the lines in order, then [`Verifier::finish`].
+pub struct Verifier {
+    key: ed25519_dalek::VerifyingKey,
+    report: Report,
+    next: u64,
+    prev: Hash,
+    last: Option<Accepted>,
+    /// The previous record was already reported: do not blame it twice.
+    prev_flagged: bool,
+    /// A second record with the last accepted number; the next record decides which is genuine.
+    twin: Option<Accepted>,
+    /// Numbers skipped, with the line where the gap showed; they may still turn up (reordered).
+    missing: BTreeMap<u64, u64>,
+    recent: VecDeque<(u64, Hash, u64)>,
+    last_checkpoint: u64,
+}
+
+impl Verifier {
+    /// A verifier trusting `key` for checkpoints.
+    pub fn new(key: ed25519_dalek::VerifyingKey) -> Self {
+        Verifier {
+            key,
+            report: Report::default(),
+            next: 1,
+            prev: [0; 32],
+            last: None,
+            prev_flagged: false,
+            twin: None,
+            missing: BTreeMap::new(),
+            recent: VecDeque::with_capacity(64),
+            last_checkpoint: 0,
+        }
+    }
+
+    fn problem(&mut self, p: Problem) {
+        self.report.problems.push(p);
+    }
+
+    fn accept(&mut self, line: u64, seq: u64, hash: Hash, flagged: bool) {
+        self.next = seq + 1;
+        self.prev = hash;
+        self.last = Some(Accepted { line, seq, hash });
+        self.prev_flagged = flagged;
+        self.report.last_seq = self.report.last_seq.max(seq);
+        if self.recent.len() == 64 {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((seq, hash, line));
+    }
+
+    /// Feed line number `line` (1-based) of the log.
+    pub fn feed(&mut self, line: u64, text: &str) {
+        match parse_line(text) {
+            Ok(Line::Record(r)) => self.record(line, &r),
+            Ok(Line::Checkpoint(c)) => self.checkpoint(line, &c),
+            Err(reason) => {
+                self.problem(Problem::Unreadable { line, reason });
+                // Take it as the record expected here, so its successors are judged normally.
+                self.report.records += 1;
+                let seq = self.next;
+                self.accept(line, seq, [0; 32], true);
+            }
+        }
+    }
+
+    fn record(&mut self, line: u64, r: &Record) {
+        self.report.records += 1;
+        if r.compute_hash() != r.hash {
+            self.problem(Problem::Altered { line, seq: r.seq });
+            // An altered number would otherwise read as a gap or a reordering.
+            let seq = if self.missing.contains_key(&r.seq) || r.seq < self.next {
+                self.next
+            } else {
+                r.seq.min(self.next)
+            };
+            self.accept(line, seq, r.hash, true);
+            return;
+        }
+        if r.seq == self.next {
+            let twin = self.twin.take();
+            if r.prev != self.prev {
+                match (&twin, &self.last) {
+                    (Some(t), Some(last)) if t.hash == r.prev => {
+                        // The chain goes on from the twin: the record taken first was inserted.
+                        let (l, s) = (last.line, last.seq);
+                        self.problem(Problem::Inserted { line: l, seq: s });
+                    }
+                    (_, Some(last)) if !self.prev_flagged => {
+                        let (l, s) = (last.line, last.seq);
+                        self.problem(Problem::Replaced { line: l, seq: s });
+                    }
+                    _ => {}
+                }
+            } else if let Some(t) = twin {
+                self.problem(Problem::Inserted {
+                    line: t.line,
+                    seq: t.seq,
+                });
+            }
+            self.accept(line, r.seq, r.hash, false);
+        } else if r.seq > self.next {
+            for s in self.next..r.seq.min(self.next.saturating_add(1_000_000)) {
+                self.missing.insert(s, line);
+            }
+            if let Some(t) = self.twin.take() {
+                self.problem(Problem::Inserted {
+                    line: t.line,
+                    seq: t.seq,
+                });
+            }
+            self.accept(line, r.seq, r.hash, false);
+        } else if self.missing.remove(&r.seq).is_some() {
+            self.problem(Problem::Reordered { line, seq: r.seq });
+        } else if r.seq + 1 == self.next && self.twin.is_none() && self.last.is_some() {
+            self.twin = Some(Accepted {
+                line,
+                seq: r.seq,
+                hash: r.hash,
+            });
+        } else {
+            self.problem(Problem::Inserted { line, seq: r.seq });
+        }
+    }
+
+    fn checkpoint(&mut self, line: u64, c: &Checkpoint) {
+        self.report.checkpoints += 1;
+        if c.key != key_fingerprint(&self.key) {
+            self.problem(Problem::BadCheckpoint {
+                line,
+                seq: c.seq,
+                reason: format!(
+                    "names signing key {}, the pinned key is {}",
+                    c.key,
+                    key_fingerprint(&self.key)
+                ),
+            });
+            return;
+        }
+        if let Err(e) = c.verify(&self.key) {
+            self.problem(Problem::BadCheckpoint {
+                line,
+                seq: c.seq,
+                reason: e.to_string(),
+            });
+            return;
+        }
+        if self.resolve_twin(c) {
+            self.last_checkpoint = self.last_checkpoint.max(c.seq);
+            return;
+        }
+        match self.recent.iter().rev().find(|(s, _, _)| *s == c.seq) {
+            Some((_, h, _)) if *h == c.hash => {
+                // Checkpoints are written right after the record they vouch for: records
+                // between the two were put there later.
+                let extra: Vec<(u64, u64)> = self
+                    .recent
+                    .iter()
+                    .filter(|(s, _, _)| *s > c.seq)
+                    .map(|(s, _, l)| (*l, *s))
+                    .collect();
+                for (line, seq) in extra {
+                    self.problem(Problem::Inserted { line, seq });
+                }
+            }
+            Some(_) => {
+                if !self.prev_flagged {
+                    self.problem(Problem::BadCheckpoint {
+                        line,
+                        seq: c.seq,
+                        reason: "the record's hash is not the one signed: records up to it were rewritten".into(),
+                    });
+                }
+            }
+            None => self.problem(Problem::BadCheckpoint {
+                line,
+                seq: c.seq,
+                reason: "vouches for a record not found just before it".into(),
+            }),
+        }
+        self.last_checkpoint = self.last_checkpoint.max(c.seq);
+    }
+
+    /// A signed checkpoint decides between twins: the one it vouches for is genuine.
+    fn resolve_twin(&mut self, c: &Checkpoint) -> bool {
+        let Some(t) = self.twin.take() else {
+            return false;
+        };
+        let Some(last) = self.last.as_ref() else {
+            self.twin = Some(t);
+            return false;
+        };
+        if t.seq != c.seq {
+            self.twin = Some(t);
+            return false;
+        }
+        if c.hash == t.hash {
+            let (l, s) = (last.line, last.seq);
+            self.problem(Problem::Inserted { line: l, seq: s });
+            self.recent.retain(|(s, _, _)| *s != t.seq);
+            self.accept(t.line, t.seq, t.hash, false);
+            true
+        } else if c.hash == last.hash {
+            self.problem(Problem::Inserted {
+                line: t.line,
+                seq: t.seq,
+            });
+            true
+        } else {
+            self.twin = Some(t);
+            false
+        }
+    }
+
+    /// Finish: `head` is the newest checkpoint kept apart from the log, if any;
+    /// `incomplete_last` that the log's last line had no newline.
+    pub fn finish(mut self, head: Option<&Checkpoint>, incomplete_last: Option<u64>) -> Report {
+        if let Some(h) = head.filter(|h| h.verify(&self.key).is_ok()) {
+            self.resolve_twin(h);
+        }
+        if let Some(t) = self.twin.take() {
+            self.problem(Problem::Inserted {
+                line: t.line,
+                seq: t.seq,
+            });
+        }
+        if let Some(line) = incomplete_last {
+            self.problem(Problem::IncompleteLine { line });
+        }
+        // Contiguous missing numbers become one problem.
+        let mut runs: Vec<(u64, u64, u64)> = Vec::new();
+        for (&s, &line) in &self.missing {
+            match runs.last_mut() {
+                Some((_, to, l)) if *to + 1 == s && *l == line => *to = s,
+                _ => runs.push((s, s, line)),
+            }
+        }
+        for (from, to, line) in runs {
+            self.problem(Problem::Deleted { from, to, line });
+        }
+        if let Some(h) = head {
+            match h.verify(&self.key) {
+                Err(e) => self.problem(Problem::BadCheckpoint {
+                    line: 0,
+                    seq: h.seq,
+                    reason: e.to_string(),
+                }),
+                Ok(()) => {
+                    if self.report.last_seq < h.seq || self.last_checkpoint < h.seq {
+                        self.problem(Problem::Truncated {
+                            last_seq: self.report.last_seq,
+                            expected_seq: h.seq,
+                        });
+                    } else if let Some((_, hash, _)) =
+                        self.recent.iter().rev().find(|(s, _, _)| *s == h.seq)
+                    {
+                        if *hash != h.hash && self.report.problems.is_empty() {
+                            self.problem(Problem::BadCheckpoint {
+                                line: 0,
+                                seq: h.seq,
+                                reason: "the log's record differs from the one signed".into(),
+                            });
+                        }
+                    }
+                    self.last_checkpoint = self.last_checkpoint.max(h.seq);
+                }
+            }
+        }
+        self.report.unsigned_tail = self.report.last_seq.saturating_sub(self.last_checkpoint);
+        self.report.problems.sort_by_key(problem_line);
+        self.report
+    }
+}
+
+fn problem_line(p: &Problem) -> u64 {
+    match p {
+        Problem::Unreadable { line, .. }
+        | Problem::Altered { line, .. }
+        | Problem::Replaced { line, .. }
+        | Problem::Deleted { line, .. }
+        | Problem::Inserted { line, .. }
+        | Problem::Reordered { line, .. }
+        | Problem::BadCheckpoint { line, .. }
+        | Problem::IncompleteLine { line } => *line,
+        Problem::Truncated { .. } => u64::MAX,
+    }
+}
+
+/// Verify a whole log held in memory (tests, small logs); `text` as read from the file.
+pub fn verify_text(
+    text: &str,
+    key: &ed25519_dalek::VerifyingKey,
+    head: Option<&Checkpoint>,
+) -> Report {
+    let mut v = Verifier::new(*key);
+    let mut n = 0;
+    for l in text.split_inclusive('\n') {
+        n += 1;
+        v.feed(n, l.trim_end_matches('\n'));
+    }
+    let incomplete = (!text.is_empty() && !text.ends_with('\n')).then_some(n);
+    v.finish(head, incomplete)
+}
+
+/// A filter for audit queries.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Only this user.
+    pub user: Option<String>,
+    /// Only records whose object contains this.
+    pub object: Option<String>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// From this time (Unix ms, inclusive).
+    pub since_ms: Option<i64>,
+    /// Up to this time (Unix ms, exclusive).
+    pub until_ms: Option<i64>,
+}
+
+impl Query {
+    /// Whether `r` passes the filter.
+    pub fn matches(&self, r: &Record) -> bool {
+        self.user.as_ref().is_none_or(|u| &r.user == u)
+            && self.action.as_ref().is_none_or(|a| &r.action == a)
+            && self
+                .object
+                .as_ref()
+                .is_none_or(|o| r.object.as_deref().is_some_and(|x| x.contains(o.as_str())))
+            && self.since_ms.is_none_or(|t| r.ts >= t)
+            && self.until_ms.is_none_or(|t| r.ts < t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(n: u64) -> (String, ed25519_dalek::SigningKey, Checkpoint) {
+        let sk = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let mut c = Chain::new();
+        let mut out = String::new();
+        let mut last = None;
+        for i in 0..n {
+            let r = c.append(1_000 + i as i64, "alice", action::READ, Some("x"), "");
+            out.push_str(&r.to_line());
+            out.push('\n');
+            if i % 4 == 3 {
+                out.push_str(&Checkpoint::sign(&sk, r.seq, r.hash).to_line());
+                out.push('\n');
+            }
+            last = Some(r);
+        }
+        let last = last.unwrap();
+        let head = Checkpoint::sign(&sk, last.seq, last.hash);
+        out.push_str(&head.to_line());
+        out.push('\n');
+        (out, sk, head)
+    }
+
+    fn lines(s: &str) -> Vec<String> {
+        s.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn intact_log_verifies() {
+        let (text, sk, head) = log(10);
+        let r = verify_text(&text, &sk.verifying_key(), Some(&head));
+        assert!(r.ok(), "{:?}", r.problems);
+        assert_eq!((r.records, r.last_seq, r.unsigned_tail), (10, 10, 0));
+    }
+
+    #[test]
+    fn each_tamper_is_named() {
+        let (text, sk, head) = log(10);
+        let vk = sk.verifying_key();
+        let ls = lines(&text);
+        let check = |ls: &[String], want: Problem| {
+            let t = ls.join("\n") + "\n";
+            let r = verify_text(&t, &vk, Some(&head));
+            assert!(
+                r.problems.contains(&want),
+                "want {want:?}, got {:?}",
+                r.problems
+            );
+        };
+        // Record 3 is line 3 (checkpoints follow records 4 and 8).
+        let mut altered = ls.clone();
+        altered[2] = altered[2].replace("alice", "alicf");
+        check(&altered, Problem::Altered { line: 3, seq: 3 });
+
+        let mut deleted = ls.clone();
+        deleted.remove(2);
+        check(
+            &deleted,
+            Problem::Deleted {
+                from: 3,
+                to: 3,
+                line: 3,
+            },
+        );
+
+        let mut swapped = ls.clone();
+        swapped.swap(1, 2);
+        check(&swapped, Problem::Reordered { line: 3, seq: 2 });
+
+        let mut dup = ls.clone();
+        dup.insert(3, ls[1].clone());
+        check(&dup, Problem::Inserted { line: 4, seq: 2 });
+
+        // A forged record numbered like the next one, chained and hashed correctly.
+        let r2: Record = serde_json::from_str(&ls[1]).unwrap();
+        let mut c = Chain::after(&r2);
+        let forged = c.append(5, "mallory", "read", None, "");
+        let mut ins = ls.clone();
+        ins.insert(2, forged.to_line());
+        check(&ins, Problem::Inserted { line: 3, seq: 3 });
+
+        // Altered and re-hashed: the successor no longer chains to it.
+        let mut rehashed = ls.clone();
+        let mut r3: Record = serde_json::from_str(&ls[2]).unwrap();
+        r3.user = "mallory".into();
+        r3.hash = r3.compute_hash();
+        rehashed[2] = r3.to_line();
+        check(&rehashed, Problem::Replaced { line: 3, seq: 3 });
+
+        let truncated = &ls[..ls.len() - 4];
+        check(
+            truncated,
+            Problem::Truncated {
+                last_seq: 8,
+                expected_seq: 10,
+            },
+        );
+    }
+
+    #[test]
+    fn a_foreign_key_does_not_verify() {
+        let (text, _, head) = log(4);
+        let other = ed25519_dalek::SigningKey::from_bytes(&[8; 32]).verifying_key();
+        let r = verify_text(&text, &other, Some(&head));
+        assert!(r
+            .problems
+            .iter()
+            .all(|p| matches!(p, Problem::BadCheckpoint { .. })));
+        // Two checkpoint lines in the log (after record 4, and the head's copy) and the head.
+        assert_eq!(r.problems.len(), 3, "{:?}", r.problems);
+    }
+
+    #[test]
+    fn query_filters() {
+        let mut c = Chain::new();
+        let r = c.append(
+            100,
+            "bob",
+            action::EXPORT,
+            Some("bundle.json"),
+            "12 objects",
+        );
+        let q = |f: Query| f.matches(&r);
+        assert!(q(Query::default()));
+        assert!(q(Query {
+            user: Some("bob".into()),
+            action: Some("export".into()),
+            object: Some("bundle".into()),
+            since_ms: Some(100),
+            until_ms: Some(101),
+        }));
+        assert!(!q(Query {
+            user: Some("alice".into()),
+            ..Default::default()
+        }));
+        assert!(!q(Query {
+            until_ms: Some(100),
+            ..Default::default()
+        }));
+    }
+}
