@@ -110,6 +110,20 @@ pub struct ImportArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Input format: `auto` tells a MISP event (`{"Event": …}`) from STIX by its first key.
+    #[arg(long, value_enum, default_value = "auto")]
+    format: InputFormat,
+}
+
+/// What an import file holds.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Decide per file.
+    Auto,
+    /// STIX 2.1 or 2.0 (bundle, list or object).
+    Stix,
+    /// A MISP event (MISP JSON, as MISP exports it and MISP feeds publish it).
+    Misp,
 }
 
 struct CountingReader<R> {
@@ -317,7 +331,30 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     for file in &a.files {
         let t0 = Instant::now();
         let name = file.display().to_string();
-        match import_file(&store, &subject, file, &opts, !a.json) {
+        let is_misp = match a.format {
+            InputFormat::Misp => true,
+            InputFormat::Stix => false,
+            InputFormat::Auto => crate::misp::looks_like_misp(file),
+        };
+        let mut warnings = Vec::new();
+        let result = if is_misp {
+            crate::misp::import_misp_file(&store, &subject, file, &opts, !a.json).map(|(r, w)| {
+                warnings = w;
+                r
+            })
+        } else {
+            import_file(&store, &subject, file, &opts, !a.json)
+        };
+        if !a.json {
+            for w in &warnings {
+                eprintln!("warning: {name}: {}: {}", w.path, w.message);
+            }
+        }
+        let warnings: Vec<Value> = warnings
+            .iter()
+            .map(|w| json!({"path": w.path, "message": w.message}))
+            .collect();
+        match result {
             Ok(report) => {
                 let secs = t0.elapsed().as_secs_f64();
                 let total =
@@ -326,7 +363,8 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
                     failed = true;
                 }
                 if a.json {
-                    all.push(json!({"file": name, "ok": true, "report": report, "seconds": secs}));
+                    all.push(json!({"file": name, "ok": true, "report": report, "seconds": secs,
+                                    "format": if is_misp { "misp" } else { "stix" }, "warnings": warnings}));
                 } else {
                     println!(
                         "{name}: {} new, {} updated, {} unchanged, {} invalid ({total} objects in {secs:.2} s, {:.0}/s)",
@@ -350,7 +388,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
             Err(StoreError::Aborted(r)) => {
                 failed = true;
                 if a.json {
-                    all.push(json!({"file": name, "ok": false, "error": r}));
+                    all.push(json!({"file": name, "ok": false, "error": r, "warnings": warnings}));
                 } else {
                     eprintln!(
                         "liaison: {name}: object {} ({}) at {}: {}; nothing of this file was stored",
@@ -565,10 +603,25 @@ pub struct ExportArgs {
     /// Write here instead of standard output.
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// `stix` (a bundle) or `misp` (MISP event JSON: each report or grouping an event).
+    #[arg(long, value_enum, default_value = "stix")]
+    format: OutputFormat,
+}
+
+/// What `export` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// A STIX 2.1 bundle.
+    Stix,
+    /// MISP event JSON.
+    Misp,
 }
 
 pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
     let (_cfg, store, subject) = ctx.open()?;
+    if a.format == OutputFormat::Misp {
+        return export_misp(&store, &subject, a);
+    }
     let out: Box<dyn Write> = match &a.out {
         Some(p) => Box::new(File::create(p).with_context(|| format!("creating {}", p.display()))?),
         None => Box::new(std::io::stdout().lock()),
@@ -629,6 +682,37 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
     w.flush()?;
     eprintln!(
         "exported {n} objects (+{extra} marking and extension definitions) readable by {}",
+        subject.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Export as MISP events: every readable object is converted in memory
+/// (MISP events are single JSON documents).
+fn export_misp(store: &SqliteStore, subject: &Subject, a: ExportArgs) -> Result<ExitCode> {
+    let filter = ExportFilter {
+        types: a.types,
+        since: a.since,
+        all_versions: false,
+    };
+    let mut objects = Vec::new();
+    store.export(subject, &filter, &mut |o| {
+        objects.push(o.object.to_value());
+        Ok(())
+    })?;
+    let doc = crate::misp::events_json(&objects)?;
+    let out: Box<dyn Write> = match &a.out {
+        Some(p) => Box::new(File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut w = BufWriter::new(out);
+    serde_json::to_writer_pretty(&mut w, &doc)?;
+    w.write_all(b"\n")?;
+    w.flush()?;
+    let events = doc.get("response").and_then(Value::as_array).map_or(1, Vec::len);
+    eprintln!(
+        "exported {} objects as {events} MISP event(s) readable by {}",
+        objects.len(),
         subject.name
     );
     Ok(ExitCode::SUCCESS)

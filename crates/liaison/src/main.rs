@@ -12,6 +12,7 @@ mod config;
 mod demo;
 mod gen;
 mod kb;
+mod misp;
 mod pattern_cmd;
 mod ui;
 
@@ -45,9 +46,9 @@ enum Command {
     /// Create a data directory with a starter config.toml.
     #[command(after_help = "Example:\n  liaison init --data /srv/liaison --org cert")]
     Init(kb::InitArgs),
-    /// Import STIX bundles, object lists or single objects (STIX 2.0 is upgraded to 2.1).
+    /// Import STIX bundles, object lists or single objects (STIX 2.0 is upgraded to 2.1), or MISP events.
     #[command(
-        after_help = "Example:\n  liaison import --label 'RESTRICTED//REL TO ALL//TLP:GREEN' enterprise-attack.json"
+        after_help = "Examples:\n  liaison import --label 'RESTRICTED//REL TO ALL//TLP:GREEN' enterprise-attack.json\n  liaison import misp-event.json   (a MISP event is converted to STIX; warnings name JSON paths)"
     )]
     Import(kb::ImportArgs),
     /// Show an object (the latest version, or every version).
@@ -65,7 +66,7 @@ enum Command {
     Graph(kb::GraphArgs),
     /// Export what you may read as a STIX 2.1 bundle.
     #[command(
-        after_help = "Example:\n  liaison export --type indicator --since 2026-01-01T00:00:00Z --out indicators.json"
+        after_help = "Examples:\n  liaison export --type indicator --since 2026-01-01T00:00:00Z --out indicators.json\n  liaison export --format misp --out events.json"
     )]
     Export(kb::ExportArgs),
     /// Counts of what you may read, by type and classification.
