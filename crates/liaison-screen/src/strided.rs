@@ -27,8 +27,13 @@
 use crate::fold;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
-/// Gram width in bytes (one unaligned `u32` load).
+/// Gram widths, widest first: a pattern is indexed by the widest grams its
+/// length allows at its group's stride (wider grams are rarer in text).
+const WIDTHS: [usize; 5] = [8, 7, 6, 5, 4];
+/// Narrowest gram.
 const W: usize = 4;
+/// Bloom filter bits per gram.
+const BITS_PER_GRAM: usize = 12;
 /// Largest stride considered.
 const MAX_K: usize = 16;
 
@@ -46,32 +51,76 @@ struct PatRef {
     ci: bool,
 }
 
-/// One slot of the exact gram table (open addressing).
+/// One slot of an exact gram table (open addressing).
 #[derive(Clone, Copy)]
 struct Slot {
-    gram: u32,
+    gram: u64,
     /// `entries[start..end]`; `start == end` marks an empty slot.
     start: u32,
     end: u32,
 }
 
-/// The compiled matcher. Immutable and shared by all scanning threads.
-pub(crate) struct Strided {
-    k: usize,
-    /// Byte classes for the probe when some pattern is case-insensitive.
-    classes: Option<Box<[u8; 256]>>,
-    bloom: Vec<u64>,
-    bloom_shift: u32,
+/// The grams of one width in one group: a Bloom filter and the exact table
+/// behind it.
+struct Tier {
+    w: usize,
+    /// Mask of the low `w` bytes of a `u64`.
+    mask: u64,
     slots: Vec<Slot>,
     slot_shift: u32,
-    /// (pattern, offset of the gram in the pattern).
-    entries: Vec<(u32, u32)>,
+    entries: Vec<Entry>,
+}
+
+/// A pattern behind a gram, with its first and last eight bytes (in byte
+/// classes) to reject most candidates without reading the pattern.
+#[derive(Clone, Copy)]
+struct Entry {
+    pat: u32,
+    /// Offset of the gram in the pattern.
+    off: u32,
+    len: u32,
+    head: u64,
+    tail: u64,
+}
+
+/// One cache line of the second-level filter.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Block([u64; 8]);
+
+/// A tier's gram hash and its word in a [`Block`].
+#[inline(always)]
+fn tier_hash(g: u64, tier: usize) -> u64 {
+    hash(g ^ (tier as u64).wrapping_mul(0xA076_1D64_78BD_642F))
+}
+
+/// Patterns probed at one stride.
+struct Group {
+    k: usize,
+    /// Bloom filter of the first four bytes of every gram of every tier: one
+    /// test per probe before the tiers' own filters. A power of two of words,
+    /// indexed by the top bits of [`gate_hash`].
+    gate: Vec<u64>,
+    gate_shift: u32,
+    /// Behind the gate, a blocked Bloom filter of every tier's whole grams:
+    /// the block (one cache line) is chosen by the gate hash, so a probe that
+    /// passes the gate tests all tiers in one line.
+    blocks: Vec<Block>,
+    block_shift: u32,
+    tiers: Vec<Tier>,
+}
+
+/// The compiled matcher. Immutable and shared by all scanning threads.
+pub(crate) struct Strided {
+    /// Byte classes for the probe when some pattern is case-insensitive.
+    classes: Option<Box<[u8; 256]>>,
+    groups: Vec<Group>,
     arena: Vec<u8>,
     pats: Vec<PatRef>,
     short: Option<Short>,
 }
 
-/// Patterns shorter than `W + K - 1` bytes, in an automaton.
+/// Patterns shorter than any group's minimum, in an automaton.
 struct Short {
     ac: AhoCorasick,
     /// Automaton pattern → matcher pattern.
@@ -84,19 +133,29 @@ struct Short {
 
 impl std::fmt::Debug for Strided {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let groups: Vec<String> = self
+            .groups
+            .iter()
+            .map(|g| {
+                let t: Vec<String> = g
+                    .tiers
+                    .iter()
+                    .map(|t| format!("w{}:{}", t.w, t.entries.len()))
+                    .collect();
+                format!("k{} [{}]", g.k, t.join(" "))
+            })
+            .collect();
         f.debug_struct("Strided")
-            .field("stride", &self.k)
             .field("patterns", &self.pats.len())
-            .field("grams", &self.entries.len())
-            .field("bloom_bytes", &(self.bloom.len() * 8))
+            .field("groups", &groups)
             .field("short", &self.short.as_ref().map_or(0, |s| s.ids.len()))
             .finish()
     }
 }
 
 #[inline(always)]
-fn hash(g: u32) -> u64 {
-    let h = (g as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+fn hash(g: u64) -> u64 {
+    let h = g.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (h ^ (h >> 32)).wrapping_mul(0xD6E8_FEB8_6659_FD93)
 }
 
@@ -107,17 +166,131 @@ fn bloom_mask(h: u64) -> u64 {
     (1u64 << (h & 63)) | (1u64 << ((h >> 6) & 63)) | (1u64 << ((h >> 12) & 63))
 }
 
-#[inline(always)]
-fn gram_at(t: &[u8], i: usize) -> u32 {
-    u32::from_le_bytes([t[i], t[i + 1], t[i + 2], t[i + 3]])
+fn width_mask(w: usize) -> u64 {
+    if w >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * w)) - 1
+    }
+}
+
+impl Tier {
+    /// Index `k` consecutive `w`-grams of each pattern in `ids`: the run whose
+    /// grams are the least frequent among all these patterns' grams (an
+    /// approximate count in a hashed counter array).
+    fn new(w: usize, k: usize, ids: &[u32], pats: &[Pat<'_>], class: &dyn Fn(u64) -> u64) -> Tier {
+        const COUNT_BITS: u32 = 20;
+        let mut counts = vec![0u16; 1 << COUNT_BITS];
+        let cidx = |g: u64| (hash(g) >> (64 - COUNT_BITS)) as usize;
+        for &i in ids {
+            let b = pats[i as usize].bytes;
+            for o in 0..=b.len() - w {
+                let c = &mut counts[cidx(class(load(b, o, w)))];
+                *c = c.saturating_add(1);
+            }
+        }
+        let mut grams: Vec<(u64, u32, u32)> = Vec::with_capacity(ids.len() * k);
+        let entry = |i: u32, off: u32| {
+            let b = pats[i as usize].bytes;
+            let n = b.len();
+            Entry {
+                pat: i,
+                off,
+                len: n as u32,
+                head: class(load(b, 0, n.min(8))),
+                tail: class(load(b, n.saturating_sub(8), n.min(8))),
+            }
+        };
+        for &i in ids {
+            let b = pats[i as usize].bytes;
+            let n_windows = b.len() - w + 1;
+            let cost = |o: usize| counts[cidx(class(load(b, o, w)))] as u64;
+            let mut sum: u64 = (0..k).map(cost).sum();
+            let (mut best, mut best_j) = (sum, 0);
+            for j in 1..=n_windows - k {
+                sum = sum + cost(j + k - 1) - cost(j - 1);
+                if sum < best {
+                    best = sum;
+                    best_j = j;
+                }
+            }
+            for o in best_j..best_j + k {
+                grams.push((class(load(b, o, w)), i, o as u32));
+            }
+        }
+        grams.sort_unstable();
+        let mut distinct = 0usize;
+        for (i, g) in grams.iter().enumerate() {
+            if i == 0 || grams[i - 1].0 != g.0 {
+                distinct += 1;
+            }
+        }
+        // About 10 bits per gram, three set in one word (all tiers together
+        // stay in a 512 KiB L2 for 100,000 terms).
+        let nslots = (distinct * 2).next_power_of_two().max(16);
+        let slot_shift = 64 - nslots.trailing_zeros();
+        let empty = Slot {
+            gram: 0,
+            start: 0,
+            end: 0,
+        };
+        let mut slots = vec![empty; nslots];
+        let mut entries = Vec::with_capacity(grams.len());
+        let mut i = 0;
+        while i < grams.len() {
+            let g = grams[i].0;
+            let start = entries.len() as u32;
+            while i < grams.len() && grams[i].0 == g {
+                entries.push(entry(grams[i].1, grams[i].2));
+                i += 1;
+            }
+            let h = hash(g);
+            let mut s = (h >> slot_shift) as usize;
+            while slots[s].start != slots[s].end {
+                s = (s + 1) & (nslots - 1);
+            }
+            slots[s] = Slot {
+                gram: g,
+                start,
+                end: entries.len() as u32,
+            };
+        }
+        Tier {
+            w,
+            mask: width_mask(w),
+            slots,
+            slot_shift,
+            entries,
+        }
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.slots.len() * std::mem::size_of::<Slot>()
+            + self.entries.len() * std::mem::size_of::<Entry>()
+    }
+
+    /// The entries of gram `g` (hash `h`).
+    #[inline(always)]
+    fn lookup(&self, g: u64, h: u64) -> &[Entry] {
+        let mask = self.slots.len() - 1;
+        let mut s = (h >> self.slot_shift) as usize;
+        loop {
+            let sl = self.slots[s];
+            if sl.start == sl.end {
+                return &[];
+            }
+            if sl.gram == g {
+                return &self.entries[sl.start as usize..sl.end as usize];
+            }
+            s = (s + 1) & mask;
+        }
+    }
 }
 
 impl Strided {
     /// Compile. Pattern `i` of `pats` is reported as `i`. Empty patterns are
     /// never reported.
     pub(crate) fn new(pats: &[Pat<'_>]) -> Result<Strided, String> {
-        let k = choose_stride(pats);
-        let min_len = W + k - 1;
         let mut arena = Vec::with_capacity(pats.iter().map(|p| p.bytes.len()).sum());
         let mut refs = Vec::with_capacity(pats.len());
         for p in pats {
@@ -129,101 +302,81 @@ impl Strided {
             arena.extend_from_slice(p.bytes);
         }
         let classes = pats.iter().any(|p| p.ci).then(|| byte_classes(pats));
-        let class = |g: u32| -> u32 {
+        let class = |g: u64| -> u64 {
             match &classes {
                 None => g,
                 Some(c) => map_gram(c, g),
             }
         };
-
-        // Gram counts over all windows of all long patterns (approximate: a
-        // hashed counter array), to pick each pattern's rarest K grams.
-        let long: Vec<u32> = (0..pats.len() as u32)
-            .filter(|&i| pats[i as usize].bytes.len() >= min_len)
-            .collect();
-        const COUNT_BITS: u32 = 20;
-        let mut counts = vec![0u16; 1 << COUNT_BITS];
-        let cidx = |g: u32| (hash(g) >> (64 - COUNT_BITS)) as usize;
-        for &i in &long {
-            let b = pats[i as usize].bytes;
-            for o in 0..=b.len() - W {
-                let c = &mut counts[cidx(class(gram_at(b, o)))];
-                *c = c.saturating_add(1);
+        let plan = plan(pats);
+        let mut short_ids = Vec::new();
+        let mut by_tier: Vec<Vec<Vec<u32>>> = vec![vec![Vec::new(); WIDTHS.len()]; plan.len()];
+        for (i, p) in pats.iter().enumerate() {
+            let n = p.bytes.len();
+            if n == 0 {
+                continue;
             }
-        }
-        let mut grams: Vec<(u32, u32, u32)> = Vec::with_capacity(long.len() * k);
-        for &i in &long {
-            let b = pats[i as usize].bytes;
-            let n_windows = b.len() - W + 1;
-            let cost = |o: usize| counts[cidx(class(gram_at(b, o)))] as u64;
-            // Sliding sum of the costs of K consecutive grams.
-            let mut sum: u64 = (0..k).map(cost).sum();
-            let (mut best, mut best_j) = (sum, 0);
-            for j in 1..=n_windows - k {
-                sum = sum + cost(j + k - 1) - cost(j - 1);
-                if sum < best {
-                    best = sum;
-                    best_j = j;
+            // The group of the largest stride the pattern allows.
+            match plan.iter().rposition(|&k| n >= W + k - 1) {
+                None => short_ids.push(i as u32),
+                Some(g) => {
+                    let k = plan[g];
+                    let t = WIDTHS
+                        .iter()
+                        .position(|&w| n >= w + k - 1)
+                        .unwrap_or(WIDTHS.len() - 1);
+                    by_tier[g][t].push(i as u32);
                 }
             }
-            for o in best_j..best_j + k {
-                grams.push((class(gram_at(b, o)), i, o as u32));
-            }
         }
-        grams.sort_unstable();
-
-        // Bloom filter: about 12 bits per gram, three bits set in one word.
-        let distinct = {
-            let mut n = 0usize;
-            let mut last = None;
-            for g in &grams {
-                if last != Some(g.0) {
-                    n += 1;
-                    last = Some(g.0);
+        let groups = plan
+            .iter()
+            .zip(by_tier)
+            .map(|(&k, tiers)| {
+                let tiers: Vec<Tier> = tiers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, ids)| !ids.is_empty())
+                    .map(|(t, ids)| Tier::new(WIDTHS[t], k, ids, pats, &class))
+                    .collect();
+                let mut heads: Vec<u64> = tiers
+                    .iter()
+                    .flat_map(|t| &t.slots)
+                    .filter(|s| s.start != s.end)
+                    .map(|s| s.gram & 0xFFFF_FFFF)
+                    .collect();
+                heads.sort_unstable();
+                heads.dedup();
+                let words = (heads.len() * BITS_PER_GRAM / 64)
+                    .next_power_of_two()
+                    .clamp(8, 1 << 24);
+                let gate_shift = 64 - words.trailing_zeros();
+                let mut gate = vec![0u64; words];
+                for &g in &heads {
+                    let h = gate_hash(g as u32);
+                    gate[(h >> gate_shift) as usize] |= gate_mask(h);
                 }
-            }
-            n
-        };
-        let words = (distinct * 12 / 64).next_power_of_two().clamp(64, 1 << 22);
-        let bloom_shift = 64 - words.trailing_zeros();
-        let mut bloom = vec![0u64; words];
-        let nslots = (distinct * 2).next_power_of_two().max(16);
-        let slot_shift = 64 - nslots.trailing_zeros();
-        let mut slots = vec![
-            Slot {
-                gram: 0,
-                start: 0,
-                end: 0
-            };
-            nslots
-        ];
-        let mut entries = Vec::with_capacity(grams.len());
-        let mut i = 0;
-        while i < grams.len() {
-            let g = grams[i].0;
-            let start = entries.len() as u32;
-            while i < grams.len() && grams[i].0 == g {
-                entries.push((grams[i].1, grams[i].2));
-                i += 1;
-            }
-            let h = hash(g);
-            bloom[(h >> bloom_shift) as usize] |= bloom_mask(h);
-            let mut s = (h >> slot_shift) as usize;
-            while slots[s].start != slots[s].end {
-                s = (s + 1) & (nslots - 1);
-            }
-            slots[s] = Slot {
-                gram: g,
-                start,
-                end: entries.len() as u32,
-            };
-        }
-
-        let short_ids: Vec<u32> = (0..pats.len() as u32)
-            .filter(|&i| {
-                let n = pats[i as usize].bytes.len();
-                n > 0 && n < min_len
+                let grams: usize = tiers.iter().map(|t| t.entries.len()).sum();
+                let nblocks = (grams * 16 / 512).next_power_of_two().clamp(2, 1 << 20);
+                let block_shift = 64 - nblocks.trailing_zeros();
+                let mut blocks = vec![Block([0; 8]); nblocks];
+                for (ti, t) in tiers.iter().enumerate() {
+                    for sl in t.slots.iter().filter(|s| s.start != s.end) {
+                        let b = (gate_hash(sl.gram as u32) >> block_shift) as usize;
+                        let h = tier_hash(sl.gram, ti);
+                        blocks[b].0[(h >> 61) as usize] |= bloom_mask(h);
+                    }
+                }
+                Group {
+                    k,
+                    gate,
+                    gate_shift,
+                    blocks,
+                    block_shift,
+                    tiers,
+                }
             })
+            .filter(|g| !g.tiers.is_empty())
             .collect();
         let short = if short_ids.is_empty() {
             None
@@ -256,13 +409,8 @@ impl Strided {
             })
         };
         Ok(Strided {
-            k,
             classes,
-            bloom,
-            bloom_shift,
-            slots,
-            slot_shift,
-            entries,
+            groups,
             arena,
             pats: refs,
             short,
@@ -271,17 +419,24 @@ impl Strided {
 
     /// Heap bytes.
     pub(crate) fn memory_usage(&self) -> usize {
-        self.bloom.len() * 8
-            + self.slots.len() * std::mem::size_of::<Slot>()
-            + self.entries.len() * 8
+        self.groups
+            .iter()
+            .flat_map(|g| &g.tiers)
+            .map(Tier::memory_usage)
+            .sum::<usize>()
+            + self
+                .groups
+                .iter()
+                .map(|g| g.gate.len() * 8 + g.blocks.len() * 64)
+                .sum::<usize>()
             + self.arena.len()
             + self.pats.len() * std::mem::size_of::<PatRef>()
             + self.short.as_ref().map_or(0, |s| s.ac.memory_usage())
     }
 
-    /// The stride.
+    /// The smallest stride.
     pub(crate) fn stride(&self) -> usize {
-        self.k
+        self.groups.iter().map(|g| g.k).min().unwrap_or(1)
     }
 
     /// Report every occurrence of every pattern in `hay` as `(start, end,
@@ -292,10 +447,10 @@ impl Strided {
         fold_buf: &mut Vec<u8>,
         emit: &mut dyn FnMut(usize, usize, usize),
     ) {
-        if !self.entries.is_empty() && hay.len() >= W {
+        for g in &self.groups {
             match &self.classes {
-                None => self.probe(hay, |g| g, emit),
-                Some(c) => self.probe(hay, |g| map_gram(c, g), emit),
+                None => self.probe(g, hay, |x| x, |x| x, emit),
+                Some(c) => self.probe(g, hay, |x| map4(c, x), |x| map_gram(c, x), emit),
             }
         }
         if let Some(s) = &self.short {
@@ -325,125 +480,213 @@ impl Strided {
         &self.arena[p.start as usize..(p.start + p.len) as usize]
     }
 
+    /// Probe the tiers of group `g` at every multiple of its stride.
     #[inline(always)]
     fn probe(
         &self,
+        g: &Group,
         hay: &[u8],
-        class: impl Fn(u32) -> u32,
+        class4: impl Fn(u32) -> u32,
+        class: impl Fn(u64) -> u64,
         emit: &mut dyn FnMut(usize, usize, usize),
     ) {
-        let k = self.k;
-        let last = hay.len() - W;
-        let bloom = &self.bloom[..];
-        let shift = self.bloom_shift;
+        let k = g.k;
+        let (gate, shift) = (&g.gate[..], g.gate_shift);
         let mut pos = 0;
-        // Two probes per step: their loads and hashes overlap.
-        while pos + k <= last {
-            let (g0, g1) = (class(gram_at(hay, pos)), class(gram_at(hay, pos + k)));
-            let (h0, h1) = (hash(g0), hash(g1));
-            let (m0, m1) = (bloom_mask(h0), bloom_mask(h1));
-            let (w0, w1) = (bloom[(h0 >> shift) as usize], bloom[(h1 >> shift) as usize]);
-            if w0 & m0 == m0 {
-                self.verify(hay, pos, g0, h0, emit);
+        // Positions with eight bytes ahead: one load serves all tiers.
+        if hay.len() >= 8 {
+            let last = hay.len() - 8;
+            while pos <= last {
+                let x4 = class4(load4(hay, pos));
+                let h4 = gate_hash(x4);
+                let m4 = gate_mask(h4);
+                if gate[(h4 >> shift) as usize] & m4 == m4 {
+                    self.stage2(g, hay, pos, h4, class(load8(hay, pos)), emit);
+                }
+                pos += k;
             }
-            if w1 & m1 == m1 {
-                self.verify(hay, pos + k, g1, h1, emit);
-            }
-            pos += 2 * k;
         }
-        while pos <= last {
-            let g = class(gram_at(hay, pos));
-            let h = hash(g);
-            let m = bloom_mask(h);
-            if bloom[(h >> shift) as usize] & m == m {
-                self.verify(hay, pos, g, h, emit);
+        // The last few positions: the grams that still fit.
+        while pos + W <= hay.len() {
+            let x = class(load(hay, pos, hay.len() - pos));
+            let h4 = gate_hash(x as u32);
+            let m4 = gate_mask(h4);
+            if gate[(h4 >> shift) as usize] & m4 == m4 {
+                self.stage2(g, hay, pos, h4, x, emit);
             }
             pos += k;
+        }
+    }
+
+    /// Past the gate: test every tier's grams at `pos` (`x`: the eight bytes
+    /// there, in classes, zero past the end) in the gate hash's block.
+    #[inline(always)]
+    fn stage2(
+        &self,
+        g: &Group,
+        hay: &[u8],
+        pos: usize,
+        h4: u64,
+        x: u64,
+        emit: &mut dyn FnMut(usize, usize, usize),
+    ) {
+        let blk = &g.blocks[(h4 >> g.block_shift) as usize].0;
+        for (ti, t) in g.tiers.iter().enumerate() {
+            if pos + t.w > hay.len() {
+                continue;
+            }
+            let gw = x & t.mask;
+            let h = tier_hash(gw, ti);
+            let m = bloom_mask(h);
+            if blk[(h >> 61) as usize] & m == m {
+                self.verify(t, hay, pos, gw, hash(gw), emit);
+            }
         }
     }
 
     #[inline(never)]
     fn verify(
         &self,
+        tier: &Tier,
         hay: &[u8],
         pos: usize,
-        g: u32,
+        g: u64,
         h: u64,
         emit: &mut dyn FnMut(usize, usize, usize),
     ) {
-        let mask = self.slots.len() - 1;
-        let mut s = (h >> self.slot_shift) as usize;
-        let slot = loop {
-            let sl = self.slots[s];
-            if sl.start == sl.end {
-                return;
-            }
-            if sl.gram == g {
-                break sl;
-            }
-            s = (s + 1) & mask;
+        let class = |x: u64| match &self.classes {
+            None => x,
+            Some(c) => map_gram(c, x),
         };
-        for &(pi, off) in &self.entries[slot.start as usize..slot.end as usize] {
-            let off = off as usize;
-            if off > pos {
+        let es = tier.lookup(g, h);
+        for e in es {
+            let (off, n) = (e.off as usize, e.len as usize);
+            if off > pos || pos - off + n > hay.len() {
                 continue;
             }
             let start = pos - off;
-            let p = self.pats[pi as usize];
-            let end = start + p.len as usize;
-            if end > hay.len() {
+            if class(load(hay, start, n.min(8))) != e.head
+                || class(load(hay, start + n - n.min(8), n.min(8))) != e.tail
+            {
                 continue;
             }
-            let pat = self.bytes(p);
+            let p = self.pats[e.pat as usize];
             let ok = if p.ci {
-                fold::eq_folded(&hay[start..end], pat)
+                fold::eq_folded(&hay[start..start + n], self.bytes(p))
             } else {
-                hay[start..end] == *pat
+                // Head and tail cover patterns of up to 16 bytes (compared
+                // as bytes when there are no classes).
+                (n <= 16 && self.classes.is_none()) || hay[start..start + n] == *self.bytes(p)
             };
             if ok {
-                emit(start, end, pi as usize);
+                emit(start, start + n, e.pat as usize);
             }
         }
     }
+}
+
+/// Four bytes at `at` (little-endian).
+#[inline(always)]
+fn load4(t: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([t[at], t[at + 1], t[at + 2], t[at + 3]])
+}
+
+/// The gate's hash of a 4-byte gram: one multiplication; the word index
+/// comes from the top bits and the mask from bits 32.., all of which depend
+/// on every bit of the gram.
+#[inline(always)]
+fn gate_hash(g: u32) -> u64 {
+    (g as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 #[inline(always)]
-fn map_gram(c: &[u8; 256], g: u32) -> u32 {
-    let b = g.to_le_bytes();
-    u32::from_le_bytes([
-        c[b[0] as usize],
-        c[b[1] as usize],
-        c[b[2] as usize],
-        c[b[3] as usize],
-    ])
+fn gate_mask(h: u64) -> u64 {
+    MASKS[((h >> 32) & 1023) as usize]
 }
 
-/// The stride: the largest that keeps every pattern of at least `W` bytes out
-/// of the short automaton, unless a few short patterns make an automaton pass
-/// cheaper than a smaller stride (an automaton pass over all bytes costs about
-/// as much as probing every byte).
-fn choose_stride(pats: &[Pat<'_>]) -> usize {
+/// 1,024 three-bit masks (splitmix64 positions), looked up instead of built.
+static MASKS: [u64; 1024] = {
+    let mut t = [0u64; 1024];
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut i = 0;
+    while i < 1024 {
+        let mut m = 0u64;
+        let mut bits = 0;
+        while bits < 3 {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let b = 1u64 << (z & 63);
+            if m & b == 0 {
+                m |= b;
+                bits += 1;
+            }
+        }
+        t[i] = m;
+        i += 1;
+    }
+    t
+};
+
+/// Eight bytes at `at` (little-endian).
+#[inline(always)]
+fn load8(t: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&t[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// `n ≤ 8` bytes at `at` as a little-endian `u64` (zero above).
+#[inline(always)]
+fn load(t: &[u8], at: usize, n: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b[..n].copy_from_slice(&t[at..at + n]);
+    u64::from_le_bytes(b)
+}
+
+#[inline(always)]
+fn map4(c: &[u8; 256], g: u32) -> u32 {
+    let b = g.to_le_bytes();
+    u32::from_le_bytes(b.map(|x| c[x as usize]))
+}
+
+#[inline(always)]
+fn map_gram(c: &[u8; 256], g: u64) -> u64 {
+    let b = g.to_le_bytes();
+    u64::from_le_bytes(b.map(|x| c[x as usize]))
+}
+
+/// The strides of the groups, smallest first. One group probes at the
+/// largest stride that keeps every pattern of at least `W` bytes out of the
+/// automaton; when a few short patterns force a small stride on many long
+/// ones, the short ones get a group of their own (cheap: few grams, its
+/// filter stays in L1) and the others a larger stride.
+fn plan(pats: &[Pat<'_>]) -> Vec<usize> {
+    if let Ok(v) = std::env::var("LIAISON_STRIDES") {
+        return v.split(',').filter_map(|x| x.parse().ok()).collect();
+    }
     let mut lens: Vec<usize> = pats
         .iter()
         .map(|p| p.bytes.len())
-        .filter(|&n| n > 0)
+        .filter(|&n| n >= W)
         .collect();
     if lens.is_empty() {
-        return 1;
+        return Vec::new();
     }
     lens.sort_unstable();
-    let mut best = (f64::INFINITY, 1);
-    for k in 1..=MAX_K {
-        let needs_short = lens[0] < W + k - 1;
-        if lens[lens.len() - 1] < W + k - 1 {
-            break;
-        }
-        let cost = 1.0 / k as f64 + if needs_short { 1.0 } else { 0.0 };
-        if cost < best.0 {
-            best = (cost, k);
-        }
+    let k1 = (lens[0] - W + 1).min(MAX_K);
+    // Split where at most 5 % of the patterns are shorter.
+    let cut = lens[lens.len() / 20];
+    let k2 = (cut - W + 1).min(MAX_K);
+    // A second group costs a second probe stream: worth it only when it at
+    // least halves the probes of the others.
+    if k2 >= 2 * k1 {
+        vec![k1, k2]
+    } else {
+        vec![k1]
     }
-    best.1
 }
 
 /// Byte classes for case-insensitive probing: each byte of a pattern

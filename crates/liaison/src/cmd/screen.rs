@@ -62,13 +62,9 @@ pub struct ScreenArgs {
     /// Don't apply the built-in allow-list (private ranges, documentation domains, well-known hosts).
     #[arg(long)]
     pub no_default_allowlist: bool,
-    /// Automaton implementation (for measurements): contiguous-nfa, nfa, dfa or auto.
-    #[arg(
-        long,
-        default_value = "contiguous-nfa",
-        value_name = "KIND",
-        hide = true
-    )]
+    /// Term matcher (for measurements): strided (the gram filter), or one Aho-Corasick
+    /// automaton: contiguous-nfa, nfa, dfa or auto.
+    #[arg(long, default_value = "strided", value_name = "KIND", hide = true)]
     pub automaton: String,
     /// Automaton states up to this depth use dense transitions (for measurements).
     #[arg(long, value_name = "N", hide = true)]
@@ -299,8 +295,10 @@ fn build_engine(args: &ScreenArgs) -> Result<Engine> {
         .allow_list(allow)
         .indicators(rules)
         .overlapping(!args.leftmost)
-        .dense_depth(args.dense_depth);
+        .dense_depth(args.dense_depth)
+        .strided(false);
     let builder = match args.automaton.as_str() {
+        "strided" => builder.strided(true),
         "contiguous-nfa" => {
             builder.automaton_kind(Some(liaison_screen::AhoCorasickKind::ContiguousNFA))
         }
