@@ -22,6 +22,7 @@
 //! assert_eq!(found.total, 1);
 //! ```
 
+pub mod audit;
 mod search_text;
 mod sqlite;
 pub mod testsuite;
@@ -32,6 +33,7 @@ pub use sqlite::collections::{
     CollectionQuery, VersionMatch,
 };
 pub use sqlite::feeds::FeedRecord;
+pub use sqlite::crypt;
 pub use sqlite::SqliteStore;
 pub use sqlite::work::{Delivery, NewDelivery, NewNotification, Notification};
 

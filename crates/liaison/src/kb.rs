@@ -34,9 +34,14 @@ impl Ctx {
     pub fn open(&self) -> Result<(Config, SqliteStore, Subject)> {
         let cfg = Config::load(&self.data)?;
         let subject = cfg.subject(self.as_user.as_deref())?;
-        let store = SqliteStore::open(&self.data.join("liaison.db"), cfg.policy()?)
+        let store = crate::cmd::keys::open_store(&self.data, cfg.policy()?)
             .with_context(|| format!("opening the store in {}", self.data.display()))?;
         Ok((cfg, store, subject))
+    }
+
+    /// The audit log (every read of labelled content, write and export is recorded).
+    pub fn audit(&self) -> Result<liaison_store::audit::AuditLog> {
+        crate::cmd::keys::audit_log(&self.data)
     }
 }
 
@@ -110,6 +115,10 @@ pub struct ImportArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Refuse files without a detached signature (FILE.jws) by a partner pinned in config.toml.
+    /// A FILE.jws next to a file is always checked, and a bad one always refused.
+    #[arg(long)]
+    require_signature: bool,
     /// Input format: `auto` tells a MISP event (`{"Event": …}`) from STIX by its first key.
     #[arg(long, value_enum, default_value = "auto")]
     format: InputFormat,
@@ -328,9 +337,29 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     };
     let mut failed = false;
     let mut all = Vec::new();
+    let audit = ctx.audit()?;
     for file in &a.files {
         let t0 = Instant::now();
         let name = file.display().to_string();
+        if a.require_signature || crate::cmd::sign::signature_path(file).exists() {
+            match crate::cmd::sign::verify_file(&ctx.data, file) {
+                Ok(kid) => audit.record(
+                    &subject.name,
+                    liaison_protect::audit::action::SHARE,
+                    Some(&name),
+                    &format!("received, signed by {kid}"),
+                )?,
+                Err(e) => {
+                    audit.record(
+                        &subject.name,
+                        liaison_protect::audit::action::DENIED,
+                        Some(&name),
+                        &format!("bad signature: {e:#}"),
+                    )?;
+                    return Err(e);
+                }
+            }
+        }
         let is_misp = match a.format {
             InputFormat::Misp => true,
             InputFormat::Stix => false,
@@ -354,6 +383,22 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
             .iter()
             .map(|w| json!({"path": w.path, "message": w.message}))
             .collect();
+        let outcome = match &result {
+            Ok(r) => format!(
+                "{} new, {} updated, {} unchanged, {} invalid",
+                r.new,
+                r.updated,
+                r.unchanged,
+                r.invalid.len()
+            ),
+            Err(e) => format!("refused: {e}"),
+        };
+        audit.record(
+            &subject.name,
+            liaison_protect::audit::action::WRITE,
+            Some(&name),
+            &outcome,
+        )?;
         match result {
             Ok(report) => {
                 let secs = t0.elapsed().as_secs_f64();
@@ -434,6 +479,17 @@ pub fn get(ctx: &Ctx, a: GetArgs) -> Result<ExitCode> {
     } else {
         store.get(&subject, &a.id)?.into_iter().collect()
     };
+    // Only reads that return something are recorded: an absent and a forbidden object
+    // answer alike, and the log must not tell them apart either.
+    if !versions.is_empty() {
+        let banner = store.policy().banner(&versions[versions.len() - 1].label);
+        ctx.audit()?.record(
+            &subject.name,
+            liaison_protect::audit::action::READ,
+            Some(&a.id),
+            &format!("{} version(s) at {banner}", versions.len()),
+        )?;
+    }
     if versions.is_empty() {
         eprintln!("liaison: no object {} that {} may read", a.id, subject.name);
         return Ok(ExitCode::from(1));
@@ -491,6 +547,12 @@ pub fn search(ctx: &Ctx, a: SearchArgs) -> Result<ExitCode> {
         offset: a.offset,
     };
     let r = store.search(&subject, &q)?;
+    ctx.audit()?.record(
+        &subject.name,
+        liaison_protect::audit::action::SEARCH,
+        Some(&q.text),
+        &format!("{} readable matches", r.total),
+    )?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
@@ -606,6 +668,12 @@ pub struct ExportArgs {
     /// `stix` (a bundle) or `misp` (MISP event JSON: each report or grouping an event).
     #[arg(long, value_enum, default_value = "stix")]
     format: OutputFormat,
+    /// Sign the written file with this Ed25519 key file (`liaison sign keygen`): writes OUT.jws.
+    #[arg(long, requires = "out", requires = "kid", value_name = "KEY")]
+    sign: Option<PathBuf>,
+    /// The key id partners pinned the signing key under.
+    #[arg(long)]
+    kid: Option<String>,
 }
 
 /// What `export` writes.
@@ -619,8 +687,31 @@ pub enum OutputFormat {
 
 pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
     let (_cfg, store, subject) = ctx.open()?;
+    let audit = ctx.audit()?;
+    let target = a
+        .out
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "stdout".into());
+    let signing = a.sign.clone().zip(a.kid.clone()).zip(a.out.clone());
     if a.format == OutputFormat::Misp {
-        return export_misp(&store, &subject, a);
+        audit.record(
+            &subject.name,
+            liaison_protect::audit::action::EXPORT,
+            Some(&target),
+            "misp",
+        )?;
+        let code = export_misp(&store, &subject, a)?;
+        if let Some(((key, kid), out)) = signing {
+            crate::cmd::sign::sign_file(&out, &key, &kid)?;
+            audit.record(
+                &subject.name,
+                liaison_protect::audit::action::SHARE,
+                Some(&target),
+                &format!("signed as {kid}"),
+            )?;
+        }
+        return Ok(code);
     }
     let out: Box<dyn Write> = match &a.out {
         Some(p) => Box::new(File::create(p).with_context(|| format!("creating {}", p.display()))?),
@@ -680,6 +771,23 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
     }
     w.write_all(b"\n]}\n")?;
     w.flush()?;
+    drop(w);
+    audit.record(
+        &subject.name,
+        liaison_protect::audit::action::EXPORT,
+        Some(&target),
+        &format!("{n} objects"),
+    )?;
+    if let Some(((key, kid), out)) = signing {
+        let sig = crate::cmd::sign::sign_file(&out, &key, &kid)?;
+        audit.record(
+            &subject.name,
+            liaison_protect::audit::action::SHARE,
+            Some(&target),
+            &format!("signed as {kid}"),
+        )?;
+        eprintln!("signature: {}", sig.display());
+    }
     eprintln!(
         "exported {n} objects (+{extra} marking and extension definitions) readable by {}",
         subject.name
@@ -709,7 +817,10 @@ fn export_misp(store: &SqliteStore, subject: &Subject, a: ExportArgs) -> Result<
     serde_json::to_writer_pretty(&mut w, &doc)?;
     w.write_all(b"\n")?;
     w.flush()?;
-    let events = doc.get("response").and_then(Value::as_array).map_or(1, Vec::len);
+    let events = doc
+        .get("response")
+        .and_then(Value::as_array)
+        .map_or(1, Vec::len);
     eprintln!(
         "exported {} objects as {events} MISP event(s) readable by {}",
         objects.len(),

@@ -2,9 +2,12 @@
 
 mod cmd {
     pub mod alert;
+    pub mod audit;
     pub mod gen_corpus;
+    pub mod keys;
     pub mod screen;
     pub mod serve;
+    pub mod sign;
     pub mod task;
 }
 mod bench;
@@ -43,6 +46,15 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Encryption at rest: init, rotate the master key, rekey the store, status.
+    #[command(subcommand)]
+    Keys(cmd::keys::KeysCommand),
+    /// The tamper-evident audit log: verify, query.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
+    /// Signed sharing: signing keys, detached JWS over bundles, checks against pinned partners.
+    #[command(subcommand)]
+    Sign(cmd::sign::SignCommand),
     /// Create a data directory with a starter config.toml.
     #[command(after_help = "Example:\n  liaison init --data /srv/liaison --org cert")]
     Init(kb::InitArgs),
@@ -135,6 +147,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         as_user: cli.as_user,
     };
     match cli.command {
+        Command::Keys(c) => cmd::keys::run(&ctx, c),
+        Command::Audit(c) => cmd::audit::run(&ctx, c),
+        Command::Sign(c) => cmd::sign::run(&ctx, c),
         Command::Init(a) => kb::init(&ctx, a),
         Command::Import(a) => kb::import(&ctx, a),
         Command::Get(a) => kb::get(&ctx, a),

@@ -1,0 +1,434 @@
+//! `liaison keys`: encryption at rest (init, rotate, rekey, status), and the one
+//! place the binary opens the store with its key and the audit log with its signer.
+//!
+//! The master key comes from, in order: `LIAISON_MASTER_KEY` (64 hex digits or
+//! base64 of 32 bytes), `LIAISON_MASTER_KEY_FILE` (a file holding such a key), or
+//! `LIAISON_PASSPHRASE` (argon2id with the salt kept in `keyring.json`). A rotation
+//! reads the new master key from the same variables prefixed `LIAISON_NEW_`.
+
+use crate::config::Config;
+use crate::kb::Ctx;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use liaison_policy::Policy;
+use liaison_protect::audit::action;
+use liaison_protect::cipher::{KdfParams, Key};
+use liaison_protect::keyring::Keyring;
+use liaison_store::audit::AuditLog;
+use liaison_store::crypt::{self, DbKey};
+use liaison_store::{SqliteStore, StoreError};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The keyring file of a data directory.
+pub fn keyring_path(data: &Path) -> PathBuf {
+    data.join("keyring.json")
+}
+
+/// The store file of a data directory.
+pub fn store_path(data: &Path) -> PathBuf {
+    data.join("liaison.db")
+}
+
+/// The audit directory of a data directory.
+pub fn audit_dir(data: &Path) -> PathBuf {
+    data.join("audit")
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The keyring, if the data directory has one.
+pub fn load_keyring(data: &Path) -> Result<Option<Keyring>> {
+    let p = keyring_path(data);
+    match std::fs::read_to_string(&p) {
+        Ok(t) => Ok(Some(
+            Keyring::from_json(&t).with_context(|| format!("reading {}", p.display()))?,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
+    }
+}
+
+/// Write the keyring atomically (a crash leaves the old or the new one, never half).
+pub fn save_keyring(data: &Path, ring: &Keyring) -> Result<()> {
+    use std::io::Write;
+    let p = keyring_path(data);
+    let tmp = data.join("keyring.json.tmp");
+    {
+        let mut f =
+            std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        f.write_all(ring.to_json().as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &p).with_context(|| format!("replacing {}", p.display()))?;
+    Ok(())
+}
+
+/// The master key from the environment (`prefix` is `LIAISON_` or `LIAISON_NEW_`);
+/// `kdf` is the keyring's derivation for passphrases (a new one is made when `None`).
+/// Returns the key and the derivation parameters when a passphrase was used.
+fn master_from_env(
+    prefix: &str,
+    kdf: Option<&KdfParams>,
+) -> Result<Option<(Key, Option<KdfParams>)>> {
+    let var = |name: &str| std::env::var(format!("{prefix}{name}")).ok();
+    if let Some(k) = var("MASTER_KEY") {
+        return Ok(Some((
+            Key::parse(&k, &format!("{prefix}MASTER_KEY"))?,
+            None,
+        )));
+    }
+    if let Some(f) = var("MASTER_KEY_FILE") {
+        let text = std::fs::read_to_string(&f)
+            .with_context(|| format!("{prefix}MASTER_KEY_FILE: reading {f}"))?;
+        return Ok(Some((Key::parse(&text, &f)?, None)));
+    }
+    if let Some(p) = var("PASSPHRASE") {
+        let params = kdf.cloned().unwrap_or_else(KdfParams::generate);
+        let key = params.derive(p.as_bytes())?;
+        return Ok(Some((key, Some(params))));
+    }
+    Ok(None)
+}
+
+/// The master key of an existing keyring, checked against it.
+pub fn master_key(ring: &Keyring) -> Result<Key> {
+    let Some((key, _)) = master_from_env("LIAISON_", ring.master.kdf.as_ref())? else {
+        bail!(
+            "the store is encrypted: set LIAISON_MASTER_KEY, LIAISON_MASTER_KEY_FILE or LIAISON_PASSPHRASE"
+        );
+    };
+    ring.check_master(&key)?;
+    Ok(key)
+}
+
+/// Open the store of a data directory: with its data key when it has a keyring,
+/// finishing a rekey a crash interrupted; refused with a clear error without the key.
+pub fn open_store(data: &Path, policy: Policy) -> Result<SqliteStore> {
+    let path = store_path(data);
+    let Some(mut ring) = load_keyring(data)? else {
+        if crypt::is_encrypted(&path).unwrap_or(false) {
+            bail!(
+                "{} is encrypted but {} is missing: the store cannot be opened without its keyring",
+                path.display(),
+                keyring_path(data).display()
+            );
+        }
+        return Ok(SqliteStore::open(&path, policy)?);
+    };
+    let master = master_key(&ring)?;
+    if path.exists() && !crypt::is_encrypted(&path)? {
+        bail!(
+            "{} is not encrypted yet although {} exists (`liaison keys init` was interrupted): run `liaison keys rekey` to finish",
+            path.display(),
+            keyring_path(data).display()
+        );
+    }
+    let (_, key) = ring.data_key(&master)?;
+    match SqliteStore::open_encrypted(&path, policy.clone(), DbKey::from_bytes(key.as_bytes())) {
+        Ok(s) => Ok(s),
+        Err(StoreError::Denied(why)) => {
+            // A rekey that renamed the new file in but crashed before the keyring said so.
+            if let Some((_, pending)) = ring.pending_data_key(&master)? {
+                if let Ok(s) = SqliteStore::open_encrypted(
+                    &path,
+                    policy,
+                    DbKey::from_bytes(pending.as_bytes()),
+                ) {
+                    ring.finish_rekey(&now())?;
+                    save_keyring(data, &ring)?;
+                    eprintln!("liaison: finished an interrupted rekey (the store already used the new key)");
+                    return Ok(s);
+                }
+            }
+            bail!("{}: {why}", path.display())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The audit log of a data directory, signing checkpoints with the keyring's key
+/// when there is a keyring (and the master key is given).
+pub fn audit_log(data: &Path) -> Result<AuditLog> {
+    let signer = match load_keyring(data)? {
+        Some(ring) => Some(ring.signing_key(&master_key(&ring)?)?),
+        None => None,
+    };
+    Ok(AuditLog::open(&audit_dir(data), signer)?)
+}
+
+/// `liaison keys …`
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Encrypt the store: make a keyring (data key, audit signing key) under the master key.
+    #[command(
+        after_help = "Examples:\n  liaison keys init --generate-key-file /etc/liaison/master.key\n  LIAISON_PASSPHRASE='…' liaison keys init"
+    )]
+    Init(InitArgs),
+    /// Re-wrap every key under a new master key (the data is not touched; safe while serving).
+    #[command(
+        after_help = "Example:\n  LIAISON_MASTER_KEY_FILE=old.key LIAISON_NEW_MASTER_KEY_FILE=new.key liaison keys rotate"
+    )]
+    Rotate(RotateArgs),
+    /// Re-encrypt the store with a new data key (stop the server first; resumable after a crash).
+    #[command(after_help = "Example:\n  LIAISON_MASTER_KEY_FILE=master.key liaison keys rekey")]
+    Rekey(JsonArg),
+    /// Key fingerprints, states and history.
+    #[command(after_help = "Example:\n  liaison keys status --json")]
+    Status(JsonArg),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Write a new random master key to this file (mode 0600) and use it.
+    #[arg(long)]
+    generate_key_file: Option<PathBuf>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RotateArgs {
+    /// Write a new random master key to this file and rotate to it.
+    #[arg(long)]
+    generate_key_file: Option<PathBuf>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct JsonArg {
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+fn write_key_file(p: &Path) -> Result<Key> {
+    use std::io::Write;
+    if p.exists() {
+        bail!("{} exists: refusing to overwrite a key file", p.display());
+    }
+    let key = Key::generate();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(p)
+        .with_context(|| format!("creating {}", p.display()))?;
+    writeln!(f, "{}", key.to_hex().as_str())?;
+    f.sync_all()?;
+    Ok(key)
+}
+
+fn bar(what: &str) -> indicatif::ProgressBar {
+    crate::ui::bytes_bar(0, what)
+}
+
+fn encrypt_with(data: &Path, old: Option<&Key>, new: &Key) -> Result<()> {
+    let path = store_path(data);
+    if !path.exists() {
+        return Ok(());
+    }
+    let pb = bar("re-encrypting");
+    let old = old.map(|k| DbKey::from_bytes(k.as_bytes()));
+    crypt::rekey_file(
+        &path,
+        old.as_ref(),
+        &DbKey::from_bytes(new.as_bytes()),
+        &mut |done, total| {
+            pb.set_length(total);
+            pb.set_position(done);
+        },
+    )
+    .with_context(|| format!("re-encrypting {}", path.display()))?;
+    pb.finish_and_clear();
+    Ok(())
+}
+
+/// Run `liaison keys …`.
+pub fn run(ctx: &Ctx, c: KeysCommand) -> Result<ExitCode> {
+    let data = &ctx.data;
+    let cfg = Config::load(data)?;
+    let user = cfg.subject(ctx.as_user.as_deref())?.name;
+    match c {
+        KeysCommand::Init(a) => {
+            if keyring_path(data).exists() {
+                bail!(
+                    "{} exists: the store is already encrypted (use `liaison keys rotate` or `rekey`)",
+                    keyring_path(data).display()
+                );
+            }
+            let (master, kdf) = match &a.generate_key_file {
+                Some(p) => (write_key_file(p)?, None),
+                None => master_from_env("LIAISON_", None)?.ok_or_else(|| {
+                    anyhow::anyhow!("no master key: pass --generate-key-file PATH, or set LIAISON_MASTER_KEY, LIAISON_MASTER_KEY_FILE or LIAISON_PASSPHRASE")
+                })?,
+            };
+            let (mut ring, data_key) = Keyring::create(&master, kdf, &now())?;
+            // The plain store is copied under the key; until that ends the keyring says
+            // "pending", so an interrupted init is finished by `keys rekey`.
+            ring.data_keys[0].state = liaison_protect::keyring::KeyState::Pending;
+            save_keyring(data, &ring)?;
+            encrypt_with(data, None, &data_key)?;
+            ring.data_keys[0].state = liaison_protect::keyring::KeyState::Current;
+            save_keyring(data, &ring)?;
+            let audit = audit_log(data)?;
+            audit.record(
+                &user,
+                action::KEY,
+                None,
+                &format!("init: master {}, data key 1", master.fingerprint()),
+            )?;
+            report(a.json, &ring, "store encrypted; keyring written")?;
+        }
+        KeysCommand::Rotate(a) => {
+            let Some(mut ring) = load_keyring(data)? else {
+                bail!(
+                    "no keyring in {}: run `liaison keys init` first",
+                    data.display()
+                );
+            };
+            let old = master_key(&ring)?;
+            let (new, kdf) = match &a.generate_key_file {
+                Some(p) => (write_key_file(p)?, None),
+                None => master_from_env("LIAISON_NEW_", None)?.ok_or_else(|| {
+                    anyhow::anyhow!("no new master key: pass --generate-key-file PATH, or set LIAISON_NEW_MASTER_KEY, LIAISON_NEW_MASTER_KEY_FILE or LIAISON_NEW_PASSPHRASE")
+                })?,
+            };
+            ring.rotate(&old, &new, kdf, &now())?;
+            save_keyring(data, &ring)?;
+            // The audit signer is unchanged; open the log with the new master key.
+            let audit = AuditLog::open(&audit_dir(data), Some(ring.signing_key(&new)?))?;
+            audit.record(
+                &user,
+                action::KEY,
+                None,
+                &format!(
+                    "rotate: master {} -> {}",
+                    old.fingerprint(),
+                    new.fingerprint()
+                ),
+            )?;
+            report(
+                a.json,
+                &ring,
+                "master key rotated: every key re-wrapped, data untouched",
+            )?;
+        }
+        KeysCommand::Rekey(a) => {
+            let Some(mut ring) = load_keyring(data)? else {
+                bail!(
+                    "no keyring in {}: run `liaison keys init` first",
+                    data.display()
+                );
+            };
+            let master = master_key(&ring)?;
+            let path = store_path(data);
+            let (new_id, new) = ring.begin_rekey(&master, &now())?;
+            save_keyring(data, &ring)?;
+            let plain = path.exists() && !crypt::is_encrypted(&path)?;
+            let current = ring.data_key(&master).ok();
+            // Where a crash left things: the store under the old key (copy again), or
+            // already under the new one (only the keyring needs finishing).
+            let already = !plain && rusqlite_opens(&path, &new);
+            if !already {
+                let old = if plain {
+                    None
+                } else {
+                    current.as_ref().map(|(_, k)| k)
+                };
+                encrypt_with(data, old, &new)?;
+            }
+            if ring
+                .data_keys
+                .iter()
+                .any(|k| k.state == liaison_protect::keyring::KeyState::Pending)
+            {
+                ring.finish_rekey(&now())?;
+            }
+            save_keyring(data, &ring)?;
+            let audit = audit_log(data)?;
+            audit.record(
+                &user,
+                action::KEY,
+                None,
+                &format!("rekey: data key {new_id} ({})", new.fingerprint()),
+            )?;
+            report(
+                a.json,
+                &ring,
+                &format!("store re-encrypted with data key {new_id}"),
+            )?;
+        }
+        KeysCommand::Status(a) => {
+            let Some(ring) = load_keyring(data)? else {
+                if a.json {
+                    println!("{}", json!({"encrypted": false}));
+                } else {
+                    println!("{}: not encrypted (no keyring)", data.display());
+                }
+                return Ok(ExitCode::SUCCESS);
+            };
+            report(a.json, &ring, "")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rusqlite_opens(path: &Path, key: &Key) -> bool {
+    crypt::probe(path, &DbKey::from_bytes(key.as_bytes())).unwrap_or(false)
+}
+
+fn report(as_json: bool, ring: &Keyring, msg: &str) -> Result<()> {
+    if as_json {
+        let v = json!({
+            "encrypted": true,
+            "master_fingerprint": ring.master.fingerprint,
+            "passphrase": ring.master.kdf.is_some(),
+            "data_keys": ring.data_keys.iter().map(|k| json!({"id": k.id, "state": k.state, "created": k.created})).collect::<Vec<_>>(),
+            "compartments": ring.compartment_keys.keys().collect::<Vec<_>>(),
+            "audit_public_key": ring.signing_key.public,
+            "history": ring.history,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    if !msg.is_empty() {
+        println!("{msg}");
+    }
+    println!(
+        "master key {}{}",
+        ring.master.fingerprint,
+        if ring.master.kdf.is_some() {
+            " (from a passphrase, argon2id)"
+        } else {
+            ""
+        }
+    );
+    for k in &ring.data_keys {
+        println!("data key {} {:?} (created {})", k.id, k.state, k.created);
+    }
+    for (c, ks) in &ring.compartment_keys {
+        println!("sealing key of {c}: {} version(s)", ks.len());
+    }
+    println!("audit public key {}", ring.signing_key.public);
+    println!("history:");
+    for h in &ring.history {
+        println!("  {}  {:<16} {}", h.at, h.event, h.detail);
+    }
+    Ok(())
+}
