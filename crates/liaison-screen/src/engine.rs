@@ -292,35 +292,35 @@ impl EngineBuilder {
             (true, false) => Mode::Folded,
             _ => Mode::Raw,
         };
-        let mut targets: Vec<Vec<Target>> = Vec::new();
+        // The pattern of each entry, then the targets grouped by pattern.
+        let mut pattern_of: Vec<u32> = Vec::with_capacity(entries.len());
+        let mut entry_targets: Vec<Target> = Vec::with_capacity(entries.len());
         let mut full_fold = false;
         let matcher = if entries.is_empty() {
             Matcher::None
         } else if self.strided && self.overlapping {
             // Patterns are (key, case-insensitive): case-sensitive ones are
             // compared exactly, the others folded, by the filter itself.
-            let mut by_key: HashMap<(Vec<u8>, bool), u32> = HashMap::with_capacity(entries.len());
-            for (key, t, ci) in entries {
-                let n = targets.len() as u32;
-                let id = *by_key.entry((key, ci)).or_insert(n);
+            let mut by_key: HashMap<(&[u8], bool), u32, FastHash> =
+                HashMap::with_capacity_and_hasher(entries.len(), FastHash::default());
+            let mut pats: Vec<Pat<'_>> = Vec::new();
+            for (key, t, ci) in &entries {
+                let n = pats.len() as u32;
+                let id = *by_key.entry((key.as_slice(), *ci)).or_insert(n);
                 if id == n {
-                    targets.push(Vec::new());
+                    pats.push(Pat {
+                        bytes: key,
+                        ci: *ci,
+                    });
                 }
-                targets[id as usize].push(t);
+                pattern_of.push(id);
+                entry_targets.push(*t);
             }
-            let mut keys_by_id: Vec<Option<(Vec<u8>, bool)>> = vec![None; targets.len()];
-            for (k, id) in by_key {
-                keys_by_id[id as usize] = Some(k);
-            }
-            let keys: Vec<(Vec<u8>, bool)> = keys_by_id.into_iter().flatten().collect();
-            let pats: Vec<Pat<'_>> = keys
-                .iter()
-                .map(|(b, ci)| Pat { bytes: b, ci: *ci })
-                .collect();
             Matcher::Strided(Strided::new(&pats).map_err(|e| Error::new(ErrorKind::Build(e)))?)
         } else {
             let mut patterns: Vec<Vec<u8>> = Vec::new();
-            let mut by_key: HashMap<Vec<u8>, u32> = HashMap::with_capacity(entries.len());
+            let mut by_key: HashMap<Vec<u8>, u32, FastHash> =
+                HashMap::with_capacity_and_hasher(entries.len(), FastHash::default());
             for (key, t, ci) in entries {
                 let key = if mode == Mode::Mixed && !ci {
                     let mut f = Vec::with_capacity(key.len());
@@ -333,9 +333,9 @@ impl EngineBuilder {
                 let id = *by_key.entry(key.clone()).or_insert(n);
                 if id == n {
                     patterns.push(key);
-                    targets.push(Vec::new());
                 }
-                targets[id as usize].push(t);
+                pattern_of.push(id);
+                entry_targets.push(t);
             }
             full_fold = patterns.iter().any(|p| !p.is_ascii());
             let mk = if self.overlapping {
@@ -352,6 +352,7 @@ impl EngineBuilder {
                     .map_err(|e| Error::new(ErrorKind::Build(e.to_string())))?,
             )
         };
+        let targets = Targets::new(&pattern_of, entry_targets);
         let mut by_type: HashMap<String, Vec<u32>> = HashMap::new();
         for (mi, (_, m)) in matchers.iter().enumerate() {
             for t in m.object_types() {
@@ -445,6 +446,81 @@ fn literal_key(l: &Literal) -> (Vec<u8>, bool, Boundary) {
     }
 }
 
+/// The targets of each automaton pattern (grouped, one allocation).
+struct Targets {
+    /// `list[start[p]..start[p + 1]]` are pattern `p`'s.
+    start: Vec<u32>,
+    list: Vec<Target>,
+}
+
+impl Targets {
+    /// From the pattern of each target (counting sort; order kept).
+    fn new(pattern_of: &[u32], targets: Vec<Target>) -> Targets {
+        let n = pattern_of
+            .iter()
+            .map(|&p| p as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut start = vec![0u32; n + 1];
+        for &p in pattern_of {
+            start[p as usize + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut at: Vec<u32> = start[..n].to_vec();
+        let mut list: Vec<Option<Target>> = vec![None; targets.len()];
+        for (&p, t) in pattern_of.iter().zip(targets) {
+            list[at[p as usize] as usize] = Some(t);
+            at[p as usize] += 1;
+        }
+        Targets {
+            start,
+            list: list.into_iter().flatten().collect(),
+        }
+    }
+
+    fn of(&self, p: usize) -> &[Target] {
+        &self.list[self.start[p] as usize..self.start[p + 1] as usize]
+    }
+
+    fn len(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+}
+
+/// A fast hasher for build-time maps of short keys (FxHash's mixing: keys
+/// come from the user's own lists, and a map of them lives only during the
+/// build).
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write(&[i]);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastHash = std::hash::BuildHasherDefault<Fx>;
+
 /// How the automaton patterns are found.
 enum Matcher {
     /// No patterns.
@@ -462,7 +538,7 @@ pub struct Engine {
     rules: Vec<IndicatorRule>,
     literals: Vec<Literal>,
     matcher: Matcher,
-    targets: Vec<Vec<Target>>,
+    targets: Targets,
     mode: Mode,
     /// Some folded pattern has non-ASCII bytes: fold non-ASCII text too.
     /// (The fold keeps byte lengths, so non-ASCII never folds to ASCII.)
@@ -807,7 +883,7 @@ impl Engine {
         emit: &mut dyn FnMut(usize, usize, &Target),
     ) {
         let mut check = |s: usize, e: usize, pat: usize| {
-            for t in &self.targets[pat] {
+            for t in self.targets.of(pat) {
                 let ok = match *t {
                     Target::Term { idx, ci, ww } => {
                         !literals_only

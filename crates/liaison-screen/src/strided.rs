@@ -178,17 +178,30 @@ impl Tier {
     /// Index `k` consecutive `w`-grams of each pattern in `ids`: the run whose
     /// grams are the least frequent among all these patterns' grams (an
     /// approximate count in a hashed counter array).
-    fn new(w: usize, k: usize, ids: &[u32], pats: &[Pat<'_>], class: &dyn Fn(u64) -> u64) -> Tier {
+    fn new(w: usize, k: usize, ids: &[u32], pats: &[Pat<'_>], classes: Option<&[u8; 256]>) -> Tier {
+        let class = |g: u64| match classes {
+            None => g,
+            Some(c) => map_gram(c, g),
+        };
         const COUNT_BITS: u32 = 20;
         let mut counts = vec![0u16; 1 << COUNT_BITS];
         let cidx = |g: u64| (hash(g) >> (64 - COUNT_BITS)) as usize;
+        // Each pattern's windows: (gram, its counter).
+        let mut windows: Vec<(u64, usize)> = Vec::new();
+        let mut all: Vec<u32> = Vec::with_capacity(ids.len());
+        let mut starts: Vec<usize> = Vec::with_capacity(ids.len() + 1);
         for &i in ids {
             let b = pats[i as usize].bytes;
+            starts.push(windows.len());
             for o in 0..=b.len() - w {
-                let c = &mut counts[cidx(class(load(b, o, w)))];
-                *c = c.saturating_add(1);
+                let g = class(load(b, o, w));
+                let c = cidx(g);
+                counts[c] = counts[c].saturating_add(1);
+                windows.push((g, c));
             }
+            all.push(i);
         }
+        starts.push(windows.len());
         let mut grams: Vec<(u64, u32, u32)> = Vec::with_capacity(ids.len() * k);
         let entry = |i: u32, off: u32| {
             let b = pats[i as usize].bytes;
@@ -201,32 +214,29 @@ impl Tier {
                 tail: class(load(b, n.saturating_sub(8), n.min(8))),
             }
         };
-        for &i in ids {
-            let b = pats[i as usize].bytes;
-            let n_windows = b.len() - w + 1;
-            let cost = |o: usize| counts[cidx(class(load(b, o, w)))] as u64;
+        for (x, &i) in all.iter().enumerate() {
+            let win = &windows[starts[x]..starts[x + 1]];
+            let cost = |o: usize| counts[win[o].1] as u64;
             let mut sum: u64 = (0..k).map(cost).sum();
             let (mut best, mut best_j) = (sum, 0);
-            for j in 1..=n_windows - k {
+            for j in 1..=win.len() - k {
                 sum = sum + cost(j + k - 1) - cost(j - 1);
                 if sum < best {
                     best = sum;
                     best_j = j;
                 }
             }
-            for o in best_j..best_j + k {
-                grams.push((class(load(b, o, w)), i, o as u32));
+            for (o, &(g, _)) in win.iter().enumerate().skip(best_j).take(k) {
+                grams.push((g, i, o as u32));
             }
         }
-        grams.sort_unstable();
+        grams.sort_unstable_by_key(|g| g.0);
         let mut distinct = 0usize;
         for (i, g) in grams.iter().enumerate() {
             if i == 0 || grams[i - 1].0 != g.0 {
                 distinct += 1;
             }
         }
-        // About 10 bits per gram, three set in one word (all tiers together
-        // stay in a 512 KiB L2 for 100,000 terms).
         let nslots = (distinct * 2).next_power_of_two().max(16);
         let slot_shift = 64 - nslots.trailing_zeros();
         let empty = Slot {
@@ -302,12 +312,6 @@ impl Strided {
             arena.extend_from_slice(p.bytes);
         }
         let classes = pats.iter().any(|p| p.ci).then(|| byte_classes(pats));
-        let class = |g: u64| -> u64 {
-            match &classes {
-                None => g,
-                Some(c) => map_gram(c, g),
-            }
-        };
         let plan = plan(pats);
         let mut short_ids = Vec::new();
         let mut by_tier: Vec<Vec<Vec<u32>>> = vec![vec![Vec::new(); WIDTHS.len()]; plan.len()];
@@ -333,12 +337,7 @@ impl Strided {
             .iter()
             .zip(by_tier)
             .map(|(&k, tiers)| {
-                let tiers: Vec<Tier> = tiers
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, ids)| !ids.is_empty())
-                    .map(|(t, ids)| Tier::new(WIDTHS[t], k, ids, pats, &class))
-                    .collect();
+                let tiers = build_tiers(k, &tiers, pats, classes.as_deref());
                 let mut heads: Vec<u64> = tiers
                     .iter()
                     .flat_map(|t| &t.slots)
@@ -656,6 +655,42 @@ fn map4(c: &[u8; 256], g: u32) -> u32 {
 fn map_gram(c: &[u8; 256], g: u64) -> u64 {
     let b = g.to_le_bytes();
     u64::from_le_bytes(b.map(|x| c[x as usize]))
+}
+
+/// The tiers of one group (the non-empty ones), built on two threads when
+/// there are many patterns: the widest tier holds most of them.
+fn build_tiers(
+    k: usize,
+    ids: &[Vec<u32>],
+    pats: &[Pat<'_>],
+    classes: Option<&[u8; 256]>,
+) -> Vec<Tier> {
+    let todo: Vec<(usize, &Vec<u32>)> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, ids)| !ids.is_empty())
+        .collect();
+    let total: usize = todo.iter().map(|(_, ids)| ids.len()).sum();
+    if total < 20_000 || todo.len() < 2 {
+        return todo
+            .into_iter()
+            .map(|(t, ids)| Tier::new(WIDTHS[t], k, ids, pats, classes))
+            .collect();
+    }
+    // The first (widest) tier on its own thread, the others here.
+    std::thread::scope(|s| {
+        let (t0, ids0) = todo[0];
+        let first = s.spawn(move || Tier::new(WIDTHS[t0], k, ids0, pats, classes));
+        let rest: Vec<Tier> = todo[1..]
+            .iter()
+            .map(|&(t, ids)| Tier::new(WIDTHS[t], k, ids, pats, classes))
+            .collect();
+        let mut out = vec![first
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))];
+        out.extend(rest);
+        out
+    })
 }
 
 /// The strides of the groups, smallest first. One group probes at the

@@ -425,6 +425,8 @@ enum StreamError {
 struct Job {
     seq: u64,
     first_line: u64,
+    /// Newlines in `data` (counted once, by the reader).
+    newlines: u64,
     offset: u64,
     data: Vec<u8>,
 }
@@ -510,20 +512,18 @@ fn read_chunks(
         carry.clear();
         let mut want = size.max(buf.len() + 1);
         loop {
-            // Fill up to `want`.
+            // Fill up to `want` (read_to_end reads into spare capacity
+            // without zeroing it first).
             while buf.len() < want {
                 let old = buf.len();
-                buf.resize(want, 0);
-                match r.read(&mut buf[old..]) {
-                    Ok(0) => {
-                        buf.truncate(old);
+                match r.by_ref().take((want - old) as u64).read_to_end(&mut buf) {
+                    Ok(n) if old + n < want => {
                         eof = true;
                         break;
                     }
-                    Ok(n) => buf.truncate(old + n),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
-                        buf.truncate(old);
                         // Screen what was read, then report.
                         let _ = send_chunk(&tx, &mut seq, &mut line, &mut offset, buf);
                         return Err(e);
@@ -570,6 +570,7 @@ fn send_chunk(
     let job = Job {
         seq: *seq,
         first_line: *line,
+        newlines: nl,
         offset: *offset,
         data,
     };
@@ -585,8 +586,7 @@ fn worker(cfg: &StreamCfg<'_>, rx: Receiver<Job>, tx: Sender<Done>) {
     for job in rx.iter() {
         let mut stats = Totals {
             bytes: job.data.len() as u64,
-            lines: memchr::memchr_iter(b'\n', &job.data).count() as u64
-                + u64::from(job.data.last() != Some(&b'\n')),
+            lines: job.newlines + u64::from(job.data.last() != Some(&b'\n')),
             ..Totals::default()
         };
         let mut out = Vec::new();
