@@ -30,9 +30,12 @@
 mod auth;
 mod error;
 mod metrics;
+pub mod monitor;
+pub mod notify;
 mod openapi;
 mod rest;
 mod taxii;
+pub mod tasks_api;
 pub mod tls;
 
 pub use auth::{
@@ -102,6 +105,7 @@ struct Inner {
     failures: auth::FailureGate,
     statuses: taxii::StatusBook,
     metrics: metrics::Metrics,
+    tasks: std::sync::OnceLock<Arc<tasks_api::TasksSetup>>,
 }
 
 impl AppState {
@@ -122,6 +126,7 @@ impl AppState {
             failures: auth::FailureGate::default(),
             statuses: taxii::StatusBook::default(),
             metrics: metrics::Metrics::default(),
+            tasks: std::sync::OnceLock::new(),
         }))
     }
 
@@ -338,7 +343,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))
         .merge(taxii::router())
-        .nest("/api/v1", rest::router())
+        .nest("/api/v1", rest::router().merge(tasks_api::router()))
         .fallback(fallback)
         .layer(
             ServiceBuilder::new()

@@ -621,3 +621,223 @@ pub fn accuracy<'a, I: IntoIterator<Item = &'a Triage>>(states: I) -> Accuracy {
     a.reasons = r;
     a
 }
+
+/// The STIX type of an alert.
+pub const ALERT_TYPE: &str = "x-liaison-alert";
+
+/// The triage state of an alert object (`New` when absent or unreadable).
+pub fn state_of(v: &Value) -> Triage {
+    serde_json::from_value(v["triage"].clone()).unwrap_or(Triage::New)
+}
+
+/// The strings of a JSON array, as a sorted set.
+pub fn strings(v: &Value) -> std::collections::BTreeSet<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Set `modified` of a new version later than the stored one's (and not before `now`).
+pub fn bump_modified(v: &mut Value, old: &Value, now: i64) {
+    let prev = old["modified"]
+        .as_str()
+        .and_then(|m| crate::time::parse_ms(m).ok())
+        .unwrap_or(0);
+    v["modified"] = json!(fmt_ms(now.max(prev + 1)));
+}
+
+/// The next version of an alert object moved to `next` in triage, or why not (naming
+/// both states).
+pub fn triage_version(alert: &Value, next: Triage, now: i64) -> Result<Value, String> {
+    let next = state_of(alert).advance(next)?;
+    let mut v = alert.clone();
+    v["triage"] = serde_json::to_value(&next).map_err(|e| e.to_string())?;
+    bump_modified(&mut v, alert, now);
+    Ok(v)
+}
+
+/// The observable and the indicator pattern for an extracted value of a kind
+/// (`ipv4`, `ipv6`, `domain`, `url`, `email`, `md5`, `sha1`, `sha256`, `sha512`).
+pub fn observable(kind: &str, value: &str) -> Option<(Value, String)> {
+    let q = value.replace('\\', "\\\\").replace('\'', "\\'");
+    let simple = |ty: &'static str, prop: &str| {
+        (
+            ty,
+            json!({ "value": value }),
+            format!("[{ty}:{prop} = '{q}']"),
+        )
+    };
+    let (ty, props, pattern): (&str, Value, String) = match kind {
+        "ipv4" => simple("ipv4-addr", "value"),
+        "ipv6" => simple("ipv6-addr", "value"),
+        "domain" => simple("domain-name", "value"),
+        "url" => simple("url", "value"),
+        "email" => simple("email-addr", "value"),
+        "md5" | "sha1" | "sha256" | "sha512" => {
+            let algo = match kind {
+                "md5" => "MD5",
+                "sha1" => "SHA-1",
+                "sha256" => "SHA-256",
+                _ => "SHA-512",
+            };
+            (
+                "file",
+                json!({ "hashes": { algo: value } }),
+                format!("[file:hashes.'{algo}' = '{q}']"),
+            )
+        }
+        _ => return None,
+    };
+    let Value::Object(props) = props else {
+        return None;
+    };
+    let id = liaison_stix::sco_id(ty, &props)?;
+    let mut m = props;
+    m.insert("type".into(), json!(ty));
+    m.insert("spec_version".into(), json!("2.1"));
+    m.insert("id".into(), json!(id));
+    Some((Value::Object(m), pattern))
+}
+
+/// What promoting an alert into intelligence makes: an observable and an indicator per
+/// observed value (carrying the alert's label extension and markings), and the refs the
+/// promoted alert records. Refused when no value makes an observable.
+pub fn promotion(
+    alert: &Value,
+    alert_id: &str,
+    now: i64,
+) -> Result<(Vec<Value>, Vec<String>), String> {
+    let rule = alert["rule"].as_str().unwrap_or_default();
+    // The kind of the values comes from an extractor rule (`ipv4:…`); watchlist terms
+    // have no observable.
+    let kind = rule.split_once(':').map(|(k, _)| k).unwrap_or_default();
+    let label_ext = alert["extensions"][liaison_stix::LABEL_EXTENSION_ID].clone();
+    let markings = alert["object_marking_refs"].clone();
+    let now = fmt_ms(now);
+    let mut objects = Vec::new();
+    let mut refs = Vec::new();
+    for val in strings(&alert["observed_values"]) {
+        let Some((mut sco, pattern)) = observable(kind, &val) else {
+            continue;
+        };
+        let ind_id = format!(
+            "indicator--{}",
+            name_uuid(&format!("promoted\u{1f}{pattern}"))
+        );
+        let mut ind = json!({
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": ind_id,
+            "created": now,
+            "modified": now,
+            "name": format!("{val} (promoted from {alert_id})"),
+            "pattern": pattern,
+            "pattern_type": "stix",
+            "valid_from": alert["first_seen"],
+            "indicator_types": ["malicious-activity"],
+        });
+        for o in [&mut sco, &mut ind] {
+            if !label_ext.is_null() {
+                o["extensions"] = json!({ liaison_stix::LABEL_EXTENSION_ID: label_ext.clone() });
+            }
+            if markings.is_array() {
+                o["object_marking_refs"] = markings.clone();
+            }
+        }
+        refs.push(sco["id"].as_str().unwrap_or_default().to_string());
+        refs.push(ind_id);
+        objects.push(sco);
+        objects.push(ind);
+    }
+    if objects.is_empty() {
+        return Err(format!(
+            "nothing to promote: '{rule}' has no observed value of a kind that makes an observable (IP, domain, URL, e-mail, hash); escalate it into a task instead"
+        ));
+    }
+    refs.extend(strings(&alert["sighting_refs"]));
+    Ok((objects, refs))
+}
+
+/// The title and description of the task an alert is escalated into, and the refs it
+/// carries (the alert and its sightings).
+pub fn escalation(alert: &Value, alert_id: &str) -> (String, String, Vec<String>) {
+    let title = format!("Alert: {}", alert["name"].as_str().unwrap_or(alert_id));
+    let description = format!(
+        "Escalated from {} ({} hits, severity {}, {} → {}).",
+        alert_id,
+        alert["count"],
+        alert["alert_severity"].as_str().unwrap_or_default(),
+        alert["first_seen"].as_str().unwrap_or_default(),
+        alert["last_seen"].as_str().unwrap_or_default()
+    );
+    let mut refs = vec![alert_id.to_string()];
+    refs.extend(strings(&alert["sighting_refs"]));
+    (title, description, refs)
+}
+
+/// A key's burst state, as persisted between runs (`liaison screen --store`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyBaseline {
+    /// Current bucket number.
+    pub bucket: i64,
+    /// Mentions in the current bucket.
+    pub count: u64,
+    /// Closed buckets inside the window, oldest first.
+    pub closed: Vec<u64>,
+    /// Mentions per bucket expected (moving average).
+    pub baseline: f64,
+    /// Buckets folded into the baseline.
+    pub seen: u32,
+    /// Whether the key is in a burst already reported.
+    pub in_burst: bool,
+}
+
+impl BurstDetector {
+    /// Every key's state, to persist.
+    pub fn baselines(&self) -> Vec<(String, KeyBaseline)> {
+        self.keys
+            .iter()
+            .map(|(k, s)| {
+                (
+                    k.clone(),
+                    KeyBaseline {
+                        bucket: s.bucket,
+                        count: s.count,
+                        closed: s.closed.iter().copied().collect(),
+                        baseline: s.baseline,
+                        seen: s.seen,
+                        in_burst: s.in_burst,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// A detector that resumes from persisted states.
+    pub fn with_baselines<I: IntoIterator<Item = (String, KeyBaseline)>>(
+        cfg: BurstConfig,
+        states: I,
+    ) -> Self {
+        let keys = states
+            .into_iter()
+            .map(|(k, b)| {
+                (
+                    k,
+                    KeyState {
+                        bucket: b.bucket,
+                        count: b.count,
+                        closed: b.closed.into_iter().collect(),
+                        baseline: b.baseline,
+                        seen: b.seen,
+                        in_burst: b.in_burst,
+                    },
+                )
+            })
+            .collect();
+        BurstDetector { cfg, keys }
+    }
+}

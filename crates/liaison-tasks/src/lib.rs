@@ -29,19 +29,23 @@
 
 pub mod alert;
 pub mod clock;
+pub mod directory;
 mod model;
 pub mod monitor;
+pub mod ops;
 pub mod sign;
 pub mod stats;
 mod template;
 pub mod time;
 mod transition;
 
+pub use directory::Directory;
 pub use model::{
     check_deadline, parse_deadline, parse_duration_ms, task_extension_definition, Party, Pause,
     Priority, Status, Task, TaskType, TASK_EXTENSION_ID, TASK_TYPE,
 };
 pub use monitor::{Event, EventKind, Monitor};
+pub use ops::{actor_of, NewTask, TaskFilter};
 pub use stats::{stats, Figures, Quarter, TaskStats};
 pub use template::Templates;
 pub use transition::{apply, Action, Update};
@@ -87,6 +91,32 @@ pub enum TaskError {
         deadline: String,
         /// The current time.
         now: String,
+    },
+    /// The assignee is not in the deployment's directory.
+    #[error("unknown assignee '{assignee}': {why}")]
+    UnknownAssignee {
+        /// The assignee as given.
+        assignee: String,
+        /// What is missing.
+        why: String,
+    },
+    /// The assignee may not read the task's label.
+    #[error("assignee '{assignee}' may not read the task's label {label}: {hint}")]
+    AssigneeCannotRead {
+        /// The assignee.
+        assignee: String,
+        /// The label's banner.
+        label: String,
+        /// What to do.
+        hint: String,
+    },
+    /// The requester asked at a label it cannot read itself.
+    #[error("the label {label} is beyond {requester}'s clearance, compartments or releasability: a requester may only ask at a label they can read")]
+    BeyondClearance {
+        /// The requester.
+        requester: String,
+        /// The label's banner.
+        label: String,
     },
     /// A value is malformed.
     #[error("{path}: {reason}")]

@@ -165,6 +165,26 @@ impl Monitor {
         events
     }
 
+    /// Forget the tasks not in `open` (closed, cancelled, deleted or no longer
+    /// readable), returning their ids so the caller can forget them too.
+    pub fn forget_others(&mut self, open: &std::collections::HashSet<&str>) -> Vec<String> {
+        let gone: Vec<String> = self
+            .reported
+            .keys()
+            .filter(|k| !open.contains(k.as_str()))
+            .cloned()
+            .collect();
+        for k in &gone {
+            self.reported.remove(k);
+        }
+        gone
+    }
+
+    /// The level reported for a task: `(deadline ms, level)`.
+    pub fn reported_for(&self, task_id: &str) -> Option<(i64, u8)> {
+        self.reported.get(task_id).copied()
+    }
+
     /// What the monitor has reported: `(task id, deadline ms, level)`, to persist.
     pub fn reported(&self) -> impl Iterator<Item = (&str, i64, u8)> {
         self.reported

@@ -53,6 +53,32 @@ pub struct TasksConfig {
     /// The HMAC key of the webhook (`LIAISON_TASKS_WEBHOOK_SECRET` overrides it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<String>,
+    /// Seconds between the server's deadline checks (absent: 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_interval_secs: Option<u64>,
+    /// Webhooks of organizations or units (`[[tasks.webhooks]]`), preferred over
+    /// `webhook_url` for their users' notifications.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// A webhook of an organization or unit.
+///
+/// ```toml
+/// [[tasks.webhooks]]
+/// target = "cert/analysis"        # or "cert"
+/// url = "https://chat.cert.example/hooks/liaison"
+/// max_level = "RESTRICTED"        # tasks above it stay in the app (absent: the lowest level)
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookConfig {
+    /// `org` or `org/unit`.
+    pub target: String,
+    /// Where notifications are POSTed.
+    pub url: String,
+    /// Highest classification level of tasks it hears of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_level: Option<String>,
 }
 
 impl TasksConfig {
@@ -269,7 +295,9 @@ impl Config {
             }
         }
         self.tasks.templates()?;
-        if self.tasks.webhook_url.is_some() && self.tasks.webhook_secret().is_none() {
+        if (self.tasks.webhook_url.is_some() || !self.tasks.webhooks.is_empty())
+            && self.tasks.webhook_secret().is_none()
+        {
             bail!("tasks.webhook_url is set but no webhook_secret (or LIAISON_TASKS_WEBHOOK_SECRET): webhook bodies must be signed");
         }
         if let Some(d) = &self.deployment.default_user {

@@ -9,8 +9,8 @@
 
 use super::SqliteStore;
 use crate::{StoreError, StoredObject};
-use liaison_policy::Subject;
-use rusqlite::{params, OptionalExtension};
+use liaison_policy::{Label, Subject};
+use rusqlite::params;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -57,8 +57,10 @@ CREATE TABLE IF NOT EXISTS burst_baselines(
 pub struct NewNotification {
     /// The recipient's user name.
     pub recipient: String,
-    /// The task it is about (its label decides who may read the notification).
+    /// The task it is about.
     pub task_id: String,
+    /// The task's label: who may read the notification (besides its recipient).
+    pub label: Label,
     /// `warn` or `breach`.
     pub kind: String,
     /// What the recipient sees.
@@ -160,21 +162,27 @@ impl SqliteStore {
         );
         self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT b.json, o.label_id, o.added FROM objects o JOIN bodies b ON b.rid = o.rid
+                "SELECT b.json, o.label_id, o.added, o.multi, o.id FROM objects o
+                 JOIN bodies b ON b.rid = o.rid
                  WHERE o.type = ?1 AND o.latest = 1 AND o.revoked = 0 AND o.label_id IN rarray(?2)
-                   AND json_extract(b.json, '$.status') IN rarray(?3)",
+                   AND json_extract(b.json, '$.status') IN rarray(?3)
+                 ORDER BY o.multi, o.id, o.version DESC, o.rid",
             )?;
-            let rows = stmt.query_map(params![type_name, readable, wanted], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?;
+            let mut rows = stmt.query(params![type_name, readable, wanted])?;
             let mut out = Vec::new();
-            for row in rows {
-                let (j, l, a) = row?;
-                out.push(self.stored_from_row(&j, l, a, true)?);
+            let mut last_multi: Option<String> = None;
+            while let Some(r) = rows.next()? {
+                // An id stored under several labels has a latest row per label: the
+                // subject sees its newest (as `get` answers), once.
+                if r.get::<_, i64>(3)? == 1 {
+                    let id: String = r.get(4)?;
+                    if last_multi.as_deref() == Some(id.as_str()) {
+                        continue;
+                    }
+                    last_multi = Some(id);
+                }
+                let json: String = r.get(0)?;
+                out.push(self.stored_from_row(&json, r.get(1)?, r.get(2)?, true)?);
             }
             Ok(out)
         })
@@ -183,7 +191,8 @@ impl SqliteStore {
     /// The deadline levels already reported: `(task id, deadline ms, level)`.
     pub fn reported_levels(&self) -> Result<Vec<(String, i64, u8)>, StoreError> {
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare("SELECT task_id, deadline, level FROM task_levels")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT task_id, deadline, level FROM task_levels")?;
             let rows = stmt.query_map([], |r| {
                 Ok((
                     r.get(0)?,
@@ -207,6 +216,7 @@ impl SqliteStore {
         deliveries: &[NewDelivery],
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let mut new_labels = std::collections::HashMap::new();
         let mut conn = self.work_writer()?;
         let tx = conn.transaction()?;
         {
@@ -221,18 +231,12 @@ impl SqliteStore {
             for id in forget {
                 del.execute([id])?;
             }
-            let mut label_of =
-                tx.prepare_cached("SELECT label_id FROM objects WHERE id = ?1 AND latest = 1")?;
             let mut note = tx.prepare_cached(
                 "INSERT INTO notifications(recipient, task_id, label_id, kind, body, created)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for n in notes {
-                let label: Option<i64> =
-                    label_of.query_row([&n.task_id], |r| r.get(0)).optional()?;
-                let Some(label) = label else {
-                    return Err(StoreError::NotFound(n.task_id.clone()));
-                };
+                let label = self.intern_label(&tx, &n.label, &mut new_labels)?;
                 note.execute(params![
                     n.recipient,
                     n.task_id,
@@ -251,6 +255,10 @@ impl SqliteStore {
             }
         }
         tx.commit()?;
+        drop(conn);
+        if !new_labels.is_empty() {
+            self.load_labels()?;
+        }
         Ok(())
     }
 
@@ -330,13 +338,14 @@ impl SqliteStore {
 
     /// Webhook deliveries due at `now_ms`, oldest first.
     pub fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
-        let conn = self.work_writer()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {DELIVERY_COLS} FROM webhook_deliveries
-             WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at, id LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![now_ms, limit as i64], delivery)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {DELIVERY_COLS} FROM webhook_deliveries
+                 WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at, id LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![now_ms, limit as i64], delivery)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 
     /// Record an attempt: delivered (`next_at` ignored), or failed with the next
@@ -482,9 +491,16 @@ mod tests {
         // A notification about the SECRET task, addressed to "low" (as if a label
         // had been raised after it was made), is not shown to "low"; "low" cannot
         // mark it read either.
+        let label_of = |id: &str| {
+            s.get(&admin, id)
+                .unwrap()
+                .map(|o| o.label)
+                .unwrap_or_else(|| liaison_policy::Label::public(Some("cert".into())))
+        };
         let note = |who: &str, task: &str| super::NewNotification {
             recipient: who.into(),
             task_id: task.into(),
+            label: label_of(task),
             kind: "warn".into(),
             body: json!({"task_id": task}),
         };
@@ -510,16 +526,12 @@ mod tests {
         // admin's stays unread: marking is per recipient.
         assert_eq!(s.notifications(&admin, true, 100).unwrap().len(), 1);
         assert_eq!(s.reported_levels().unwrap(), vec![(OPEN.to_string(), 5, 1)]);
-        // An absent task: the whole tick is refused, nothing half-written.
-        let e = s.record_tick(
-            &[(CLOSED.into(), 9, 2)],
-            &[],
-            &[note("low", "x-liaison-task--absent")],
-            &[],
-            2000,
-        );
-        assert!(e.is_err());
-        assert_eq!(s.reported_levels().unwrap(), vec![(OPEN.to_string(), 5, 1)]);
+        // Levels are replaced, and forgotten per task.
+        s.record_tick(&[(OPEN.into(), 5, 2)], &[], &[], &[], 2000)
+            .unwrap();
+        assert_eq!(s.reported_levels().unwrap(), vec![(OPEN.to_string(), 5, 2)]);
+        s.record_tick(&[], &[OPEN.into()], &[], &[], 3000).unwrap();
+        assert!(s.reported_levels().unwrap().is_empty());
     }
 
     #[test]

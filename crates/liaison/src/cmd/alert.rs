@@ -6,28 +6,26 @@
 //! version imported through `Store::import`, every read goes through `get`, `versions`
 //! or `export`, which filter by the reader's label rights.
 
-use crate::cmd::task::{Env, NewTask};
 use crate::config::parse_label;
 use crate::kb::Ctx;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use liaison_policy::{join, Label, Releasability, Subject};
-use liaison_stix::label::LabelExtension;
+use liaison_server::tasks_api::{AlertFilter, Work, WorkError};
 use liaison_stix::StixObject;
-use liaison_store::{ExportFilter, ImportOptions, Prepared, SqliteStore, Store, StoredObject};
+use liaison_store::{ImportOptions, Prepared, SqliteStore, Store};
 use liaison_tasks::alert::{
-    accuracy, name_uuid, sighting_object, Aggregator, Burst, BurstConfig, BurstDetector, HitRef,
-    Severity, Triage,
+    bump_modified, name_uuid, sighting_object, state_of, strings, Aggregator, Burst, BurstConfig,
+    BurstDetector, HitRef, KeyBaseline, Severity, Triage, ALERT_TYPE,
 };
-use liaison_tasks::time::{fmt_ms, parse_ms};
-use serde_json::{json, Map, Value};
+use liaison_tasks::ops::write_label;
+use liaison_tasks::time::fmt_ms;
+use liaison_tasks::NewTask;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-
-/// The STIX type of an alert.
-pub const ALERT_TYPE: &str = "x-liaison-alert";
 
 const DAY: i64 = 86_400_000;
 
@@ -200,8 +198,23 @@ pub fn screen(ctx: &Ctx, args: crate::cmd::screen::ScreenArgs) -> Result<ExitCod
     for l in [&args.rule_label, &args.source_label].into_iter().flatten() {
         parse_label(store.policy(), l, &subject.org)?;
     }
-    drop(store);
     let sink = AlertSink::new(min);
+    // Burst baselines carry over from earlier runs (per organization), so a term's
+    // usual rate is known from the first hit of this run.
+    let mut baselines = Vec::new();
+    for (key, state) in store.burst_baselines(&subject.org)? {
+        match serde_json::from_str::<KeyBaseline>(&state) {
+            Ok(b) => baselines.push((key, b)),
+            Err(e) => tracing::warn!(%key, error = %e, "ignored a malformed burst baseline"),
+        }
+    }
+    if let Ok(mut st) = sink.state.lock() {
+        st.detector = Some(BurstDetector::with_baselines(
+            BurstConfig::default(),
+            baselines,
+        ));
+    }
+    drop(store);
     let opts = StoreOptions {
         rule_label: args.rule_label.clone(),
         source_label: args.source_label.clone(),
@@ -423,6 +436,14 @@ pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()
         .filter(|(o, _)| o.type_name() == ALERT_TYPE)
         .count();
     import_labelled(&store, &subject, batch)?;
+    if let Some(d) = &st.detector {
+        let states = d
+            .baselines()
+            .into_iter()
+            .map(|(k, b)| Ok((k, serde_json::to_string(&b)?)))
+            .collect::<Result<Vec<_>>>()?;
+        store.save_burst_baselines(&subject.org, &states)?;
+    }
     let summary = StoreSummary {
         hits: st.hits,
         sightings: sightings.len(),
@@ -437,16 +458,6 @@ pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()
         summary.bursts.len()
     );
     Ok(())
-}
-
-fn strings(v: &Value) -> BTreeSet<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn keep_earliest(v: &mut Value, old: &Value, key: &str) {
@@ -465,15 +476,6 @@ fn keep_latest(v: &mut Value, old: &Value, key: &str) {
     }
 }
 
-/// A new version's `modified` is later than the stored one's.
-fn bump_modified(v: &mut Value, old: &Value, now: i64) {
-    let prev = old["modified"]
-        .as_str()
-        .and_then(|m| parse_ms(m).ok())
-        .unwrap_or(0);
-    v["modified"] = json!(fmt_ms(now.max(prev + 1)));
-}
-
 /// Write each object's label into its label extension and import the batch in one
 /// transaction (all or nothing).
 fn import_labelled(
@@ -485,19 +487,7 @@ fn import_labelled(
     let items: Vec<StixObject> = batch
         .into_iter()
         .map(|(mut o, l)| {
-            LabelExtension {
-                level: policy.level_name(l.level).to_string(),
-                compartments: l.compartments.iter().cloned().collect(),
-                releasable_to: match &l.releasable_to {
-                    Releasability::All => vec!["*".into()],
-                    Releasability::To(s) => s.iter().cloned().collect(),
-                },
-                owner: l.owner.clone(),
-            }
-            .write(&mut o);
-            if let Some(t) = liaison_stix::tlp::Tlp::parse(l.tlp.as_str()) {
-                liaison_stix::label::set_tlp(&mut o, t);
-            }
+            write_label(&mut o, &l, policy);
             o
         })
         .collect();
@@ -612,40 +602,61 @@ pub struct EscalateArgs {
 pub fn run(ctx: &Ctx, c: AlertCommand) -> Result<ExitCode> {
     let (cfg, store, subject) = ctx.open()?;
     let now = liaison_stix::Timestamp::now().millis();
-    let env = Env {
-        cfg: &cfg,
+    let dir = crate::cmd::task::directory(&cfg)?;
+    let templates = cfg.tasks.templates()?;
+    let w = Work {
         store: &store,
+        dir: &dir,
+        templates: &templates,
         subject: &subject,
         now,
     };
+    let by = subject.name.clone();
     match c {
-        AlertCommand::List(a) => list(&env, a),
-        AlertCommand::Show(a) => show(&env, a),
-        AlertCommand::Ack(a) => triage(
-            &env,
-            &a.id,
-            Triage::Acknowledged {
-                by: subject.name.clone(),
-            },
-            vec![],
-        ),
-        AlertCommand::Dismiss(a) => triage(
-            &env,
-            &a.id,
-            Triage::Dismissed {
-                by: subject.name.clone(),
-                reason: a.reason,
-            },
-            vec![],
-        ),
-        AlertCommand::Escalate(a) => escalate(&env, a),
-        AlertCommand::Promote(a) => promote(&env, &a.id),
+        AlertCommand::List(a) => list(&w, a),
+        AlertCommand::Show(a) => show(&w, a),
+        AlertCommand::Ack(a) => {
+            w.triage(&a.id, Triage::Acknowledged { by })?;
+            println!("{} is acknowledged", a.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        AlertCommand::Dismiss(a) => {
+            w.triage(
+                &a.id,
+                Triage::Dismissed {
+                    by,
+                    reason: a.reason,
+                },
+            )?;
+            println!("{} is dismissed", a.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        AlertCommand::Escalate(a) => {
+            let (task, _) = w.escalate(
+                &a.id,
+                NewTask {
+                    title: a.title.unwrap_or_default(),
+                    task_type: Some(a.task_type),
+                    priority: Some(a.priority),
+                    deadline: a.deadline,
+                    assignees: a.assign,
+                    ..NewTask::default()
+                },
+            )?;
+            println!("{} is escalated", a.id);
+            println!("task {}", task.object.id());
+            Ok(ExitCode::SUCCESS)
+        }
+        AlertCommand::Promote(a) => {
+            let (_, n) = w
+                .promote(&a.id)
+                .with_context(|| format!("promoting {}", a.id))?;
+            println!("{} is promoted", a.id);
+            println!("{} observables and {} indicators created", n / 2, n / 2);
+            Ok(ExitCode::SUCCESS)
+        }
         AlertCommand::Accuracy(a) => {
-            let states: Vec<Triage> = readable_alerts(&env)?
-                .iter()
-                .filter_map(|o| serde_json::from_value(o.object.to_value()["triage"].clone()).ok())
-                .collect();
-            let acc = accuracy(&states);
+            let acc = w.accuracy()?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&acc)?);
             } else {
@@ -666,63 +677,22 @@ pub fn run(ctx: &Ctx, c: AlertCommand) -> Result<ExitCode> {
     }
 }
 
-fn readable_alerts(env: &Env<'_>) -> Result<Vec<StoredObject>> {
-    let filter = ExportFilter {
-        types: vec![ALERT_TYPE.into()],
-        since: None,
-        all_versions: false,
+fn list(w: &Work<'_>, a: ListArgs) -> Result<ExitCode> {
+    let filter = AlertFilter {
+        state: a.state,
+        severity: a
+            .severity
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: String| anyhow!(e))?,
+        all: a.all,
     };
-    let mut out = Vec::new();
-    env.store.export(env.subject, &filter, &mut |o| {
-        out.push(o);
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-fn state_of(v: &Value) -> Triage {
-    serde_json::from_value(v["triage"].clone()).unwrap_or(Triage::New)
-}
-
-fn list(env: &Env<'_>, a: ListArgs) -> Result<ExitCode> {
-    let min: Option<Severity> = a
-        .severity
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(|e: String| anyhow!(e))?;
-    let mut rows: Vec<(StoredObject, Value)> = readable_alerts(env)?
-        .into_iter()
-        .map(|o| {
-            let v = o.object.to_value();
-            (o, v)
-        })
-        .filter(|(_, v)| {
-            let st = state_of(v);
-            let sev: Severity = v["alert_severity"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or_default();
-            (a.all || a.state.is_some() || matches!(st, Triage::New | Triage::Acknowledged { .. }))
-                && a.state.as_deref().is_none_or(|s| st.name() == s)
-                && min.is_none_or(|m| sev >= m)
-        })
-        .collect();
-    rows.sort_by(|x, y| {
-        let sev = |v: &Value| {
-            v["alert_severity"]
-                .as_str()
-                .and_then(|s| s.parse::<Severity>().ok())
-                .unwrap_or_default()
-        };
-        sev(&y.1)
-            .cmp(&sev(&x.1))
-            .then_with(|| y.1["last_seen"].as_str().cmp(&x.1["last_seen"].as_str()))
-    });
+    let rows = w.alerts(&filter)?;
     if a.json {
         let list: Vec<Value> = rows
             .iter()
-            .map(|(o, _)| env.store.labelled_value(o))
+            .map(|(o, _)| w.store.labelled_value(o))
             .collect();
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(ExitCode::SUCCESS);
@@ -749,27 +719,21 @@ fn list(env: &Env<'_>, a: ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn show(env: &Env<'_>, a: ShowArgs) -> Result<ExitCode> {
-    let versions: Vec<StoredObject> = if a.history {
-        env.store.versions(env.subject, &a.id)?
+fn show(w: &Work<'_>, a: ShowArgs) -> Result<ExitCode> {
+    let found = if a.history {
+        w.alert_history(&a.id)
     } else {
-        env.store.get(env.subject, &a.id)?.into_iter().collect()
+        w.alert(&a.id).map(|(s, _)| vec![s])
     };
-    let versions: Vec<StoredObject> = versions
-        .into_iter()
-        .filter(|v| v.object.type_name() == ALERT_TYPE)
-        .collect();
-    if versions.is_empty() {
-        eprintln!(
-            "liaison: no alert {} that {} may read",
-            a.id, env.subject.name
-        );
-        return Ok(ExitCode::from(1));
-    }
-    let list: Vec<Value> = versions
-        .iter()
-        .map(|v| env.store.labelled_value(v))
-        .collect();
+    let versions = match found {
+        Ok(v) => v,
+        Err(e @ WorkError::NotFound { .. }) => {
+            eprintln!("liaison: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let list: Vec<Value> = versions.iter().map(|v| w.store.labelled_value(v)).collect();
     if a.json {
         let out = if a.history {
             Value::Array(list)
@@ -779,10 +743,9 @@ fn show(env: &Env<'_>, a: ShowArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let banner = env.store.policy().banner(&versions[0].label);
+    let banner = w.store.policy().banner(&versions[0].label);
     println!("== {banner} ==");
-    for (stored, v) in versions.iter().zip(&list) {
-        let _ = stored;
+    for v in &list {
         println!(
             "{}  {}  {}  severity {}  {} hits  {} → {}",
             v["modified"].as_str().unwrap_or_default(),
@@ -795,209 +758,5 @@ fn show(env: &Env<'_>, a: ShowArgs) -> Result<ExitCode> {
         );
     }
     println!("== {banner} ==");
-    Ok(ExitCode::SUCCESS)
-}
-
-fn load(env: &Env<'_>, id: &str) -> Result<(StoredObject, Value)> {
-    let Some(o) = env
-        .store
-        .get(env.subject, id)?
-        .filter(|o| o.object.type_name() == ALERT_TYPE)
-    else {
-        bail!("no alert {id} that {} may read", env.subject.name);
-    };
-    let v = env.store.labelled_value(&o);
-    Ok((o, v))
-}
-
-/// Move an alert to `next` (a new version), importing `extra` objects in the same batch.
-fn triage(env: &Env<'_>, id: &str, next: Triage, extra: Vec<StixObject>) -> Result<ExitCode> {
-    let (_stored, mut v) = load(env, id)?;
-    let cur = state_of(&v);
-    let next = cur
-        .advance(next)
-        .map_err(|e| anyhow!("{id}: {e}; nothing changed"))?;
-    let name = next.name();
-    v["triage"] = serde_json::to_value(&next)?;
-    let old = v.clone();
-    bump_modified(&mut v, &old, env.now);
-    let mut items: Vec<StixObject> = extra;
-    items.push(StixObject::from_value(v)?);
-    let opts = ImportOptions {
-        default_label: None,
-        strict: true,
-        expected_objects: None,
-    };
-    let mut it = items.into_iter().map(|o| Ok(Prepared::new(o)));
-    env.store
-        .import(env.subject, &mut it, &opts, &mut |_| {})
-        .map_err(|e| anyhow!("nothing changed: {e}"))?;
-    println!("{id} is {name}");
-    Ok(ExitCode::SUCCESS)
-}
-
-fn escalate(env: &Env<'_>, a: EscalateArgs) -> Result<ExitCode> {
-    let (stored, v) = load(env, &a.id)?;
-    // Refuse early, before a task is created, if the alert cannot be escalated.
-    state_of(&v)
-        .advance(Triage::Escalated {
-            by: env.subject.name.clone(),
-            task_ref: String::new(),
-        })
-        .map_err(|e| anyhow!("{}: {e}; nothing changed", a.id))?;
-    let title = a
-        .title
-        .unwrap_or_else(|| format!("Alert: {}", v["name"].as_str().unwrap_or(a.id.as_str())));
-    let mut refs = vec![a.id.clone()];
-    refs.extend(strings(&v["sighting_refs"]));
-    let task = env.create(NewTask {
-        title,
-        task_type: a.task_type,
-        priority: a.priority,
-        deadline: a.deadline,
-        description: Some(format!(
-            "Escalated from {} ({} hits, severity {}, {} → {}).",
-            a.id,
-            v["count"],
-            v["alert_severity"].as_str().unwrap_or_default(),
-            v["first_seen"].as_str().unwrap_or_default(),
-            v["last_seen"].as_str().unwrap_or_default()
-        )),
-        assign: a.assign,
-        refs,
-        label: Some(stored.label.clone()),
-    })?;
-    let task_id = task.object.id().to_string();
-    triage(
-        env,
-        &a.id,
-        Triage::Escalated {
-            by: env.subject.name.clone(),
-            task_ref: task_id.clone(),
-        },
-        vec![],
-    )?;
-    println!("task {task_id}");
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The observable and the indicator pattern for an extracted value.
-fn observable(kind: &str, value: &str) -> Option<(Value, String)> {
-    let q = value.replace('\\', "\\\\").replace('\'', "\\'");
-    let (ty, props, pattern): (&str, Map<String, Value>, String) = match kind {
-        "ipv4" => (
-            "ipv4-addr",
-            obj(&[("value", json!(value))]),
-            format!("[ipv4-addr:value = '{q}']"),
-        ),
-        "ipv6" => (
-            "ipv6-addr",
-            obj(&[("value", json!(value))]),
-            format!("[ipv6-addr:value = '{q}']"),
-        ),
-        "domain" => (
-            "domain-name",
-            obj(&[("value", json!(value))]),
-            format!("[domain-name:value = '{q}']"),
-        ),
-        "url" => (
-            "url",
-            obj(&[("value", json!(value))]),
-            format!("[url:value = '{q}']"),
-        ),
-        "email" => (
-            "email-addr",
-            obj(&[("value", json!(value))]),
-            format!("[email-addr:value = '{q}']"),
-        ),
-        "md5" | "sha1" | "sha256" | "sha512" => {
-            let algo = match kind {
-                "md5" => "MD5",
-                "sha1" => "SHA-1",
-                "sha256" => "SHA-256",
-                _ => "SHA-512",
-            };
-            (
-                "file",
-                obj(&[("hashes", json!({ algo: value }))]),
-                format!("[file:hashes.'{algo}' = '{q}']"),
-            )
-        }
-        _ => return None,
-    };
-    let id = liaison_stix::sco_id(ty, &props)?;
-    let mut m = props;
-    m.insert("type".into(), json!(ty));
-    m.insert("spec_version".into(), json!("2.1"));
-    m.insert("id".into(), json!(id));
-    Some((Value::Object(m), pattern))
-}
-
-fn obj(kv: &[(&str, Value)]) -> Map<String, Value> {
-    kv.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
-}
-
-fn promote(env: &Env<'_>, id: &str) -> Result<ExitCode> {
-    let (_stored, v) = load(env, id)?;
-    let rule = v["rule"].as_str().unwrap_or_default();
-    // The kind of the values: from an extractor rule (`ipv4:…`), else guessed per value
-    // is not attempted: watchlist terms have no observable.
-    let kind = rule.split_once(':').map(|(k, _)| k).unwrap_or_default();
-    let mut extra: Vec<StixObject> = Vec::new();
-    let mut refs: Vec<String> = Vec::new();
-    let label_ext = v["extensions"][liaison_stix::LABEL_EXTENSION_ID].clone();
-    let markings = v["object_marking_refs"].clone();
-    let now = fmt_ms(env.now);
-    for val in strings(&v["observed_values"]) {
-        let Some((mut sco, pattern)) = observable(kind, &val) else {
-            continue;
-        };
-        let ind_id = format!(
-            "indicator--{}",
-            name_uuid(&format!("promoted\u{1f}{pattern}"))
-        );
-        let mut ind = json!({
-            "type": "indicator",
-            "spec_version": "2.1",
-            "id": ind_id,
-            "created": now,
-            "modified": now,
-            "name": format!("{} (promoted from {id})", val),
-            "pattern": pattern,
-            "pattern_type": "stix",
-            "valid_from": v["first_seen"],
-            "indicator_types": ["malicious-activity"],
-        });
-        for o in [&mut sco, &mut ind] {
-            if !label_ext.is_null() {
-                o["extensions"] = json!({ liaison_stix::LABEL_EXTENSION_ID: label_ext.clone() });
-            }
-            if markings.is_array() {
-                o["object_marking_refs"] = markings.clone();
-            }
-        }
-        refs.push(sco["id"].as_str().unwrap_or_default().to_string());
-        refs.push(ind_id);
-        extra.push(StixObject::from_value(sco)?);
-        extra.push(StixObject::from_value(ind)?);
-    }
-    refs.extend(strings(&v["sighting_refs"]));
-    if extra.is_empty() {
-        bail!(
-            "{id}: nothing to promote: '{rule}' has no observed value of a kind that makes an observable (IP, domain, URL, e-mail, hash); escalate it into a task instead"
-        );
-    }
-    let n = extra.len() / 2;
-    triage(
-        env,
-        id,
-        Triage::Promoted {
-            by: env.subject.name.clone(),
-            object_refs: refs,
-        },
-        extra,
-    )
-    .with_context(|| format!("promoting {id}"))?;
-    println!("{n} observables and {n} indicators created");
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ use crate::kb::Ctx;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use liaison_policy::{Level, Role, Subject};
+use liaison_server::tasks_api::{MonitorSettings, TasksSetup, Webhook};
 use liaison_server::{AppState, AuthDb, Directory, OrgInfo, Scope, Settings, UnitInfo};
 use liaison_store::SqliteStore;
 use std::io::BufRead;
@@ -186,7 +187,7 @@ fn system_subject(cfg: &Config) -> Result<Subject> {
 /// The application state of a data directory: store, credentials, users, settings.
 pub fn state_for(data: &Path, insecure_cookies: bool) -> Result<(AppState, Config)> {
     let cfg = Config::load(data)?;
-    let store = SqliteStore::open(&data.join("liaison.db"), cfg.policy()?)
+    let store = crate::cmd::keys::open_store(data, cfg.policy()?)
         .with_context(|| format!("opening the store in {}", data.display()))?;
     let sys = system_subject(&cfg)?;
     for c in &cfg.server.collections {
@@ -239,8 +240,71 @@ pub fn state_for(data: &Path, insecure_cookies: bool) -> Result<(AppState, Confi
                 .collect(),
         ),
         settings,
-    );
+    )
+    .with_tasks(tasks_setup(&cfg)?);
     Ok((state, cfg))
+}
+
+/// The deadline monitor's and the task API's setup from `[tasks]`: the directory with
+/// unit heads, deadline templates, check interval and webhooks.
+pub fn tasks_setup(cfg: &Config) -> Result<TasksSetup> {
+    let policy = cfg.policy()?;
+    let lowest = liaison_policy::Level(0);
+    let mut webhooks = Vec::new();
+    for (i, w) in cfg.tasks.webhooks.iter().enumerate() {
+        let at = format!("tasks.webhooks[{i}]");
+        let (org, unit) = match w.target.split_once('/') {
+            Some((o, u)) => (o, Some(u)),
+            None => (w.target.as_str(), None),
+        };
+        let Some(o) = cfg.orgs.iter().find(|o| o.id == org) else {
+            bail!("{at}.target: no organization '{org}'");
+        };
+        if let Some(u) = unit {
+            if !o.units.iter().any(|x| x.id == u) {
+                bail!("{at}.target: organization '{org}' has no unit '{u}'");
+            }
+        }
+        let max_level = match &w.max_level {
+            Some(l) => policy.level(l).with_context(|| format!("{at}.max_level"))?,
+            None => lowest,
+        };
+        webhooks.push(Webhook {
+            target: Some(w.target.clone()),
+            url: w.url.clone(),
+            max_level,
+        });
+    }
+    if let Some(url) = &cfg.tasks.webhook_url {
+        webhooks.push(Webhook {
+            target: None,
+            url: url.clone(),
+            max_level: lowest,
+        });
+    }
+    Ok(TasksSetup {
+        directory: crate::cmd::task::directory(cfg)?,
+        templates: cfg.tasks.templates()?,
+        monitor: MonitorSettings {
+            interval: Duration::from_secs(cfg.tasks.monitor_interval_secs.unwrap_or(60).max(1)),
+            webhooks,
+            secret: cfg.tasks.webhook_secret().map(String::into_bytes),
+            ..MonitorSettings::default()
+        },
+    })
+}
+
+/// Aborts the task when dropped.
+struct Guard(tokio::task::JoinHandle<()>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn scopeguard(h: tokio::task::JoinHandle<()>) -> Guard {
+    Guard(h)
 }
 
 /// Serve a data directory until Ctrl-C or SIGTERM. `ready` gets the bound address
@@ -260,6 +324,11 @@ pub fn serve_dir(
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        // The deadline monitor and webhook sender run beside the server and stop with it.
+        let monitor = liaison_server::monitor::spawn(state.clone());
+        let _stop = scopeguard(monitor);
+        // Collection feeds run on their schedules beside the server.
+        liaison_server::feeds::start(state.clone());
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;

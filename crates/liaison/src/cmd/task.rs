@@ -1,28 +1,25 @@
 //! `liaison task …`: tasks between organizations, stored as `x-liaison-task` STIX objects.
 //!
-//! Every change is a new version imported through `Store::import` (so the versions are
-//! the history), and every read goes through `Store::get`, `versions` or `export`, which
-//! filter by the reader's label rights. The task rules (who may do what, which status may
-//! follow which, deadlines) are `liaison_tasks::apply`; this module only checks the
-//! deployment's directory (organizations, units, users) and the labels.
+//! The operations are `liaison_server::tasks_api::Work`, shared with the REST API: every
+//! change is a new version imported through `Store::import` (so the versions are the
+//! history), and every read goes through `Store::get`, `versions` or `export`, which
+//! filter by the reader's label rights; the rules are `liaison_tasks`'. This module
+//! parses arguments and prints.
 
 use crate::config::{parse_label, Config};
 use crate::kb::Ctx;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use liaison_policy::{can_read, Label, Releasability, Role, Subject};
-use liaison_stix::label::{set_tlp, LabelExtension};
-use liaison_stix::StixObject;
-use liaison_store::{ExportFilter, ImportOptions, Prepared, SqliteStore, Store, StoredObject};
+use liaison_server::tasks_api::{Work, WorkError};
+use liaison_store::StoredObject;
+use liaison_tasks::directory::{OrgEntry, UnitEntry};
+use liaison_tasks::ops::parse_parties;
 use liaison_tasks::time::fmt_ms;
 use liaison_tasks::{
-    apply, clock, parse_deadline, task_extension_definition, Action, Party, Priority, Quarter,
-    Status, Task, TaskType, Update, TASK_EXTENSION_ID, TASK_TYPE,
+    clock, parse_deadline, Action, Directory, NewTask, Party, Quarter, Task, TaskFilter, Update,
 };
 use serde_json::Value;
 use std::process::ExitCode;
-
-const H: i64 = 3_600_000;
 
 #[derive(Subcommand, Debug)]
 pub enum TaskCommand {
@@ -199,34 +196,28 @@ pub struct StatsArgs {
 pub fn run(ctx: &Ctx, c: TaskCommand) -> Result<ExitCode> {
     let (cfg, store, subject) = ctx.open()?;
     let now = liaison_stix::Timestamp::now().millis();
+    let dir = directory(&cfg)?;
+    let templates = cfg.tasks.templates()?;
     let env = Env {
-        cfg: &cfg,
-        store: &store,
-        subject: &subject,
-        now,
+        work: Work {
+            store: &store,
+            dir: &dir,
+            templates: &templates,
+            subject: &subject,
+            now,
+        },
     };
     match c {
         TaskCommand::New(a) => env.new_task(a),
         TaskCommand::List(a) => env.list(a),
         TaskCommand::Show(a) => env.show(a),
-        TaskCommand::Assign(a) => {
-            let parties =
-                a.to.iter()
-                    .map(|s| Party::parse(s).map_err(anyhow::Error::from))
-                    .collect::<Result<Vec<_>>>()?;
-            env.change(&a.id, Action::Assign(parties))
-        }
+        TaskCommand::Assign(a) => env.change(&a.id, Action::Assign(parse_parties(&a.to)?)),
         TaskCommand::Accept(a) => env.change(&a.id, Action::Accept),
         TaskCommand::Reject(a) => env.change(&a.id, Action::Reject(a.reason)),
         TaskCommand::Start(a) => env.change(&a.id, Action::Start),
         TaskCommand::Pause(a) => env.change(&a.id, Action::Pause(a.reason)),
         TaskCommand::Resume(a) => env.change(&a.id, Action::Resume),
         TaskCommand::Update(a) => {
-            for r in &a.refs {
-                if store.get(&subject, r)?.is_none() {
-                    bail!("--ref {r}: no such object that {} may read", subject.name);
-                }
-            }
             let u = Update {
                 title: a.title,
                 description: a.description,
@@ -240,20 +231,7 @@ pub fn run(ctx: &Ctx, c: TaskCommand) -> Result<ExitCode> {
             };
             env.change(&a.id, Action::Update(u))
         }
-        TaskCommand::Answer(a) => {
-            if let Some(r) = &a.answer_ref {
-                if !(r.starts_with("report--") || r.starts_with("note--")) {
-                    bail!("--ref {r}: an answer is a report or a note (report--… or note--…)");
-                }
-                if store.get(&subject, r)?.is_none() {
-                    bail!(
-                        "--ref {r}: no such report or note that {} may read; import it first",
-                        subject.name
-                    );
-                }
-            }
-            env.change(&a.id, Action::Answer(a.answer_ref))
-        }
+        TaskCommand::Answer(a) => env.change(&a.id, Action::Answer(a.answer_ref)),
         TaskCommand::Close(a) => env.change(&a.id, Action::Close),
         TaskCommand::Reopen(a) => env.change(&a.id, Action::Reopen(a.reason)),
         TaskCommand::Cancel(a) => env.change(&a.id, Action::Cancel(a.reason)),
@@ -261,251 +239,62 @@ pub fn run(ctx: &Ctx, c: TaskCommand) -> Result<ExitCode> {
     }
 }
 
-/// What a new task needs (the CLI's `task new`, or an alert escalated into a task).
-pub(crate) struct NewTask {
-    pub title: String,
-    pub task_type: String,
-    pub priority: String,
-    pub deadline: Option<String>,
-    pub description: Option<String>,
-    pub assign: Vec<String>,
-    pub refs: Vec<String>,
-    pub label: Option<Label>,
+/// The deployment's directory for the task rules: organizations, units with their
+/// heads, and every user's subject.
+pub(crate) fn directory(cfg: &Config) -> Result<Directory> {
+    Ok(Directory {
+        orgs: cfg
+            .orgs
+            .iter()
+            .map(|o| OrgEntry {
+                id: o.id.clone(),
+                units: o
+                    .units
+                    .iter()
+                    .map(|u| UnitEntry {
+                        id: u.id.clone(),
+                        head: u.head.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        users: cfg
+            .users
+            .iter()
+            .map(|u| cfg.subject(Some(&u.name)))
+            .collect::<Result<Vec<_>>>()?,
+    })
 }
 
-/// Config, store, acting subject and the time, for task operations.
+/// The task and alert operations of the acting user (shared with the REST API).
 pub(crate) struct Env<'a> {
-    pub cfg: &'a Config,
-    pub store: &'a SqliteStore,
-    pub subject: &'a Subject,
-    pub now: i64,
-}
-
-/// The acting user as a task party.
-fn actor_of(s: &Subject) -> Party {
-    Party::new(&s.org, s.unit.as_deref(), Some(&s.name))
+    pub work: Work<'a>,
 }
 
 impl Env<'_> {
-    /// Check an assignee against the directory, and that it may read the task's label.
-    fn check_assignee(&self, p: &Party, label: &Label) -> Result<()> {
-        let cfg = self.cfg;
-        let Some(org) = cfg.orgs.iter().find(|o| o.id == p.org) else {
-            bail!(
-                "unknown assignee '{p}': no organization '{}' (known: {})",
-                p.org,
-                cfg.orgs
-                    .iter()
-                    .map(|o| o.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        };
-        if let Some(u) = &p.unit {
-            if !org.units.iter().any(|x| &x.id == u) {
-                bail!(
-                    "unknown assignee '{p}': organization '{}' has no unit '{u}' (units: {})",
-                    org.id,
-                    org.units
-                        .iter()
-                        .map(|x| x.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-        }
-        if let Some(name) = &p.user {
-            let Some(user) = cfg.users.iter().find(|u| &u.name == name) else {
-                bail!("unknown assignee '{p}': no user '{name}'");
-            };
-            if user.org != p.org || (p.unit.is_some() && user.unit != p.unit) {
-                bail!(
-                    "unknown assignee '{p}': user '{name}' belongs to {}{}",
-                    user.org,
-                    user.unit
-                        .as_ref()
-                        .map(|u| format!("/{u}"))
-                        .unwrap_or_default()
-                );
-            }
-            let s = cfg.subject(Some(name))?;
-            if !can_read(&s, label) {
-                bail!(
-                    "assignee '{p}' may not read the task's label {}: choose a label they are cleared for",
-                    self.store.policy().banner(label)
-                );
-            }
-        } else if !label.readable_by_org(&p.org) {
-            bail!(
-                "assignee '{p}' may not read the task's label {}: make it releasable to '{}'",
-                self.store.policy().banner(label),
-                p.org
-            );
-        }
-        Ok(())
-    }
-
     fn new_task(&self, a: NewArgs) -> Result<ExitCode> {
+        let w = &self.work;
         let label = match &a.label {
-            Some(text) => Some(parse_label(self.store.policy(), text, &self.subject.org)?),
+            Some(text) => Some(parse_label(w.store.policy(), text, &w.subject.org)?),
             None => None,
         };
-        let json = a.json;
-        let stored = self.create(NewTask {
+        let stored = w.create(&NewTask {
             title: a.title,
-            task_type: a.task_type,
-            priority: a.priority,
+            task_type: Some(a.task_type),
+            priority: Some(a.priority),
             deadline: a.deadline,
             description: a.description,
-            assign: a.assign,
+            assignees: a.assign,
             refs: a.refs,
             label,
         })?;
-        self.print_task(&stored, json)?;
+        self.print_task(&stored, a.json)?;
         Ok(ExitCode::SUCCESS)
     }
 
-    /// Create a task (assigned at once when assignees are given) and store it.
-    pub(crate) fn create(&self, a: NewTask) -> Result<StoredObject> {
-        let s = self.subject;
-        let ty: TaskType = a.task_type.parse()?;
-        let prio: Priority = a.priority.parse()?;
-        let templates = self.cfg.tasks.templates()?;
-        let deadline = match &a.deadline {
-            Some(d) => parse_deadline(d, self.now)?,
-            None => templates.deadline(ty, prio, self.now),
-        };
-        let assignees = a
-            .assign
-            .iter()
-            .map(|x| Party::parse(x).map_err(anyhow::Error::from))
-            .collect::<Result<Vec<_>>>()?;
-        let label = match a.label {
-            Some(l) => l,
-            None => {
-                let mut l = Label::public(Some(s.org.clone()));
-                l.releasable_to = Releasability::to(
-                    assignees
-                        .iter()
-                        .map(|p| p.org.clone())
-                        .filter(|o| o != &s.org),
-                );
-                l
-            }
-        };
-        if !can_read(s, &label) {
-            bail!(
-                "the label {} is beyond {}'s clearance, compartments or releasability: a requester may only ask at a label they can read",
-                self.store.policy().banner(&label),
-                s.name
-            );
-        }
-        for p in &assignees {
-            self.check_assignee(p, &label)?;
-        }
-        for r in &a.refs {
-            if self.store.get(s, r)?.is_none() {
-                bail!("--ref {r}: no such object that {} may read", s.name);
-            }
-        }
-        let id = format!("{TASK_TYPE}--{}", uuid::Uuid::new_v4());
-        let mut task = Task::draft(id, self.now, &a.title, ty, prio, actor_of(s), deadline)?;
-        task.description = a.description;
-        task.object_refs = a.refs;
-        if !assignees.is_empty() {
-            task = apply(&task, &actor_of(s), Action::Assign(assignees), self.now)?;
-        }
-        self.write(&task, None, &label, s)
-    }
-
-    /// Write a task version at `label` for `writer`, with the extension definition the
-    /// first time.
-    fn write(
-        &self,
-        task: &Task,
-        previous: Option<&Value>,
-        label: &Label,
-        writer: &Subject,
-    ) -> Result<StoredObject> {
-        let extra = previous.and_then(Value::as_object);
-        let mut obj = StixObject::from_value(task.to_stix(extra))?;
-        if previous.is_none() {
-            let policy = self.store.policy();
-            LabelExtension {
-                level: policy.level_name(label.level).to_string(),
-                compartments: label.compartments.iter().cloned().collect(),
-                releasable_to: match &label.releasable_to {
-                    Releasability::All => vec!["*".into()],
-                    Releasability::To(set) => set.iter().cloned().collect(),
-                },
-                owner: label.owner.clone(),
-            }
-            .write(&mut obj);
-            if let Some(t) = liaison_stix::tlp::Tlp::parse(label.tlp.as_str()) {
-                set_tlp(&mut obj, t);
-            }
-        }
-        let mut batch: Vec<StixObject> = Vec::new();
-        if self.store.get(writer, TASK_EXTENSION_ID)?.is_none() {
-            batch.push(StixObject::from_value(task_extension_definition())?);
-        }
-        batch.push(obj);
-        let opts = ImportOptions {
-            default_label: Some(Label::public(None)),
-            strict: true,
-            expected_objects: None,
-        };
-        let mut items = batch.into_iter().map(|o| Ok(Prepared::new(o)));
-        self.store
-            .import(writer, &mut items, &opts, &mut |_| {})
-            .map_err(|e| anyhow!("the task was not stored: {e}"))?;
-        self.store
-            .get(writer, &task.id)?
-            .ok_or_else(|| anyhow!("{} was stored but cannot be read back", task.id))
-    }
-
-    /// Read the latest version of a task the subject may read.
-    fn load(&self, id: &str) -> Result<(StoredObject, Task)> {
-        let stored = self
-            .store
-            .get(self.subject, id)?
-            .filter(|o| o.object.type_name() == TASK_TYPE);
-        let Some(stored) = stored else {
-            bail!("no task {id} that {} may read", self.subject.name);
-        };
-        let task = Task::from_stix(&stored.object.to_value())
-            .with_context(|| format!("stored task {id}"))?;
-        Ok((stored, task))
-    }
-
     fn change(&self, id: &str, action: Action) -> Result<ExitCode> {
-        let (stored, task) = self.load(id)?;
-        let actor = actor_of(self.subject);
         let verb = action.verb();
-        if let Action::Assign(parties) = &action {
-            for p in parties {
-                self.check_assignee(p, &stored.label)?;
-            }
-        }
-        let next = apply(&task, &actor, action, self.now)?;
-        // The task belongs to the requesting organization. An assignee of another
-        // organization changes it through the task rules (just checked), so the new
-        // version is written on the owner's behalf, with the actor's own clearance,
-        // compartments and roles (a reader still cannot write).
-        let mut writer = self.subject.clone();
-        if let Some(owner) = &stored.label.owner {
-            writer.org = owner.clone();
-            writer.roles.remove(&Role::Admin);
-            if !self.subject.has_role(Role::Analyst) {
-                bail!(
-                    "{} holds no analyst role and may not change tasks",
-                    self.subject.name
-                );
-            }
-            writer.roles.insert(Role::Analyst);
-        }
-        let previous = self.store.labelled_value(&stored);
-        let out = self.write(&next, Some(&previous), &stored.label, &writer)?;
+        let out = self.work.change(id, action)?;
         let t = Task::from_stix(&out.object.to_value())?;
         println!(
             "{verb}: {} is {} (version {})",
@@ -516,60 +305,22 @@ impl Env<'_> {
         Ok(ExitCode::SUCCESS)
     }
 
-    /// Every task the subject may read (latest versions).
-    fn readable_tasks(&self) -> Result<Vec<(StoredObject, Task)>> {
-        let filter = ExportFilter {
-            types: vec![TASK_TYPE.into()],
-            since: None,
-            all_versions: false,
-        };
-        let mut out = Vec::new();
-        let mut bad = None;
-        self.store.export(self.subject, &filter, &mut |o| {
-            match Task::from_stix(&o.object.to_value()) {
-                Ok(t) => out.push((o, t)),
-                Err(e) => bad = Some(format!("{}: {e}", o.object.id())),
-            }
-            Ok(())
-        })?;
-        if let Some(b) = bad {
-            tracing::warn!("skipped an unreadable task: {b}");
-        }
-        Ok(out)
-    }
-
     fn list(&self, a: ListArgs) -> Result<ExitCode> {
-        let me = actor_of(self.subject);
-        let status: Option<Status> = a.status.as_deref().map(str::parse).transpose()?;
-        let now = self.now;
-        let mut rows: Vec<(StoredObject, Task)> = self
-            .readable_tasks()?
-            .into_iter()
-            .filter(|(_, t)| {
-                (a.all || status.is_some() || !t.status.is_final())
-                    && status.is_none_or(|s| t.status == s)
-                    && (!a.mine
-                        || t.requester.user == me.user
-                        || t.assignees
-                            .iter()
-                            .any(|p| p.user.is_some() && p.covers(&me)))
-                    && (!a.my_unit || {
-                        let unit =
-                            |p: &Party| p.org == me.org && p.unit.is_some() && p.unit == me.unit;
-                        unit(&t.requester) || t.assignees.iter().any(unit)
-                    })
-                    && (!a.overdue || t.is_overdue(now))
-                    && a.due_within.is_none_or(|h| {
-                        t.status.is_open()
-                            && clock::effective_deadline(t, now) <= now + i64::from(h) * H
-                    })
-            })
-            .collect();
-        rows.sort_by_key(|(_, t)| (clock::effective_deadline(t, now), t.id.clone()));
+        let w = &self.work;
+        let now = w.now;
+        let filter = TaskFilter {
+            mine: a.mine,
+            my_unit: a.my_unit,
+            overdue: a.overdue,
+            due_within: a.due_within,
+            status: a.status.as_deref().map(str::parse).transpose()?,
+            all: a.all,
+        };
+        let rows = w.tasks(&filter)?;
         if a.json {
             let list: Vec<Value> = rows
                 .iter()
-                .map(|(o, _)| self.store.labelled_value(o))
+                .map(|(o, _)| self.work.store.labelled_value(o))
                 .collect();
             println!("{}", serde_json::to_string_pretty(&list)?);
             return Ok(ExitCode::SUCCESS);
@@ -598,26 +349,24 @@ impl Env<'_> {
     }
 
     fn show(&self, a: ShowArgs) -> Result<ExitCode> {
-        let versions: Vec<StoredObject> = if a.history {
-            self.store.versions(self.subject, &a.id)?
+        let w = &self.work;
+        let found = if a.history {
+            w.task_history(&a.id)
         } else {
-            self.store.get(self.subject, &a.id)?.into_iter().collect()
+            w.task(&a.id).map(|(s, _)| vec![s])
         };
-        let versions: Vec<StoredObject> = versions
-            .into_iter()
-            .filter(|v| v.object.type_name() == TASK_TYPE)
-            .collect();
-        if versions.is_empty() {
-            eprintln!(
-                "liaison: no task {} that {} may read",
-                a.id, self.subject.name
-            );
-            return Ok(ExitCode::from(1));
-        }
+        let versions = match found {
+            Ok(v) => v,
+            Err(e @ WorkError::NotFound { .. }) => {
+                eprintln!("liaison: {e}");
+                return Ok(ExitCode::from(1));
+            }
+            Err(e) => return Err(e.into()),
+        };
         if a.json {
             let list: Vec<Value> = versions
                 .iter()
-                .map(|v| self.store.labelled_value(v))
+                .map(|v| self.work.store.labelled_value(v))
                 .collect();
             let out = if a.history {
                 Value::Array(list)
@@ -628,7 +377,7 @@ impl Env<'_> {
             return Ok(ExitCode::SUCCESS);
         }
         if a.history {
-            let banner = self.store.policy().banner(&versions[0].label);
+            let banner = self.work.store.policy().banner(&versions[0].label);
             println!("== {banner} ==");
             for v in &versions {
                 let t = Task::from_stix(&v.object.to_value())?;
@@ -658,13 +407,13 @@ impl Env<'_> {
         if as_json {
             println!(
                 "{}",
-                serde_json::to_string_pretty(&self.store.labelled_value(stored))?
+                serde_json::to_string_pretty(&self.work.store.labelled_value(stored))?
             );
             return Ok(());
         }
         let t = Task::from_stix(&stored.object.to_value())?;
-        let now = self.now;
-        let banner = self.store.policy().banner(&stored.label);
+        let now = self.work.now;
+        let banner = self.work.store.policy().banner(&stored.label);
         println!("== {banner} ==");
         println!("{}  {}", t.id, t.title);
         println!("  type        {}   priority {}", t.task_type, t.priority);
@@ -716,17 +465,16 @@ impl Env<'_> {
     fn stats(&self, a: StatsArgs) -> Result<ExitCode> {
         let q = match &a.quarter {
             Some(q) => Quarter::parse(q)?,
-            None => Quarter::of(self.now),
+            None => Quarter::of(self.work.now),
         };
-        let tasks: Vec<Task> = self.readable_tasks()?.into_iter().map(|(_, t)| t).collect();
-        let st = liaison_tasks::stats(&tasks, q, self.now);
+        let st = self.work.stats(q)?;
         if a.json {
             println!("{}", serde_json::to_string_pretty(&st)?);
             return Ok(ExitCode::SUCCESS);
         }
         println!(
             "Tasks {} (those {} may read)",
-            st.quarter, self.subject.name
+            st.quarter, self.work.subject.name
         );
         println!(
             "{:<28} {:>9} {:>8} {:>12} {:>10} {:>8} {:>8}",
