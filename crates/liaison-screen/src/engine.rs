@@ -249,8 +249,10 @@ impl EngineBuilder {
         let mut lookup: Vec<HashMap<String, Vec<u32>>> = vec![HashMap::new(); KINDS];
         let mut matchers: Vec<(u32, Box<dyn ObservableMatcher>)> = Vec::new();
         let mut skipped = Vec::new();
-        for (ri, r) in self.rules.iter().enumerate() {
-            match self.compiler.compile(&r.pattern) {
+        let compiled = compile_all(&*self.compiler, &self.rules);
+        for (ri, c) in compiled.into_iter().enumerate() {
+            let r = &self.rules[ri];
+            match c {
                 Ok(Compiled::Literals(ls)) => {
                     for l in ls {
                         // With extraction on, a literal the extractors produce
@@ -376,6 +378,26 @@ impl EngineBuilder {
             skipped,
         })
     }
+}
+
+/// Compile every rule's pattern, on two threads when there are many.
+fn compile_all(
+    c: &dyn PatternCompiler,
+    rules: &[IndicatorRule],
+) -> Vec<std::result::Result<Compiled, String>> {
+    if rules.len() < 1000 {
+        return rules.iter().map(|r| c.compile(&r.pattern)).collect();
+    }
+    let (a, b) = rules.split_at(rules.len() / 2);
+    std::thread::scope(|s| {
+        let first = s.spawn(|| a.iter().map(|r| c.compile(&r.pattern)).collect::<Vec<_>>());
+        let second: Vec<_> = b.iter().map(|r| c.compile(&r.pattern)).collect();
+        let mut out = first
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        out.extend(second);
+        out
+    })
 }
 
 /// Number of [`Kind`]s.

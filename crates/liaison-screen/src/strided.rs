@@ -69,6 +69,8 @@ struct Tier {
     slots: Vec<Slot>,
     slot_shift: u32,
     entries: Vec<Entry>,
+    /// The distinct grams.
+    grams: Vec<u64>,
 }
 
 /// A pattern behind a gram, with its first and last eight bytes (in byte
@@ -246,9 +248,11 @@ impl Tier {
         };
         let mut slots = vec![empty; nslots];
         let mut entries = Vec::with_capacity(grams.len());
+        let mut distinct_grams = Vec::with_capacity(distinct);
         let mut i = 0;
         while i < grams.len() {
             let g = grams[i].0;
+            distinct_grams.push(g);
             let start = entries.len() as u32;
             while i < grams.len() && grams[i].0 == g {
                 entries.push(entry(grams[i].1, grams[i].2));
@@ -271,12 +275,14 @@ impl Tier {
             slots,
             slot_shift,
             entries,
+            grams: distinct_grams,
         }
     }
 
     fn memory_usage(&self) -> usize {
         self.slots.len() * std::mem::size_of::<Slot>()
             + self.entries.len() * std::mem::size_of::<Entry>()
+            + self.grams.len() * 8
     }
 
     /// The entries of gram `g` (hash `h`).
@@ -340,9 +346,8 @@ impl Strided {
                 let tiers = build_tiers(k, &tiers, pats, classes.as_deref());
                 let mut heads: Vec<u64> = tiers
                     .iter()
-                    .flat_map(|t| &t.slots)
-                    .filter(|s| s.start != s.end)
-                    .map(|s| s.gram & 0xFFFF_FFFF)
+                    .flat_map(|t| &t.grams)
+                    .map(|g| g & 0xFFFF_FFFF)
                     .collect();
                 heads.sort_unstable();
                 heads.dedup();
@@ -360,9 +365,9 @@ impl Strided {
                 let block_shift = 64 - nblocks.trailing_zeros();
                 let mut blocks = vec![Block([0; 8]); nblocks];
                 for (ti, t) in tiers.iter().enumerate() {
-                    for sl in t.slots.iter().filter(|s| s.start != s.end) {
-                        let b = (gate_hash(sl.gram as u32) >> block_shift) as usize;
-                        let h = tier_hash(sl.gram, ti);
+                    for &g in &t.grams {
+                        let b = (gate_hash(g as u32) >> block_shift) as usize;
+                        let h = tier_hash(g, ti);
                         blocks[b].0[(h >> 61) as usize] |= bloom_mask(h);
                     }
                 }
