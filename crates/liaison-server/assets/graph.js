@@ -60,13 +60,29 @@
     return added;
   }
 
+  // The page banner is the join of every label drawn: the server joins what it sends
+  // with what the page already shows.
+  var joined = null;
+  function setBanner(g) {
+    joined = g.joined || joined;
+    if (!g.banner) return;
+    document.querySelectorAll(".banner").forEach(function (b) {
+      b.textContent = g.banner;
+      b.className = "banner " + g.banner_class;
+    });
+  }
+
   function load(id, d, m, around) {
-    var url = "/api/v1/graph/" + encodeURIComponent(id) + "?depth=" + d + "&max_nodes=" + m;
+    var url = "/ui/graph-data/" + encodeURIComponent(id) + "?depth=" + d + "&max=" + m;
+    if (joined) url += "&with=" + encodeURIComponent(JSON.stringify(joined));
     return fetch(url, { credentials: "same-origin" }).then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();
-    }).then(function (g) { return add(g, around); });
+    }).then(function (g) { setBanner(g); return add(g, around); });
   }
+
+  // Numeric cell keys: string keys cost an allocation per node per step.
+  function cellKey(gx, gy) { return (gx + 32768) * 65536 + (gy + 32768); }
 
   // One layout step: springs along edges, grid-local repulsion, gentle centring.
   function step() {
@@ -76,7 +92,7 @@
     var grid = new Map();
     for (i = 0; i < n; i++) {
       var p = nodes[i];
-      var key = Math.floor(p.x / CELL) + "," + Math.floor(p.y / CELL);
+      var key = cellKey(Math.floor(p.x / CELL), Math.floor(p.y / CELL));
       var c = grid.get(key);
       if (!c) grid.set(key, c = []);
       c.push(p);
@@ -85,7 +101,7 @@
       var a = nodes[i];
       var gx = Math.floor(a.x / CELL), gy = Math.floor(a.y / CELL);
       for (var dx = -1; dx <= 1; dx++) for (var dy = -1; dy <= 1; dy++) {
-        var cell = grid.get((gx + dx) + "," + (gy + dy));
+        var cell = grid.get(cellKey(gx + dx, gy + dy));
         if (!cell) continue;
         for (j = 0; j < cell.length; j++) {
           var b = cell[j];
@@ -118,6 +134,20 @@
     stats.steps++;
   }
 
+  function radius(n) { return (n.id === start ? 8 : 4 + Math.min(6, Math.sqrt(n.deg))) / Math.sqrt(view.k); }
+
+  // Zoom to show every node once the layout has settled (until the user zooms).
+  var userZoomed = false;
+  function fit() {
+    if (userZoomed || !nodes.length) return;
+    var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    nodes.forEach(function (n) { minX = Math.min(minX, n.x); maxX = Math.max(maxX, n.x); minY = Math.min(minY, n.y); maxY = Math.max(maxY, n.y); });
+    var w = canvas.clientWidth, h = canvas.clientHeight;
+    var k = Math.min(w / (maxX - minX + 80), h / (maxY - minY + 80));
+    view.k = Math.max(0.05, Math.min(2.5, k));
+    view.x = -(minX + maxX) / 2 * view.k; view.y = -(minY + maxY) / 2 * view.k;
+  }
+
   function draw() {
     var w = canvas.clientWidth, h = canvas.clientHeight;
     ctx.clearRect(0, 0, w, h);
@@ -133,17 +163,31 @@
     }
     ctx.stroke();
     var labels = nodes.length <= 150 || view.k > 1.5;
-    ctx.font = (11 / view.k) + "px system-ui, sans-serif";
+    // Nodes batched by colour: one path and one fill per type, not per node.
+    var byColor = {};
     for (var j = 0; j < nodes.length; j++) {
-      var n = nodes[j];
-      var r = (n.id === start ? 8 : 4 + Math.min(6, Math.sqrt(n.deg))) / Math.sqrt(view.k);
-      ctx.fillStyle = color(n.type);
-      ctx.beginPath(); ctx.arc(n.x, n.y, r, 0, Math.PI * 2); ctx.fill();
-      if (n === hover) { ctx.strokeStyle = "#000"; ctx.lineWidth = 2 / view.k; ctx.stroke(); ctx.strokeStyle = "rgba(90,100,115,0.35)"; ctx.lineWidth = 1 / view.k; }
-      if (labels || n === hover || n.id === start) {
-        ctx.fillStyle = "#1b1f24";
-        ctx.fillText(n.name || n.type, n.x + r + 2, n.y + 3);
-      }
+      var c = color(nodes[j].type);
+      (byColor[c] || (byColor[c] = [])).push(nodes[j]);
+    }
+    Object.keys(byColor).forEach(function (c) {
+      ctx.fillStyle = c;
+      ctx.beginPath();
+      byColor[c].forEach(function (n) {
+        var r = radius(n);
+        ctx.moveTo(n.x + r, n.y);
+        ctx.arc(n.x, n.y, r, 0, Math.PI * 2);
+      });
+      ctx.fill();
+    });
+    if (hover) {
+      ctx.strokeStyle = "#000"; ctx.lineWidth = 2 / view.k;
+      ctx.beginPath(); ctx.arc(hover.x, hover.y, radius(hover), 0, Math.PI * 2); ctx.stroke();
+    }
+    ctx.fillStyle = "#1b1f24";
+    ctx.font = (11 / view.k) + "px system-ui, sans-serif";
+    for (var i2 = 0; i2 < nodes.length; i2++) {
+      var n = nodes[i2];
+      if (labels || n === hover || n.id === start) ctx.fillText(n.name || n.type, n.x + radius(n) + 2, n.y + 3);
     }
     ctx.restore();
   }
@@ -159,7 +203,7 @@
       do { step(); } while (alpha > 0.01 && performance.now() < tEnd);
       var tl = performance.now() - t0;
       if (tl > stats.maxLayoutMs) stats.maxLayoutMs = tl;
-      if (alpha <= 0.01 && stats.settledMs === null) stats.settledMs = performance.now() - stats.loadedAt;
+      if (alpha <= 0.01 && stats.settledMs === null) { stats.settledMs = performance.now() - stats.loadedAt; fit(); }
     }
     var td0 = performance.now();
     draw();
@@ -212,6 +256,7 @@
   });
   canvas.addEventListener("wheel", function (ev) {
     ev.preventDefault();
+    userZoomed = true;
     var k = Math.exp(-ev.deltaY * 0.0015);
     view.k = Math.max(0.05, Math.min(8, view.k * k));
   }, { passive: false });
@@ -227,7 +272,7 @@
   load(start, depth, max, null).then(function () {
     stats.loadedAt = performance.now();
     // Fit: zoom out for big graphs.
-    view.k = Math.min(1, 14 / Math.sqrt(nodes.length + 1));
+    view.k = Math.max(0.05, Math.min(2, 14 / Math.sqrt(nodes.length + 1)));
     window.liaisonGraph.ready = true;
   }).catch(function (e) {
     if (statEl) statEl.textContent = "— " + e.message;

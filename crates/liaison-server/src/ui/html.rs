@@ -65,6 +65,27 @@ pub fn banner(policy: &Policy, label: &Label) -> String {
     )
 }
 
+/// The page banner: the join of every label whose content the page shows (the
+/// highest level, every compartment, only the organizations all may go to), as
+/// classified systems mark a page by its most restrictive part. `None` when the page
+/// shows no labelled content.
+pub fn high_water<'a>(
+    policy: &Policy,
+    labels: impl IntoIterator<Item = &'a Label>,
+) -> Option<String> {
+    liaison_policy::join_all(labels).map(|l| banner(policy, &l))
+}
+
+/// A portion mark: one item's own label, small, beside it.
+pub fn portion(policy: &Policy, label: &Label) -> String {
+    format!(
+        "<span class=\"mini {}\" title=\"{}\">{}</span>",
+        level_class(policy, label),
+        esc(&policy.banner(label)),
+        esc(&policy.banner(label))
+    )
+}
+
 /// What the page shell needs to know about the viewer.
 pub struct Shell<'a> {
     /// Language.

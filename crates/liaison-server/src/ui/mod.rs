@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/search", get(pages::search))
         .route("/ui/object/{id}", get(pages::object))
         .route("/ui/graph/{id}", get(pages::graph))
+        .route("/ui/graph-data/{id}", get(pages::graph_data))
         .route("/ui/tasks", get(work::tasks))
         .route(
             "/ui/tasks/new",

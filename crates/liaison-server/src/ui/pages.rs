@@ -4,9 +4,11 @@ use super::html::{banner, esc, url};
 use super::i18n::{t, M};
 use super::work::{self, ALERT_TYPE};
 use super::Viewer;
-use crate::{blocking, AppState, Path, Query};
+use crate::{blocking, AppError, AppState, Path, Query};
 use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::response::Response;
+use liaison_policy::Label;
 use liaison_store::{ExportFilter, SearchQuery, Store, StoredObject};
 use liaison_tasks::alert::{state_of, Severity, Triage};
 use liaison_tasks::{TaskFilter, TASK_TYPE};
@@ -236,15 +238,22 @@ pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
     for o in &d.recent {
         let _ = write!(
             b,
-            "<li class=\"nav-row\"><span class=\"type\">{}</span> {} <span class=\"mini {}\">{}</span></li>",
+            "<li class=\"nav-row\"><span class=\"type\">{}</span> {} {}{}</li>",
             esc(o.object.type_name()),
             obj_link(o.object.id(), o.object.name()),
-            super::html::level_class(policy, &o.label),
-            esc(&policy.banner(&o.label))
+            "",
+            super::html::portion(policy, &o.label)
         );
     }
     b.push_str("</ul></section></div>");
-    v.page("dash", t(l, M::Dashboard), None, &b)
+    let shown = d
+        .recent
+        .iter()
+        .map(|o| &o.label)
+        .chain(d.mine.iter().take(8).map(|x| &x.0.label))
+        .chain(d.unit.iter().take(8).map(|x| &x.0.label));
+    let top = super::html::high_water(policy, shown);
+    v.page("dash", t(l, M::Dashboard), top.as_deref(), &b)
 }
 
 // ---------------------------------------------------------------------------- search
@@ -297,10 +306,24 @@ pub(crate) async fn search(
     };
     let st = state.clone();
     let subject = v.caller.subject.clone();
-    let r = match blocking(move || Ok(st.0.store.search(&subject, &query)?)).await {
-        Ok(r) => r,
+    let found = blocking(move || {
+        let store = &st.0.store;
+        let r = store.search(&subject, &query)?;
+        // Each hit's label, for its portion mark and the page banner.
+        let mut labels = HashMap::new();
+        for h in &r.hits {
+            if let Some(o) = store.get(&subject, &h.id)? {
+                labels.insert(h.id.clone(), o.label);
+            }
+        }
+        Ok((r, labels))
+    })
+    .await;
+    let (r, labels) = match found {
+        Ok(x) => x,
         Err(e) => return v.error(e),
     };
+    let policy = state.0.store.policy();
     let link = |types: &[String], offset: usize| {
         let mut s = format!("/ui/search?q={}", url(&q));
         if !types.is_empty() {
@@ -372,8 +395,12 @@ pub(crate) async fn search(
         for h in &r.hits {
             let _ = write!(
                 b,
-                "<tr class=\"nav-row\"><td>{}</td><td><span class=\"type\">{}</span></td><td class=\"id\">{}</td></tr>",
+                "<tr class=\"nav-row\"><td>{} {}</td><td><span class=\"type\">{}</span></td><td class=\"id\">{}</td></tr>",
                 obj_link(&h.id, Some(h.name.as_deref().unwrap_or(&h.id))),
+                labels
+                    .get(&h.id)
+                    .map(|l| super::html::portion(policy, l))
+                    .unwrap_or_default(),
                 esc(&h.r#type),
                 esc(&h.id)
             );
@@ -398,7 +425,8 @@ pub(crate) async fn search(
         );
     }
     b.push_str("</nav></section></div>");
-    v.page("search", t(l, M::Search), None, &b)
+    let top = super::html::high_water(policy, labels.values());
+    v.page("search", t(l, M::Search), top.as_deref(), &b)
 }
 
 // ---------------------------------------------------------------------------- object
@@ -417,26 +445,43 @@ pub(crate) async fn object(
         };
         let versions = store.versions(&subject, &id)?;
         let graph = store.graph(&subject, &id, 1, 200)?;
-        Ok(Some((cur, versions, graph)))
+        // Labels of what the relationships table names: the neighbours and the
+        // relationship objects (for portion marks and the page's high-water banner).
+        let mut labels = HashMap::new();
+        if let Some(g) = &graph {
+            for e in g.edges.iter().filter(|e| e.source == id || e.target == id) {
+                let other = if e.source == id { &e.target } else { &e.source };
+                for x in std::iter::once(other).chain(e.via.as_ref()) {
+                    if !labels.contains_key(x) {
+                        if let Some(o) = store.get(&subject, x)? {
+                            labels.insert(x.clone(), o.label);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Some((cur, versions, graph, labels)))
     })
     .await;
-    let (cur, versions, graph) = match found {
+    let (cur, versions, graph, labels) = match found {
         Ok(Some(x)) => x,
         Ok(None) => return super::not_found(v.lang),
         Err(e) => return v.error(e),
     };
     let l = v.lang;
     let policy = state.0.store.policy();
-    let top = banner(policy, &cur.label);
+    let top = super::html::high_water(policy, std::iter::once(&cur.label).chain(labels.values()))
+        .unwrap_or_else(|| banner(policy, &cur.label));
     let id = cur.object.id().to_string();
     let val = cur.object.to_value();
     let title = cur.object.name().unwrap_or(&id).to_string();
     let mut b = String::new();
     let _ = write!(
         b,
-        "<h1><span class=\"type\">{}</span> {}</h1><p class=\"id\">{}{}</p>",
+        "<h1><span class=\"type\">{}</span> {} {}</h1><p class=\"id\">{}{}</p>",
         esc(cur.object.type_name()),
         esc(&title),
+        super::html::portion(policy, &cur.label),
         esc(&id),
         if cur.object.revoked() {
             " <span class=\"sev sev-high\">revoked</span>"
@@ -530,9 +575,13 @@ pub(crate) async fn object(
             };
             let _ = write!(
                 b,
-                "<tr class=\"nav-row\"><td>{dir}</td><td>{kind}</td><td><span class=\"type\">{}</span></td><td>{}</td></tr>",
+                "<tr class=\"nav-row\"><td>{dir}</td><td>{kind}</td><td><span class=\"type\">{}</span></td><td>{} {}</td></tr>",
                 esc(oty),
-                obj_link(other, oname)
+                obj_link(other, oname),
+                labels
+                    .get(other)
+                    .map(|l| super::html::portion(policy, l))
+                    .unwrap_or_default()
             );
         }
         b.push_str("</tbody></table>");
@@ -657,5 +706,87 @@ mod tests {
         assert!(d.contains(&("name".into(), Some(json!("A")), Some(json!("B")))));
         assert!(d.contains(&("new".into(), None, Some(json!([1])))));
         assert!(d.contains(&("gone".into(), Some(json!(true)), None)));
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct GraphDataParams {
+    #[serde(default)]
+    depth: Option<u32>,
+    #[serde(default)]
+    max: Option<usize>,
+    /// The joined label of what the page already shows (from an earlier answer).
+    #[serde(default)]
+    with: Option<String>,
+}
+
+/// The neighbourhood for the graph script: the store's walk, and the page banner
+/// joined over every node and relationship drawn so far.
+pub(crate) async fn graph_data(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(p): Query<GraphDataParams>,
+) -> Response {
+    let policy = state.0.store.policy();
+    let prev: Option<Label> = match p.with.as_deref().filter(|w| !w.is_empty()) {
+        None => None,
+        Some(w) => match serde_json::from_str::<Label>(w) {
+            Ok(l) if (l.level.0 as usize) < policy.levels().len() => Some(l),
+            _ => {
+                return AppError::BadRequest("with: expected a label from an earlier answer".into())
+                    .into_response()
+            }
+        },
+    };
+    let depth = p.depth.unwrap_or(1).clamp(1, 5);
+    let max = p.max.unwrap_or(200).clamp(1, 5000);
+    let st = state.clone();
+    let subject = v.caller.subject.clone();
+    let r = blocking(move || {
+        let store = &st.0.store;
+        let Some(g) = store.graph(&subject, &id, depth, max)? else {
+            return Ok(None);
+        };
+        let mut joined = prev;
+        let ids = g
+            .nodes
+            .iter()
+            .map(|n| &n.id)
+            .chain(g.edges.iter().filter_map(|e| e.via.as_ref()));
+        for x in ids {
+            if let Some(o) = store.get(&subject, x)? {
+                joined = Some(match joined {
+                    None => o.label,
+                    Some(j) => liaison_policy::join(&j, &o.label),
+                });
+            }
+        }
+        Ok(Some((g, joined)))
+    })
+    .await;
+    match r {
+        Ok(Some((g, joined))) => {
+            let (text, class) = joined
+                .as_ref()
+                .map(|l| (policy.banner(l), super::html::level_class(policy, l)))
+                .unwrap_or_default();
+            let body = serde_json::json!({
+                "nodes": g.nodes, "edges": g.edges, "truncated": g.truncated,
+                "joined": joined, "banner": text, "banner_class": class,
+            });
+            let mut r = (axum::http::StatusCode::OK, body.to_string()).into_response();
+            r.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            r.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            r
+        }
+        Ok(None) => AppError::NotFound.into_response(),
+        Err(e) => e.into_response(),
     }
 }

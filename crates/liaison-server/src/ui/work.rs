@@ -219,7 +219,8 @@ pub(crate) async fn tasks(
         }
         b.push_str("</tbody></table>");
     }
-    v.page("tasks", t(l, M::Tasks), None, &b)
+    let top = super::html::high_water(state.0.store.policy(), rows.iter().map(|r| &r.0.label));
+    v.page("tasks", t(l, M::Tasks), top.as_deref(), &b)
 }
 
 fn task_form_fields(v: &Viewer, title: &str, refs: &str) -> String {
@@ -564,10 +565,16 @@ pub(crate) async fn alerts(State(state): State<AppState>, v: Viewer) -> Response
         w.alerts(&AlertFilter::default())
     })
     .await;
-    let rows: Vec<Value> = match list {
-        Ok(r) => r.into_iter().map(|(_, v)| v).collect(),
+    let (stored, rows): (Vec<_>, Vec<Value>) = match list {
+        Ok(r) => r.into_iter().unzip(),
         Err(e) => return v.error(e),
     };
+    let top = super::html::high_water(
+        state.0.store.policy(),
+        stored
+            .iter()
+            .map(|o: &liaison_store::StoredObject| &o.label),
+    );
     let mut b = String::new();
     let _ = write!(
         b,
@@ -604,7 +611,7 @@ pub(crate) async fn alerts(State(state): State<AppState>, v: Viewer) -> Response
         );
     }
     b.push_str("</tbody></table>");
-    v.page("alerts", t(l, M::Alerts), None, &b)
+    v.page("alerts", t(l, M::Alerts), top.as_deref(), &b)
 }
 
 pub(crate) async fn alert(
