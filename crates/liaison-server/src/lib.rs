@@ -37,6 +37,7 @@ mod rest;
 mod taxii;
 pub mod tasks_api;
 pub mod tls;
+mod ui;
 
 pub use auth::{
     AuthDb, AuthError, Directory, FailureGate, OrgInfo, RateLimiter, Scope, TokenInfo, UnitInfo,
@@ -344,6 +345,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .merge(taxii::router())
         .nest("/api/v1", rest::router().merge(tasks_api::router()))
+        .merge(ui::router())
         .fallback(fallback)
         .layer(
             ServiceBuilder::new()
