@@ -31,6 +31,140 @@ fn common(mut responses: Value) -> Value {
 
 /// The document.
 pub fn spec() -> Value {
+    let mut doc = core_spec();
+    if let (Some(Value::Object(paths)), Value::Object(more)) = (doc.get_mut("paths"), task_paths())
+    {
+        paths.extend(more);
+    }
+    if let (Some(Value::Object(schemas)), Value::Object(more)) =
+        (doc.pointer_mut("/components/schemas"), task_schemas())
+    {
+        schemas.extend(more);
+    }
+    doc
+}
+
+fn task_param(desc: &str) -> Value {
+    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": desc})
+}
+
+fn body(schema: Value, required: bool) -> Value {
+    json!({"required": required, "content": {"application/json": {"schema": schema}}})
+}
+
+/// `/tasks`, `/alerts`, `/notifications`.
+fn task_paths() -> Value {
+    let labelled = json!({"$ref": "#/components/schemas/Labelled"});
+    let hidden = err("Absent, or not readable by the caller (answered alike)");
+    let refused = err("Refused by the task rules (illegal transition, deadline in the past, unknown assignee, label beyond the requester's clearance, unreadable reference); nothing changed");
+    let mut paths = serde_json::Map::new();
+    paths.insert("/tasks".into(), json!({
+        "get": {
+            "summary": "Tasks the caller may read, soonest deadline first (open ones unless `all` or `status`)",
+            "parameters": [
+                {"name": "mine", "in": "query", "schema": {"type": "boolean"}, "description": "Requested by the caller, or assigned to the caller by name"},
+                {"name": "my_unit", "in": "query", "schema": {"type": "boolean"}, "description": "Requested by or assigned to the caller's unit"},
+                {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
+                {"name": "due_within", "in": "query", "schema": {"type": "integer", "minimum": 0}, "description": "Open tasks due within this many hours (overdue included)"},
+                {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/TaskStatus"}},
+                {"name": "all", "in": "query", "schema": {"type": "boolean"}}
+            ],
+            "responses": common(json!({"200": ok("Tasks", json!({"type": "object", "properties": {"tasks": {"type": "array", "items": labelled.clone()}}}))}))
+        },
+        "post": {
+            "summary": "Create a task (assigned at once when assignees are given); a new x-liaison-task",
+            "requestBody": body(json!({"$ref": "#/components/schemas/NewTask"}), true),
+            "responses": common(json!({"201": ok("The task", labelled.clone()), "415": err("Not JSON"), "422": refused.clone()}))
+        }
+    }));
+    paths.insert("/tasks/stats".into(), json!({"get": {
+        "summary": "Completion cycle, on-time rate and backlog of a quarter, over the tasks the caller may read",
+        "parameters": [{"name": "quarter", "in": "query", "schema": {"type": "string", "example": "2026Q4"}}],
+        "responses": common(json!({"200": ok("Figures overall and by org, unit, type, priority", json!({"type": "object"})), "422": err("Malformed quarter")}))
+    }}));
+    paths.insert("/tasks/{id}".into(), json!({"get": {
+        "summary": "A task (latest version); with `history`, every version oldest first",
+        "parameters": [task_param("A task id (`x-liaison-task--…`)"), {"name": "history", "in": "query", "schema": {"type": "boolean"}}],
+        "responses": common(json!({"200": ok("The task", json!({"allOf": [labelled.clone(), {"type": "object", "properties": {"history": {"type": "array", "items": {"type": "object"}}}}]})), "404": hidden.clone()}))
+    }}));
+    paths.insert("/tasks/{id}/{action}".into(), json!({"post": {
+        "summary": "Change a task: a new version. Actions: assign (`to`), accept, reject (`reason`), start, pause (`reason`), resume, update (`title`, `description`, `priority`, `deadline`, `refs`), answer (`ref`: a report or note), close, reopen (`reason`), cancel (`reason`)",
+        "parameters": [task_param("A task id"), {"name": "action", "in": "path", "required": true, "schema": {"type": "string", "enum": ["assign", "accept", "reject", "start", "pause", "resume", "update", "answer", "close", "reopen", "cancel"]}}],
+        "requestBody": body(json!({"$ref": "#/components/schemas/TaskAction"}), false),
+        "responses": common(json!({"200": ok("The new version", labelled.clone()), "404": hidden.clone(), "422": refused.clone()}))
+    }}));
+    paths.insert("/alerts".into(), json!({"get": {
+        "summary": "Alerts the caller may read, most severe first (untriaged ones unless `all` or `state`)",
+        "parameters": [
+            {"name": "state", "in": "query", "schema": {"type": "string", "enum": ["new", "acknowledged", "dismissed", "escalated", "promoted"]}},
+            {"name": "severity", "in": "query", "schema": {"type": "string", "enum": ["info", "low", "medium", "high", "critical"]}, "description": "This severity and above"},
+            {"name": "all", "in": "query", "schema": {"type": "boolean"}}
+        ],
+        "responses": common(json!({"200": ok("Alerts", json!({"type": "object", "properties": {"alerts": {"type": "array", "items": labelled.clone()}}}))}))
+    }}));
+    paths.insert("/alerts/accuracy".into(), json!({"get": {
+        "summary": "Triage accuracy over the alerts the caller may read",
+        "responses": common(json!({"200": ok("True and false positives, precision, dismissal reasons", json!({"type": "object"}))}))
+    }}));
+    paths.insert("/alerts/{id}".into(), json!({"get": {
+        "summary": "An alert; with `history`, every version",
+        "parameters": [task_param("An alert id (`x-liaison-alert--…`)"), {"name": "history", "in": "query", "schema": {"type": "boolean"}}],
+        "responses": common(json!({"200": ok("The alert", labelled.clone()), "404": hidden.clone()}))
+    }}));
+    paths.insert("/alerts/{id}/{action}".into(), json!({"post": {
+        "summary": "Triage an alert: acknowledge; dismiss (`reason`, kept for accuracy); escalate into a task (`title`, `type`, `priority`, `deadline`, `assignees`; the task and the alert's new version in one transaction); promote its observed values into observables and indicators",
+        "parameters": [task_param("An alert id"), {"name": "action", "in": "path", "required": true, "schema": {"type": "string", "enum": ["acknowledge", "dismiss", "escalate", "promote"]}}],
+        "requestBody": body(json!({"type": "object", "additionalProperties": false, "properties": {
+            "reason": {"type": "string"}, "title": {"type": "string"}, "type": {"type": "string"},
+            "priority": {"type": "string"}, "deadline": {"type": "string"},
+            "assignees": {"type": "array", "items": {"type": "string"}}}}), false),
+        "responses": common(json!({"200": ok("The alert (and the task, or the count of objects made)", json!({"type": "object"})), "404": hidden.clone(), "422": refused.clone()}))
+    }}));
+    paths.insert("/notifications".into(), json!({"get": {
+        "summary": "The caller's deadline notifications about tasks it may read, newest first",
+        "parameters": [{"name": "unread", "in": "query", "schema": {"type": "boolean"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+        "responses": common(json!({"200": ok("Notifications", json!({"type": "object", "properties": {"notifications": {"type": "array", "items": {"$ref": "#/components/schemas/Notification"}}}}))}))
+    }}));
+    paths.insert("/notifications/read".into(), json!({"post": {
+        "summary": "Mark the caller's notifications read (`ids`, or all)",
+        "requestBody": body(json!({"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}}), false),
+        "responses": common(json!({"200": ok("How many changed", json!({"type": "object", "properties": {"marked_read": {"type": "integer"}}}))}))
+    }}));
+    paths.insert("/notifications/deliveries".into(), json!({"get": {
+        "summary": "The webhook delivery log (administrators)",
+        "responses": common(json!({"200": ok("Deliveries, newest first", json!({"type": "object"}))}))
+    }}));
+    Value::Object(paths)
+}
+
+fn task_schemas() -> Value {
+    json!({
+        "Labelled": {"type": "object", "required": ["object", "label"], "properties": {
+            "object": {"type": "object", "description": "The STIX object, label extension written in"},
+            "label": {"type": "string", "description": "The label as a banner"}}},
+        "TaskStatus": {"type": "string", "enum": ["draft", "assigned", "accepted", "in_progress", "answered", "closed", "rejected", "cancelled"]},
+        "NewTask": {"type": "object", "required": ["title"], "properties": {
+            "title": {"type": "string"},
+            "type": {"type": "string", "enum": ["rfi", "collection", "analysis", "joint_response"]},
+            "priority": {"type": "string", "enum": ["urgent", "high", "normal", "low"]},
+            "deadline": {"type": "string", "description": "RFC 3339 time or a duration from now (24h, 3d); default: the template"},
+            "description": {"type": "string"},
+            "assignees": {"type": "array", "items": {"type": "string"}, "description": "org, org/unit or org/unit:user"},
+            "refs": {"type": "array", "items": {"type": "string"}},
+            "label": {"type": "string", "description": "A banner, e.g. SECRET//GRID//REL TO cert; default: the lowest level, readable by the requester's and the assignees' organizations"}}},
+        "TaskAction": {"type": "object", "additionalProperties": false, "properties": {
+            "reason": {"type": "string"}, "to": {"type": "array", "items": {"type": "string"}},
+            "ref": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
+            "priority": {"type": "string"}, "deadline": {"type": "string"},
+            "refs": {"type": "array", "items": {"type": "string"}}}},
+        "Notification": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "task_id": {"type": "string"},
+            "kind": {"type": "string", "enum": ["warn", "breach"]}, "body": {"type": "object"},
+            "created_ms": {"type": "integer"}, "read": {"type": "boolean"}}}
+    })
+}
+
+fn core_spec() -> Value {
     let obj = json!({"$ref": "#/components/schemas/StoredObject"});
     let any = json!({"type": "object"});
     json!({

@@ -966,3 +966,34 @@ async fn a_webhook_that_never_answers_is_given_up_and_logged() {
     assert_eq!(log[0].attempts, 3);
     assert!(log[0].last_error.is_some());
 }
+
+#[tokio::test]
+async fn openapi_documents_every_task_alert_and_notification_route() {
+    let f = fixture();
+    let r = f.call("GET", "/api/v1/openapi.json", "low", None).await;
+    let doc = r.json();
+    for (path, method) in [
+        ("/tasks", "get"),
+        ("/tasks", "post"),
+        ("/tasks/stats", "get"),
+        ("/tasks/{id}", "get"),
+        ("/tasks/{id}/{action}", "post"),
+        ("/alerts", "get"),
+        ("/alerts/accuracy", "get"),
+        ("/alerts/{id}", "get"),
+        ("/alerts/{id}/{action}", "post"),
+        ("/notifications", "get"),
+        ("/notifications/read", "post"),
+        ("/notifications/deliveries", "get"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        assert!(op["responses"]["401"].is_object(), "{method} {path}");
+    }
+    // Every action the route takes is in the enum.
+    let actions = &doc["paths"]["/tasks/{id}/{action}"]["post"]["parameters"][1]["schema"]["enum"];
+    assert_eq!(actions.as_array().unwrap().len(), 11);
+    assert!(doc["components"]["schemas"]["NewTask"].is_object());
+    // The objects routes are still there.
+    assert!(doc["paths"]["/objects"]["post"].is_object());
+}
