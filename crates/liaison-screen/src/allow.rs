@@ -241,14 +241,30 @@ pub(crate) fn url_host(url: &str) -> Option<&str> {
 /// A dotted quad as a number (the extractor has validated it; this is the
 /// hot path for every extracted IPv4 address).
 fn v4_bits(s: &str) -> Option<u32> {
+    parse_v4(s)
+}
+
+/// A dotted quad (each part 0–255, one to three digits) as a `u32`; without
+/// the standard parser's generality, since it runs once per extracted address.
+pub(crate) fn parse_v4(s: &str) -> Option<u32> {
     let mut out = 0u32;
-    let mut parts = 0;
-    for p in s.split('.') {
-        let n: u32 = p.parse().ok().filter(|&n| n <= 255)?;
-        out = (out << 8) | n;
-        parts += 1;
+    let (mut parts, mut cur, mut digits) = (0, 0u32, 0);
+    for &b in s.as_bytes() {
+        match b {
+            b'0'..=b'9' if digits < 3 => {
+                cur = cur * 10 + (b - b'0') as u32;
+                digits += 1;
+            }
+            b'.' if digits > 0 && cur <= 255 && parts < 3 => {
+                out = (out << 8) | cur;
+                parts += 1;
+                cur = 0;
+                digits = 0;
+            }
+            _ => return None,
+        }
     }
-    (parts == 4).then_some(out)
+    (parts == 3 && digits > 0 && cur <= 255).then_some((out << 8) | cur)
 }
 
 fn mask4(len: u8) -> u32 {
@@ -270,6 +286,24 @@ fn mask6(len: u8) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dotted_quads_parse_strictly() {
+        assert_eq!(parse_v4("10.0.0.1"), Some(0x0a00_0001));
+        assert_eq!(parse_v4("255.255.255.255"), Some(u32::MAX));
+        for bad in [
+            "1.2.3.4.5",
+            "1.2.3",
+            "256.1.1.1",
+            "1..2.3",
+            "1.2.3.",
+            "1.2.3.4 ",
+            "1000.1.1.1",
+            "",
+        ] {
+            assert_eq!(parse_v4(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn builtin() {

@@ -246,7 +246,7 @@ impl EngineBuilder {
             );
         }
         let mut literals: Vec<Literal> = Vec::new();
-        let mut lookup: Vec<HashMap<String, Vec<u32>>> = vec![HashMap::new(); KINDS];
+        let mut lookup: Vec<HashMap<String, Vec<u32>, FastHash>> = vec![HashMap::default(); KINDS];
         let mut matchers: Vec<(u32, Box<dyn ObservableMatcher>)> = Vec::new();
         let mut skipped = Vec::new();
         let compiled = compile_all(&*self.compiler, &self.rules);
@@ -361,6 +361,15 @@ impl EngineBuilder {
                 by_type.entry(t).or_default().push(mi as u32);
             }
         }
+        let by_kind: Vec<Vec<u32>> = ALL_KINDS
+            .iter()
+            .map(|k| {
+                k.stix()
+                    .and_then(|(ty, _)| by_type.get(ty))
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
         Ok(Engine {
             terms,
             rules: self.rules,
@@ -373,7 +382,7 @@ impl EngineBuilder {
             extract: self.extract,
             allow: self.allow,
             matchers,
-            by_type,
+            by_kind,
             lookup,
             skipped,
         })
@@ -402,6 +411,22 @@ fn compile_all(
 
 /// Number of [`Kind`]s.
 const KINDS: usize = Kind::Bitcoin as usize + 1;
+
+/// Every [`Kind`], in discriminant order.
+const ALL_KINDS: [Kind; KINDS] = [
+    Kind::Ipv4,
+    Kind::Ipv6,
+    Kind::Domain,
+    Kind::Url,
+    Kind::Email,
+    Kind::Md5,
+    Kind::Sha1,
+    Kind::Sha256,
+    Kind::Sha512,
+    Kind::Cve,
+    Kind::Asn,
+    Kind::Bitcoin,
+];
 
 /// The extractor kind and normalised value that a literal is, if the
 /// extractors enabled in `which` produce exactly that value from text.
@@ -569,9 +594,10 @@ pub struct Engine {
     extract: Option<Extractors>,
     allow: AllowList,
     matchers: Vec<(u32, Box<dyn ObservableMatcher>)>,
-    by_type: HashMap<String, Vec<u32>>,
+    /// Matchers by the kind of extracted observable they can match.
+    by_kind: Vec<Vec<u32>>,
     /// Literal indicators by extracted kind and normalised value.
-    lookup: Vec<HashMap<String, Vec<u32>>>,
+    lookup: Vec<HashMap<String, Vec<u32>, FastHash>>,
     skipped: Vec<Error>,
 }
 
@@ -785,7 +811,8 @@ impl Engine {
                     continue;
                 }
                 if let Some((ty, path)) = f.kind.stix() {
-                    if let Some(ms) = self.by_type.get(ty) {
+                    let ms = &self.by_kind[f.kind as usize];
+                    if !ms.is_empty() {
                         let value = if f.kind == Kind::Asn {
                             &f.value[2..]
                         } else {

@@ -496,7 +496,10 @@ fn ipv6(t: &[u8], out: &mut Vec<Found>) {
             continue;
         }
         let tok = &t[s..e];
-        if tok.iter().filter(|&&b| b == b':').count() < 2 {
+        // Without "::" an address has seven colons (six before a dotted
+        // quad): times of day ("04:10:16") stop here.
+        let colons = tok.iter().filter(|&&b| b == b':').count();
+        if colons < 2 || (colons < 6 && !tok.windows(2).any(|w| w == b"::")) {
             continue;
         }
         let parse = |tok: &[u8]| {

@@ -12,7 +12,7 @@
 //! full matcher of `liaison-pattern`).
 
 use crate::watchlist::Severity;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 /// An indicator rule to screen for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,7 +235,56 @@ enum Expr {
         op: String,
         values: Vec<String>,
         regex: Option<Text>,
+        /// For `ISSUBSET`: the network, parsed once.
+        cidr: Option<Cidr>,
     },
+}
+
+/// A parsed CIDR block (IPv4 ones as IPv4-mapped `u128`s).
+#[derive(Debug, Clone, Copy)]
+struct Cidr {
+    v4: bool,
+    net: u128,
+    mask: u128,
+}
+
+impl Cidr {
+    fn parse(cidr: &str) -> Option<Cidr> {
+        let (net, len) = cidr.split_once('/')?;
+        let len: u32 = len.parse().ok()?;
+        if let Some(n) = crate::allow::parse_v4(net) {
+            let m = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - len.min(32))
+            };
+            return Some(Cidr {
+                v4: true,
+                net: (n & m) as u128,
+                mask: m as u128,
+            });
+        }
+        let n: Ipv6Addr = net.parse().ok()?;
+        let m = if len == 0 {
+            0
+        } else {
+            u128::MAX << (128 - len.min(128))
+        };
+        Some(Cidr {
+            v4: false,
+            net: u128::from(n) & m,
+            mask: m,
+        })
+    }
+
+    fn contains(&self, addr: &str) -> bool {
+        if self.v4 {
+            crate::allow::parse_v4(addr).is_some_and(|a| a as u128 & self.mask == self.net)
+        } else {
+            addr.parse::<Ipv6Addr>()
+                .is_ok_and(|a| u128::from(a) & self.mask == self.net)
+        }
+    }
 }
 
 struct Parser {
@@ -384,9 +433,11 @@ impl Parser {
             "=" | "!=" | "ISSUBSET" | "IN" => None,
             other => return Err(format!("operator {other} is not supported in screening")),
         };
-        if op == "ISSUBSET" && !values[0].contains('/') {
-            return Err("ISSUBSET needs a CIDR".into());
-        }
+        let cidr = if op == "ISSUBSET" {
+            Some(Cidr::parse(&values[0]).ok_or("ISSUBSET needs a CIDR")?)
+        } else {
+            None
+        };
         Ok(Expr::Cmp {
             object_type: object_type.to_string(),
             path: normalize_path(object_type, prop),
@@ -394,6 +445,7 @@ impl Parser {
             op,
             values,
             regex,
+            cidr,
         })
     }
 }
@@ -496,6 +548,7 @@ fn eval(e: &Expr, o: &Observable<'_>) -> bool {
             op,
             values,
             regex,
+            cidr,
         } => {
             if object_type != o.object_type || path != o.path {
                 return false;
@@ -505,38 +558,12 @@ fn eval(e: &Expr, o: &Observable<'_>) -> bool {
                 "!=" => values[0] != o.value,
                 "IN" => values.iter().any(|v| v == o.value),
                 "LIKE" | "MATCHES" => regex.as_ref().is_some_and(|r| r.is_match(o.value)),
-                "ISSUBSET" => in_cidr(o.value, &values[0]),
+                "ISSUBSET" => cidr.is_some_and(|c| c.contains(o.value)),
                 _ => false,
             };
             r != *negate
         }
     }
-}
-
-fn in_cidr(addr: &str, cidr: &str) -> bool {
-    let Some((net, len)) = cidr.split_once('/') else {
-        return false;
-    };
-    let Ok(len) = len.parse::<u32>() else {
-        return false;
-    };
-    if let (Ok(a), Ok(n)) = (addr.parse::<Ipv4Addr>(), net.parse::<Ipv4Addr>()) {
-        let m = if len == 0 {
-            0
-        } else {
-            u32::MAX << (32 - len.min(32))
-        };
-        return u32::from(a) & m == u32::from(n) & m;
-    }
-    if let (Ok(a), Ok(n)) = (addr.parse::<Ipv6Addr>(), net.parse::<Ipv6Addr>()) {
-        let m = if len == 0 {
-            0
-        } else {
-            u128::MAX << (128 - len.min(128))
-        };
-        return u128::from(a) & m == u128::from(n) & m;
-    }
-    false
 }
 
 impl ObservableMatcher for ExprMatcher {
