@@ -283,3 +283,98 @@ fn store_flags_are_checked_before_screening() {
     assert!(r.stderr.contains("unknown severity 'dire'"), "{}", r.stderr);
     assert!(alerts(&d, "admin", &["--all"]).is_empty());
 }
+
+/// Mentions of a key inside the burst window, from the baselines kept in the store.
+fn window_mentions(d: &Path, org: &str, key: &str) -> Option<u64> {
+    let policy = liaison_policy::Policy::new(
+        [
+            "UNCLASSIFIED",
+            "RESTRICTED",
+            "CONFIDENTIAL",
+            "SECRET",
+            "TOP SECRET",
+        ],
+        ["GRID", "TELCO"],
+    )
+    .unwrap();
+    let store = liaison_store::SqliteStore::open(&d.join("liaison.db"), policy).unwrap();
+    let states = store.burst_baselines(org).unwrap();
+    let (_, s) = states.iter().find(|(k, _)| k == key)?;
+    let b: liaison_tasks::alert::KeyBaseline = serde_json::from_str(s).unwrap();
+    Some(b.count + b.closed.iter().sum::<u64>())
+}
+
+#[test]
+fn burst_baselines_carry_over_between_screen_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = setup(tmp.path());
+    assert_eq!(window_mentions(&d, "cert", "term:gridspike"), None);
+    let r = screen(&d, tmp.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(window_mentions(&d, "cert", "term:gridspike"), Some(2));
+    // The second run starts from the first run's window: 2 + 2 mentions.
+    let r = screen(&d, tmp.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(window_mentions(&d, "cert", "term:gridspike"), Some(4));
+    // Another organization's runs keep their own baselines.
+    assert_eq!(window_mentions(&d, "ministry", "term:gridspike"), None);
+}
+
+#[test]
+fn escalation_refused_leaves_no_task_and_the_alert_new() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = setup(tmp.path());
+    assert_eq!(screen(&d, tmp.path(), &[]).code, 0);
+    let id = by_rule(&alerts(&d, "admin", &[]), "term:gridspike")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = run(
+        &d,
+        &[
+            "--as", "admin", "alert", "escalate", &id, "--assign", "nowhere",
+        ],
+    );
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("unknown assignee 'nowhere'"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&d, &["--as", "admin", "task", "list", "--all", "--json"]);
+    assert_eq!(json(&r), serde_json::json!([]));
+    assert_eq!(
+        by_rule(&alerts(&d, "admin", &[]), "term:gridspike")["triage"]["state"],
+        "new"
+    );
+    let r = run(
+        &d,
+        &[
+            "--as",
+            "admin",
+            "alert",
+            "escalate",
+            &id,
+            "--assign",
+            "cert/analysis",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(
+        &d,
+        &["--as", "admin", "alert", "show", &id, "--history", "--json"],
+    );
+    let versions = json(&r);
+    assert_eq!(
+        versions.as_array().unwrap().len(),
+        2,
+        "one new alert version"
+    );
+    let tasks = run(&d, &["--as", "admin", "task", "list", "--json"]);
+    let tasks = json(&tasks);
+    assert_eq!(tasks.as_array().unwrap().len(), 1);
+    assert_eq!(
+        versions[1]["triage"]["task_ref"], tasks[0]["id"],
+        "the alert names the task stored with it"
+    );
+}
