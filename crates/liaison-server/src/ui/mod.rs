@@ -98,12 +98,12 @@ impl Viewer {
         )
     }
 
-    /// Refuse a form post whose token is not this session's.
-    pub fn check_csrf(&self, token: &str) -> Result<(), Response> {
+    /// The refusal of a form post whose token is not this session's, if it is not.
+    pub fn refuse_csrf(&self, token: &str) -> Option<Response> {
         if !self.csrf.is_empty() && same(self.csrf.as_bytes(), token.as_bytes()) {
-            Ok(())
+            None
         } else {
-            Err(error_page(
+            Some(error_page(
                 self.lang,
                 StatusCode::FORBIDDEN,
                 t(self.lang, M::SessionExpired),
@@ -437,7 +437,7 @@ async fn logout(
     headers: HeaderMap,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = viewer.check_csrf(&f.csrf) {
+    if let Some(r) = viewer.refuse_csrf(&f.csrf) {
         return r;
     }
     if let Some(c) = crate::session_cookie(&headers) {

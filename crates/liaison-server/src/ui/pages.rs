@@ -238,10 +238,9 @@ pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
     for o in &d.recent {
         let _ = write!(
             b,
-            "<li class=\"nav-row\"><span class=\"type\">{}</span> {} {}{}</li>",
+            "<li class=\"nav-row\"><span class=\"type\">{}</span> {} {}</li>",
             esc(o.object.type_name()),
             obj_link(o.object.id(), o.object.name()),
-            "",
             super::html::portion(policy, &o.label)
         );
     }

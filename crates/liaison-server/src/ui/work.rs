@@ -307,7 +307,7 @@ pub(crate) async fn new_task(
     v: Viewer,
     Form(f): Form<TaskForm>,
 ) -> Response {
-    if let Err(r) = v.check_csrf(&f.csrf) {
+    if let Some(r) = v.refuse_csrf(&f.csrf) {
         return r;
     }
     let spec = NewTask {
@@ -516,7 +516,7 @@ pub(crate) async fn task_act(
     Path(id): Path<String>,
     Form(f): Form<ActForm>,
 ) -> Response {
-    if let Err(r) = v.check_csrf(&f.csrf) {
+    if let Some(r) = v.refuse_csrf(&f.csrf) {
         return r;
     }
     let action = match f.action.as_str() {
@@ -726,7 +726,7 @@ pub(crate) async fn alert_act(
     Path(id): Path<String>,
     Form(f): Form<AlertForm>,
 ) -> Response {
-    if let Err(r) = v.check_csrf(&f.csrf) {
+    if let Some(r) = v.refuse_csrf(&f.csrf) {
         return r;
     }
     let aid = id.clone();
