@@ -76,6 +76,8 @@ pub struct Settings {
     pub max_page: usize,
     /// Session cookies carry `Secure` (turn off only for plain-HTTP development).
     pub secure_cookies: bool,
+    /// How long TAXII status resources are kept (in the store, across restarts).
+    pub status_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -89,6 +91,7 @@ impl Default for Settings {
             rate_limit: (0.0, 0.0),
             max_page: 1000,
             secure_cookies: true,
+            status_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -104,7 +107,6 @@ struct Inner {
     settings: Settings,
     limiter: RateLimiter,
     failures: auth::FailureGate,
-    statuses: taxii::StatusBook,
     metrics: metrics::Metrics,
     tasks: std::sync::OnceLock<Arc<tasks_api::TasksSetup>>,
 }
@@ -125,7 +127,6 @@ impl AppState {
             settings,
             limiter,
             failures: auth::FailureGate::default(),
-            statuses: taxii::StatusBook::default(),
             metrics: metrics::Metrics::default(),
             tasks: std::sync::OnceLock::new(),
         }))

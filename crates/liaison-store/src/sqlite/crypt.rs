@@ -98,6 +98,15 @@ pub fn probe(path: &Path, key: &DbKey) -> Result<bool, StoreError> {
     }
 }
 
+/// The marker a rekey keeps beside the store while it runs: Liaison refuses to open
+/// the store while it exists, so that no process holds the old file when the new one
+/// is renamed in (its writes would be lost with the old file).
+pub fn rekey_marker_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".rekeying");
+    PathBuf::from(p)
+}
+
 /// The file a rekey copies into before it replaces the store.
 pub fn rekey_temp_path(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
@@ -117,6 +126,27 @@ pub fn rekey_file(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), StoreError> {
     let tmp = rekey_temp_path(path);
+    let marker = rekey_marker_path(path);
+    std::fs::write(&marker, b"rekey in progress\n")
+        .map_err(|e| StoreError::Sink(format!("{}: {e}", marker.display())))?;
+    let out = rekey_locked(path, &tmp, old, new, progress);
+    if out.is_err() {
+        // The rename is the last step, so the store was not replaced: the copy is of no use.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    // A crash leaves the marker, and Liaison refuses the store until a rekey is run again.
+    let _ = std::fs::remove_file(&marker);
+    out
+}
+
+fn rekey_locked(
+    path: &Path,
+    tmp: &Path,
+    old: Option<&DbKey>,
+    new: &DbKey,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(), StoreError> {
+    let tmp = tmp.to_path_buf();
     for p in [
         tmp.clone(),
         PathBuf::from(format!("{}-journal", tmp.display())),

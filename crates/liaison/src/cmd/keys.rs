@@ -114,6 +114,14 @@ pub fn master_key(ring: &Keyring) -> Result<Key> {
 /// finishing a rekey a crash interrupted; refused with a clear error without the key.
 pub fn open_store(data: &Path, policy: Policy) -> Result<SqliteStore> {
     let path = store_path(data);
+    let marker = crypt::rekey_marker_path(&path);
+    if marker.exists() {
+        bail!(
+            "a rekey of {} is in progress ({} exists): wait for it; if it was interrupted, run `liaison keys rekey` again",
+            path.display(),
+            marker.display()
+        );
+    }
     let Some(mut ring) = load_keyring(data)? else {
         if crypt::is_encrypted(&path).unwrap_or(false) {
             bail!(
@@ -283,10 +291,17 @@ pub fn run(ctx: &Ctx, c: KeysCommand) -> Result<ExitCode> {
             // "pending", so an interrupted init is finished by `keys rekey`.
             ring.data_keys[0].state = liaison_protect::keyring::KeyState::Pending;
             save_keyring(data, &ring)?;
-            encrypt_with(data, None, &data_key)?;
+            if let Err(e) = encrypt_with(data, None, &data_key) {
+                // Nothing was encrypted (the copy replaces the store only at its end):
+                // take the keyring back so the store stays usable as it was.
+                if !crypt::is_encrypted(&store_path(data)).unwrap_or(true) {
+                    let _ = std::fs::remove_file(keyring_path(data));
+                }
+                return Err(e);
+            }
             ring.data_keys[0].state = liaison_protect::keyring::KeyState::Current;
             save_keyring(data, &ring)?;
-            let audit = audit_log(data)?;
+            let audit = AuditLog::open(&audit_dir(data), Some(ring.signing_key(&master)?))?;
             audit.record(
                 &user,
                 action::KEY,
