@@ -361,7 +361,7 @@ impl Strided {
                     gate[(h >> gate_shift) as usize] |= gate_mask(h);
                 }
                 let grams: usize = tiers.iter().map(|t| t.entries.len()).sum();
-                let nblocks = (grams * 16 / 512).next_power_of_two().clamp(2, 1 << 20);
+                let nblocks = (grams * 32 / 512).next_power_of_two().clamp(2, 1 << 20);
                 let block_shift = 64 - nblocks.trailing_zeros();
                 let mut blocks = vec![Block([0; 8]); nblocks];
                 for (ti, t) in tiers.iter().enumerate() {
