@@ -85,3 +85,168 @@ fn bad_certificate_files_are_reported() {
     let e = liaison_server::tls::acceptor(&p, &p).err().unwrap();
     assert!(e.to_string().contains("empty.pem"), "{e}");
 }
+
+/// A CA, a server certificate and a client certificate signed by it, made with rcgen.
+struct Pki {
+    ca: rcgen::Certificate,
+    ca_key: rcgen::KeyPair,
+}
+
+impl Pki {
+    fn new(name: &str) -> Pki {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, name.to_string());
+        let ca = p.self_signed(&ca_key).unwrap();
+        Pki { ca, ca_key }
+    }
+
+    fn issue(&self, sans: Vec<String>, cn: &str) -> (rcgen::Certificate, rcgen::KeyPair) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(sans).unwrap();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, cn.to_string());
+        (p.signed_by(&key, &self.ca, &self.ca_key).unwrap(), key)
+    }
+}
+
+#[tokio::test]
+async fn mutual_tls_maps_client_certificates_to_organizations() {
+    use liaison_server::tls::{certificate_fingerprint, CertMapping, CertOrg};
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new("Liaison test CA");
+    let (srv, srv_key) = pki.issue(vec!["localhost".into()], "localhost");
+    let (partner, partner_key) = pki.issue(vec![], "partner-node");
+    let (stranger, stranger_key) = pki.issue(vec![], "unmapped-node");
+    let rogue_ca = Pki::new("Rogue CA");
+    let (rogue, rogue_key) = rogue_ca.issue(vec![], "partner-node");
+
+    let w = |n: &str, t: String| {
+        let p = dir.path().join(n);
+        std::fs::write(&p, t).unwrap();
+        p
+    };
+    let cp = w("cert.pem", srv.pem());
+    let kp = w("key.pem", srv_key.serialize_pem());
+    let ca = w("clients-ca.pem", pki.ca.pem());
+    let map = vec![CertMapping {
+        // Separators and case as `openssl x509 -fingerprint -sha256` prints them.
+        fingerprint: certificate_fingerprint(partner.der())
+            .to_uppercase()
+            .as_bytes()
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(":"),
+        org: "cert-eu".into(),
+        user: Some("sync".into()),
+    }];
+
+    let router = axum::Router::new().route(
+        "/whoami",
+        axum::routing::get(|org: Option<axum::Extension<CertOrg>>| async move {
+            match org {
+                Some(axum::Extension(o)) => format!("org={} user={:?}", o.org, o.user),
+                None => "anonymous".to_string(),
+            }
+        }),
+    );
+    let serve = |required: bool, router: axum::Router, map: Vec<CertMapping>| {
+        let acceptor = liaison_server::tls::mtls_acceptor(&cp, &kp, &ca, required).unwrap();
+        async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(liaison_server::tls::serve_mtls(
+                listener,
+                acceptor,
+                router,
+                map,
+                async {
+                    let _ = stop_rx.await;
+                },
+            ));
+            (addr, stop_tx)
+        }
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.der().clone()).unwrap();
+    let client = |cert: Option<(&rcgen::Certificate, &rcgen::KeyPair)>| {
+        let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots.clone());
+        let cfg = match cert {
+            Some((c, k)) => b
+                .with_client_auth_cert(
+                    vec![c.der().clone()],
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(
+                        rustls::pki_types::PrivatePkcs8KeyDer::from(k.serialize_der()),
+                    ),
+                )
+                .unwrap(),
+            None => b.with_no_client_auth(),
+        };
+        tokio_rustls::TlsConnector::from(Arc::new(cfg))
+    };
+    async fn whoami(
+        addr: std::net::SocketAddr,
+        c: tokio_rustls::TlsConnector,
+    ) -> Result<String, String> {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut tls = c
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await
+            .map_err(|e| e.to_string())?;
+        tls.write_all(b"GET /whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        // TLS 1.3 reports a refused client certificate on the first read.
+        tls.read_to_string(&mut out)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    // Required: the mapped certificate gets its organization; an unmapped one from the
+    // same CA is let in without one; no certificate or a foreign CA's is refused.
+    let (addr, stop) = serve(true, router.clone(), map.clone()).await;
+    let ok = whoami(addr, client(Some((&partner, &partner_key))))
+        .await
+        .unwrap();
+    assert!(ok.contains("org=cert-eu user=Some(\"sync\")"), "{ok}");
+    let other = whoami(addr, client(Some((&stranger, &stranger_key))))
+        .await
+        .unwrap();
+    assert!(other.ends_with("anonymous"), "{other}");
+    assert!(
+        whoami(addr, client(None)).await.is_err(),
+        "no certificate must be refused"
+    );
+    assert!(
+        whoami(addr, client(Some((&rogue, &rogue_key))))
+            .await
+            .is_err(),
+        "a certificate of another CA with the same name must be refused"
+    );
+    let _ = stop.send(());
+
+    // Optional: clients without a certificate come in (and authenticate otherwise).
+    let (addr, stop) = serve(false, router, map).await;
+    let anon = whoami(addr, client(None)).await.unwrap();
+    assert!(anon.ends_with("anonymous"), "{anon}");
+    let _ = stop.send(());
+
+    // A client CA file without certificates is a clear error naming the file.
+    let empty = w("empty.pem", String::new());
+    let err = liaison_server::tls::mtls_acceptor(&cp, &kp, &empty, true)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("empty.pem"), "{err}");
+}
