@@ -388,8 +388,8 @@ fn is_domain(v: &str) -> bool {
                 && l.len() <= 63
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                // Internationalised names (U-labels) count: `café.example`.
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_')
         })
         && v.rsplit('.')
             .next()
@@ -567,6 +567,7 @@ mod tests {
             ValueKind::guess("d41d8cd98f00b204e9800998ecf8427e"),
             Some(ValueKind::Md5)
         );
+        assert_eq!(ValueKind::guess("café.example"), Some(ValueKind::Domain));
         assert_eq!(ValueKind::guess("not a value"), None);
         assert_eq!(ValueKind::guess("1.2.3"), None);
         assert_eq!(ValueKind::guess("deadbeef"), None);

@@ -16,7 +16,7 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
     let head = std::str::from_utf8(head).ok().or_else(|| {
         // A cut inside a multi-byte character: the declaration is ASCII anyway.
         let end = head.iter().position(|b| *b == b'>')?;
-        std::str::from_utf8(&head[..end]).ok()
+        std::str::from_utf8(&head[..=end]).ok()
     })?;
     let decl = head.strip_prefix("<?xml")?;
     let decl = &decl[..decl.find("?>")?];
@@ -221,23 +221,17 @@ fn text_into(cur: &mut Option<Current>, path: &[String], v: &str) {
     let a = &mut c.art;
     match field.as_str() {
         "title" => a.title.push_str(v.trim()),
-        "link" => {
-            if a.link.is_none() && !v.trim().is_empty() {
-                a.link = Some(v.trim().to_string());
+        "link" if a.link.is_none() && !v.trim().is_empty() => {
+            a.link = Some(v.trim().to_string());
+        }
+        "description" | "summary" | "content" | "encoded" if a.summary.is_none() => {
+            let s = strip_html(v);
+            if !s.is_empty() {
+                a.summary = Some(s);
             }
         }
-        "description" | "summary" | "content" | "encoded" => {
-            if a.summary.is_none() {
-                let s = strip_html(v);
-                if !s.is_empty() {
-                    a.summary = Some(s);
-                }
-            }
-        }
-        "pubDate" | "published" | "updated" | "date" => {
-            if a.published.is_none() {
-                a.published = feed_time(v);
-            }
+        "pubDate" | "published" | "updated" | "date" if a.published.is_none() => {
+            a.published = feed_time(v);
         }
         "guid" | "id" => a.guid = Some(v.trim().to_string()),
         "category" => a.categories.push(v.trim().to_string()),

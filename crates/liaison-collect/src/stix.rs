@@ -396,10 +396,8 @@ pub fn merge(existing: &Value, incoming: &Value, now: &str) -> Option<Value> {
     let (Some(old), Some(new)) = (existing.as_object(), incoming.as_object()) else {
         return None;
     };
-    if old.get("modified").is_none() {
-        // SCOs have one version: nothing to merge.
-        return None;
-    }
+    // SCOs have one version: nothing to merge.
+    old.get("modified")?;
     let mut out = old.clone();
     let mut changed = false;
     let old_refs: Vec<Value> = old

@@ -34,7 +34,7 @@ impl TailState {
 
     /// How far a chunk read from `start` may be consumed: up to its last newline.
     /// Returns the bytes to hand to the parser and the new state.
-    pub fn consume<'a>(inode: u64, start: u64, chunk: &'a [u8]) -> (&'a [u8], TailState) {
+    pub fn consume(inode: u64, start: u64, chunk: &[u8]) -> (&[u8], TailState) {
         let end = chunk.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
         (
             &chunk[..end],

@@ -29,6 +29,7 @@
 
 mod auth;
 mod error;
+pub mod feeds;
 mod metrics;
 pub mod monitor;
 pub mod notify;

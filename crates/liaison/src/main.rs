@@ -2,6 +2,7 @@
 
 mod cmd {
     pub mod alert;
+    pub mod feed;
     pub mod audit;
     pub mod gen_corpus;
     pub mod keys;
@@ -109,6 +110,9 @@ enum Command {
     /// Alerts from `liaison screen --store`: list, show, ack, dismiss, escalate, promote.
     #[command(subcommand)]
     Alert(cmd::alert::AlertCommand),
+    /// Collection feeds (RSS/Atom, CSV, lists, MISP, TAXII, Suricata EVE): add, list, run, pause, resume, status.
+    #[command(subcommand)]
+    Feed(cmd::feed::FeedCommand),
     /// Measure search and graph latency on a data directory.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -166,5 +170,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(a) => cmd::serve::run(&ctx, a),
         Command::Task(c) => cmd::task::run(&ctx, c),
         Command::Alert(c) => cmd::alert::run(&ctx, c),
+        Command::Feed(c) => cmd::feed::run(&ctx, c),
     }
 }

@@ -136,7 +136,8 @@ pub struct AddArgs {
     /// Largest body accepted, in MiB.
     #[arg(long, default_value_t = 256)]
     max_mib: u64,
-    /// TAXII: the environment variable holding the token (sent as `Bearer`).
+    /// TAXII: the environment variable holding the token (sent as `Bearer`), or a whole
+    /// `Authorization` value (`Basic …`).
     #[arg(long)]
     auth_env: Option<String>,
     /// News: a watchlist file; matching terms become labels `watchlist:TERM`.
@@ -198,7 +199,12 @@ pub fn run(ctx: &Ctx, c: FeedCommand) -> Result<ExitCode> {
             if let Some(var) = &a.auth_env {
                 let tok =
                     std::env::var(var).with_context(|| format!("--auth-env: ${var} is not set"))?;
-                f.auth = Some(format!("Bearer {tok}"));
+                // A full header value (`Basic …`, `Bearer …`) is taken as is; a bare token is a bearer token.
+                f.auth = Some(if tok.starts_with("Basic ") || tok.starts_with("Bearer ") {
+                    tok
+                } else {
+                    format!("Bearer {tok}")
+                });
             }
             if let Some(w) = &a.watchlist {
                 let p = std::fs::canonicalize(w).with_context(|| format!("--watchlist {w}"))?;
