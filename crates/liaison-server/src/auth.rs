@@ -158,6 +158,12 @@ CREATE TABLE IF NOT EXISTS tokens(
     created TEXT NOT NULL,
     revoked INTEGER NOT NULL DEFAULT 0
 );
+-- Browser sessions by the SHA-256 of their cookie (the cookie itself is never stored).
+CREATE TABLE IF NOT EXISTS sessions(
+    hash TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    expires INTEGER NOT NULL
+);
 ";
 
 /// How long a verified password or token is trusted before it is checked again
@@ -173,7 +179,7 @@ pub struct AuthDb {
     conn: Mutex<Connection>,
     // sha256(user, password) or sha256(token) → (user, scope, api root, verified at)
     cache: Mutex<HashMap<[u8; 32], Verified>>,
-    sessions: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    session_ttl: Duration,
 }
 
 fn sha(parts: &[&[u8]]) -> [u8; 32] {
@@ -264,8 +270,14 @@ impl AuthDb {
         Ok(AuthDb {
             conn: Mutex::new(conn),
             cache: Mutex::new(HashMap::new()),
-            sessions: Mutex::new(HashMap::new()),
+            session_ttl: SESSION_TTL,
         })
+    }
+
+    /// The same store, with sessions lasting `ttl` instead of [`SESSION_TTL`].
+    pub fn with_session_ttl(mut self, ttl: Duration) -> Self {
+        self.session_ttl = ttl;
+        self
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -425,33 +437,61 @@ impl AuthDb {
         }))
     }
 
-    /// Start a browser session for a user; returns the cookie value.
-    pub fn start_session(&self, user: &str) -> String {
+    /// Start a browser session for a user; returns the cookie value. Sessions are kept
+    /// (as the hash of the cookie) in the credential store, so they survive a restart.
+    pub fn open_session(&self, user: &str) -> Result<String, AuthError> {
         let secret = random_secret("");
-        let mut s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        s.retain(|_, v| v.1.elapsed() < SESSION_TTL);
-        s.insert(
-            sha(&[secret.as_bytes()]),
-            (user.to_string(), Instant::now()),
-        );
-        secret
+        let now = chrono::Utc::now().timestamp_millis();
+        let conn = self.conn();
+        conn.prepare_cached("DELETE FROM sessions WHERE expires <= ?1")?
+            .execute([now])?;
+        conn.prepare_cached("INSERT INTO sessions(hash, user, expires) VALUES (?1, ?2, ?3)")?
+            .execute(params![
+                session_hash(&secret),
+                user,
+                now.saturating_add(self.session_ttl.as_millis() as i64)
+            ])?;
+        Ok(secret)
     }
 
-    /// The user of a live session.
+    /// [`AuthDb::open_session`] for callers without an error path: when the credential
+    /// store fails, the error is logged and the cookie returned opens nothing.
+    pub fn start_session(&self, user: &str) -> String {
+        self.open_session(user).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot record a session");
+            random_secret("")
+        })
+    }
+
+    /// The user of a live (recorded, unexpired) session.
     pub fn session_user(&self, cookie: &str) -> Option<String> {
-        let s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        s.get(&sha(&[cookie.as_bytes()]))
-            .filter(|v| v.1.elapsed() < SESSION_TTL)
-            .map(|v| v.0.clone())
+        let now = chrono::Utc::now().timestamp_millis();
+        let found = self
+            .conn()
+            .prepare_cached("SELECT user FROM sessions WHERE hash = ?1 AND expires > ?2")
+            .and_then(|mut st| {
+                st.query_row(params![session_hash(cookie), now], |r| r.get(0))
+                    .optional()
+            });
+        found.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot read sessions");
+            None
+        })
     }
 
-    /// End a session.
+    /// End a session (logout): its cookie opens nothing from now on.
     pub fn end_session(&self, cookie: &str) {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&sha(&[cookie.as_bytes()]));
+        if let Err(e) = self.conn().execute(
+            "DELETE FROM sessions WHERE hash = ?1",
+            [session_hash(cookie)],
+        ) {
+            tracing::error!(error = %e, "cannot end a session");
+        }
     }
+}
+
+fn session_hash(cookie: &str) -> String {
+    hex::encode(sha(&[b"session", cookie.as_bytes()]))
 }
 
 /// A token bucket per user: `rate` requests a second, bursts of `burst`.

@@ -93,7 +93,13 @@ async fn login(
     if !ok {
         return Err(AppError::Unauthorized);
     }
-    let cookie = state.0.auth.start_session(&user);
+    let st = state.clone();
+    let cookie = blocking(move || {
+        st.0.auth
+            .open_session(&user)
+            .map_err(|e| AppError::Internal(e.to_string()))
+    })
+    .await?;
     let secure = if state.0.settings.secure_cookies {
         "; Secure"
     } else {
@@ -400,25 +406,56 @@ async fn import(
             rx,
             cur: Bytes::new(),
         });
+        // Input objects are counted as they come; STIX 2.0 ones are upgraded to 2.1 as
+        // the CLI's import does (an observed-data may become several objects, which
+        // share its index and path).
         let mut n = 0u64;
-        let mut items = std::iter::from_fn(|| {
+        let mut pending: std::collections::VecDeque<Result<Prepared, Rejection>> =
+            Default::default();
+        // Per item handed to the store: the input index and JSON path it came from.
+        let mut origin: Vec<(u64, String)> = Vec::new();
+        let mut items = std::iter::from_fn(|| loop {
+            if let Some(p) = pending.pop_front() {
+                return Some(p);
+            }
             let next = reader.next_value_with_path()?;
             let i = n;
             n += 1;
-            Some(match next {
+            let before = pending.len();
+            let at = match &next {
+                Ok((path, _)) => path.clone(),
+                Err(e) => e.path().to_string(),
+            };
+            match next {
                 Ok((path, v)) => {
                     let id = v.get("id").and_then(Value::as_str).map(String::from);
-                    StixObject::from_value(v)
-                        .map(Prepared::new)
-                        .map_err(|e| Rejection {
-                            index: i,
-                            id,
-                            path: format!("{path}{}", e.path().trim_start_matches('$')),
-                            reason: e.message().to_string(),
-                            fatal: false,
-                        })
+                    let reject = |e: liaison_stix::Error| Rejection {
+                        index: i,
+                        id: id.clone(),
+                        path: format!("{path}{}", e.path().trim_start_matches('$')),
+                        reason: e.message().to_string(),
+                        fatal: false,
+                    };
+                    let is20 = match &v {
+                        Value::Object(m) => {
+                            liaison_stix::upgrade::is_stix20(m, reader.bundle_spec_version())
+                        }
+                        _ => false,
+                    };
+                    if is20 {
+                        match liaison_stix::upgrade_20(v) {
+                            Ok(values) => pending.extend(values.into_iter().map(|v| {
+                                StixObject::from_value(v).map(Prepared::new).map_err(reject)
+                            })),
+                            Err(e) => pending.push_back(Err(reject(e))),
+                        }
+                    } else {
+                        pending.push_back(
+                            StixObject::from_value(v).map(Prepared::new).map_err(reject),
+                        );
+                    }
                 }
-                Err(e) => Err(Rejection {
+                Err(e) => pending.push_back(Err(Rejection {
                     index: i,
                     id: None,
                     path: e.path().to_string(),
@@ -427,17 +464,40 @@ async fn import(
                         e.kind(),
                         ErrorKind::Json | ErrorKind::Truncated | ErrorKind::Io
                     ),
-                }),
-            })
+                })),
+            }
+            for _ in before..pending.len() {
+                origin.push((i, at.clone()));
+            }
         });
         let opts = ImportOptions {
             strict: p.strict,
             ..Default::default()
         };
-        Ok(st
-            .0
-            .store
-            .import(&caller.subject, &mut items, &opts, &mut |_| {}))
+        let result =
+            st.0.store
+                .import(&caller.subject, &mut items, &opts, &mut |_| {});
+        // The store numbers the items it was handed; name the input object instead.
+        let locate = |r: &mut Rejection| {
+            if let Some((i, path)) = origin.get(r.index as usize) {
+                if !r.path.starts_with("$.objects") && !r.path.starts_with("$[") {
+                    let rest = r.path.strip_prefix('$').unwrap_or(&r.path).to_string();
+                    r.path = format!("{path}{rest}");
+                }
+                r.index = *i;
+            }
+        };
+        Ok(match result {
+            Ok(mut report) => {
+                report.invalid.iter_mut().for_each(locate);
+                Ok(report)
+            }
+            Err(liaison_store::StoreError::Aborted(mut r)) => {
+                locate(&mut r);
+                Err(liaison_store::StoreError::Aborted(r))
+            }
+            Err(e) => Err(e),
+        })
     })
     .await?;
     if too_large.load(Ordering::Relaxed) {

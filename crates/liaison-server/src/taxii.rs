@@ -14,8 +14,6 @@ use liaison_store::{
     Prepared, Rejection, VersionMatch,
 };
 use serde_json::{json, Value};
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 
 /// TAXII's media type.
 pub const TAXII: &str = "application/taxii+json;version=2.1";
@@ -483,34 +481,6 @@ async fn delete_object(
     Ok(StatusCode::OK.into_response())
 }
 
-/// Status resources of recent `add_objects` requests, kept in memory (the newest
-/// 10,000), each readable by the user who made the request.
-#[derive(Default)]
-pub struct StatusBook {
-    #[allow(clippy::type_complexity)]
-    inner: Mutex<(HashMap<String, (String, Value)>, VecDeque<String>)>,
-}
-
-impl StatusBook {
-    fn put(&self, user: &str, id: &str, v: Value) {
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.0.insert(id.to_string(), (user.to_string(), v));
-        g.1.push_back(id.to_string());
-        while g.1.len() > 10_000 {
-            if let Some(old) = g.1.pop_front() {
-                g.0.remove(&old);
-            }
-        }
-    }
-
-    fn get(&self, user: &str, id: &str) -> Option<Value> {
-        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.0.get(id)
-            .filter(|(u, _)| u == user)
-            .map(|(_, v)| v.clone())
-    }
-}
-
 async fn status(
     State(state): State<AppState>,
     caller: Caller,
@@ -519,12 +489,13 @@ async fn status(
 ) -> Result<Response, AppError> {
     check_accept(&headers)?;
     caller.require_root(Some(&root))?;
-    let v = state
-        .0
-        .statuses
-        .get(&caller.subject.name, &id)
+    let st = state.clone();
+    let user = caller.subject.name.clone();
+    let ttl = state.0.settings.status_ttl;
+    let body = blocking(move || Ok(st.0.store.taxii_status(&user, &root, &id, ttl)?))
+        .await?
         .ok_or(AppError::NotFound)?;
-    Ok(taxii_json(StatusCode::OK, &v))
+    Ok((StatusCode::OK, body).into_response())
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
@@ -571,6 +542,7 @@ async fn add_objects(
     let request_ts = Timestamp::now().to_string();
     let st = state.clone();
     let subject = caller.subject.clone();
+    let ttl = state.0.settings.status_ttl;
     let status = blocking(move || {
         let env: Envelope = serde_json::from_slice(&bytes)
             .map_err(|e| AppError::BadRequest(format!("malformed envelope: {e}")))?;
@@ -630,7 +602,7 @@ async fn add_objects(
             })
             .collect();
         let status_id = uuid::Uuid::new_v4().to_string();
-        Ok(json!({
+        let status = json!({
             "id": status_id,
             "status": "complete",
             "request_timestamp": request_ts,
@@ -641,14 +613,12 @@ async fn add_objects(
             "failures": failures,
             "pending_count": 0,
             "pendings": [],
-        }))
+        });
+        // Kept in the store, so a client polling the status finds it after a restart.
+        st.0.store
+            .put_taxii_status(&subject.name, &root, &status_id, &status.to_string(), ttl)?;
+        Ok(status)
     })
     .await?;
-    if let Some(id) = status["id"].as_str() {
-        state
-            .0
-            .statuses
-            .put(&caller.subject.name, id, status.clone());
-    }
     Ok(taxii_json(StatusCode::ACCEPTED, &status))
 }

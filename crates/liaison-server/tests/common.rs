@@ -76,9 +76,41 @@ pub fn fixture() -> Fixture {
     fixture_with(Settings::default())
 }
 
+pub fn policy() -> Policy {
+    Policy::new(["UNCLASSIFIED", "SECRET", "TOP SECRET"], ["GRID", "FIN"]).unwrap()
+}
+
 pub fn fixture_with(settings: Settings) -> Fixture {
-    let policy = Policy::new(["UNCLASSIFIED", "SECRET", "TOP SECRET"], ["GRID", "FIN"]).unwrap();
-    let store = Arc::new(SqliteStore::open_in_memory(policy.clone()).unwrap());
+    let store = SqliteStore::open_in_memory(policy()).unwrap();
+    setup(store, AuthDb::open_in_memory().unwrap(), settings)
+}
+
+/// The fixture on files in `dir` (`liaison.db`, `auth.db`), as `liaison serve` keeps them.
+pub fn fixture_in(dir: &std::path::Path, settings: Settings) -> Fixture {
+    let store = SqliteStore::open(&dir.join("liaison.db"), policy()).unwrap();
+    setup(store, AuthDb::open(&dir.join("auth.db")).unwrap(), settings)
+}
+
+/// A new server (new `AppState`) on the files of an earlier [`fixture_in`]: a restart.
+pub fn restart(dir: &std::path::Path, before: &Fixture, settings: Settings) -> Fixture {
+    let store = SqliteStore::open(&dir.join("liaison.db"), policy()).unwrap();
+    let auth = AuthDb::open(&dir.join("auth.db")).unwrap();
+    let state = AppState::new(
+        Arc::new(store),
+        auth,
+        Directory::new(subjects(&policy())),
+        settings,
+    );
+    Fixture {
+        app: app(state.clone()),
+        state,
+        tokens: before.tokens.clone(),
+    }
+}
+
+fn setup(store: SqliteStore, auth: AuthDb, settings: Settings) -> Fixture {
+    let policy = policy();
+    let store = Arc::new(store);
     let subs = subjects(&policy);
     let admin = subs[0].clone();
     let coll = Collection {
@@ -116,7 +148,6 @@ pub fn fixture_with(settings: Settings) -> Fixture {
         "{:?}",
         added.report.invalid
     );
-    let auth = AuthDb::open_in_memory().unwrap();
     let mut tokens = HashMap::new();
     for s in &subs {
         let (_, secret) = auth

@@ -405,3 +405,159 @@ async fn labels_on_every_rest_route() {
         assert_eq!(r.json()["facets"], json!({}));
     }
 }
+
+/// `POST /import` upgrades STIX 2.0 content as `liaison import` does, and names the
+/// input object of a refusal even when an upgrade turned one object into several.
+#[tokio::test]
+async fn import_upgrades_stix_20() {
+    let f = fixture();
+    let b = json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "spec_version": "2.0",
+    "objects": [
+        {"type": "malware", "id": "malware--14141414-1111-4111-8111-111111111111",
+         "created": "2017-01-01T00:00:00.000Z", "modified": "2017-01-01T00:00:00.000Z",
+         "name": "Twentyvy", "labels": ["remote-access-trojan"]},
+        {"type": "observed-data", "id": "observed-data--14141414-2222-4111-8111-111111111111",
+         "created": "2017-01-01T00:00:00.000Z", "modified": "2017-01-01T00:00:00.000Z",
+         "first_observed": "2017-01-01T00:00:00Z", "last_observed": "2017-01-01T00:00:00Z",
+         "number_observed": 1, "objects": {"0": {"type": "ipv4-addr", "value": "203.0.113.9"}}},
+        {"type": "malware", "id": "malware--not-a-uuid", "created": "2017-01-01T00:00:00.000Z",
+         "modified": "2017-01-01T00:00:00.000Z", "name": "Broken", "labels": ["worm"]}
+    ]});
+    let r = f
+        .call(rest(&f, "POST", "/api/v1/import", "admin", Some(&b)))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let report = r.json();
+    assert_eq!(
+        report["new"], 3,
+        "malware, ipv4-addr, observed-data: {report}"
+    );
+    assert_eq!(report["invalid"][0]["index"], 2, "{report}");
+    assert_eq!(report["invalid"][0]["path"], "$.objects[2].id", "{report}");
+    let r = f
+        .call(rest(
+            &f,
+            "GET",
+            "/api/v1/objects/malware--14141414-1111-4111-8111-111111111111",
+            "admin",
+            None,
+        ))
+        .await;
+    let m = &r.json()["object"];
+    assert_eq!(m["spec_version"], "2.1");
+    assert_eq!(m["is_family"], true);
+    assert_eq!(m["malware_types"], json!(["remote-access-trojan"]));
+    let r = f
+        .call(rest(
+            &f,
+            "GET",
+            "/api/v1/search?q=203.0.113.9&type=ipv4-addr",
+            "admin",
+            None,
+        ))
+        .await;
+    assert_eq!(r.json()["total"], 1, "{}", r.text);
+}
+
+fn login(user: &str, pw: &str) -> Request<Body> {
+    Request::post("/api/v1/session")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"username": user, "password": pw}).to_string(),
+        ))
+        .unwrap()
+}
+
+fn with_cookie(method: &str, uri: &str, kv: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("cookie", kv)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Browser sessions are kept in the credential store as hashes: they survive a restart,
+/// and logout or expiry ends them.
+#[tokio::test]
+async fn sessions_survive_a_restart_and_logout_or_expiry_ends_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture_in(dir.path(), liaison_server::Settings::default());
+    f.state
+        .auth()
+        .set_password("low", "password-of-low")
+        .unwrap();
+    let r = f.call(login("low", "password-of-low")).await;
+    assert_eq!(r.status, 204);
+    let cookie = r.headers["set-cookie"].to_str().unwrap().to_string();
+    let kv = cookie.split(';').next().unwrap().to_string();
+    let secret = kv.split_once('=').unwrap().1.to_string();
+    // Only a hash is stored.
+    for file in ["auth.db", "auth.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(file)) {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "the session cookie is stored in {file}"
+            );
+        }
+    }
+    let f2 = restart(dir.path(), &f, liaison_server::Settings::default());
+    drop(f);
+    assert_eq!(
+        f2.call(with_cookie("GET", "/api/v1/stats", &kv))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        f2.call(with_cookie("DELETE", "/api/v1/session", &kv))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        f2.call(with_cookie("GET", "/api/v1/stats", &kv))
+            .await
+            .status,
+        401
+    );
+    let f3 = restart(dir.path(), &f2, liaison_server::Settings::default());
+    drop(f2);
+    assert_eq!(
+        f3.call(with_cookie("GET", "/api/v1/stats", &kv))
+            .await
+            .status,
+        401
+    );
+    // A session past its lifetime opens nothing.
+    let auth = liaison_server::AuthDb::open(&dir.path().join("auth.db"))
+        .unwrap()
+        .with_session_ttl(std::time::Duration::ZERO);
+    let store = liaison_store::SqliteStore::open(&dir.path().join("liaison.db"), policy()).unwrap();
+    let state = liaison_server::AppState::new(
+        std::sync::Arc::new(store),
+        auth,
+        liaison_server::Directory::new(subjects(&policy())),
+        liaison_server::Settings::default(),
+    );
+    let app = liaison_server::app(state);
+    use tower::ServiceExt;
+    let r = app
+        .clone()
+        .oneshot(login("low", "password-of-low"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let kv = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = app
+        .oneshot(with_cookie("GET", "/api/v1/stats", &kv))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}

@@ -634,3 +634,155 @@ async fn tokens_scoped_to_an_api_root() {
     assert_eq!(r.json()["api_roots"], json!(["/taxii2/liaison/"]));
     assert_eq!(f.call(get("/api/v1/stats", &this_root)).await.status, 403);
 }
+
+/// Status resources live in the store: a new server on the same data finds them, until
+/// they expire.
+#[tokio::test]
+async fn status_resources_survive_a_restart_and_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture_in(dir.path(), liaison_server::Settings::default());
+    let env = json!({"objects": [malware("malware--12121212-1111-4111-8111-111111111111", "kept", "2026-01-01T00:00:00.000Z", None)]});
+    let r = f.post_envelope(&coll_path("objects/"), "admin", &env).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let posted = r.json();
+    let uri = format!("/taxii2/liaison/status/{}/", posted["id"].as_str().unwrap());
+    let restarted = restart(dir.path(), &f, liaison_server::Settings::default());
+    drop(f);
+    let r = restarted.get(&uri, "admin").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.headers["content-type"], TAXII);
+    assert_eq!(r.json(), posted);
+    // Only its requester sees it, and only under the API root it was made to.
+    assert_eq!(restarted.get(&uri, "reader").await.status, 404);
+    let elsewhere = uri.replace("/taxii2/liaison/", "/taxii2/other/");
+    assert_eq!(restarted.get(&elsewhere, "admin").await.status, 404);
+    drop(restarted);
+    let expired = liaison_server::Settings {
+        status_ttl: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let f = fixture_in(dir.path(), liaison_server::Settings::default());
+    let later = restart(dir.path(), &f, expired);
+    let r = later.get(&uri, "admin").await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(r.json()["http_status"], "404");
+}
+
+/// Regression, issue 5: a user who cannot read a stored version and sends the same
+/// (id, modified) gets the answer of a fresh object, and its own copy back; the
+/// cleared user still sees one instance per version, the first stored.
+#[tokio::test]
+async fn same_version_from_an_uncleared_user_is_its_own_copy() {
+    let f = fixture();
+    let copy =
+        json!({"objects": [malware(SECRET_ID, "Low copy", "2026-01-01T00:00:00.000Z", None)]});
+    let fresh_id = "malware--13131313-1111-4111-8111-111111111111";
+    let fresh = json!({"objects": [malware(fresh_id, "Fresh", "2026-01-01T00:00:00.000Z", None)]});
+    let a = f.post_envelope(&coll_path("objects/"), "low", &fresh).await;
+    let b = f.post_envelope(&coll_path("objects/"), "low", &copy).await;
+    assert_eq!(
+        (a.status, b.status),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
+    );
+    let shape = |v: &Value, id: &str| {
+        let mut v = v.clone();
+        for k in ["id", "request_timestamp"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        v.to_string().replace(id, "ID")
+    };
+    assert_eq!(
+        shape(&a.json(), fresh_id),
+        shape(&b.json(), SECRET_ID),
+        "{}",
+        b.text
+    );
+    let r = f
+        .get(&coll_path(&format!("objects/{SECRET_ID}/")), "low")
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["objects"][0]["name"], "Low copy");
+    assert_eq!(r.json()["objects"].as_array().unwrap().len(), 1);
+    // The cleared user: its newest version, the first stored instance of each version.
+    let name = |r: &Resp| r.json()["objects"][0]["name"].clone();
+    let r = f
+        .get(&coll_path(&format!("objects/{SECRET_ID}/")), "admin")
+        .await;
+    assert_eq!(name(&r), "Secret v2");
+    let r = f
+        .get(
+            &coll_path(&format!("objects/{SECRET_ID}/?match[version]=first")),
+            "admin",
+        )
+        .await;
+    assert_eq!(name(&r), "Secret");
+    let r = f
+        .get(
+            &coll_path(&format!("objects/{SECRET_ID}/versions/")),
+            "admin",
+        )
+        .await;
+    assert_eq!(
+        r.json()["versions"],
+        json!(["2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z"])
+    );
+    let r = f
+        .get(
+            &coll_path(&format!(
+                "manifest/?match[id]={SECRET_ID}&match[version]=all"
+            )),
+            "admin",
+        )
+        .await;
+    assert_eq!(
+        r.json()["objects"].as_array().unwrap().len(),
+        2,
+        "{}",
+        r.text
+    );
+    let r = f
+        .get(&coll_path("objects/?match[version]=all&limit=2"), "admin")
+        .await;
+    let mut n = r.json()["objects"].as_array().unwrap().len();
+    let mut next = r.json()["next"].as_str().map(String::from);
+    while let Some(c) = next {
+        let r = f
+            .get(
+                &coll_path(&format!("objects/?match[version]=all&limit=2&next={c}")),
+                "admin",
+            )
+            .await;
+        n += r.json()["objects"].as_array().unwrap().len();
+        next = r.json()["next"].as_str().map(String::from);
+    }
+    assert_eq!(
+        n, 4,
+        "public, secret v1 and v2, fresh: the low copy is not a fifth"
+    );
+    // Deleting what the low user sees removes its copy only.
+    let r = f
+        .call(
+            f.req(
+                "DELETE",
+                &coll_path(&format!("objects/{SECRET_ID}/")),
+                "low",
+            )
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        f.get(&coll_path(&format!("objects/{SECRET_ID}/")), "low")
+            .await
+            .status,
+        404
+    );
+    let r = f
+        .get(
+            &coll_path(&format!("objects/{SECRET_ID}/?match[version]=first")),
+            "admin",
+        )
+        .await;
+    assert_eq!(name(&r), "Secret");
+}

@@ -37,6 +37,16 @@ CREATE TABLE IF NOT EXISTS collection_objects(
     UNIQUE(collection, rid)
 );
 CREATE INDEX IF NOT EXISTS collection_objects_seq ON collection_objects(collection, seq);
+-- TAXII status resources of add-objects requests: readable by the user who made the
+-- request, under the API root it was made to, until they expire.
+CREATE TABLE IF NOT EXISTS taxii_status(
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    api_root TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS taxii_status_created ON taxii_status(created);
 "#;
 
 /// What an import must also satisfy, and what it tells its caller, inside the transaction.
@@ -576,6 +586,50 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(n)
+    }
+
+    /// Keep a TAXII status resource (its JSON) for the user who made the request, and
+    /// drop those older than `max_age`.
+    pub fn put_taxii_status(
+        &self,
+        user: &str,
+        api_root: &str,
+        id: &str,
+        body: &str,
+        max_age: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Corrupt("lock poisoned".into()))?;
+        conn.prepare_cached("DELETE FROM taxii_status WHERE created <= ?1")?
+            .execute([now.saturating_sub(max_age.as_millis() as i64)])?;
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO taxii_status(id, user, api_root, created, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![id, user, api_root, now, body])?;
+        Ok(())
+    }
+
+    /// A TAXII status resource's JSON, if `user` made that request under `api_root`
+    /// and it is younger than `max_age` (else `None`, as for an unknown id).
+    pub fn taxii_status(
+        &self,
+        user: &str,
+        api_root: &str,
+        id: &str,
+        max_age: std::time::Duration,
+    ) -> Result<Option<String>, StoreError> {
+        let oldest = now_ms().saturating_sub(max_age.as_millis() as i64);
+        self.with_reader(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT body FROM taxii_status WHERE id = ?1 AND user = ?2 AND api_root = ?3 AND created > ?4",
+                )?
+                .query_row(params![id, user, api_root, oldest], |r| r.get(0))
+                .optional()?)
+        })
     }
 
     /// Objects (version rows) held by all collections: for metrics.
