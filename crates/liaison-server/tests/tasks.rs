@@ -242,8 +242,10 @@ impl Fx {
         let label = self.secret_label("ministry", &["cert"]);
         let obj = task_object(&t, None, &label, &self.policy).unwrap();
         let def = StixObject::from_value(liaison_tasks::task_extension_definition()).unwrap();
-        let mut def_opts = ImportOptions::default();
-        def_opts.default_label = Some(Label::public(None));
+        let def_opts = ImportOptions {
+            default_label: Some(Label::public(None)),
+            ..Default::default()
+        };
         self.store
             .import(
                 &self.users["dana"],

@@ -81,8 +81,11 @@ max_level = "SECRET"
     )
 }
 
+/// A received POST: its headers (lower-case names) and body.
+type Received = (Vec<(String, String)>, Vec<u8>);
+
 /// A webhook receiver on a local port: every POST (headers, body) goes to the channel.
-fn receiver() -> (String, mpsc::Receiver<(Vec<(String, String)>, Vec<u8>)>) {
+fn receiver() -> (String, mpsc::Receiver<Received>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", l.local_addr().unwrap());
     let (tx, rx) = mpsc::channel();
@@ -186,9 +189,7 @@ fn notifications(addr: &str, user: &str) -> Vec<Value> {
     r.json()["notifications"].as_array().unwrap().clone()
 }
 
-fn next_hook(
-    rx: &mpsc::Receiver<(Vec<(String, String)>, Vec<u8>)>,
-) -> (Vec<(String, String)>, Value) {
+fn next_hook(rx: &mpsc::Receiver<Received>) -> (Vec<(String, String)>, Value) {
     let (h, b) = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("a webhook POST within a minute");
