@@ -115,6 +115,10 @@ pub struct ImportArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Admiralty grade of the source and information (`B2`): sources get the reliability,
+    /// reports, notes, opinions, indicators and sightings the grade and its STIX confidence.
+    #[arg(long)]
+    grade: Option<String>,
     /// Refuse files without a detached signature (FILE.jws) by a partner pinned in config.toml.
     /// A FILE.jws next to a file is always checked, and a bad one always refused.
     #[arg(long)]
@@ -372,7 +376,19 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
                 r
             })
         } else {
-            import_file(&store, &subject, file, &opts, !a.json)
+            let compartments: Vec<String> = opts
+                .default_label
+                .as_ref()
+                .map(|l| l.compartments.iter().cloned().collect())
+                .unwrap_or_default();
+            let protect =
+                crate::cmd::keys::Protect::new(&ctx.data, a.grade.as_deref(), &compartments)?;
+            if protect.wanted(file) {
+                let input = protect.through_fifo(file)?;
+                import_file(&store, &subject, &input.fifo, &opts, !a.json)
+            } else {
+                import_file(&store, &subject, file, &opts, !a.json)
+            }
         };
         if !a.json {
             for w in &warnings {
@@ -495,7 +511,10 @@ pub fn get(ctx: &Ctx, a: GetArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     if a.json {
-        let list: Vec<Value> = versions.iter().map(|v| store.labelled_value(v)).collect();
+        let mut list: Vec<Value> = versions.iter().map(|v| store.labelled_value(v)).collect();
+        for v in &mut list {
+            crate::cmd::keys::unseal_for(&ctx.data, &subject, v)?;
+        }
         let out = if a.versions {
             Value::Array(list)
         } else {
@@ -514,7 +533,9 @@ pub fn get(ctx: &Ctx, a: GetArgs) -> Result<ExitCode> {
             if v.latest { " (latest)" } else { "" },
             if v.object.revoked() { " REVOKED" } else { "" }
         );
-        println!("{}", serde_json::to_string_pretty(&v.object.to_value())?);
+        let mut shown = v.object.to_value();
+        crate::cmd::keys::unseal_for(&ctx.data, &subject, &mut shown)?;
+        println!("{}", serde_json::to_string_pretty(&shown)?);
         println!("== {banner} ==");
     }
     Ok(ExitCode::SUCCESS)

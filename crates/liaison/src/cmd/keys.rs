@@ -447,3 +447,198 @@ fn report(as_json: bool, ring: &Keyring, msg: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// What import does to objects before they reach the store: seal human sources
+/// (keyring needed) and grade (Admiralty).
+pub struct Protect {
+    data: PathBuf,
+    seal: Option<(Keyring, Key)>,
+    default_compartment: String,
+    grade: Option<liaison_protect::admiralty::Grade>,
+}
+
+impl Protect {
+    /// `grade` from `--grade`; sealing is on when the data directory has a keyring.
+    /// `default_compartments` are those of `--label` (the first seals objects whose
+    /// own label names none; without any, the deployment-wide `_` key).
+    pub fn new(
+        data: &Path,
+        grade: Option<&str>,
+        default_compartments: &[String],
+    ) -> Result<Protect> {
+        let seal = match load_keyring(data)? {
+            Some(ring) => {
+                let m = master_key(&ring)?;
+                Some((ring, m))
+            }
+            None => None,
+        };
+        Ok(Protect {
+            data: data.to_path_buf(),
+            seal,
+            default_compartment: default_compartments
+                .first()
+                .cloned()
+                .unwrap_or_else(|| liaison_protect::sealed::NO_COMPARTMENT.to_string()),
+            grade: grade
+                .map(liaison_protect::admiralty::Grade::parse)
+                .transpose()?,
+        })
+    }
+
+    /// Whether `file` needs a pass: a grade to apply, or source details to seal.
+    pub fn wanted(&self, file: &Path) -> bool {
+        if self.grade.is_some() {
+            return true;
+        }
+        let Ok(bytes) = std::fs::read(file) else {
+            return false;
+        };
+        let has = |n: &[u8]| memchr::memmem::find(&bytes, n).is_some();
+        let sensitive = has(b"\"individual\"") || has(b"\"contact_information\"");
+        if sensitive && self.seal.is_none() {
+            eprintln!(
+                "warning: {}: source identities or contact details are stored in clear (no keyring: `liaison keys init` seals them)",
+                file.display()
+            );
+        }
+        sensitive && self.seal.is_some()
+    }
+
+    fn object(&mut self, o: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
+        if let Some(g) = self.grade {
+            let t = o.get("type").and_then(|t| t.as_str()).unwrap_or_default();
+            if matches!(
+                t,
+                "report" | "identity" | "note" | "opinion" | "indicator" | "sighting"
+            ) {
+                liaison_protect::admiralty::grade_object(o, g);
+            }
+        }
+        if let Some((ring, master)) = &mut self.seal {
+            if liaison_protect::sealed::fields_to_seal(o).is_empty()
+                || o.contains_key(liaison_protect::sealed::SEALED_PROP)
+            {
+                return Ok(());
+            }
+            let comp = o
+                .get("extensions")
+                .and_then(|e| e.get(liaison_stix::LABEL_EXTENSION_ID))
+                .and_then(|l| l.get("compartments"))
+                .and_then(|c| c.as_array())
+                .and_then(|c| c.first())
+                .and_then(|c| c.as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| self.default_compartment.clone());
+            let before = ring.compartment_keys.get(&comp).map(Vec::len);
+            let (id, key) = ring.compartment_key(master, &comp, &now())?;
+            if ring.compartment_keys.get(&comp).map(Vec::len) != before {
+                save_keyring(&self.data, ring)?;
+            }
+            liaison_protect::sealed::seal_object(o, &comp, id, &key)?;
+        }
+        Ok(())
+    }
+
+    /// Stream `file`, protected, through a FIFO (so the clear source details never
+    /// touch the disk) and return its path; the FIFO's directory goes when dropped.
+    pub fn through_fifo(mut self, file: &Path) -> Result<ProtectedInput> {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let mut v: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: not JSON (sealing and grading read whole files)",
+                file.display()
+            )
+        })?;
+        match &mut v {
+            serde_json::Value::Object(m)
+                if m.get("type").and_then(|t| t.as_str()) == Some("bundle") =>
+            {
+                if let Some(serde_json::Value::Array(objs)) = m.get_mut("objects") {
+                    for o in objs.iter_mut().filter_map(|o| o.as_object_mut()) {
+                        self.object(o)?;
+                    }
+                }
+            }
+            serde_json::Value::Object(o) => self.object(o)?,
+            serde_json::Value::Array(objs) => {
+                for o in objs.iter_mut().filter_map(|o| o.as_object_mut()) {
+                    self.object(o)?;
+                }
+            }
+            _ => {}
+        }
+        let dir = std::env::temp_dir().join(format!("liaison-protect-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        let fifo = dir.join(file.file_name().unwrap_or_default());
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes())?;
+        // SAFETY: mkfifo with a valid NUL-terminated path.
+        if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("mkfifo {}", fifo.display()));
+        }
+        let path = fifo.clone();
+        let writer = std::thread::spawn(move || -> std::io::Result<()> {
+            let f = std::fs::OpenOptions::new().write(true).open(&path)?;
+            let mut w = std::io::BufWriter::new(f);
+            serde_json::to_writer(&mut w, &v).map_err(std::io::Error::other)?;
+            std::io::Write::flush(&mut w)
+        });
+        Ok(ProtectedInput {
+            dir,
+            fifo,
+            writer: Some(writer),
+        })
+    }
+}
+
+/// A protected copy of an import file, readable once through a FIFO.
+pub struct ProtectedInput {
+    dir: PathBuf,
+    /// Where to read it.
+    pub fifo: PathBuf,
+    writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Drop for ProtectedInput {
+    fn drop(&mut self) {
+        if let Some(w) = self.writer.take() {
+            if !w.is_finished() {
+                // Unblock a writer whose reader gave up early.
+                let _ = std::fs::File::open(&self.fifo);
+            }
+            let _ = w.join();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Open the sealed fields of `v` when `subject` holds their compartment (`_`: anyone
+/// who may read the object, which the store has checked) and the keyring is at hand.
+pub fn unseal_for(
+    data: &Path,
+    subject: &liaison_policy::Subject,
+    v: &mut serde_json::Value,
+) -> Result<()> {
+    let Some(o) = v.as_object_mut() else {
+        return Ok(());
+    };
+    let Some((comp, id)) = liaison_protect::sealed::sealed_under(o) else {
+        return Ok(());
+    };
+    if comp != liaison_protect::sealed::NO_COMPARTMENT && !subject.compartments.contains(&comp) {
+        return Ok(());
+    }
+    let Some(ring) = load_keyring(data)? else {
+        return Ok(());
+    };
+    let key = ring.compartment_key_by_id(&master_key(&ring)?, &comp, id)?;
+    liaison_protect::sealed::unseal_object(o, &key)?;
+    Ok(())
+}
