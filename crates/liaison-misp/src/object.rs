@@ -1149,7 +1149,7 @@ pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
     let marks = ctx.tags(o, path, &mut labels);
     let merged = merged_values(ctx, o);
     let built = build(name, &uuid, &attrs, &merged).and_then(|b| match b {
-        Some(b) => match crate::to_stix::invalid_sco(&b.scos) {
+        Some(mut b) => match crate::to_stix::invalid_sco(&mut b.scos) {
             Some(why) => Err(format!("not a valid STIX observable ({why})")),
             None => Ok(Some(b)),
         },

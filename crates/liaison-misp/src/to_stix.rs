@@ -17,11 +17,23 @@ pub(crate) const NAMESPACE: Uuid = Uuid::from_u128(0x76beed5f_7251_457e_8c2a_b45
 
 /// STIX timestamps of a MISP epoch: (`created` form with milliseconds, plain form).
 pub(crate) fn timestamps(secs: i64) -> (String, String) {
-    let dt = chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default();
-    (
-        dt.format("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
-        dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    )
+    thread_local! {
+        // Most attributes of an event share a timestamp: format it once.
+        static LAST: std::cell::RefCell<(i64, String, String)> =
+            const { std::cell::RefCell::new((i64::MIN, String::new(), String::new())) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != secs {
+            let dt = chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default();
+            *last = (
+                secs,
+                dt.format("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
+                dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            );
+        }
+        (last.1.clone(), last.2.clone())
+    })
 }
 
 /// An epoch given as a number or a string of digits.
@@ -110,6 +122,9 @@ pub(crate) struct Ctx {
     pub cluster_tags: HashSet<String>,
     /// Every STIX object an attribute or object UUID became (notes refer to all).
     pub all_of: HashMap<String, Vec<String>>,
+    /// Whether to remember every object an attribute became (event reports
+    /// refer to them; without reports that memory is saved).
+    pub keep_all_of: bool,
     /// `registry-key-value` objects folded into the registry key that contains them.
     pub absorbed: HashMap<String, Value>,
     markings: Vec<Value>,
@@ -818,17 +833,23 @@ impl Ctx {
                 format!("x-misp-attribute--{uuid}")
             }
         };
-        let mut all = vec![main.clone()];
-        if main.starts_with("observed-data--") && self.seen.contains(&format!("indicator--{uuid}"))
-        {
-            all.push(format!("indicator--{uuid}"));
+        let has_notes = a.get("Note").is_some() || a.get("Opinion").is_some();
+        if self.keep_all_of || has_notes {
+            let mut all = vec![main.clone()];
+            if main.starts_with("observed-data--")
+                && self.seen.contains(&format!("indicator--{uuid}"))
+            {
+                all.push(format!("indicator--{uuid}"));
+            }
+            if has_notes {
+                self.analyst_data_on(a, path, all.clone());
+            }
+            if self.keep_all_of {
+                self.all_of.insert(uuid.clone(), all);
+            }
         }
-        self.all_of.insert(uuid.clone(), all);
-        self.stix_of
-            .entry(uuid.clone())
-            .or_insert_with(|| main.clone());
         self.galaxies(a, path, Some(&main), ts);
-        self.analyst_data(a, path, &uuid);
+        self.stix_of.entry(uuid).or_insert(main);
     }
 }
 
@@ -922,6 +943,10 @@ impl EventConverter {
             clusters: HashMap::new(),
             cluster_tags: HashSet::new(),
             all_of: HashMap::new(),
+            keep_all_of: header
+                .get("EventReport")
+                .and_then(Value::as_array)
+                .is_some_and(|r| !r.is_empty()),
             absorbed: HashMap::new(),
             markings: vec![],
         };
@@ -1120,21 +1145,26 @@ fn event_report(ctx: &mut Ctx, r: &Value, path: &str) {
 
 /// The first STIX MUST an observable breaks, as a reason to keep the value
 /// as MISP data instead.
-pub(crate) fn invalid_sco(scos: &[Map<String, Value>]) -> Option<String> {
-    for s in scos {
-        let obj = match liaison_stix::StixObject::from_map(s.clone()) {
+pub(crate) fn invalid_sco(scos: &mut [Map<String, Value>]) -> Option<String> {
+    for s in scos.iter_mut() {
+        // Validated in place: the map is lent to a StixObject and given back.
+        let obj = match liaison_stix::StixObject::from_map(std::mem::take(s)) {
             Ok(o) => o,
             Err(e) => return Some(e.to_string()),
         };
-        if let Some(e) = liaison_stix::validate::errors(&obj).into_iter().next() {
+        let problem = liaison_stix::validate::errors(&obj).into_iter().next();
+        if let Value::Object(m) = obj.into_value() {
+            *s = m;
+        }
+        if let Some(e) = problem {
             return Some(format!("{}: {}", e.path, e.message));
         }
     }
     None
 }
 
-fn check_scos(m: Mapping) -> Result<Mapping, String> {
-    if let Mapping::Observable { scos, .. } = &m {
+fn check_scos(mut m: Mapping) -> Result<Mapping, String> {
+    if let Mapping::Observable { scos, .. } = &mut m {
         if let Some(why) = invalid_sco(scos) {
             return Err(format!("not a valid STIX observable ({why})"));
         }
