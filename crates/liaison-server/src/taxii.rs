@@ -471,6 +471,10 @@ async fn delete_object(
         VersionMatch::All
     };
     let c = find_collection(&state, &caller, &root, &coll).await?;
+    // The store holds STIX 2.1 only: a delete of other spec versions matches nothing.
+    if !q.spec_versions.is_empty() && !q.spec_versions.iter().any(|v| v == "2.1") {
+        return Err(AppError::NotFound);
+    }
     let st = state.clone();
     let subject = caller.subject.clone();
     let n =

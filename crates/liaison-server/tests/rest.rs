@@ -561,3 +561,36 @@ async fn sessions_survive_a_restart_and_logout_or_expiry_ends_them() {
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+/// Oversized bodies get 413 with the error body on REST routes too, streamed import
+/// included, and nothing of them is stored.
+#[tokio::test]
+async fn oversized_rest_bodies_are_refused_and_nothing_is_written() {
+    let f = fixture_with(liaison_server::Settings {
+        max_body: 4096,
+        ..Default::default()
+    });
+    let id = "malware--15151515-1111-4111-8111-111111111111";
+    let big = malware(id, &"x".repeat(10_000), "2026-01-01T00:00:00.000Z", None);
+    let bundle = json!({"type": "bundle", "id": "bundle--15151515-2222-4111-8111-111111111111", "objects": [big]});
+    for (uri, body) in [("/api/v1/objects", &big), ("/api/v1/import", &bundle)] {
+        let r = f.call(rest(&f, "POST", uri, "admin", Some(body))).await;
+        assert_eq!(r.status, 413, "{uri}: {}", r.text);
+        assert_eq!(r.json()["http_status"], "413", "{uri}");
+        assert_eq!(r.headers["content-type"], "application/json");
+    }
+    let r = f
+        .call(rest(
+            &f,
+            "GET",
+            &format!("/api/v1/objects/{id}"),
+            "admin",
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 404);
+    let r = f
+        .call(rest(&f, "GET", "/api/v1/stats", "admin", None))
+        .await;
+    assert_eq!(r.status, 200, "still serving");
+}

@@ -786,3 +786,19 @@ async fn same_version_from_an_uncleared_user_is_its_own_copy() {
         .await;
     assert_eq!(name(&r), "Secret");
 }
+
+/// A delete limited to a spec version the store does not hold removes nothing.
+#[tokio::test]
+async fn delete_of_another_spec_version_removes_nothing() {
+    let f = fixture();
+    let uri = coll_path(&format!("objects/{PUBLIC_ID}/"));
+    let r = f
+        .call(
+            f.req("DELETE", &format!("{uri}?match[spec_version]=2.0"), "admin")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(f.get(&uri, "admin").await.status, 200);
+}

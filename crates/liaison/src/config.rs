@@ -139,6 +139,9 @@ pub struct ServerConfig {
     /// Largest request body in MiB (absent: 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body_mib: Option<usize>,
+    /// Days a TAXII status resource stays readable after its request (absent: 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_ttl_days: Option<u64>,
     /// TAXII collections (created or updated in the store when the server starts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collections: Vec<liaison_store::Collection>,

@@ -217,6 +217,7 @@ pub fn state_for(data: &Path, insecure_cookies: bool) -> Result<(AppState, Confi
         timeout: Duration::from_secs(120),
         rate_limit: (rate, cfg.server.rate_burst.unwrap_or(rate * 2.0)),
         secure_cookies: !insecure_cookies,
+        status_ttl: Duration::from_secs(cfg.server.status_ttl_days.unwrap_or(7) * 24 * 3600),
         ..Settings::default()
     };
     let state = AppState::new(
