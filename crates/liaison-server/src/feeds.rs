@@ -298,9 +298,12 @@ impl Sink<'_> {
                         .any(|r| r.get("source_name").and_then(Value::as_str) == Some(&ours))
                 })
         };
+        let identity = self.ctx.identity.clone();
         let ids: Vec<String> = objects
             .iter()
-            .filter(|v| v.get("modified").is_some() && made_here(v))
+            .filter(|v| {
+                v.get("modified").is_some() && (made_here(v) || v["id"] == identity.as_str())
+            })
             .filter_map(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
             .collect();
         let existing = self
@@ -317,6 +320,29 @@ impl Sink<'_> {
                 .unwrap_or("")
                 .to_string();
             let v = match existing.get(&id) {
+                Some(old) if id == identity => {
+                    // The feed's identity changes when the feed is redefined (its URL or
+                    // grade): then it gets a new version; otherwise it is left alone.
+                    let old: Value =
+                        serde_json::from_str(old).map_err(|e| err(format!("stored {id}: {e}")))?;
+                    let same = ["name", "description", "x_liaison_source_reliability"]
+                        .iter()
+                        .all(|k| old.get(*k) == v.get(*k));
+                    if same {
+                        skipped_same += 1;
+                        continue;
+                    }
+                    let mut v = v;
+                    let prev = old.get("modified").and_then(Value::as_str).unwrap_or("");
+                    let prev_ms = liaison_stix::Timestamp::parse(prev).map_or(0, |t| t.millis());
+                    v["modified"] = Value::from(
+                        liaison_stix::Timestamp::from_millis(
+                            now().timestamp_millis().max(prev_ms + 1),
+                        )
+                        .to_string(),
+                    );
+                    v
+                }
                 Some(old) if merge_ids.contains(id.as_str()) => {
                     let old: Value =
                         serde_json::from_str(old).map_err(|e| err(format!("stored {id}: {e}")))?;

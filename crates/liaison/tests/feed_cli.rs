@@ -422,6 +422,26 @@ fn pause_resume_and_state_survive() {
     assert_eq!(s[0]["paused"], false);
     assert_eq!(s[0]["state"]["runs"], 1);
     assert_eq!(s[0]["state"]["items"], 6);
+    // A new grade gives the feed's identity a new version (not a refused one).
+    add(
+        &d,
+        &[
+            "local",
+            f.to_str().unwrap(),
+            "--format",
+            "list",
+            "--reliability",
+            "A",
+        ],
+    );
+    let r = run_feed(&d, "local");
+    // Only the prose line of the list is skipped; the store refuses nothing.
+    assert_eq!(r["outcome"]["rejected"], 1, "{r}");
+    assert_eq!(r["warnings"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["outcome"]["updated"], 1, "{r}");
+    let objs = export_all(&d);
+    let ident = objs.iter().find(|o| o["name"] == "Feed local").unwrap();
+    assert_eq!(ident["x_liaison_source_reliability"], "A");
     // Bad definitions are refused with the field named.
     let r = run(
         &d,
