@@ -133,6 +133,14 @@ fn encrypted_store_refuses_missing_and_wrong_keys_and_hides_its_content() {
     let g = bundle(tmp.path(), "later", 5, "Yvortlequin");
     assert_eq!(keyed(&data, &key, &["import", g.to_str().unwrap()]).code, 0);
     assert!(!contains(&raw_store(&data), b"Yvortlequin"));
+
+    // The refused opens are in the audit log, and the chain still verifies.
+    let r = keyed(&data, &key, &["audit", "query", "--json", "--action", "denied"]);
+    // (The open without a keyring is not: the data directory then has no audit signer.)
+    assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
+    assert!(r.stdout.contains("not the keyring's"), "{}", r.stdout);
+    let r = keyed(&data, &key, &["audit", "verify"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
 }
 
 #[test]

@@ -113,6 +113,23 @@ pub fn master_key(ring: &Keyring) -> Result<Key> {
 /// Open the store of a data directory: with its data key when it has a keyring,
 /// finishing a rekey a crash interrupted; refused with a clear error without the key.
 pub fn open_store(data: &Path, policy: Policy) -> Result<SqliteStore> {
+    open_store_inner(data, policy).inspect_err(|e| {
+        // A refused open is a key event too. The log takes the record unsigned (no
+        // master key here); the next checkpoint of a keyed process covers it.
+        if load_keyring(data).ok().flatten().is_some() {
+            if let Ok(log) = AuditLog::open(&audit_dir(data), None) {
+                let _ = log.record(
+                    "-",
+                    action::DENIED,
+                    Some("store"),
+                    &format!("open refused: {e:#}"),
+                );
+            }
+        }
+    })
+}
+
+fn open_store_inner(data: &Path, policy: Policy) -> Result<SqliteStore> {
     let path = store_path(data);
     let marker = crypt::rekey_marker_path(&path);
     if marker.exists() {
