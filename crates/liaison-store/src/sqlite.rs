@@ -16,6 +16,7 @@ use std::sync::{Mutex, RwLock};
 pub mod collections;
 pub mod crypt;
 pub mod feeds;
+mod recent;
 pub(crate) mod work;
 use collections::ImportHook;
 
@@ -1476,9 +1477,16 @@ impl Store for SqliteStore {
             // One instance per version, and "latest" as this subject sees it; only rows of
             // ids stored at several labels (`multi`) need the look at their siblings.
             let latest = format!("(o.latest = 1 AND (o.multi = 0 OR NOT {}))", shadowed_latest("o", "?2"));
+            // Latest versions of named types (tasks, alerts) are found through the type
+            // index instead of a scan of every row.
+            let by_type = if !filter.all_versions && !filter.types.is_empty() {
+                "o.latest = 1 AND o.type IN rarray(?4)"
+            } else {
+                "(?3 OR o.type IN rarray(?4))"
+            };
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT b.json, o.label_id, o.added, {latest} FROM objects o JOIN bodies b ON b.rid = o.rid
-                 WHERE o.label_id IN rarray(?2) AND (?3 OR o.type IN rarray(?4)) AND o.version >= ?5
+                 WHERE o.label_id IN rarray(?2) AND {by_type} AND o.version >= ?5
                    AND CASE WHEN ?1 THEN o.multi = 0 OR NOT {} ELSE {latest} END
                  ORDER BY o.rid",
                 shadowed_instance("o", "?2")
