@@ -34,6 +34,19 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(5);
+    if std::env::var_os("FOLD").is_some() {
+        let mut out = Vec::new();
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..reps {
+            let t = std::time::Instant::now();
+            liaison_screen::fold::fold_into(&text, &mut out);
+            best = best.min(t.elapsed());
+        }
+        eprintln!(
+            "fold {best:?}: {:.0} MB/s",
+            text.len() as f64 / 1e6 / best.as_secs_f64()
+        );
+    }
     let (mut best, mut n) = (std::time::Duration::MAX, 0);
     let mut sc = Scratch::default();
     for _ in 0..reps {

@@ -247,7 +247,11 @@ pub(crate) fn case_pairs() -> &'static [(char, char)] {
             0x80..0x800,
             0x1000..0x3000,
             0xA000..0xB000,
-            0xF000..0x40000,
+            0xF000..0x10000,
+            // Supplementary planes: cased scripts (Deseret, Osage, Old
+            // Hungarian, Warang Citi, Medefaidrin, Adlam, …) all lie below
+            // U+1F000; nothing above has a lowercase mapping.
+            0x10000..0x1F000,
         ];
         let mut v = Vec::new();
         for r in ranges {

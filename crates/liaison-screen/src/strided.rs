@@ -454,6 +454,13 @@ impl Strided {
         for g in &self.groups {
             match &self.classes {
                 None => self.probe(g, hay, |x| x, |x| x, emit),
+                Some(c) if c[b'A' as usize] == b'a' => self.probe(
+                    g,
+                    hay,
+                    |x| map4_ascii_fast(c, x),
+                    |x| map8_ascii_fast(c, x),
+                    emit,
+                ),
                 Some(c) => self.probe(g, hay, |x| map4(c, x), |x| map_gram(c, x), emit),
             }
         }
@@ -560,7 +567,7 @@ impl Strided {
     ) {
         let class = |x: u64| match &self.classes {
             None => x,
-            Some(c) => map_gram(c, x),
+            Some(c) => map8_ascii_fast(c, x),
         };
         let es = tier.lookup(g, h);
         for e in es {
@@ -592,7 +599,9 @@ impl Strided {
 /// Four bytes at `at` (little-endian).
 #[inline(always)]
 fn load4(t: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([t[at], t[at + 1], t[at + 2], t[at + 3]])
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&t[at..at + 4]);
+    u32::from_le_bytes(b)
 }
 
 /// The gate's hash of a 4-byte gram: one multiplication; the word index
@@ -654,6 +663,39 @@ fn load(t: &[u8], at: usize, n: usize) -> u64 {
 fn map4(c: &[u8; 256], g: u32) -> u32 {
     let b = g.to_le_bytes();
     u32::from_le_bytes(b.map(|x| c[x as usize]))
+}
+
+/// [`map4`] for classes whose ASCII letters stand as lowercase: an all-ASCII
+/// gram (most of them in most text) is lowercased without the table.
+#[inline(always)]
+fn map4_ascii_fast(c: &[u8; 256], g: u32) -> u32 {
+    if g & 0x8080_8080 == 0 {
+        ascii_lower4(g)
+    } else {
+        map4(c, g)
+    }
+}
+
+/// [`map_gram`] with the all-ASCII shortcut of [`map4_ascii_fast`] (falls
+/// back to the table when the classes' letters do not stand as lowercase).
+#[inline(always)]
+fn map8_ascii_fast(c: &[u8; 256], g: u64) -> u64 {
+    if g & 0x8080_8080_8080_8080 == 0 && c[b'A' as usize] == b'a' {
+        let ge_a = g.wrapping_add(0x3f3f_3f3f_3f3f_3f3f);
+        let gt_z = g.wrapping_add(0x2525_2525_2525_2525);
+        g | (((ge_a ^ gt_z) & 0x8080_8080_8080_8080) >> 2)
+    } else {
+        map_gram(c, g)
+    }
+}
+
+/// Lowercase the ASCII capitals among four ASCII bytes (SWAR: for each byte,
+/// the high bit of `b + 0x3f` says `b >= 'A'`, that of `b + 0x25` `b > 'Z'`).
+#[inline(always)]
+fn ascii_lower4(g: u32) -> u32 {
+    let ge_a = g.wrapping_add(0x3f3f_3f3f);
+    let gt_z = g.wrapping_add(0x2525_2525);
+    g | (((ge_a ^ gt_z) & 0x8080_8080) >> 2)
 }
 
 #[inline(always)]
@@ -748,7 +790,9 @@ fn byte_classes(pats: &[Pat<'_>]) -> Box<[u8; 256]> {
         }
     }
     for &(upper, folded) in fold::case_pairs() {
-        if !used.contains(&folded) {
+        // ASCII letters always (an all-ASCII gram is then mapped by SWAR
+        // lowercasing); the others only for the patterns' characters.
+        if !upper.is_ascii() && !used.contains(&folded) {
             continue;
         }
         let (mut a, mut b) = ([0u8; 4], [0u8; 4]);
@@ -764,5 +808,56 @@ fn byte_classes(pats: &[Pat<'_>]) -> Box<[u8; 256]> {
     for i in 0..256 {
         out[i] = find(&mut parent, i as u8);
     }
+    // ASCII letters stand for their class as the lowercase letter (a class
+    // holds at most the two cases of one letter: no other character's bytes
+    // are ASCII), so that an all-ASCII gram maps by SWAR lowercasing.
+    for b in b'A'..=b'Z' {
+        let lower = b.to_ascii_lowercase();
+        if out[b as usize] == out[lower as usize] {
+            out[b as usize] = lower;
+            out[lower as usize] = lower;
+        }
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swar_lowercase_agrees_with_the_byte_table() {
+        for a in 0u8..0x80 {
+            for b in [b'@', b'A', b'Z', b'[', b'`', b'a', b'z', b'{', 0x7f, b'0'] {
+                let g = u32::from_le_bytes([a, b, b'M', a]);
+                let want = u32::from_le_bytes([a, b, b'M', a].map(|x| x.to_ascii_lowercase()));
+                assert_eq!(ascii_lower4(g), want, "{a:#x} {b:#x}");
+                let mut t = [0u8; 256];
+                for (i, x) in t.iter_mut().enumerate() {
+                    *x = (i as u8).to_ascii_lowercase();
+                }
+                let g8 = u64::from_le_bytes([a, b, b'Q', b'q', b, a, b'_', b'Z']);
+                assert_eq!(map8_ascii_fast(&t, g8), map_gram(&t, g8));
+            }
+        }
+    }
+
+    #[test]
+    fn classes_merge_the_cases_of_pattern_letters_only() {
+        let p = "москва";
+        let c = byte_classes(&[Pat {
+            bytes: p.as_bytes(),
+            ci: true,
+        }]);
+        assert_eq!(c[b'A' as usize], b'a');
+        for (u, l) in "МОСКВА".chars().zip(p.chars()) {
+            let (mut x, mut y) = ([0u8; 2], [0u8; 2]);
+            u.encode_utf8(&mut x);
+            l.encode_utf8(&mut y);
+            assert_eq!(x.map(|b| c[b as usize]), y.map(|b| c[b as usize]), "{u}");
+        }
+        // Chinese bytes are not touched by Cyrillic folds beyond the shared
+        // continuation bytes: 中 keeps its lead byte.
+        assert_eq!(c[0xE4], 0xE4);
+    }
 }
