@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::response::Response;
 use liaison_policy::Label;
-use liaison_store::{ExportFilter, SearchQuery, Store, StoredObject};
+use liaison_store::{SearchQuery, Store, StoredObject};
 use liaison_tasks::alert::{state_of, Severity, Triage};
 use liaison_tasks::{TaskFilter, TASK_TYPE};
 use serde::Deserialize;
@@ -128,35 +128,43 @@ pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
                 _ => {}
             }
         }
+        // One read of the tasks, two views of it.
         let due = |mine: bool, unit: bool| TaskFilter {
             mine,
             my_unit: unit,
             due_within: Some(24),
             ..TaskFilter::default()
         };
-        let mine = w.tasks(&due(true, false))?;
-        let unit = w.tasks(&due(false, true))?;
-        // The newest finished products: the export walks them in the order they were
-        // added, so the last ones are the newest.
-        let mut recent: std::collections::VecDeque<StoredObject> =
-            std::collections::VecDeque::new();
-        let filter = ExportFilter {
-            types: RECENT_TYPES.iter().map(|s| s.to_string()).collect(),
-            since: None,
-            all_versions: false,
-        };
-        store.export(&subject, &filter, &mut |o| {
-            if recent.len() == RECENT_MAX {
-                recent.pop_front();
+        let me = liaison_tasks::actor_of(w.subject);
+        let (fm, fu) = (due(true, false), due(false, true));
+        let mut mine = Vec::new();
+        let mut unit = Vec::new();
+        for (o, t) in w.all_tasks()? {
+            let in_unit = fu.matches(&t, &me, w.now);
+            if fm.matches(&t, &me, w.now) {
+                if in_unit {
+                    unit.push((o.clone(), t.clone()));
+                }
+                mine.push((o, t));
+            } else if in_unit {
+                unit.push((o, t));
             }
-            recent.push_back(o);
-            Ok(())
-        })?;
+        }
+        let soonest = |x: &(StoredObject, liaison_tasks::Task)| {
+            (
+                liaison_tasks::clock::effective_deadline(&x.1, w.now),
+                x.1.id.clone(),
+            )
+        };
+        mine.sort_by_key(soonest);
+        unit.sort_by_key(soonest);
+        // The newest finished products, newest first, at the cost of a page.
+        let recent = store.recent(w.subject, RECENT_TYPES, RECENT_MAX)?;
         Ok(Dash {
             alerts,
             mine,
             unit,
-            recent: recent.into_iter().rev().collect(),
+            recent,
         })
     })
     .await;

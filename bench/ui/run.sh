@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Web UI figures (issue 9): server time of every page over a store of OBJECTS generated
+# objects (default 1,000,000), measured with wrk against `liaison serve` (release build)
+# with a signed-in session cookie. Prints one line per page: requests/s, p50, p90, p99.
+# usage: bench/ui/run.sh [OBJECTS]      env: DUR (10s), CONC (4), BENCH_TMP, BUNDLE
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${1:-1000000}
+DUR=${DUR:-10s}
+CONC=${CONC:-4}
+W=${BENCH_TMP:-/tmp/liaison-bench-ui}
+PORT=${PORT:-18090}
+PW=bench-password-1
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+cargo build --release -q -p liaison
+L=$PWD/target/release/liaison
+BUNDLE=${BUNDLE:-$W/bundle-$N.json}
+mkdir -p "$W"
+[ -f "$BUNDLE" ] || $L gen bundle --objects "$N" --seed 1 --out "$BUNDLE"
+D=$W/data-$N
+if [ ! -f "$D/.built" ]; then
+    rm -rf "$D"
+    $L init --data "$D" --org cert >/dev/null
+    cat >> "$D/config.toml" <<CFG
+
+[[users]]
+name = "ana"
+org = "local"
+clearance = "SECRET"
+compartments = ["GRID"]
+roles = ["analyst"]
+CFG
+    $L --data "$D" import "$BUNDLE"
+    # Alerts from screening, and a task escalated from one, so the triage and task
+    # pages have something to show.
+    printf 'term,severity\nlantern,high\nsubstation,medium\noperator,low\n' > "$W/w.csv"
+    printf 'the lantern implant hit a substation\nbeacon to 203.0.113.77 from lantern\ngrid operator outage\n' > "$W/feed.txt"
+    $L --data "$D" --as admin screen --store --min-severity info --watchlist "$W/w.csv" "$W/feed.txt"
+    A=$($L --data "$D" --as admin alert list --json | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["id"])')
+    $L --data "$D" --as admin alert escalate "$A" --assign local >/dev/null
+    $L --data "$D" --as admin task new --title "Who runs 203.0.113.77?" --assign local --deadline 12h >/dev/null
+    touch "$D/.built"
+fi
+for u in admin ana; do LIAISON_PASSWORD=$PW $L --data "$D" serve passwd $u; done
+LIAISON_LOG=warn $L --data "$D" serve --port "$PORT" --insecure-cookies 2>"$W/serve.log" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+B=http://127.0.0.1:$PORT
+for i in $(seq 1 100); do curl -sf "$B/health" >/dev/null && break; sleep 0.2; done
+cookie() {
+    curl -si -X POST -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$1\",\"password\":\"$PW\"}" "$B/api/v1/session" |
+        sed -n 's/^[Ss]et-[Cc]ookie: \(liaison_session=[^;]*\).*/\1/p'
+}
+ADMIN=$(cookie admin)
+ANA=$(cookie ana)
+get() { curl -sf -H "Cookie: $ADMIN" "$B$1"; }
+# Objects to open: a search hit, the most connected identity, a task and an alert.
+IND=$(get "/api/v1/search?q=lantern&type=indicator&limit=1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["hits"][0]["id"])')
+MAL=$(get "/api/v1/search?q=lantern&type=malware&limit=1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["hits"][0]["id"])')
+TASK=$(get "/api/v1/tasks?all=true" | python3 -c 'import json,sys;d=json.load(sys.stdin);t=d.get("tasks",d);print(t[0]["object"]["id"] if "object" in t[0] else t[0]["id"])')
+ALERT=$(get "/api/v1/alerts?all=true" | python3 -c 'import json,sys;d=json.load(sys.stdin);t=d.get("alerts",d);print(t[0]["object"]["id"] if "object" in t[0] else t[0]["id"])')
+HUB=$(python3 - "$BUNDLE" <<'PY'
+import json, re, sys, collections
+c = collections.Counter()
+with open(sys.argv[1]) as f:
+    for line in f:
+        m = re.search(r'"created_by_ref":"(identity--[0-9a-f-]+)"', line)
+        if m: c[m.group(1)] += 1
+print(c.most_common(1)[0][0])
+PY
+)
+PAGES=(
+    "/ui/login"
+    "/ui/"
+    "/ui/search?q=lantern"
+    "/ui/search?q=lantern&type=indicator"
+    "/ui/search?q=substation%20operator"
+    "/ui/search?q=%E7%94%B5%E7%BD%91"
+    "/ui/object/$IND"
+    "/ui/object/$MAL"
+    "/ui/object/$HUB"
+    "/ui/graph/$MAL"
+    "/ui/graph-data/$MAL?depth=2&max=300"
+    "/ui/graph-data/$HUB?depth=2&max=1000"
+    "/ui/tasks"
+    "/ui/tasks?view=board&filter=all"
+    "/ui/task/$TASK"
+    "/ui/tasks/new"
+    "/ui/alerts"
+    "/ui/alert/$ALERT"
+    "/ui/upload"
+    "/ui/export"
+    "/ui/feeds"
+    "/ui/admin"
+)
+echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(uptime | sed 's/.*load/load/'); commit $(git rev-parse --short HEAD)"
+echo "== $N objects; wrk -t1 -c$CONC -d$DUR --latency, session cookie"
+printf '%-8s %-58s %9s %9s %9s %9s %6s\n' user page req/s p50 p90 p99 non2xx
+for who in admin ana; do
+    C=$ADMIN; [ $who = ana ] && C=$ANA
+    for p in "${PAGES[@]}"; do
+        [ $who = ana ] && [ "$p" = /ui/admin ] && continue
+        out=$(wrk -t1 -c"$CONC" -d"$DUR" --latency -H "Cookie: $C" "$B$p")
+        rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
+        p50=$(echo "$out" | awk '$1=="50%"{print $2}')
+        p90=$(echo "$out" | awk '$1=="90%"{print $2}')
+        p99=$(echo "$out" | awk '$1=="99%"{print $2}')
+        bad=$(echo "$out" | awk '/Non-2xx/{print $5}')
+        printf '%-8s %-58s %9s %9s %9s %9s %6s\n' "$who" "${p:0:58}" "$rps" "$p50" "$p90" "$p99" "${bad:-0}"
+    done
+done
