@@ -145,6 +145,16 @@ pub struct ServerConfig {
     /// TAXII collections (created or updated in the store when the server starts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collections: Vec<liaison_store::Collection>,
+    /// CA certificates (PEM) client certificates must chain to: mutual TLS, for other
+    /// Liaison instances and API clients (needs tls_cert and tls_key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Refuse clients without a certificate (otherwise they authenticate by password or token).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_client_required: bool,
+    /// Client certificates (SHA-256 fingerprints) and the organization each stands for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_certs: Vec<liaison_server::tls::CertMapping>,
 }
 
 /// Deployment-wide settings.

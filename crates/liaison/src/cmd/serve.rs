@@ -8,7 +8,6 @@ use clap::{Args, Subcommand};
 use liaison_policy::{Level, Role, Subject};
 use liaison_server::tasks_api::{MonitorSettings, TasksSetup, Webhook};
 use liaison_server::{AppState, AuthDb, Directory, OrgInfo, Scope, Settings, UnitInfo};
-use liaison_store::SqliteStore;
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -335,6 +334,25 @@ pub fn serve_dir(
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         match (&cfg.server.tls_cert, &cfg.server.tls_key) {
+            (Some(cert), Some(key)) if cfg.server.tls_client_ca.is_some() => {
+                let ca = cfg.server.tls_client_ca.as_deref().unwrap_or(cert);
+                let tls = liaison_server::tls::mtls_acceptor(
+                    cert,
+                    key,
+                    ca,
+                    cfg.server.tls_client_required,
+                )
+                .with_context(|| format!("mutual TLS with client CA {}", ca.display()))?;
+                ready(addr, true);
+                liaison_server::tls::serve_mtls(
+                    listener,
+                    tls,
+                    liaison_server::app(state),
+                    cfg.server.client_certs.clone(),
+                    liaison_server::shutdown_signal(),
+                )
+                .await?;
+            }
             (Some(cert), Some(key)) => {
                 let tls = liaison_server::tls::acceptor(cert, key).with_context(|| {
                     format!("TLS with {} and {}", cert.display(), key.display())
