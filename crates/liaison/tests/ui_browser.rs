@@ -53,6 +53,39 @@ fn setup(tmp: &Path, objects: u32) -> (Server, String) {
         "screen --store failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Two feeds of alice's: one SECRET//GRID that has run, one open that has not.
+    std::fs::write(
+        tmp.join("grid.txt"),
+        "203.0.113.80\nupdate-grid-sync.example\n",
+    )
+    .unwrap();
+    let feed = |args: &[&str]| {
+        let out = bin()
+            .arg("--data")
+            .arg(&d)
+            .args(["--as", "alice", "feed"])
+            .args(args)
+            .output()
+            .expect("run feed");
+        assert!(
+            out.status.success(),
+            "feed {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let list = tmp.join("grid.txt");
+    let list = list.to_str().unwrap();
+    feed(&[
+        "add",
+        "grid-ioc",
+        list,
+        "--format",
+        "list",
+        "--label",
+        "SECRET//GRID",
+    ]);
+    feed(&["add", "open-list", list, "--format", "list", "--paused"]);
+    feed(&["run", "grid-ioc"]);
     let mut c = bin();
     c.arg("--data")
         .arg(&d)
@@ -327,6 +360,9 @@ fn analyst_signs_in_searches_opens_an_object_and_triages_an_alert_into_an_answer
     assert_eq!(st, 200);
     assert!(body.contains("Uploaded Sample") && body.contains("GridSpike"));
     b.goto(&format!("{base}/ui/feeds"));
+    let t = b.text();
+    assert!(t.contains("grid-ioc") && t.contains("ok"), "{t}");
+    assert!(t.contains("open-list") && t.contains("paused"), "{t}");
     b.screenshot("feeds");
     // Administration is for administrators.
     let (st, _) = fetch(&mut b, "/ui/admin");
@@ -363,7 +399,16 @@ fn a_reader_without_clearance_finds_no_trace_of_a_labelled_object() {
     assert!(!dash.contains("sev-high"), "no alert counted for bob");
     assert!(b.text().contains("No alerts to triage."));
     assert!(!dash.contains("GridSpike") && !dash.contains(GRIDSPIKE));
+    assert!(
+        !dash.contains("grid-ioc"),
+        "alice's SECRET feed is not named"
+    );
+    assert!(dash.contains("open-list"), "the open feed is");
     b.screenshot("bob-dashboard");
+    b.goto(&format!("{base}/ui/feeds"));
+    assert!(!b.html().contains("grid-ioc"));
+    assert!(b.text().contains("open-list"));
+    b.screenshot("bob-feeds");
 
     b.goto(&format!("{base}/ui/search?q=gridspike"));
     let html = b.html();

@@ -6,6 +6,7 @@ use super::Viewer;
 use crate::{blocking, AppError, AppState, Scope};
 use axum::extract::State;
 use axum::response::Response;
+use serde_json::Value;
 use std::fmt::Write;
 
 pub(crate) async fn upload(v: Viewer) -> Response {
@@ -44,14 +45,75 @@ pub(crate) async fn export(v: Viewer) -> Response {
     v.page("export", t(l, M::Export), None, &b)
 }
 
-pub(crate) async fn feeds(v: Viewer) -> Response {
+/// A feed's health, as `liaison feed status` words it.
+pub(crate) fn feed_health(config: &Value, state: &Value) -> &'static str {
+    if config
+        .get("paused")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        "paused"
+    } else if state.get("failures").and_then(Value::as_u64).unwrap_or(0) > 0 {
+        "failing"
+    } else if state.get("last_success").is_some_and(|v| !v.is_null()) {
+        "ok"
+    } else {
+        "never run"
+    }
+}
+
+pub(crate) async fn feeds(State(state): State<AppState>, v: Viewer) -> Response {
     let l = v.lang;
-    let b = format!(
-        "<h1>{}</h1><p id=\"feeds-empty\">{}</p>",
-        t(l, M::Feeds),
-        t(l, M::NoFeeds)
+    let st = state.clone();
+    let subject = v.caller.subject.clone();
+    // The store lists only the feeds whose label the viewer may read.
+    let list = match blocking(move || Ok(st.0.store.feeds(&subject)?)).await {
+        Ok(x) => x,
+        Err(e) => return v.error(e),
+    };
+    let policy = state.0.store.policy();
+    let mut b = format!("<h1>{}</h1>", t(l, M::Feeds));
+    if list.is_empty() {
+        let _ = write!(b, "<p id=\"feeds-empty\">{}</p>", t(l, M::NoFeeds));
+        return v.page("feeds", t(l, M::Feeds), None, &b);
+    }
+    let _ = write!(
+        b,
+        "<table class=\"list\" id=\"feeds\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        t(l, M::Name),
+        t(l, M::Health),
+        t(l, M::LastRun),
+        t(l, M::LastSuccess),
+        t(l, M::NextRun),
+        t(l, M::Failures),
+        t(l, M::Counts),
+        t(l, M::LastError)
     );
-    v.page("feeds", t(l, M::Feeds), None, &b)
+    let s = |x: &Value, k: &str| esc(x.get(k).and_then(Value::as_str).unwrap_or(""));
+    let n = |x: &Value, k: &str| x.get(k).and_then(Value::as_u64).unwrap_or(0);
+    for f in &list {
+        let health = feed_health(&f.config, &f.state);
+        let _ = write!(
+            b,
+            "<tr class=\"nav-row\"><td><b>{}</b> {}</td><td><span class=\"health h-{}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{} · {} · {} · {}</td><td class=\"error-text\">{}</td></tr>",
+            esc(&f.name),
+            super::html::portion(policy, &f.label),
+            health.replace(' ', "-"),
+            health,
+            s(&f.state, "last_run"),
+            s(&f.state, "last_success"),
+            s(&f.state, "next_run"),
+            n(&f.state, "failures"),
+            n(&f.state, "runs"),
+            n(&f.state, "items"),
+            n(&f.state, "stored"),
+            n(&f.state, "rejected"),
+            s(&f.state, "last_error"),
+        );
+    }
+    b.push_str("</tbody></table>");
+    let top = super::html::high_water(policy, list.iter().map(|f| &f.label));
+    v.page("feeds", t(l, M::Feeds), top.as_deref(), &b)
 }
 
 pub(crate) async fn admin(State(state): State<AppState>, v: Viewer) -> Response {

@@ -110,6 +110,7 @@ struct Dash {
     mine: Vec<(StoredObject, liaison_tasks::Task)>,
     unit: Vec<(StoredObject, liaison_tasks::Task)>,
     recent: Vec<StoredObject>,
+    feeds: Vec<(String, &'static str, liaison_policy::Label)>,
 }
 
 pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Response {
@@ -160,11 +161,20 @@ pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
         unit.sort_by_key(soonest);
         // The newest finished products, newest first, at the cost of a page.
         let recent = store.recent(w.subject, RECENT_TYPES, RECENT_MAX)?;
+        let feeds = store
+            .feeds(w.subject)?
+            .into_iter()
+            .map(|f| {
+                let h = super::admin::feed_health(&f.config, &f.state);
+                (f.name, h, f.label)
+            })
+            .collect();
         Ok(Dash {
             alerts,
             mine,
             unit,
             recent,
+            feeds,
         })
     })
     .await;
@@ -226,13 +236,37 @@ pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
         b.push_str("</ul>");
     }
     b.push_str("</section>");
-    // Feeds.
+    // Feeds: how many are in each health, the failing ones by name.
     let _ = write!(
         b,
-        "<section class=\"card\" id=\"dash-feeds\"><h2><a href=\"/ui/feeds\">{}</a></h2><p>{}</p></section>",
-        t(l, M::FeedHealth),
-        t(l, M::NoFeeds)
+        "<section class=\"card\" id=\"dash-feeds\"><h2><a href=\"/ui/feeds\">{}</a></h2>",
+        t(l, M::FeedHealth)
     );
+    if d.feeds.is_empty() {
+        let _ = write!(b, "<p>{}</p>", t(l, M::NoFeeds));
+    } else {
+        b.push_str("<ul class=\"plain\">");
+        for h in ["ok", "failing", "paused", "never run"] {
+            let names: Vec<&str> = d
+                .feeds
+                .iter()
+                .filter(|f| f.1 == h)
+                .map(|f| f.0.as_str())
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            let _ = write!(
+                b,
+                "<li><span class=\"health h-{}\">{h}</span> <span class=\"count\">{}</span> {}</li>",
+                h.replace(' ', "-"),
+                names.len(),
+                if h == "ok" { String::new() } else { esc(&names.join(", ")) }
+            );
+        }
+        b.push_str("</ul>");
+    }
+    b.push_str("</section>");
     // Recent intelligence.
     let _ = write!(
         b,
@@ -258,7 +292,8 @@ pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
         .iter()
         .map(|o| &o.label)
         .chain(d.mine.iter().take(8).map(|x| &x.0.label))
-        .chain(d.unit.iter().take(8).map(|x| &x.0.label));
+        .chain(d.unit.iter().take(8).map(|x| &x.0.label))
+        .chain(d.feeds.iter().filter(|f| f.1 != "ok").map(|f| &f.2));
     let top = super::html::high_water(policy, shown);
     v.page("dash", t(l, M::Dashboard), top.as_deref(), &b)
 }
