@@ -25,7 +25,7 @@ pub enum FeedCommand {
       --format taxii --auth-env PARTNER_TOKEN
   liaison feed add circl https://www.circl.lu/doc/misp/feed-osint/ --format misp --schedule 6h
   liaison feed add sensor /var/log/suricata/eve.json --format eve --follow --schedule 1m")]
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List the feeds you may read.
     #[command(after_help = "Example:\n  liaison feed list --json")]
     List(JsonArg),
