@@ -359,6 +359,14 @@ fn analyst_signs_in_searches_opens_an_object_and_triages_an_alert_into_an_answer
     let (st, body) = fetch(&mut b, "/api/v1/export?type=malware");
     assert_eq!(st, 200);
     assert!(body.contains("Uploaded Sample") && body.contains("GridSpike"));
+    // Export of a selection ticked on a search page.
+    let (st, body) = fetch(
+        &mut b,
+        &format!("/ui/export/selection?id={GRIDSPIKE}&id={REPORT}"),
+    );
+    assert_eq!(st, 200);
+    let bundle: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(bundle["objects"].as_array().unwrap().len(), 2);
     b.goto(&format!("{base}/ui/feeds"));
     let t = b.text();
     assert!(t.contains("grid-ioc") && t.contains("ok"), "{t}");
@@ -435,6 +443,23 @@ fn a_reader_without_clearance_finds_no_trace_of_a_labelled_object() {
     assert_eq!(gf, ga);
     b.goto(&format!("{base}/ui/object/{GRIDSPIKE}"));
     b.screenshot("bob-object-404");
+    let (st, body) = fetch(
+        &mut b,
+        &format!("/ui/export/selection?id={GRIDSPIKE}&id={VOLT_LANTERN}&id={ABSENT}"),
+    );
+    assert_eq!(st, 200);
+    let bundle: Value = serde_json::from_str(&body).unwrap();
+    let ids: Vec<&str> = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [VOLT_LANTERN],
+        "a selection exports only what bob may read"
+    );
 
     // The graph of an object bob may read shows none of the labelled neighbours.
     b.goto(&format!("{base}/ui/graph/{VOLT_LANTERN}?depth=3"));

@@ -150,6 +150,7 @@ messages! {
     ExportSince => "Modified since (RFC 3339, optional)",
     AllVersions => "Every version",
     Download => "Download",
+    ExportSelected => "Export selected",
     Orgs => "Organizations",
     Units => "Units",
     Users => "Users",

@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/alert/{id}/act", post(work::alert_act))
         .route("/ui/upload", get(admin::upload))
         .route("/ui/export", get(admin::export))
+        .route("/ui/export/selection", get(admin::export_selection))
         .route("/ui/feeds", get(admin::feeds))
         .route("/ui/admin", get(admin::admin))
         .route("/ui/{*rest}", get(not_found_page))

@@ -429,7 +429,7 @@ pub(crate) async fn search(
     } else {
         let _ = write!(
             b,
-            "<table class=\"list\" id=\"hits\"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            "<form method=\"get\" action=\"/ui/export/selection\" id=\"selection\"><table class=\"list\" id=\"hits\"><thead><tr><th></th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
             t(l, M::Name),
             t(l, M::Type),
             t(l, M::Id)
@@ -437,7 +437,8 @@ pub(crate) async fn search(
         for h in &r.hits {
             let _ = write!(
                 b,
-                "<tr class=\"nav-row\"><td>{} {}</td><td><span class=\"type\">{}</span></td><td class=\"id\">{}</td></tr>",
+                "<tr class=\"nav-row\"><td><input type=\"checkbox\" name=\"id\" value=\"{}\" aria-label=\"select\"></td><td>{} {}</td><td><span class=\"type\">{}</span></td><td class=\"id\">{}</td></tr>",
+                esc(&h.id),
                 obj_link(&h.id, Some(h.name.as_deref().unwrap_or(&h.id))),
                 labels
                     .get(&h.id)
@@ -447,7 +448,11 @@ pub(crate) async fn search(
                 esc(&h.id)
             );
         }
-        b.push_str("</tbody></table>");
+        let _ = write!(
+            b,
+            "</tbody></table><button id=\"export-selected\">{}</button></form>",
+            t(l, M::ExportSelected)
+        );
     }
     b.push_str("<nav class=\"pager\">");
     if offset > 0 {
