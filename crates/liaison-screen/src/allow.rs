@@ -3,6 +3,7 @@
 //! domains and prefixes, well-known hosts, the hashes of the empty file.
 
 use crate::extract::Kind;
+use crate::fasthash::FastHash;
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -74,8 +75,8 @@ const EMPTY_HASHES: &[&str] = &[
 pub struct AllowList {
     v4: Vec<(u32, u8)>,
     v6: Vec<(u128, u8)>,
-    domains: HashSet<String>,
-    values: HashSet<String>,
+    domains: HashSet<String, FastHash>,
+    values: HashSet<String, FastHash>,
 }
 
 impl AllowList {

@@ -3,6 +3,7 @@
 use crate::allow::AllowList;
 use crate::error::{Error, ErrorKind, Result};
 use crate::extract::{self, Extractors, Found, Kind};
+use crate::fasthash::FastHash;
 use crate::fold;
 use crate::indicator::{
     normalize_path, Compiled, IndicatorRule, Literal, Observable, ObservableMatcher,
@@ -535,38 +536,6 @@ impl Targets {
         self.start.len().saturating_sub(1)
     }
 }
-
-/// A fast hasher for build-time maps of short keys (FxHash's mixing: keys
-/// come from the user's own lists, and a map of them lives only during the
-/// build).
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl std::hash::Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write(&[i]);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FastHash = std::hash::BuildHasherDefault<Fx>;
 
 /// How the automaton patterns are found.
 enum Matcher {

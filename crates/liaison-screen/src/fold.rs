@@ -8,7 +8,12 @@
 //! Cyrillic, Armenian, Georgian and the fullwidth forms. The few characters
 //! whose fold has another UTF-8 length (KELVIN SIGN, OHM SIGN, U+0130 `İ`,
 //! U+1E9E `ẞ`, long s `ſ`, …) are left as they are; multi-character folds
-//! (`ß` → `ss`) are not done.
+//! (`ß` → `ss`, `ﬁ` → `fi`, `ŉ` → `ʼn`) are not done, so `straße` and
+//! `STRASSE` do not match each other. Handled: every character in U+0080–
+//! U+07FF, U+1000–U+2FFF, U+A000–U+AFFF, U+F000–U+FFFF and U+10000–U+1EFFF
+//! whose lowercase is one character of the same UTF-8 length (plus the
+//! simple folds of `ς ϐ ϑ ϕ ϖ ϰ ϱ ϵ ᲀ`), and titlecase digraphs (`ǅ` → `ǆ`).
+//! The test `case_folds_handled_and_not` (tests/engine.rs) pins both lists.
 //!
 //! Invalid UTF-8 is copied through unchanged.
 

@@ -6,11 +6,18 @@
 //! thread). It does no IO: reading files, splitting them into chunks and
 //! writing hits is the binary's job (`liaison screen`).
 //!
-//! * **Watchlist terms** ([`Watchlist`], plain or CSV) all go into one
-//!   Aho-Corasick automaton. Case-insensitive terms are folded once at build
-//!   time, and the text per chunk ([`fold`], Unicode simple case folding that
-//!   keeps byte offsets), so there is no regex fallback. Terms match as
-//!   substrings, or as whole words (Unicode word characters, as `rg -w`).
+//! * **Watchlist terms** ([`Watchlist`], plain or CSV) and indicator
+//!   literals are found by a strided gram filter: the text is probed only
+//!   at every k-th byte (k = shortest term length − 3, so 3 for a list whose
+//!   shortest term has 6 bytes), each probe a hash of the 4 to 8 bytes there
+//!   tested against Bloom filters that stay in the cache, candidates checked
+//!   in full; terms of fewer than 4 bytes go to a small Aho-Corasick
+//!   automaton. One automaton over every byte is still available
+//!   ([`EngineBuilder::strided`]`(false)`). Case-insensitive terms are folded
+//!   once at build time ([`fold`], Unicode simple case folding that keeps
+//!   byte offsets) and the text is folded on the fly at the probes and
+//!   candidates, so there is no regex fallback. Terms match as substrings,
+//!   or as whole words (Unicode word characters, as `rg -w`).
 //! * **Extraction** ([`extract`]) finds IPv4/IPv6 addresses, domains (public
 //!   suffix list), URLs, e-mail addresses, hashes, CVE ids, ASNs and Bitcoin
 //!   addresses from cheap candidate positions, after [`refang`]ing defanged
@@ -63,6 +70,7 @@ pub mod corpus;
 mod engine;
 mod error;
 pub mod extract;
+mod fasthash;
 pub mod fold;
 pub mod indicator;
 pub mod refang;

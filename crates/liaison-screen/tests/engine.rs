@@ -301,3 +301,45 @@ fn ascii_terms_case_insensitive_in_non_ascii_text() {
         [(1, "APT28".into()), (1, "apt28".into())]
     );
 }
+
+/// Exactly which case folds `--ignore-case` applies (see `fold`): simple,
+/// length-keeping folds, final sigma and titlecase digraphs included; not the
+/// folds that change a character's UTF-8 length or expand it (ß ↔ ss,
+/// U+1E9E ẞ, KELVIN SIGN, U+0130 İ).
+#[test]
+fn case_folds_handled_and_not() {
+    let found = |term: &str, text: &str| {
+        let e = EngineBuilder::new()
+            .extract(None)
+            .ignore_case(true)
+            .watchlist(terms(vec![Term::new(term)]))
+            .build()
+            .unwrap();
+        !matches(&e, text).is_empty()
+    };
+    // Handled, in both directions.
+    for (a, b) in [
+        ("σίσυφος", "ΣΊΣΥΦΟΣ"),
+        ("σίσυφος", "σίσυφοσ"),
+        ("ǆungla", "ǅungla"),
+        ("ǆungla", "Ǆungla"),
+        ("ｆｕｌｌｗｉｄｔｈ", "ＦＵＬＬＷＩＤＴＨ"),
+        ("𐐨𐐯𐐻", "𐐀𐐇𐐓"),
+        ("ёлка", "ЁЛКА"),
+        ("ωμέγα", "ΩΜΈΓΑ"),
+        ("ĳssel", "Ĳssel"),
+    ] {
+        assert!(found(a, b), "{a} in {b}");
+        assert!(found(b, a), "{b} in {a}");
+    }
+    // Not handled (documented): expansions and length-changing folds.
+    for (a, b) in [
+        ("strasse", "straße"),
+        ("straße", "STRASSE"),
+        ("straße", "STRAẞE"),
+        ("kelvin", "\u{212A}elvin"),
+        ("istanbul", "İstanbul"),
+    ] {
+        assert!(!found(a, b), "{a} in {b}");
+    }
+}
