@@ -508,11 +508,29 @@ impl Protect {
         if self.grade.is_some() {
             return true;
         }
-        let Ok(bytes) = std::fs::read(file) else {
+        // Scanned in chunks: import files can be far larger than memory should hold.
+        let Ok(mut f) = std::fs::File::open(file) else {
             return false;
         };
-        let has = |n: &[u8]| memchr::memmem::find(&bytes, n).is_some();
-        let sensitive = has(b"\"individual\"") || has(b"\"contact_information\"");
+        let needles: [&[u8]; 2] = [b"\"individual\"", b"\"contact_information\""];
+        let mut found = [false; 2];
+        let mut buf = vec![0u8; 1 << 20];
+        let mut keep = 0;
+        loop {
+            let n = match std::io::Read::read(&mut f, &mut buf[keep..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let window = &buf[..keep + n];
+            for (i, nd) in needles.iter().enumerate() {
+                found[i] |= memchr::memmem::find(window, nd).is_some();
+            }
+            // Keep a tail so that a needle split across two reads is still seen.
+            keep = window.len().min(32);
+            let start = window.len() - keep;
+            buf.copy_within(start..start + keep, 0);
+        }
+        let sensitive = found[0] || found[1];
         if sensitive && self.seal.is_none() {
             eprintln!(
                 "warning: {}: source identities or contact details are stored in clear (no keyring: `liaison keys init` seals them)",
