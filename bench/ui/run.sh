@@ -25,7 +25,7 @@ if [ ! -f "$D/.built" ]; then
 
 [[users]]
 name = "ana"
-org = "local"
+org = "cert"
 clearance = "SECRET"
 compartments = ["GRID"]
 roles = ["analyst"]
@@ -37,8 +37,8 @@ CFG
     printf 'the lantern implant hit a substation\nbeacon to 203.0.113.77 from lantern\ngrid operator outage\n' > "$W/feed.txt"
     $L --data "$D" --as admin screen --store --min-severity info --watchlist "$W/w.csv" "$W/feed.txt"
     A=$($L --data "$D" --as admin alert list --json | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["id"])')
-    $L --data "$D" --as admin alert escalate "$A" --assign local >/dev/null
-    $L --data "$D" --as admin task new --title "Who runs 203.0.113.77?" --assign local --deadline 12h >/dev/null
+    $L --data "$D" --as admin alert escalate "$A" --assign cert >/dev/null
+    $L --data "$D" --as admin task new --title "Who runs 203.0.113.77?" --assign cert --deadline 12h >/dev/null
     touch "$D/.built"
 fi
 for u in admin ana; do LIAISON_PASSWORD=$PW $L --data "$D" serve passwd $u; done

@@ -393,6 +393,21 @@ fn analyst_signs_in_searches_opens_an_object_and_triages_an_alert_into_an_answer
         assert!(t.contains(want), "admin page lists {want}: {t}");
     }
     a.screenshot("admin");
+    // Tokens: created from the page (the secret shown once), then revoked.
+    a.fill("#token-form input[name=name]", "ui-made");
+    a.click_nav("#token-create");
+    let secret = a.eval("document.getElementById('token-secret').textContent");
+    let secret = secret.as_str().unwrap().to_string();
+    assert!(secret.starts_with("lsn_"), "{secret}");
+    a.screenshot("admin-token");
+    let ok = a.eval(&format!(
+        "fetch('/api/v1/stats', {{credentials: 'omit', headers: {{Authorization: 'Bearer {secret}'}}}}).then(r => r.status)"
+    ));
+    assert_eq!(ok, Value::from(200), "the new token works");
+    a.goto(&format!("{base}/ui/admin"));
+    assert!(a.text().contains("ui-made"));
+    a.click_nav("#tokens form button");
+    assert!(a.html().contains("✔"), "revoked");
 }
 
 #[test]

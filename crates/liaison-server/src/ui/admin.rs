@@ -290,10 +290,35 @@ pub(crate) async fn admin(State(state): State<AppState>, v: Viewer) -> Response 
             esc(&tk.name),
             tk.scope.as_str(),
             esc(&tk.created),
-            if tk.revoked { "✔" } else { "" }
+            if tk.revoked {
+                "✔".to_string()
+            } else {
+                format!(
+                    "<form method=\"post\" action=\"/ui/admin/tokens\" class=\"inline\">{}<input type=\"hidden\" name=\"action\" value=\"revoke\"><input type=\"hidden\" name=\"id\" value=\"{}\"><button>{}</button></form>",
+                    v.csrf_field(),
+                    esc(&tk.id),
+                    t(l, M::Revoke)
+                )
+            }
         );
     }
-    b.push_str("</tbody></table></section>");
+    b.push_str("</tbody></table>");
+    let users: String = dir
+        .all()
+        .iter()
+        .map(|u| format!("<option>{}</option>", esc(&u.name)))
+        .collect();
+    let _ = write!(
+        b,
+        "<form method=\"post\" action=\"/ui/admin/tokens\" class=\"inline\" id=\"token-form\">{}<input type=\"hidden\" name=\"action\" value=\"create\">\
+         <select name=\"user\">{users}</select><input name=\"name\" required placeholder=\"{}\">\
+         <select name=\"scope\"><option>read</option><option>write</option><option>admin</option></select>\
+         <button id=\"token-create\">{}</button></form>",
+        v.csrf_field(),
+        t(l, M::Name),
+        t(l, M::Create)
+    );
+    b.push_str("</section>");
     let _ = write!(
         b,
         "<section id=\"policy\"><h2>{}</h2><p>{}</p><h2>{}</h2><p>{}</p></section>",
@@ -317,5 +342,97 @@ mod tests {
         assert_eq!(super::decode("a%2Db+c"), "a-b c");
         assert_eq!(super::decode("100%"), "100%");
         assert_eq!(super::decode("%zz"), "%zz");
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scope: String,
+}
+
+/// Create or revoke an API token (administrators). A new token's secret is shown once.
+pub(crate) async fn tokens(
+    State(state): State<AppState>,
+    v: Viewer,
+    axum::Form(f): axum::Form<TokenForm>,
+) -> Response {
+    if let Some(r) = v.refuse_csrf(&f.csrf) {
+        return r;
+    }
+    if let Err(e) = v.caller.require(Scope::Admin) {
+        return v.error(e);
+    }
+    let l = v.lang;
+    match f.action.as_str() {
+        "revoke" => {
+            let st = state.clone();
+            let r = blocking(move || {
+                st.0.auth.revoke_token(&f.id, None).map_err(|e| match e {
+                    crate::AuthError::Unknown(_) => AppError::NotFound,
+                    other => AppError::Internal(other.to_string()),
+                })
+            })
+            .await;
+            match r {
+                Ok(()) => super::redirect("/ui/admin#tokens"),
+                Err(e) => v.error(e),
+            }
+        }
+        "create" => {
+            let Some(scope) = Scope::parse(&f.scope) else {
+                return v.error(AppError::BadRequest(format!(
+                    "scope: '{}' is not read, write or admin",
+                    f.scope
+                )));
+            };
+            let Some(target) = state.0.users.get(&f.user) else {
+                return v.error(AppError::BadRequest(format!(
+                    "user: no user named '{}'",
+                    f.user
+                )));
+            };
+            if scope == Scope::Admin && !target.roles.contains(&liaison_policy::Role::Admin) {
+                return v.error(AppError::BadRequest(format!(
+                    "scope: '{}' is not an administrator",
+                    f.user
+                )));
+            }
+            let st = state.clone();
+            let r = blocking(move || {
+                st.0.auth
+                    .create_token(&f.user, f.name.trim(), scope, None)
+                    .map_err(|e| AppError::Internal(e.to_string()))
+            })
+            .await;
+            match r {
+                Ok((info, secret)) => {
+                    let b = format!(
+                        "<h1>{}</h1><p>{} <b>{}</b> ({}, {})</p><pre id=\"token-secret\" class=\"report\">{}</pre><p><a href=\"/ui/admin\">{}</a></p>",
+                        t(l, M::Tokens),
+                        t(l, M::TokenOnce),
+                        esc(&info.name),
+                        esc(&info.user),
+                        info.scope.as_str(),
+                        esc(&secret),
+                        t(l, M::Admin)
+                    );
+                    v.page("admin", t(l, M::Tokens), None, &b)
+                }
+                Err(e) => v.error(e),
+            }
+        }
+        other => v.error(AppError::BadRequest(format!(
+            "action: unknown action '{other}'"
+        ))),
     }
 }

@@ -165,6 +165,7 @@ messages! {
     Created => "Created",
     Revoked => "Revoked",
     Revoke => "Revoke",
+    TokenOnce => "Copy the secret now: it is not shown again. Token",
     KeyHelp => "Keys: / search · g d dashboard · g s search · g t tasks · g a alerts · j/k move · Enter open · ? help",
     Done => "Done",
     ExpandAll => "Expand",

@@ -54,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/export/selection", get(admin::export_selection))
         .route("/ui/feeds", get(admin::feeds))
         .route("/ui/admin", get(admin::admin))
+        .route("/ui/admin/tokens", post(admin::tokens))
         .route("/ui/{*rest}", get(not_found_page))
 }
 
