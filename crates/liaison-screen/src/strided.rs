@@ -116,6 +116,8 @@ struct Group {
 pub(crate) struct Strided {
     /// Byte classes for the probe when some pattern is case-insensitive.
     classes: Option<Box<[u8; 256]>>,
+    /// The classes merge only the two cases of ASCII letters.
+    ascii_classes: bool,
     groups: Vec<Group>,
     arena: Vec<u8>,
     pats: Vec<PatRef>,
@@ -412,7 +414,14 @@ impl Strided {
                 full_fold,
             })
         };
+        let ascii_classes = classes.as_ref().is_some_and(|c| {
+            (0..256).all(|b| {
+                let u = b as u8;
+                c[b] == if u < 0x80 { u.to_ascii_lowercase() } else { u }
+            })
+        });
         Ok(Strided {
+            ascii_classes,
             classes,
             groups,
             arena,
@@ -454,6 +463,10 @@ impl Strided {
         for g in &self.groups {
             match &self.classes {
                 None => self.probe(g, hay, |x| x, |x| x, emit),
+                // Only ASCII letters merged: SWAR lowercasing, whatever the bytes.
+                Some(c) if self.ascii_classes => {
+                    self.probe(g, hay, lower4_any, |x| map_gram(c, x), emit)
+                }
                 Some(c) if c[b'A' as usize] == b'a' => self.probe(
                     g,
                     hay,
@@ -512,7 +525,9 @@ impl Strided {
                 let h4 = gate_hash(x4);
                 let m4 = gate_mask(h4);
                 if gate[(h4 >> shift) as usize] & m4 == m4 {
-                    self.stage2(g, hay, pos, h4, class(load8(hay, pos)), emit);
+                    // The low half is mapped already.
+                    let hi = class4(load4(hay, pos + 4));
+                    self.stage2(g, hay, pos, h4, x4 as u64 | (hi as u64) << 32, emit);
                 }
                 pos += k;
             }
@@ -643,14 +658,6 @@ static MASKS: [u64; 1024] = {
     t
 };
 
-/// Eight bytes at `at` (little-endian).
-#[inline(always)]
-fn load8(t: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&t[at..at + 8]);
-    u64::from_le_bytes(b)
-}
-
 /// `n ≤ 8` bytes at `at` as a little-endian `u64` (zero above).
 #[inline(always)]
 fn load(t: &[u8], at: usize, n: usize) -> u64 {
@@ -687,6 +694,15 @@ fn map8_ascii_fast(c: &[u8; 256], g: u64) -> u64 {
     } else {
         map_gram(c, g)
     }
+}
+
+/// Lowercase the ASCII capitals among any four bytes (bytes from 0x80 up
+/// are left as they are: their high bit masks them out).
+#[inline(always)]
+fn lower4_any(g: u32) -> u32 {
+    let h = g & 0x7f7f_7f7f;
+    let upper = (h.wrapping_add(0x3f3f_3f3f) ^ h.wrapping_add(0x2525_2525)) & !g & 0x8080_8080;
+    g | (upper >> 2)
 }
 
 /// Lowercase the ASCII capitals among four ASCII bytes (SWAR: for each byte,
@@ -832,6 +848,11 @@ mod tests {
                 let g = u32::from_le_bytes([a, b, b'M', a]);
                 let want = u32::from_le_bytes([a, b, b'M', a].map(|x| x.to_ascii_lowercase()));
                 assert_eq!(ascii_lower4(g), want, "{a:#x} {b:#x}");
+                for hi in [0x80u8, 0xC1, 0xC3, 0xDA, 0xE1, 0xFF] {
+                    let bytes = [a, hi, b, hi ^ 0x20];
+                    let want = u32::from_le_bytes(bytes.map(|x| x.to_ascii_lowercase()));
+                    assert_eq!(lower4_any(u32::from_le_bytes(bytes)), want, "{bytes:?}");
+                }
                 let mut t = [0u8; 256];
                 for (i, x) in t.iter_mut().enumerate() {
                     *x = (i as u8).to_ascii_lowercase();
