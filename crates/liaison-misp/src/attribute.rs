@@ -418,3 +418,65 @@ pub(crate) fn expand_hive(key: &str) -> String {
     };
     format!("{full}{rest}")
 }
+
+/// Checks beyond the STIX MUSTs that the OASIS validator makes on observable
+/// values (host names, e-mail addresses, hash lengths): MISP data often has
+/// quotes or stray characters that would make the exported STIX invalid.
+pub(crate) fn value_problem(sco: &Map<String, Value>) -> Option<String> {
+    let ty = sco.get("type").and_then(Value::as_str).unwrap_or_default();
+    let value = sco.get("value").and_then(Value::as_str);
+    match ty {
+        "domain-name" => {
+            let v = value.unwrap_or_default();
+            if !is_hostname(v) {
+                return Some(format!("{v:?} is not a host name"));
+            }
+        }
+        "email-addr" => {
+            let v = value.unwrap_or_default();
+            let ok = v.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && local
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || "._%+-".contains(c))
+                    && is_hostname(domain)
+            });
+            if !ok {
+                return Some(format!("{v:?} is not an e-mail address"));
+            }
+        }
+        _ => {}
+    }
+    if let Some(hashes) = sco.get("hashes").and_then(Value::as_object) {
+        for (k, h) in hashes {
+            let len = match k.as_str() {
+                "MD5" => 32,
+                "SHA-1" => 40,
+                "SHA224" | "SHA3-224" => 56,
+                "SHA-256" | "SHA3-256" => 64,
+                "SHA384" | "SHA3-384" => 96,
+                "SHA-512" | "SHA3-512" => 128,
+                _ => continue,
+            };
+            let h = h.as_str().unwrap_or_default();
+            if h.len() != len || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Some(format!("{h:?} is not a {k} hash"));
+            }
+        }
+    }
+    None
+}
+
+/// Letters (any script), digits, `-` and `_` in dot-separated labels.
+fn is_hostname(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 253
+        && v.trim_end_matches('.').split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        })
+}

@@ -366,7 +366,7 @@ impl Builder<'_> {
             "timestamp".into(),
             json!(epoch_of(o["modified"].as_str().or(o["created"].as_str()))),
         );
-        if let Some(c) = o["description"].as_str() {
+        if let Some(c) = o["description"].as_str().or(o["x_misp_comment"].as_str()) {
             a.insert("comment".into(), json!(c));
         }
         let tags = tags_of(o);
@@ -400,6 +400,14 @@ impl Builder<'_> {
                 if let Some(t) = label(o, "type") {
                     if let Some(v) = value_from_scos(&t, &scos) {
                         let mut a = self.attr(&uuid, &t, v, category, to_ids, o);
+                        // The comment travels on the indicator (observed-data has no description).
+                        if let Some(c) = self
+                            .by_id
+                            .get(format!("indicator--{uuid}").as_str())
+                            .and_then(|i| i["description"].as_str())
+                        {
+                            a["comment"] = json!(c);
+                        }
                         if let Some(data) = scos
                             .iter()
                             .find(|s| s["type"] == "artifact")

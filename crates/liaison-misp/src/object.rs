@@ -766,7 +766,13 @@ fn build(
                 for a in &values {
                     b.cmp(a, &format!("{ty}:{key}"), &a.value);
                 }
-                let v = if *list {
+                let v = if *key == "languages" {
+                    // RFC 5646 tags are case-insensitive; STIX's schema wants `eng`, not `ENG`.
+                    json!(values
+                        .iter()
+                        .map(|a| a.value.to_ascii_lowercase())
+                        .collect::<Vec<_>>())
+                } else if *list {
                     json!(values.iter().map(|a| a.value.as_str()).collect::<Vec<_>>())
                 } else {
                     json!(values[0].value)

@@ -733,7 +733,12 @@ impl Ctx {
                     .iter()
                     .map(|s| s["id"].as_str().unwrap_or_default().to_string())
                     .collect();
-                let od = self.observed_data(&uuid, ts, ids, labels.clone(), marks.clone());
+                let mut od = self.observed_data(&uuid, ts, ids, labels.clone(), marks.clone());
+                if let Some(c) = comment.filter(|c| !c.is_empty() && !to_ids) {
+                    // observed-data has no description; without an indicator
+                    // to carry it, the comment would be lost.
+                    od.insert("x_misp_comment".into(), json!(c));
+                }
                 let od_id = format!("observed-data--{uuid}");
                 self.push(od);
                 for s in scos {
@@ -1152,12 +1157,15 @@ pub(crate) fn invalid_sco(scos: &mut [Map<String, Value>]) -> Option<String> {
             Ok(o) => o,
             Err(e) => return Some(e.to_string()),
         };
-        let problem = liaison_stix::validate::errors(&obj).into_iter().next();
+        let problem = liaison_stix::validate::errors(&obj)
+            .into_iter()
+            .next()
+            .map(|e| format!("{}: {}", e.path, e.message));
         if let Value::Object(m) = obj.into_value() {
             *s = m;
         }
-        if let Some(e) = problem {
-            return Some(format!("{}: {}", e.path, e.message));
+        if let Some(p) = problem.or_else(|| attribute::value_problem(s)) {
+            return Some(p);
         }
     }
     None

@@ -21,6 +21,11 @@ use std::path::Path;
 /// (event file stem, kind, reason).
 const EXPECTED: &[(&str, &str, &str)] = &[
     (
+        "event_with_cpe_asset_object",
+        "observables",
+        "language codes lowercased (ENG -> eng): the OASIS validator rejects ENG as an RFC 5646 tag; misp-stix keeps it",
+    ),
+    (
         "event_with_account_objects_with_attachment",
         "observables",
         "attachments of account objects (profile photos) are kept as x_misp_{value,data}; misp-stix renames some relations (e.g. profile-photo → user_avatar)",

@@ -1,5 +1,5 @@
-//! MISP → STIX → MISP keeps every event attribute's type, value, category and
-//! `to_ids` (fixtures: the misp-stix events, see tests/fixtures/NOTICE.md),
+//! MISP → STIX → MISP keeps every event attribute's type, value, category,
+//! `to_ids` and comment (fixtures: the misp-stix events, see tests/fixtures/NOTICE.md),
 //! plus bad-input behaviour of the converter.
 
 use liaison_misp::{event_to_stix, is_misp_event, parse_manifest, stix_to_events, Options};
@@ -24,7 +24,7 @@ fn events() -> Vec<(String, Value)> {
     out
 }
 
-type Key = (String, String, String, bool);
+type Key = (String, String, String, bool, String);
 
 /// (type, value, category, to_ids) of the event-level attributes, with MISP's
 /// defaults applied where the input leaves category or to_ids out.
@@ -50,7 +50,8 @@ fn attribute_keys(event: &Value) -> BTreeSet<Key> {
                 Value::String(s) => s == "1" || s == "true",
                 _ => liaison_misp::default_to_ids(&t),
             };
-            Some((t, v, c, ids))
+            let comment = a["comment"].as_str().unwrap_or_default().to_string();
+            Some((t, v, c, ids, comment))
         })
         .collect()
 }

@@ -108,12 +108,19 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_> {
             }
             first = false;
             match (key.as_str(), &mut *self.mode) {
-                ("Attribute", Mode::Header) | ("Object", Mode::Header) => {
+                ("Attribute", Mode::Header) => {
+                    // Skipped, but counted: a syntax error names its attribute.
+                    map.next_value_seed(AttributeSeq {
+                        f: None,
+                        at: self.at,
+                    })?;
+                }
+                ("Object", Mode::Header) => {
                     map.next_value::<IgnoredAny>()?;
                 }
                 ("Attribute", Mode::Stream(f)) => {
                     map.next_value_seed(AttributeSeq {
-                        f: &mut **f,
+                        f: Some(&mut **f),
                         at: self.at,
                     })?;
                 }
@@ -137,7 +144,7 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_> {
 }
 
 struct AttributeSeq<'b> {
-    f: &'b mut dyn FnMut(Part),
+    f: Option<&'b mut dyn FnMut(Part)>,
     at: &'b AtomicU64,
 }
 
@@ -153,13 +160,20 @@ impl<'de> Visitor<'de> for AttributeSeq<'_> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a list of MISP attributes")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         let mut i = 0usize;
         loop {
             self.at.store(i as u64, Ordering::Relaxed);
-            match seq.next_element::<Value>()? {
-                Some(v) => (self.f)(Part::Attribute(i, v)),
-                None => break,
+            match &mut self.f {
+                Some(f) => match seq.next_element::<Value>()? {
+                    Some(v) => f(Part::Attribute(i, v)),
+                    None => break,
+                },
+                None => {
+                    if seq.next_element::<IgnoredAny>()?.is_none() {
+                        break;
+                    }
+                }
             }
             i += 1;
         }
