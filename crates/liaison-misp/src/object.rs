@@ -9,6 +9,7 @@ use crate::types::default_to_ids;
 use serde_json::{json, Map, Value};
 
 /// One attribute of an object, as the converters need it.
+#[derive(Clone)]
 pub(crate) struct ObjAttr {
     pub relation: String,
     pub ty: String,
@@ -55,7 +56,25 @@ fn first<'a>(attrs: &'a [ObjAttr], rel: &str) -> Option<&'a ObjAttr> {
 }
 
 fn x_key(relation: &str) -> String {
-    format!("x_misp_{}", relation.replace(['-', ' ', '.'], "_"))
+    format!(
+        "x_misp_{}",
+        relation.to_ascii_lowercase().replace(['-', ' ', '.'], "_")
+    )
+}
+
+/// The attributes with their relations renamed (templates that are a file
+/// under other names).
+fn renamed(attrs: &[ObjAttr], names: &[(&str, &str)]) -> Vec<ObjAttr> {
+    attrs
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            if let Some((_, to)) = names.iter().find(|(from, _)| *from == a.relation) {
+                a.relation = (*to).to_string();
+            }
+            a
+        })
+        .collect()
 }
 
 /// Attributes not consumed by a template mapping are kept as `x_misp_*`
@@ -228,6 +247,72 @@ fn build(
 ) -> Result<Option<Built>, String> {
     let mut b = Built::default();
     match name {
+        "hashlookup" => {
+            let attrs = renamed(
+                attrs,
+                &[
+                    ("FileName", "filename"),
+                    ("FileSize", "size-in-bytes"),
+                    ("MD5", "md5"),
+                    ("SHA-1", "sha1"),
+                    ("SHA-256", "sha256"),
+                    ("SHA-512", "sha512"),
+                    ("SSDEEP", "ssdeep"),
+                    ("TLSH", "tlsh"),
+                ],
+            );
+            return build("file", obj_uuid, &attrs, merged);
+        }
+        "lnk" => {
+            let attrs = renamed(
+                attrs,
+                &[
+                    ("fullpath", "path"),
+                    ("lnk-creation-time", "creation-time"),
+                    ("lnk-modification-time", "modification-time"),
+                    ("lnk-access-time", "access-time"),
+                ],
+            );
+            return build("file", obj_uuid, &attrs, merged);
+        }
+        "artifact" => {
+            let mut m = sco("artifact", obj_uuid);
+            let mut used = vec![];
+            let mut hashes = Map::new();
+            for a in attrs {
+                if let Some(k) = hash_key(&a.relation) {
+                    hashes.insert(k.into(), json!(a.value));
+                    b.cmp(a, &hash_path("artifact:", k), &a.value);
+                    used.push(a.relation.as_str());
+                }
+            }
+            if let Some(a) = first(attrs, "payload_bin") {
+                if let Some(d) = a.data.as_ref().filter(|d| crate::attribute::is_base64(d)) {
+                    m.insert("payload_bin".into(), json!(d));
+                    used.push("payload_bin");
+                }
+            }
+            for (rel, key) in [
+                ("mime_type", "mime_type"),
+                ("url", "url"),
+                ("encryption_algorithm", "encryption_algorithm"),
+                ("decryption_key", "decryption_key"),
+            ] {
+                if let Some(a) = first(attrs, rel) {
+                    m.insert(key.into(), json!(a.value));
+                    b.cmp(a, &format!("artifact:{key}"), &a.value);
+                    used.push(rel);
+                }
+            }
+            if !hashes.is_empty() {
+                m.insert("hashes".into(), Value::Object(hashes));
+            }
+            if !m.contains_key("payload_bin") && !m.contains_key("url") {
+                return Ok(None);
+            }
+            rest(&mut b, &mut m, attrs, &used);
+            b.scos.push(m);
+        }
         "domain-ip" => {
             let mut ips = vec![];
             for a in attrs_of(attrs, "ip") {

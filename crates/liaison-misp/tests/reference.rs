@@ -31,46 +31,6 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "attachments of account objects (profile photos) are kept as x_misp_{value,data}; misp-stix renames some relations (e.g. profile-photo → user_avatar)",
     ),
     (
-        "event_with_artifact_payload_object",
-        "indicators",
-        "artifact template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_artifact_payload_object",
-        "observables",
-        "artifact template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_artifact_payload_object",
-        "relationships",
-        "artifact template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_artifact_payload_object",
-        "report",
-        "artifact template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_artifact_url_object",
-        "indicators",
-        "artifact template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_artifact_url_object",
-        "observables",
-        "artifact template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_artifact_url_object",
-        "relationships",
-        "artifact template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_artifact_url_object",
-        "report",
-        "artifact template not mapped: kept as x-misp-object",
-    ),
-    (
         "event_with_email_with_display_names_object",
         "observables",
         "display names are paired with addresses only when their counts match; misp-stix pairs the cc name with the single cc address by position anyway",
@@ -141,26 +101,6 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "misp-stix puts the attribute UUID as `data` of an attachment without data; we keep the value only",
     ),
     (
-        "event_with_hashlookup_object",
-        "indicators",
-        "hashlookup template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_hashlookup_object",
-        "observables",
-        "hashlookup template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_hashlookup_object",
-        "relationships",
-        "hashlookup template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_hashlookup_object",
-        "report",
-        "hashlookup template not mapped: kept as x-misp-object",
-    ),
-    (
         "event_with_http_request_object",
         "indicators",
         "http-request template not mapped: kept as x-misp-object",
@@ -199,26 +139,6 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "event_with_image_object",
         "report",
         "image template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_lnk_object",
-        "indicators",
-        "lnk template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_lnk_object",
-        "observables",
-        "lnk template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_lnk_object",
-        "relationships",
-        "lnk template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_lnk_object",
-        "report",
-        "lnk template not mapped: kept as x-misp-object",
     ),
     (
         "event_with_netflow_object",
