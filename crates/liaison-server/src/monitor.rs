@@ -19,7 +19,7 @@ use liaison_policy::{can_read, Label, Level, Policy, Role, Subject};
 use liaison_store::{NewDelivery, NewNotification, SqliteStore, StoreError};
 use liaison_tasks::monitor::recipients;
 use liaison_tasks::time::fmt_ms;
-use liaison_tasks::{EventKind, Monitor, Status, Task, TASK_TYPE};
+use liaison_tasks::{EventKind, Monitor, Task, TASK_TYPE};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -56,41 +56,55 @@ pub fn system_subject(policy: &Policy, org: &str) -> Subject {
     }
 }
 
-/// The open tasks of every organization in the directory, once each, with their labels.
-pub fn open_tasks(
-    store: &SqliteStore,
-    setup: &TasksSetup,
-) -> Result<Vec<(Label, Task)>, StoreError> {
-    let open: Vec<&str> = Status::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| s.as_str())
-        .collect();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut out = Vec::new();
-    for org in &setup.directory.orgs {
-        let sys = system_subject(store.policy(), &org.id);
-        for o in store.latest_with_status(&sys, TASK_TYPE, &open)? {
-            if !seen.insert(o.object.id().to_string()) {
-                continue;
-            }
-            match Task::from_stix(&o.object.to_value()) {
-                Ok(t) => out.push((o.label, t)),
-                Err(e) => {
-                    tracing::warn!(id = o.object.id(), error = %e, "monitor skipped a malformed task")
+/// The monitor's memory: the levels reported (restored from the store at start) and the
+/// open tasks, kept up to date by reading only the task versions stored since the last
+/// check (the first check reads them all).
+#[derive(Debug, Default)]
+pub struct Watch {
+    monitor: Monitor,
+    open: HashMap<String, (Label, Task)>,
+    after: i64,
+}
+
+impl Watch {
+    /// Open tasks known.
+    pub fn open_tasks(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Read the task versions stored since the last refresh, with one system subject
+    /// per organization of the directory; returns how many were read.
+    pub fn refresh(
+        &mut self,
+        store: &SqliteStore,
+        setup: &TasksSetup,
+    ) -> Result<usize, StoreError> {
+        let mut upto = i64::MAX;
+        let mut read = 0;
+        for org in &setup.directory.orgs {
+            let sys = system_subject(store.policy(), &org.id);
+            let (rows, u) = store.latest_since(&sys, TASK_TYPE, self.after)?;
+            // The smallest snapshot of the organizations' reads: a row stored between
+            // two of them is read again next time, never skipped.
+            upto = upto.min(u);
+            read += rows.len();
+            for (json, label, revoked) in rows {
+                match serde_json::from_str::<Task>(&json) {
+                    Ok(t) if !revoked && t.status.is_open() => {
+                        self.open.insert(t.id.clone(), (label, t));
+                    }
+                    Ok(t) => {
+                        self.open.remove(&t.id);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "monitor skipped a malformed task"),
                 }
             }
         }
+        if upto != i64::MAX {
+            self.after = upto;
+        }
+        Ok(read)
     }
-    Ok(out)
-}
-
-/// A monitor that remembers the levels the store says were reported.
-pub fn restore(store: &SqliteStore, setup: &TasksSetup) -> Result<Monitor, StoreError> {
-    Ok(Monitor::with_reported(
-        &setup.templates.warn_fractions,
-        store.reported_levels()?,
-    ))
 }
 
 /// The most specific webhook for a user: its unit's, its organization's, the catch-all.
@@ -107,28 +121,43 @@ fn webhook_for<'a>(hooks: &'a [Webhook], user: &Subject) -> Option<&'a Webhook> 
         .or_else(|| hooks.iter().find(|h| h.target.is_none()))
 }
 
-/// One check at `now`: read, check, notify, record. On a store failure nothing is
-/// recorded and `monitor` is restored from the store, so the events come again next time.
+/// A watch that remembers the levels the store says were reported and knows no open
+/// task yet (the first [`tick`] reads them all).
+pub fn restore(store: &SqliteStore, setup: &TasksSetup) -> Result<Watch, StoreError> {
+    Ok(Watch {
+        monitor: Monitor::with_reported(&setup.templates.warn_fractions, store.reported_levels()?),
+        open: HashMap::new(),
+        after: 0,
+    })
+}
+
+/// One check at `now`: read what changed, check, notify, record. On a store failure
+/// nothing is recorded and the watch is restored from the store, so the events come
+/// again next time.
 pub fn tick(
     store: &SqliteStore,
     setup: &TasksSetup,
-    monitor: &mut Monitor,
+    watch: &mut Watch,
     now: i64,
 ) -> Result<TickReport, StoreError> {
     let t0 = Instant::now();
-    let tasks = open_tasks(store, setup)?;
+    if let Err(e) = watch.refresh(store, setup) {
+        *watch = restore(store, setup).unwrap_or_default();
+        return Err(e);
+    }
     let t1 = Instant::now();
-    let events = monitor.check(tasks.iter().map(|(_, t)| t), now);
+    let Watch { monitor, open, .. } = &mut *watch;
+    let events = monitor.check(open.values().map(|(_, t)| t), now);
     let t2 = Instant::now();
-    let open: HashSet<&str> = tasks.iter().map(|(_, t)| t.id.as_str()).collect();
-    let forget = monitor.forget_others(&open);
-    let by_id: HashMap<&str, &(Label, Task)> = tasks.iter().map(|x| (x.1.id.as_str(), x)).collect();
+    let ids: HashSet<&str> = open.keys().map(String::as_str).collect();
+    let forget = monitor.forget_others(&ids);
+    let by_id = &*open;
     let dir = &setup.directory;
     let mut notes = Vec::new();
     let mut deliveries = Vec::new();
     let mut levels = Vec::new();
     for ev in &events {
-        let Some((label, task)) = by_id.get(ev.task_id.as_str()).copied() else {
+        let Some((label, task)) = by_id.get(ev.task_id.as_str()) else {
             continue;
         };
         if let Some((d, l)) = monitor.reported_for(&task.id) {
@@ -184,16 +213,16 @@ pub fn tick(
             });
         }
     }
+    let open_tasks = open.len();
     let recorded = store.record_tick(&levels, &forget, &notes, &deliveries, now);
     if let Err(e) = recorded {
-        *monitor =
-            restore(store, setup).unwrap_or_else(|_| Monitor::new(&setup.templates.warn_fractions));
+        *watch = restore(store, setup).unwrap_or_default();
         return Err(e);
     }
     let t3 = Instant::now();
     let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1000.0;
     Ok(TickReport {
-        open_tasks: tasks.len(),
+        open_tasks,
         events: events.len(),
         notifications: notes.len(),
         deliveries: deliveries.len(),

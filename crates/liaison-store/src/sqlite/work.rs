@@ -8,7 +8,7 @@
 //! about a task the user cannot read, even after a label or clearance changes.
 
 use super::SqliteStore;
-use crate::{StoreError, StoredObject};
+use crate::StoreError;
 use liaison_policy::{Label, Subject};
 use rusqlite::params;
 use serde::Serialize;
@@ -143,48 +143,56 @@ impl SqliteStore {
             .map_err(|_| StoreError::Corrupt("lock poisoned".into()))
     }
 
-    /// Latest versions of objects of `type_name` whose `status` property is one of
-    /// `statuses`, readable by `subject` (filtered by readable label ids in SQL, like
-    /// every read). The deadline monitor reads the open tasks with it, without
-    /// parsing the closed ones.
-    pub fn latest_with_status(
+    /// Latest versions of objects of `type_name` stored after row `after` (0: all),
+    /// readable by `subject` (filtered by readable label ids in SQL, like every read),
+    /// as `(JSON text, label, revoked)`, and the last row the answer covers (pass it as
+    /// `after` next time). The deadline monitor keeps the open tasks in memory and reads
+    /// only what changed since its last check; the JSON is handed over unparsed so the
+    /// caller deserializes straight into its own type.
+    pub fn latest_since(
         &self,
         subject: &Subject,
         type_name: &str,
-        statuses: &[&str],
-    ) -> Result<Vec<StoredObject>, StoreError> {
+        after: i64,
+    ) -> Result<(Vec<(String, Label, bool)>, i64), StoreError> {
         let readable = self.readable(subject);
-        let wanted = std::rc::Rc::new(
-            statuses
-                .iter()
-                .map(|s| rusqlite::types::Value::Text(s.to_string()))
-                .collect::<Vec<_>>(),
-        );
         self.with_reader(|conn| {
+            let upto: i64 =
+                conn.query_row("SELECT coalesce(max(rid), 0) FROM objects", [], |r| {
+                    r.get(0)
+                })?;
             let mut stmt = conn.prepare_cached(
-                "SELECT b.json, o.label_id, o.added, o.multi, o.id FROM objects o
+                "SELECT b.json, o.label_id, o.revoked, o.multi, o.id, o.version FROM objects o
                  JOIN bodies b ON b.rid = o.rid
-                 WHERE o.type = ?1 AND o.latest = 1 AND o.revoked = 0 AND o.label_id IN rarray(?2)
-                   AND json_extract(b.json, '$.status') IN rarray(?3)
-                 ORDER BY o.multi, o.id, o.version DESC, o.rid",
+                 WHERE o.rid > ?3 AND o.rid <= ?4 AND o.type = ?1 AND o.latest = 1
+                   AND o.label_id IN rarray(?2)",
             )?;
-            let mut rows = stmt.query(params![type_name, readable, wanted])?;
+            let mut rows = stmt.query(params![type_name, readable, after, upto])?;
             let mut out = Vec::new();
-            let mut last_multi: Option<String> = None;
+            // An id stored under several labels has a latest row per label: the subject
+            // sees its newest (as `get` answers), once.
+            let mut multi: std::collections::HashMap<String, (i64, usize)> = Default::default();
             while let Some(r) = rows.next()? {
-                // An id stored under several labels has a latest row per label: the
-                // subject sees its newest (as `get` answers), once.
+                let label = self.label_by_id(r.get(1)?)?;
+                let item = (r.get::<_, String>(0)?, label, r.get::<_, i64>(2)? != 0);
                 if r.get::<_, i64>(3)? == 1 {
                     let id: String = r.get(4)?;
-                    if last_multi.as_deref() == Some(id.as_str()) {
-                        continue;
+                    let version: i64 = r.get(5)?;
+                    match multi.get(&id) {
+                        Some(&(v, _)) if v >= version => continue,
+                        Some(&(_, at)) => {
+                            out[at] = item;
+                            multi.insert(id, (version, at));
+                            continue;
+                        }
+                        None => {
+                            multi.insert(id, (version, out.len()));
+                        }
                     }
-                    last_multi = Some(id);
                 }
-                let json: String = r.get(0)?;
-                out.push(self.stored_from_row(&json, r.get(1)?, r.get(2)?, true)?);
+                out.push(item);
             }
-            Ok(out)
+            Ok((out, upto))
         })
     }
 
@@ -467,25 +475,49 @@ mod tests {
             &mut |_| {},
         )
         .unwrap();
-        let open = ["assigned", "accepted", "in_progress"];
-        let ids = |v: Vec<crate::StoredObject>| {
-            let mut v: Vec<String> = v.iter().map(|o| o.object.id().to_string()).collect();
+        let ids = |(v, _): (Vec<(String, liaison_policy::Label, bool)>, i64)| {
+            let mut v: Vec<String> = v
+                .iter()
+                .map(|(j, _, _)| {
+                    serde_json::from_str::<serde_json::Value>(j).unwrap()["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
             v.sort();
             v
         };
+        let all = s.latest_since(&admin, "x-liaison-task", 0).unwrap();
+        let upto = all.1;
         assert_eq!(
-            ids(s
-                .latest_with_status(&admin, "x-liaison-task", &open)
-                .unwrap()),
-            vec![OPEN.to_string(), SECRET.to_string()]
+            ids(all),
+            vec![OPEN.to_string(), SECRET.to_string(), CLOSED.to_string()]
         );
         assert_eq!(
-            ids(s.latest_with_status(&low, "x-liaison-task", &open).unwrap()),
-            vec![OPEN.to_string()]
+            ids(s.latest_since(&low, "x-liaison-task", 0).unwrap()),
+            vec![OPEN.to_string(), CLOSED.to_string()]
         );
+        assert!(ids(s.latest_since(&other, "x-liaison-task", 0).unwrap()).is_empty());
+        // Nothing new since.
+        assert!(ids(s.latest_since(&admin, "x-liaison-task", upto).unwrap()).is_empty());
+        // A new version is read again; the old one is not latest any more.
+        let mut v2 = task(OPEN, "accepted", "UNCLASSIFIED").into_value();
+        v2["modified"] = serde_json::json!("2026-02-01T00:00:00.000Z");
+        s.import(
+            &admin,
+            &mut std::iter::once(Ok(Prepared::new(StixObject::from_value(v2).unwrap()))),
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        let (new, _) = s.latest_since(&admin, "x-liaison-task", upto).unwrap();
+        assert_eq!(new.len(), 1);
+        assert!(new[0].0.contains("accepted"));
         assert!(s
-            .latest_with_status(&other, "x-liaison-task", &open)
+            .latest_since(&other, "x-liaison-task", upto)
             .unwrap()
+            .0
             .is_empty());
 
         // A notification about the SECRET task, addressed to "low" (as if a label
