@@ -1070,7 +1070,12 @@ impl EventConverter {
         } else {
             c.insert("context".into(), json!("suspicious-activity"));
         }
-        c.insert("object_refs".into(), json!(std::mem::take(&mut ctx.refs)));
+        // Moved, not copied: a large event refers to hundreds of thousands of objects.
+        let refs: Vec<Value> = std::mem::take(&mut ctx.refs)
+            .into_iter()
+            .map(Value::String)
+            .collect();
+        c.insert("object_refs".into(), Value::Array(refs));
         ctx.finish_common(
             &mut c,
             std::mem::take(&mut self.labels),
