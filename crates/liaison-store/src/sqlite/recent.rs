@@ -17,6 +17,16 @@ impl SqliteStore {
         types: &[&str],
         limit: usize,
     ) -> Result<Vec<StoredObject>, StoreError> {
+        self.recent_in(subject, types, limit, NEWEST_WINDOW)
+    }
+
+    fn recent_in(
+        &self,
+        subject: &liaison_policy::Subject,
+        types: &[&str],
+        limit: usize,
+        window: i64,
+    ) -> Result<Vec<StoredObject>, StoreError> {
         let readable = self.readable(subject);
         let types: Rc<Vec<SqlValue>> = Rc::new(
             types
@@ -24,24 +34,66 @@ impl SqliteStore {
                 .map(|t| SqlValue::Text(t.to_string()))
                 .collect(),
         );
+        let limit = limit.clamp(1, 1000);
+        let visible = format!(
+            "o.latest = 1 AND o.revoked = 0 AND (o.multi = 0 OR NOT {})",
+            shadowed_latest("o", "?1")
+        );
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT b.json, o.label_id, o.added FROM objects o JOIN bodies b ON b.rid = o.rid
-                 WHERE o.latest = 1 AND o.type IN rarray(?2) AND o.label_id IN rarray(?1)
-                   AND o.revoked = 0 AND (o.multi = 0 OR NOT {})
-                 ORDER BY o.rid DESC LIMIT ?3",
-                shadowed_latest("o", "?1")
-            ))?;
-            let mut rows = stmt.query(params![readable, types, limit.min(1000) as i64])?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                let j: String = r.get(0)?;
-                out.push(self.stored_from_row(&j, r.get(1)?, r.get(2)?, true)?);
+            // First the newest rows of the store, newest first: for most readers the
+            // page is found within them.
+            let mut rids: Vec<i64> = {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT o.rid FROM objects o
+                     WHERE o.rid > (SELECT max(rid) FROM objects) - ?4 AND +o.type IN rarray(?2)
+                       AND o.label_id IN rarray(?1) AND {visible}
+                     ORDER BY o.rid DESC LIMIT ?3"
+                ))?;
+                let rows = stmt.query_map(
+                    params![readable, types, limit as i64, window],
+                    |r| r.get(0),
+                )?;
+                rows.collect::<Result<_, _>>()?
+            };
+            if rids.len() < limit {
+                // Otherwise each (type, label) range of the type index, read backwards
+                // for at most a page: the cost is bounded by the labels, not the objects.
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT o.rid FROM objects o WHERE o.type = ?2 AND o.label_id = ?5 AND {visible}
+                     ORDER BY o.rid DESC LIMIT ?3"
+                ))?;
+                rids.clear();
+                for t in types.iter() {
+                    for l in readable.iter() {
+                        let rows = stmt.query_map(
+                            params![readable, t, limit as i64, window, l],
+                            |r| r.get::<_, i64>(0),
+                        )?;
+                        for r in rows {
+                            rids.push(r?);
+                        }
+                    }
+                }
+                rids.sort_unstable_by(|a, b| b.cmp(a));
+                rids.dedup();
+                rids.truncate(limit);
+            }
+            let mut stmt = conn.prepare_cached(
+                "SELECT b.json, o.label_id, o.added FROM objects o JOIN bodies b ON b.rid = o.rid WHERE o.rid = ?1",
+            )?;
+            let mut out = Vec::with_capacity(rids.len());
+            for rid in rids {
+                let (j, l, a): (String, i64, i64) =
+                    stmt.query_row(params![rid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                out.push(self.stored_from_row(&j, l, a, true)?);
             }
             Ok(out)
         })
     }
 }
+
+/// How many of the newest rows the first, cheap pass of [`SqliteStore::recent`] reads.
+const NEWEST_WINDOW: i64 = 5_000;
 
 #[cfg(test)]
 mod tests {
@@ -106,5 +158,15 @@ mod tests {
             "a subject without clearance sees no SECRET report"
         );
         assert!(store.recent(&admin, &["malware"], 10).unwrap().is_empty());
+        // The second pass (per type and label) answers the same when the newest rows
+        // do not hold a page.
+        assert_eq!(
+            names(store.recent_in(&low, &["report"], 10, 1).unwrap()),
+            ["r3", "r1"]
+        );
+        assert_eq!(
+            names(store.recent_in(&admin, &["report"], 3, 1).unwrap()),
+            ["r4", "r3", "r2"]
+        );
     }
 }
