@@ -116,6 +116,7 @@ const C_LOCAL: u8 = 8; // e-mail local part [A-Za-z0-9._%+-]
 const C_URL: u8 = 16; // printable ASCII allowed in a URL
 const C_V6: u8 = 32; // [0-9A-Fa-f:.]
 const C_WORD: u8 = 64; // [A-Za-z0-9_]
+const C_HIGH: u8 = 128; // a byte of a non-ASCII character
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -124,6 +125,9 @@ static CLASS: [u8; 256] = {
         let b = i as u8;
         let mut c = 0;
         let alnum = b.is_ascii_alphanumeric();
+        if b >= 0x80 {
+            c |= C_HIGH;
+        }
         if alnum {
             c |= C_ALNUM | C_HOST | C_LOCAL | C_WORD;
         }
@@ -270,6 +274,16 @@ fn dots(t: &[u8], which: Extractors, out: &mut Vec<Found>) {
             e += 1;
         }
         skip = e;
+        // A non-ASCII letter against the token: maybe an internationalised
+        // name (IDN); if not, the ASCII token is tried as before.
+        if which.net && (before(t, s, C_HIGH) || at(t, e, C_HIGH)) {
+            if let Some(f) = idn_domain(t, i) {
+                // The ASCII part of it ("nchen.de" in "münchen.de") is not one.
+                skip = skip.max(f.end);
+                out.push(f);
+                continue;
+            }
+        }
         // Trim separators at the edges ("end of sentence.", "-x.com").
         while s < e && matches!(t[s], b'.' | b'-' | b'_') {
             s += 1;
@@ -302,6 +316,80 @@ fn dots(t: &[u8], which: Extractors, out: &mut Vec<Found>) {
             }
         }
     }
+}
+
+/// The internationalised domain name around the dot at `i`, if any: grown
+/// over Unicode letters, digits, `-` and dots, converted to its ASCII
+/// (punycode) form with the `idna` crate (UTS #46), and accepted as
+/// [`domain`] accepts ASCII names. The value is the ASCII form, which is what
+/// DNS, allow-lists and indicators use.
+fn idn_domain(t: &[u8], i: usize) -> Option<Found> {
+    // Both sides of the dot must be a label character: a sentence's end
+    // ("сетей. Министерство") stops here, before any decoding.
+    let next = char_at(t, i + 1)?;
+    let prev = char_before(t, i)?;
+    if !(label_char(next) && label_char(prev)) {
+        return None;
+    }
+    let mut s = i;
+    while let Some(c) = char_before(t, s) {
+        if !(label_char(c) || c == '.') {
+            break;
+        }
+        s -= c.len_utf8();
+    }
+    let mut e = i + 1;
+    while let Some(c) = char_at(t, e) {
+        if !(label_char(c) || c == '.') {
+            break;
+        }
+        e += c.len_utf8();
+    }
+    while s < e && matches!(t[s], b'.' | b'-') {
+        s += 1;
+    }
+    while e > s && matches!(t[e - 1], b'.' | b'-') {
+        e -= 1;
+    }
+    let tok = std::str::from_utf8(&t[s..e]).ok()?;
+    if tok.is_ascii() {
+        return None;
+    }
+    let ascii = idna::domain_to_ascii(tok).ok()?;
+    let value = domain(ascii.as_bytes())?;
+    Some(Found {
+        start: s,
+        end: e,
+        kind: Kind::Domain,
+        value,
+    })
+}
+
+fn label_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '-'
+}
+
+/// The character starting at `i`, if `i` is on a valid one.
+fn char_at(t: &[u8], i: usize) -> Option<char> {
+    let b = *t.get(i)?;
+    let n = match b {
+        0x00..=0x7F => 1,
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return None,
+    };
+    std::str::from_utf8(t.get(i..i + n)?).ok()?.chars().next()
+}
+
+/// The character ending just before `i`.
+fn char_before(t: &[u8], i: usize) -> Option<char> {
+    let mut k = i.checked_sub(1)?;
+    while k > 0 && i - k < 4 && t[k] & 0xC0 == 0x80 {
+        k -= 1;
+    }
+    let c = char_at(t, k)?;
+    (k + c.len_utf8() == i).then_some(c)
 }
 
 /// Strict dotted quad: four parts, 0–255, no leading zeros.
@@ -822,6 +910,25 @@ mod tests {
         one("X 2001:DB8:0:0:0:0:0:1.", Kind::Ipv6, "2001:db8::1");
         none_of("at 12:34:56 UTC", Kind::Ipv6);
         none_of("std::vec::Vec", Kind::Ipv6);
+    }
+
+    #[test]
+    fn internationalised_domains_as_punycode() {
+        let f = extract_str("contact пример.рф or münchen.de, not сетей. Министерство");
+        let got: Vec<_> = f
+            .iter()
+            .filter(|f| f.kind == Kind::Domain)
+            .map(|f| f.value.as_str())
+            .collect();
+        assert_eq!(got, ["xn--e1afmkfd.xn--p1ai", "xn--mnchen-3ya.de"]);
+        let text = "contact пример.рф";
+        let d = &extract_str(text)[0];
+        assert_eq!(&text[d.start..d.end], "пример.рф");
+        // An ASCII name against Chinese text is still found as it was.
+        let f = extract_str("访问evil-cdn.net获取");
+        assert!(f
+            .iter()
+            .any(|f| f.kind == Kind::Domain && f.value == "evil-cdn.net"));
     }
 
     #[test]
