@@ -36,6 +36,29 @@ fn line_of(text: &str, pos: u64) -> usize {
         + 1
 }
 
+/// Line numbers of positions met in increasing order, counted incrementally (counting
+/// from the start for each item made a 10,000-item feed quadratic).
+struct Lines<'a> {
+    text: &'a str,
+    pos: usize,
+    line: usize,
+}
+
+impl Lines<'_> {
+    fn at(&mut self, pos: u64) -> usize {
+        let pos = (pos as usize).min(self.text.len());
+        if pos < self.pos {
+            return line_of(self.text, pos as u64);
+        }
+        self.line += self.text.as_bytes()[self.pos..pos]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.pos = pos;
+        self.line
+    }
+}
+
 /// Strip markup from an HTML fragment (as feeds put in `description`), keeping text.
 pub fn strip_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -87,6 +110,11 @@ pub fn parse(body: &[u8], sink: &mut dyn FnMut(Item)) -> Result<(), Error> {
     let mut cur: Option<Current> = None;
     let mut root: Option<String> = None;
     let mut n = 0usize;
+    let mut lines = Lines {
+        text: &text,
+        pos: 0,
+        line: 1,
+    };
     loop {
         let pos = r.buffer_position();
         let ev = r.read_event().map_err(|e| {
@@ -110,7 +138,7 @@ pub fn parse(body: &[u8], sink: &mut dyn FnMut(Item)) -> Result<(), Error> {
                 }
                 if (name == "item" || name == "entry") && cur.is_none() {
                     cur = Some(Current {
-                        start_line: line_of(&text, pos),
+                        start_line: lines.at(pos),
                         ..Default::default()
                     });
                 }

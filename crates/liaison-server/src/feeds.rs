@@ -24,8 +24,15 @@ use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Items handled per store transaction: bounds memory on million-line feeds.
-const CHUNK: usize = 100_000;
+/// Items built and validated at a time: bounds memory on million-line feeds.
+/// `LIAISON_FEED_CHUNK` overrides it (tests use tiny chunks to cross chunk boundaries).
+fn chunk_size() -> usize {
+    std::env::var("LIAISON_FEED_CHUNK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000usize)
+        .max(1)
+}
 
 /// Skip reasons kept in the state for `feed status`.
 const KEEP_WARNINGS: usize = 10;
@@ -252,7 +259,49 @@ struct Sink<'a> {
     failed: Option<FeedError>,
     screen: Option<Screen>,
     scratch: liaison_screen::Scratch,
+    /// The store writer's queue: chunks are prepared here while the previous one is written.
+    writer: Option<std::sync::mpsc::SyncSender<(Option<u64>, Vec<ImportItem>)>>,
+    /// Items per chunk.
+    chunk: usize,
+    /// About how many objects the run brings (from the first body's size), for the store's bulk mode.
     expected: Option<u64>,
+    /// Ids handed to the writer by earlier chunks of this run.
+    sent: HashSet<String>,
+    /// Objects whose id an earlier chunk already holds: merged after the writer is done,
+    /// when the store can tell what that chunk stored.
+    late: Vec<Value>,
+}
+
+/// What the writer thread stored.
+#[derive(Default)]
+struct Written {
+    new: u64,
+    updated: u64,
+    unchanged: u64,
+    invalid: Vec<liaison_store::Rejection>,
+}
+
+fn write_chunk(
+    store: &SqliteStore,
+    subject: &Subject,
+    label: &liaison_policy::Label,
+    items: Vec<ImportItem>,
+    w: &mut Written,
+) -> Result<(), FeedError> {
+    let opts = ImportOptions {
+        default_label: Some(label.clone()),
+        strict: false,
+        // A full chunk into a store that holds few edges is written in bulk mode.
+        expected_objects: Some(items.len() as u64),
+    };
+    let report = store
+        .import(subject, &mut items.into_iter(), &opts, &mut |_| {})
+        .map_err(|e| err(format!("store: {e}")))?;
+    w.new += report.new;
+    w.updated += report.updated;
+    w.unchanged += report.unchanged;
+    w.invalid.extend(report.invalid);
+    Ok(())
 }
 
 impl Sink<'_> {
@@ -272,14 +321,14 @@ impl Sink<'_> {
             s.apply(&mut item, &mut self.scratch);
         }
         self.pending.push(item);
-        if self.pending.len() >= CHUNK {
+        if self.pending.len() >= self.chunk {
             if let Err(e) = self.flush() {
                 self.failed = Some(e);
             }
         }
     }
 
-    /// Build, merge and store the pending items in one transaction.
+    /// Build the pending items into objects and hand them on.
     fn flush(&mut self) -> Result<(), FeedError> {
         if self.pending.is_empty() {
             return Ok(());
@@ -288,7 +337,54 @@ impl Sink<'_> {
         for i in self.pending.drain(..) {
             b.add(i);
         }
-        let objects = b.finish();
+        let mut objects = Vec::new();
+        for v in b.finish() {
+            let id = v.get("id").and_then(Value::as_str).unwrap_or("");
+            if self.sent.contains(id) {
+                if id != self.ctx.identity {
+                    self.late.push(v);
+                }
+            } else {
+                objects.push(v);
+            }
+        }
+        let items = self.prepare(objects)?;
+        for i in items.iter().flatten() {
+            self.sent.insert(i.object().id().to_string());
+        }
+        match &self.writer {
+            Some(tx) => tx
+                .send((self.expected, items))
+                .map_err(|_| err("the store writer stopped (see the error before)")),
+            None => {
+                let mut w = Written::default();
+                write_chunk(self.store, self.subject, &self.label, items, &mut w)?;
+                self.count(w);
+                Ok(())
+            }
+        }
+    }
+
+    fn count(&mut self, w: Written) {
+        self.out.new += w.new;
+        self.out.updated += w.updated;
+        self.out.unchanged += w.unchanged;
+        self.out.rejected += w.invalid.len() as u64;
+        for r in w.invalid {
+            if self.warnings.len() < KEEP_WARNINGS {
+                self.warnings.push(format!(
+                    "{}: {}: {}",
+                    r.id.as_deref().unwrap_or("object"),
+                    r.path,
+                    r.reason
+                ));
+            }
+        }
+    }
+
+    /// Merge objects with what the store holds (provenance added to stored versions)
+    /// and validate them, ready for the writer.
+    fn prepare(&mut self, objects: Vec<Value>) -> Result<Vec<ImportItem>, FeedError> {
         let ours = format!("{SOURCE_PREFIX}{}", self.ctx.name);
         let made_here = |v: &Value| {
             v.get("external_references")
@@ -366,29 +462,41 @@ impl Sink<'_> {
                 }
             }));
         }
-        let opts = ImportOptions {
-            default_label: Some(self.label.clone()),
-            strict: false,
-            expected_objects: self.expected,
-        };
-        let report = self
-            .store
-            .import(self.subject, &mut items.into_iter(), &opts, &mut |_| {})
-            .map_err(|e| err(format!("store: {e}")))?;
-        self.out.new += report.new;
-        self.out.updated += report.updated;
-        self.out.unchanged += report.unchanged + skipped_same;
-        self.out.rejected += report.invalid.len() as u64;
-        for r in report.invalid.iter() {
-            if self.warnings.len() < KEEP_WARNINGS {
-                self.warnings.push(format!(
-                    "{}: {}: {}",
-                    r.id.as_deref().unwrap_or("object"),
-                    r.path,
-                    r.reason
-                ));
+        self.out.unchanged += skipped_same;
+        Ok(items)
+    }
+
+    /// The objects held back because an earlier chunk had their id: folded together,
+    /// then merged with what that chunk stored.
+    fn finish_late(&mut self) -> Result<(), FeedError> {
+        let late = std::mem::take(&mut self.late);
+        if late.is_empty() {
+            return Ok(());
+        }
+        let mut folded: Vec<Value> = Vec::new();
+        let mut at: std::collections::HashMap<String, usize> = Default::default();
+        for v in late {
+            let id = v
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            match at.get(&id) {
+                Some(&i) => {
+                    if let Some(m) = merge(&folded[i], &v, &self.ctx.now) {
+                        folded[i] = m;
+                    }
+                }
+                None => {
+                    at.insert(id, folded.len());
+                    folded.push(v);
+                }
             }
         }
+        let items = self.prepare(folded)?;
+        let mut w = Written::default();
+        write_chunk(self.store, self.subject, &self.label, items, &mut w)?;
+        self.count(w);
         Ok(())
     }
 }
@@ -471,18 +579,108 @@ fn run_inner(
         failed: None,
         screen,
         scratch: liaison_screen::Scratch::default(),
+        writer: None,
+        chunk: chunk_size(),
         expected: None,
+        sent: HashSet::new(),
+        late: Vec::new(),
     };
+    // Chunks are built and validated here while a second thread writes the previous one.
+    // A file store is written by a second thread, in one transaction for the whole run,
+    // while chunks are built and validated here. (An in-memory store has one connection,
+    // which the merge look-ups need while the writer holds it: there, chunks are written
+    // one after the other.)
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Option<u64>, Vec<ImportItem>)>(1);
+    let pipelined = store.file_size() > 0;
+    if pipelined {
+        sink.writer = Some(tx);
+    }
+    let label = rec.label.clone();
+    std::thread::scope(|sc| {
+        let writer = sc.spawn(move || -> Result<Written, FeedError> {
+            let mut w = Written::default();
+            let Ok((expected, first)) = rx.recv() else {
+                return Ok(w);
+            };
+            let mut items = first
+                .into_iter()
+                .chain(rx.iter().flat_map(|(_, chunk)| chunk));
+            let opts = ImportOptions {
+                default_label: Some(label.clone()),
+                strict: false,
+                expected_objects: expected,
+            };
+            let report = store
+                .import(subject, &mut items, &opts, &mut |_| {})
+                .map_err(|e| err(format!("store: {e}")))?;
+            w.new = report.new;
+            w.updated = report.updated;
+            w.unchanged = report.unchanged;
+            w.invalid = report.invalid;
+            Ok(w)
+        });
+        let read = read_all(&mut *conn, &cfg, client, rt, state, &mut sink);
+        if let (Err(e), Some(tx)) = (&read, &sink.writer) {
+            // Abandon the run's transaction: nothing of a failed run is stored.
+            let _ = tx.send((
+                None,
+                vec![Err(liaison_store::Rejection {
+                    index: 0,
+                    id: None,
+                    path: "$".into(),
+                    reason: format!("feed run failed: {e}"),
+                    fatal: true,
+                })],
+            ));
+        }
+        sink.writer = None;
+        let written = writer
+            .join()
+            .map_err(|_| err("the store writer panicked"))?;
+        let (new_etag, new_tail) = read?;
+        let w = written?;
+        sink.count(w);
+        sink.finish_late()?;
+        if let Some((etag, lm)) = new_etag {
+            if !sink.out.not_modified {
+                state.etag = etag;
+                state.last_modified = lm;
+            }
+        }
+        if new_tail.is_some() {
+            state.tail = new_tail;
+        }
+        if let Some(c) = conn.cursor() {
+            state.cursor = Some(c);
+        }
+        Ok((
+            std::mem::take(&mut sink.out),
+            std::mem::take(&mut sink.warnings),
+        ))
+    })
+}
+
+/// Fetch and parse everything the connector asks for, pushing items into the sink.
+/// Returns the new (ETag, Last-Modified) and tail state, to record on success.
+#[allow(clippy::type_complexity)]
+fn read_all(
+    conn: &mut dyn Connector,
+    cfg: &FeedConfig,
+    client: &reqwest::Client,
+    rt: &tokio::runtime::Handle,
+    state: &FeedState,
+    sink: &mut Sink<'_>,
+) -> Result<(Option<(Option<String>, Option<String>)>, Option<TailState>), FeedError> {
     let mut new_etag = None;
     let mut new_tail = None;
     let mut first = true;
     while let Some(req) = conn.next_request() {
         let is_http = req.url.starts_with("http://") || req.url.starts_with("https://");
         let fetched = if is_http {
-            rt.block_on(fetch_http(client, &req, &cfg, state))?
+            rt.block_on(fetch_http(client, &req, cfg, state))?
         } else {
             let path = local_path(&req.url);
-            let (body, tail) = fetch_file(path, &cfg, state.tail.as_ref())?;
+            let (body, tail) = fetch_file(path, cfg, state.tail.as_ref())?;
             if first {
                 new_tail = tail;
             }
@@ -502,7 +700,10 @@ fn run_inner(
             new_etag = Some((fetched.etag.clone(), fetched.last_modified.clone()));
         }
         first = false;
-        sink.expected = Some((fetched.body.len() / 40) as u64);
+        if sink.expected.is_none() {
+            // About 40 bytes an indicator line; a run large against the store is written in bulk mode.
+            sink.expected = Some(fetched.body.len() as u64 / 40);
+        }
         let resp = Response {
             status: fetched.status,
             body: &fetched.body,
@@ -516,19 +717,7 @@ fn run_inner(
         }
     }
     sink.flush()?;
-    if let Some((etag, lm)) = new_etag {
-        if !sink.out.not_modified {
-            state.etag = etag;
-            state.last_modified = lm;
-        }
-    }
-    if new_tail.is_some() {
-        state.tail = new_tail;
-    }
-    if let Some(c) = conn.cursor() {
-        state.cursor = Some(c);
-    }
-    Ok((sink.out, sink.warnings))
+    Ok((new_etag, new_tail))
 }
 
 /// Whether a feed is due: not paused, and its next run time has come (or it never ran).

@@ -607,3 +607,80 @@ fn labelled_feed_is_invisible_without_clearance() {
     let s = json(&run(&d, &["--as", "intern", "stats", "--json"]));
     assert_eq!(s["by_type"].get("indicator"), None, "{s}");
 }
+
+fn run_env(d: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = bin();
+    c.arg("--data").arg(d).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Chunks are written while the next is built: a value repeated across chunks is still
+/// one indicator, and a run that fails after some chunks were handed over stores nothing.
+#[test]
+fn chunked_runs_merge_across_chunks_and_fail_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = init(tmp.path());
+    let list = write(
+        tmp.path(),
+        "dups.txt",
+        "198.51.100.7\nevil.example.com\n192.0.2.1\n198.51.100.7\n192.0.2.2\nevil.example.com\n",
+    );
+    add(&d, &["dups", list.to_str().unwrap(), "--format", "list"]);
+    let r = json(&run_env(
+        &d,
+        &["feed", "run", "dups", "--json"],
+        &[("LIAISON_FEED_CHUNK", "2")],
+    ));
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["outcome"]["items"], 6, "{r}");
+    assert_eq!(r["outcome"]["rejected"], 0, "{r}");
+    let objs = export_all(&d);
+    assert_eq!(objs.iter().filter(|o| o["type"] == "indicator").count(), 4);
+
+    // A MISP feed whose manifest lists an event the server does not have: the first
+    // event's objects were handed to the writer, the second fetch fails, nothing stays.
+    let srv = serve_fixtures(HashMap::from([
+        (
+            "/broken-misp/manifest.json".to_string(),
+            br#"{"5b3e2a1c-7d4f-4e8a-9b0c-1d2e3f4a5b6c": {"timestamp": "1"},
+            "00000000-0000-4000-8000-000000000000": {"timestamp": "1"}}"#
+                .to_vec(),
+        ),
+        (
+            "/broken-misp/5b3e2a1c-7d4f-4e8a-9b0c-1d2e3f4a5b6c.json".to_string(),
+            std::fs::read(fx().join("misp-feed/5b3e2a1c-7d4f-4e8a-9b0c-1d2e3f4a5b6c.json"))
+                .unwrap(),
+        ),
+    ]));
+    let url = format!("http://{}/broken-misp/", srv.addr);
+    add(&d, &["broken-misp", &url, "--format", "misp"]);
+    let r = run_env(
+        &d,
+        &["feed", "run", "broken-misp", "--json"],
+        &[("LIAISON_FEED_CHUNK", "1")],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        json(&r)["error"].as_str().unwrap().contains("HTTP 404"),
+        "{}",
+        r.stdout
+    );
+    let objs = export_all(&d);
+    assert!(
+        !objs
+            .iter()
+            .any(|o| o["pattern"] == "[domain-name:value = 'circl.lu']"),
+        "a failed run left objects behind"
+    );
+    // The cursor did not move: the next run fetches both events again.
+    let s = json(&run(&d, &["feed", "status", "broken-misp", "--json"]));
+    assert!(s[0]["state"].get("cursor").is_none(), "{s}");
+}
