@@ -63,8 +63,8 @@ get() { curl -sf -H "Cookie: $ADMIN" "$B$1"; }
 # Objects to open: a search hit, the most connected identity, a task and an alert.
 IND=$(get "/api/v1/search?q=water&type=indicator&limit=1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["hits"][0]["id"])')
 MAL=$(get "/api/v1/search?q=campaigns&type=malware&limit=1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["hits"][0]["id"])')
-TASK=$(get "/api/v1/tasks?all=true" | python3 -c 'import json,sys;d=json.load(sys.stdin);t=d.get("tasks",d);print(t[0]["object"]["id"] if "object" in t[0] else t[0]["id"])')
-ALERT=$(get "/api/v1/alerts?all=true" | python3 -c 'import json,sys;d=json.load(sys.stdin);t=d.get("alerts",d);print(t[0]["object"]["id"] if "object" in t[0] else t[0]["id"])')
+TASK=$($L --data "$D" --as admin task list --all --json | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["id"])')
+ALERT=$($L --data "$D" --as admin alert list --all --json | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["id"])')
 HUB=$(python3 - "$BUNDLE" <<'PY'
 import json, re, sys, collections
 c = collections.Counter()
@@ -98,6 +98,9 @@ PAGES=(
     "/ui/export"
     "/ui/feeds"
     "/ui/admin"
+    # For reference: the same store reads through the REST API (no HTML).
+    "/api/v1/search?q=lantern&limit=25"
+    "/api/v1/search?q=substation%20operator&limit=25"
 )
 echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(uptime | sed 's/.*load/load/'); commit $(git rev-parse --short HEAD)"
 echo "== $N objects; wrk -t1 -c$CONC -d$DUR --latency, session cookie"
