@@ -21,8 +21,8 @@ for feed in csv rss; do
     "$BIN" --data "$D" feed add news "$W/news.rss" --format news 2>/dev/null
   fi
   name=$([ $feed = csv ] && echo big || echo news)
-  /usr/bin/time -f "$feed: wall %e s, max RSS %M KiB" "$BIN" --data "$D" feed run "$name"
+  /usr/bin/time -f "$feed: wall %e s, user %U s, sys %S s, max RSS %M KiB" "$BIN" --data "$D" feed run "$name"
   echo "load after $feed: $(cut -d' ' -f1-3 /proc/loadavg)"
   # A second run of the same content: every object is found stored and unchanged.
-  /usr/bin/time -f "$feed again: wall %e s, max RSS %M KiB" "$BIN" --data "$D" feed run "$name"
+  /usr/bin/time -f "$feed again: wall %e s, user %U s, sys %S s, max RSS %M KiB" "$BIN" --data "$D" feed run "$name"
 done
