@@ -94,12 +94,13 @@ fn pull_from_another_liaison() {
     assert!(new > 0 && new <= listed, "{r}");
     assert_eq!(r["outcome"]["rejected"], 0, "{r}");
     // Labels travelled with the objects: the pulled copy of the demo's GRIDSPIKE malware
-    // is readable by the partner's admin and not by a user the label excludes.
+    // carries the same SECRET//GRID label as the original.
     let g = liaison(&partner, &["--as", "admin", "get", GRIDSPIKE], &[]);
-    if g.code == 0 {
-        let demo_get = liaison(&demo, &["--as", "admin", "get", GRIDSPIKE], &[]);
-        assert_eq!(g.stdout.lines().next(), demo_get.stdout.lines().next());
-    }
+    ok(&g);
+    let demo_get = liaison(&demo, &["--as", "admin", "get", GRIDSPIKE], &[]);
+    let banner = g.stdout.lines().next().unwrap_or_default();
+    assert!(banner.starts_with("== SECRET//GRID"), "{banner}");
+    assert_eq!(Some(banner), demo_get.stdout.lines().next());
     // Second run: only what was added after the last run's newest date_added.
     let s = liaison(
         &partner,
