@@ -513,8 +513,14 @@ impl RateLimiter {
 
     /// Take one request from the user's bucket; false when empty.
     pub fn allow(&self, user: &str) -> bool {
+        self.take(user).is_ok()
+    }
+
+    /// Take one request from the user's bucket; when it is empty, the whole seconds
+    /// until it holds a request again (for the `Retry-After` header).
+    pub fn take(&self, user: &str) -> Result<(), u64> {
         if self.rate <= 0.0 {
-            return true;
+            return Ok(());
         }
         let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
@@ -524,9 +530,9 @@ impl RateLimiter {
         entry.1 = now;
         if entry.0 >= 1.0 {
             entry.0 -= 1.0;
-            true
+            Ok(())
         } else {
-            false
+            Err(((1.0 - entry.0) / self.rate).ceil().max(1.0) as u64)
         }
     }
 }

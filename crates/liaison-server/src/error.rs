@@ -33,9 +33,13 @@ pub enum AppError {
     /// 422: the body is well-formed but invalid.
     #[error("{0}")]
     Unprocessable(String),
-    /// 429: the caller's rate limit is exhausted.
-    #[error("rate limit exceeded; retry later")]
+    /// 429: too many failed sign-ins for this name; refused for the failure window
+    /// (`Retry-After: 60`).
+    #[error("too many failed attempts; retry later")]
     TooManyRequests,
+    /// 429: the caller's request rate limit is exhausted; retry after this many seconds.
+    #[error("rate limit exceeded; retry after {0} s")]
+    RateLimited(u64),
     /// 500: anything else (details are logged, not returned).
     #[error("internal error: {0}")]
     Internal(String),
@@ -53,7 +57,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests | AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -97,7 +101,16 @@ impl IntoResponse for AppError {
             "description": description,
             "http_status": status.as_u16().to_string(),
         });
+        let retry_after = match &self {
+            AppError::TooManyRequests => Some(60),
+            AppError::RateLimited(s) => Some(*s),
+            _ => None,
+        };
         let mut resp = (status, body.to_string()).into_response();
+        if let Some(s) = retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

@@ -262,9 +262,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
         .get(&user)
         .cloned()
         .ok_or(AppError::Unauthorized)?;
-    if !state.0.limiter.allow(&user) {
-        return Err(AppError::TooManyRequests);
-    }
+    state.0.limiter.take(&user).map_err(AppError::RateLimited)?;
     Ok(Caller {
         subject,
         scope,

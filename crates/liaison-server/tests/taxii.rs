@@ -506,14 +506,23 @@ async fn rate_limit_per_user() {
         ..Default::default()
     });
     let mut codes = Vec::new();
+    let mut last = None;
     for _ in 0..5 {
-        codes.push(f.get("/taxii2/", "admin").await.status.as_u16());
+        let r = f.get("/taxii2/", "admin").await;
+        codes.push(r.status.as_u16());
+        last = Some(r);
     }
     assert_eq!(codes[..3], [200, 200, 200]);
     assert_eq!(codes[4], 429);
+    // the client is told when to come back: one request a second refills within 1 s
+    let last = last.unwrap();
+    assert_eq!(last.headers["retry-after"], "1");
+    assert_eq!(
+        last.headers["content-type"],
+        "application/taxii+json;version=2.1"
+    );
     // another user has their own bucket
     assert_eq!(f.get("/taxii2/", "low").await.status, 200);
-    let _: Value = Value::Null;
 }
 
 #[tokio::test]
@@ -536,8 +545,10 @@ async fn repeated_wrong_passwords_are_throttled() {
     for _ in 0..liaison_server::FailureGate::MAX {
         assert_eq!(f.call(basic("wrong")).await.status, 401);
     }
-    // now even the right password waits for the minute to pass
-    assert_eq!(f.call(basic("the right one")).await.status, 429);
+    // now even the right password waits for the minute to pass, and is told so
+    let r = f.call(basic("the right one")).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.headers["retry-after"], "60");
     // tokens of that user are unaffected
     assert_eq!(f.get("/taxii2/", "low").await.status, 200);
 }
