@@ -2,8 +2,8 @@
 
 mod cmd {
     pub mod alert;
-    pub mod feed;
     pub mod audit;
+    pub mod feed;
     pub mod gen_corpus;
     pub mod keys;
     pub mod screen;
@@ -86,7 +86,9 @@ enum Command {
     #[command(after_help = "Example:\n  liaison stats --json")]
     Stats(kb::StatsArgs),
     /// Build a demo platform from a generated scenario and show what to try.
-    #[command(after_help = "Example:\n  liaison demo --data liaison-demo --seed 7")]
+    #[command(
+        after_help = "Examples:\n  liaison demo                      (builds ./liaison-demo, serves http://127.0.0.1:8080)\n  LIAISON_DEMO_PASSWORD=s3cret liaison demo --port 9000   (the demo users' password, for scripts)\n  liaison demo --no-serve --seed 7  (only build the data directory)"
+    )]
     Demo(demo::DemoArgs),
     /// Generate test and benchmark data.
     #[command(subcommand)]
