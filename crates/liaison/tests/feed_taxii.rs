@@ -202,3 +202,98 @@ fn pull_from_medallion() {
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(r["outcome"]["new"], 0, "{r}");
 }
+
+/// `liaison serve` runs the feeds that are due on its own: a good one succeeds while a
+/// broken one fails, backs off and shows its error; a paused one is left alone.
+#[test]
+fn serve_runs_due_feeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(&liaison(&data, &["init", "--org", "cert"], &[]));
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../liaison-collect/tests/fixtures");
+    let list = fx.join("ips.txt");
+    let broken = fx.join("bad.xml");
+    ok(&liaison(
+        &data,
+        &[
+            "feed",
+            "add",
+            "good",
+            list.to_str().unwrap(),
+            "--format",
+            "list",
+            "--schedule",
+            "1h",
+        ],
+        &[],
+    ));
+    ok(&liaison(
+        &data,
+        &[
+            "feed",
+            "add",
+            "broken",
+            broken.to_str().unwrap(),
+            "--format",
+            "news",
+        ],
+        &[],
+    ));
+    ok(&liaison(
+        &data,
+        &[
+            "feed",
+            "add",
+            "resting",
+            list.to_str().unwrap(),
+            "--format",
+            "list",
+            "--paused",
+        ],
+        &[],
+    ));
+    let _server = serve(&data);
+    let mut states = serde_json::Value::Null;
+    for _ in 0..120 {
+        let s = liaison(&data, &["feed", "status", "--json"], &[]);
+        states = serde_json::from_str(&s.stdout).unwrap_or_default();
+        let done = |name: &str| {
+            states
+                .as_array()
+                .and_then(|a| a.iter().find(|f| f["name"] == name))
+                .is_some_and(|f| f["state"]["runs"].as_u64().unwrap_or(0) >= 1)
+        };
+        if done("good") && done("broken") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let by = |name: &str| {
+        states
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["name"] == name))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let good = by("good");
+    assert!(good["state"]["last_success"].is_string(), "{states}");
+    assert_eq!(good["state"]["items"], 6, "{states}");
+    let broken = by("broken");
+    assert_eq!(broken["state"]["failures"], 1, "{states}");
+    assert!(
+        broken["state"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("line 4"),
+        "{states}"
+    );
+    let resting = by("resting");
+    assert!(
+        resting["state"].get("runs").is_none_or(|r| r == 0),
+        "{states}"
+    );
+    // What the scheduler stored is there.
+    let s = liaison(&data, &["search", "--json", "198.51.100.7"], &[]);
+    let v: serde_json::Value = serde_json::from_str(&s.stdout).unwrap();
+    assert!(v["total"].as_u64().unwrap() >= 1, "{v}");
+}
