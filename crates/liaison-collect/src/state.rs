@@ -17,6 +17,10 @@ pub struct FeedState {
     /// Log tailing: where reading stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tail: Option<crate::tail::TailState>,
+    /// Tailing a directory: where reading stopped in each file, by inode, so a file
+    /// renamed by rotation keeps its place and the new file is read from its start.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tails: std::collections::BTreeMap<String, crate::tail::TailState>,
     /// Last run start (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run: Option<String>,

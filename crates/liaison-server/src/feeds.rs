@@ -211,6 +211,51 @@ fn fetch_file(
     Ok((chunk, Some(st)))
 }
 
+/// Tail every regular file of a directory (hidden ones aside): what was appended since
+/// the last run, up to each file's last complete line. Files are known by inode.
+fn fetch_dir(
+    dir: &str,
+    cfg: &FeedConfig,
+    known: &std::collections::BTreeMap<String, TailState>,
+) -> Result<(Vec<u8>, std::collections::BTreeMap<String, TailState>), FeedError> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| err(format!("{dir}: {e}")))?
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let mut body = Vec::new();
+    let mut tails = std::collections::BTreeMap::new();
+    for p in files {
+        let path = p.display().to_string();
+        let meta = std::fs::metadata(&p).map_err(|e| err(format!("{path}: {e}")))?;
+        let ino = inode(&meta);
+        let prev = known.get(&ino.to_string());
+        let (chunk, st) = fetch_file(
+            &path,
+            cfg,
+            Some(prev.cloned().unwrap_or(TailState {
+                inode: ino,
+                offset: 0,
+            }))
+            .as_ref(),
+        )?;
+        if (body.len() + chunk.len()) as u64 > cfg.max_bytes {
+            return Err(err(format!(
+                "{dir}: more than the feed's limit of {} bytes appended",
+                cfg.max_bytes
+            )));
+        }
+        body.extend_from_slice(&chunk);
+        if let Some(st) = st {
+            tails.insert(ino.to_string(), st);
+        }
+    }
+    Ok((body, tails))
+}
+
 /// Screening of news items: watchlist terms found in a title or summary become labels.
 struct Screen {
     engine: liaison_screen::Engine,
@@ -263,6 +308,8 @@ struct Sink<'a> {
     writer: Option<std::sync::mpsc::SyncSender<(Option<u64>, Vec<ImportItem>)>>,
     /// Items per chunk.
     chunk: usize,
+    /// Tailing a directory: the positions to record on success.
+    new_tails: Option<std::collections::BTreeMap<String, TailState>>,
     /// About how many objects the run brings (from the first body's size), for the store's bulk mode.
     expected: Option<u64>,
     /// Ids handed to the writer by earlier chunks of this run.
@@ -581,6 +628,7 @@ fn run_inner(
         scratch: liaison_screen::Scratch::default(),
         writer: None,
         chunk: chunk_size(),
+        new_tails: None,
         expected: None,
         sent: HashSet::new(),
         late: Vec::new(),
@@ -650,6 +698,9 @@ fn run_inner(
         if new_tail.is_some() {
             state.tail = new_tail;
         }
+        if let Some(t) = sink.new_tails.take() {
+            state.tails = t;
+        }
         if let Some(c) = conn.cursor() {
             state.cursor = Some(c);
         }
@@ -680,7 +731,13 @@ fn read_all(
             rt.block_on(fetch_http(client, &req, cfg, state))?
         } else {
             let path = local_path(&req.url);
-            let (body, tail) = fetch_file(path, cfg, state.tail.as_ref())?;
+            let (body, tail) = if cfg.follow && std::path::Path::new(path).is_dir() {
+                let (body, tails) = fetch_dir(path, cfg, &state.tails)?;
+                sink.new_tails = Some(tails);
+                (body, None)
+            } else {
+                fetch_file(path, cfg, state.tail.as_ref())?
+            };
             if first {
                 new_tail = tail;
             }

@@ -684,3 +684,37 @@ fn chunked_runs_merge_across_chunks_and_fail_whole() {
     let s = json(&run(&d, &["feed", "status", "broken-misp", "--json"]));
     assert!(s[0]["state"].get("cursor").is_none(), "{s}");
 }
+
+/// A followed directory: every file is tailed; a file renamed by rotation keeps its
+/// place, and the new file is read from its start.
+#[test]
+fn tailing_a_directory_follows_each_file_across_rotation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = init(tmp.path());
+    let dir = tmp.path().join("logs");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a.log"), "198.51.100.1\n198.51.100.2\n").unwrap();
+    std::fs::write(dir.join("b.log"), "evil-one.example\n").unwrap();
+    std::fs::write(dir.join(".hidden"), "198.51.100.99\n").unwrap();
+    add(
+        &d,
+        &["dir", dir.to_str().unwrap(), "--format", "list", "--follow"],
+    );
+    let r = run_feed(&d, "dir");
+    assert_eq!(r["outcome"]["items"], 3, "{r}");
+    // a.log grows, then is rotated to a.log.1 and a new a.log starts.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("a.log"))
+        .unwrap();
+    writeln!(f, "198.51.100.3").unwrap();
+    drop(f);
+    std::fs::rename(dir.join("a.log"), dir.join("a.log.1")).unwrap();
+    std::fs::write(dir.join("a.log"), "198.51.100.4\n").unwrap();
+    let r = run_feed(&d, "dir");
+    // Only .3 (appended before the rename) and .4 (the new file): nothing read twice.
+    assert_eq!(r["outcome"]["items"], 2, "{r}");
+    assert_eq!(r["outcome"]["new"], 2, "{r}");
+    let r = run_feed(&d, "dir");
+    assert_eq!(r["outcome"]["items"], 0, "{r}");
+}
