@@ -9,7 +9,7 @@ N=${1:-300000}
 ROUNDS=${2:-2}
 W=${BENCH_TMP:-/tmp/liaison-bench-protect}
 mkdir -p "$W"
-cargo build --release -p liaison --quiet
+[ -n "${NO_BUILD:-}" ] || cargo build --release -p liaison --quiet
 L=$PWD/target/release/liaison
 [ -f "$W/bundle-$N.json" ] || $L gen bundle --objects "$N" --seed 1 --out "$W/bundle-$N.json"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
