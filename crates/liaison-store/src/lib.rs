@@ -32,15 +32,15 @@ pub use sqlite::collections::{
     version_key_of, Ceiling, Collection, CollectionAdd, CollectionEntry, CollectionPage,
     CollectionQuery, VersionMatch,
 };
-pub use sqlite::feeds::FeedRecord;
 pub use sqlite::crypt;
-pub use sqlite::SqliteStore;
+pub use sqlite::feeds::FeedRecord;
 pub use sqlite::work::{Delivery, NewDelivery, NewNotification, Notification};
+pub use sqlite::SqliteStore;
 
 use liaison_policy::{Label, PolicyError, Subject};
 use liaison_stix::StixObject;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The objects every store ships with, readable by all: Liaison's identity, the
 /// extension definition of its label extension, and the five TLP 2.0 marking definitions.
@@ -205,6 +205,34 @@ impl SearchQuery {
     }
 }
 
+/// Restrictions of a search to the facet values a user picked, beyond its text and
+/// types. Every field narrows; an empty field does not restrict.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    /// Only objects under a label whose banner ([`liaison_policy::Policy::banner`]) is
+    /// one of these: the values of [`SearchResults::label_facets`].
+    pub labels: Vec<String>,
+    /// Only objects created by one of these identities (`created_by_ref`): the values
+    /// of [`SearchResults::source_facets`].
+    pub sources: Vec<String>,
+    /// Only objects modified (created, when they have no `modified`) at or after this
+    /// time: RFC 3339, or a prefix of one (`2024`, `2024-05`, `2024-05-17`), compared
+    /// as text, as STIX timestamps sort.
+    pub modified_from: Option<String>,
+    /// Only objects modified strictly before this time (same forms as `modified_from`).
+    pub modified_before: Option<String>,
+}
+
+impl SearchFilter {
+    /// Whether the filter restricts nothing.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+            && self.sources.is_empty()
+            && self.modified_from.is_none()
+            && self.modified_before.is_none()
+    }
+}
+
 /// One search hit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchHit {
@@ -225,12 +253,25 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     /// Matches the subject may read, in all.
     pub total: u64,
-    /// Matches per type the subject may read.
+    /// Matches per type the subject may read (whatever types the query names, so that
+    /// a user can switch type).
     pub facets: BTreeMap<String, u64>,
-    /// The counts stopped at 10,000 readable matches: `total` and `facets` are lower
+    /// Matches of the query's types per label banner, over the labels the subject may
+    /// read only.
+    pub label_facets: BTreeMap<String, u64>,
+    /// Matches of the query's types per creating identity (`created_by_ref` id), the
+    /// [`SOURCE_FACETS`] most frequent.
+    pub source_facets: BTreeMap<String, u64>,
+    /// Matches of the query's types per month of `modified` (`created` when absent),
+    /// as `YYYY-MM`; objects with neither (most cyber observables) are in no bucket.
+    pub time_facets: BTreeMap<String, u64>,
+    /// The counts stopped at 10,000 readable matches: `total` and every facet are lower
     /// bounds (counted over the newest matches).
     pub capped: bool,
 }
+
+/// How many sources [`SearchResults::source_facets`] lists at most.
+pub const SOURCE_FACETS: usize = 50;
 
 /// A node of a graph walk.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -346,7 +387,35 @@ pub trait Store: Send + Sync {
     fn revoke(&self, subject: &Subject, id: &str) -> Result<StoredObject, StoreError>;
 
     /// Ranked full-text search over the latest, unrevoked versions.
-    fn search(&self, subject: &Subject, query: &SearchQuery) -> Result<SearchResults, StoreError>;
+    fn search(&self, subject: &Subject, query: &SearchQuery) -> Result<SearchResults, StoreError> {
+        self.search_filtered(subject, query, &SearchFilter::default())
+    }
+
+    /// [`Store::search`] restricted to labels, sources and a time range (the facets a
+    /// user clicked). Totals and facets count the restricted matches.
+    fn search_filtered(
+        &self,
+        subject: &Subject,
+        query: &SearchQuery,
+        filter: &SearchFilter,
+    ) -> Result<SearchResults, StoreError>;
+
+    /// The label of each of `ids` as [`Store::get`] would return it (its latest version
+    /// the subject may read), for pages that mark many objects without reading their
+    /// bodies. Ids absent or unreadable are left out, alike.
+    fn labels_of(
+        &self,
+        subject: &Subject,
+        ids: &[String],
+    ) -> Result<HashMap<String, Label>, StoreError> {
+        let mut out = HashMap::new();
+        for id in ids {
+            if let Some(o) = self.get(subject, id)? {
+                out.insert(id.clone(), o.label);
+            }
+        }
+        Ok(out)
+    }
 
     /// Walk relationships and references from `id` up to `depth` hops, at most `max_nodes` nodes.
     /// `None` when the start is absent or unreadable (the two are indistinguishable).

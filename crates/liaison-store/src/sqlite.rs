@@ -560,6 +560,19 @@ impl SqliteStore {
         )
     }
 
+    /// The labels `subject` may read, with their ids.
+    fn readable_labels(&self, subject: &liaison_policy::Subject) -> Vec<(i64, Label)> {
+        match self.labels.read() {
+            Ok(cache) => cache
+                .by_id
+                .iter()
+                .filter(|(_, l)| can_read(subject, l))
+                .cloned()
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// The label ids `subject` may read, for checks inside the store's own loops.
     fn readable_set(&self, subject: &liaison_policy::Subject) -> HashSet<i64> {
         self.readable_ids(subject).into_iter().collect()
@@ -1232,10 +1245,11 @@ impl Store for SqliteStore {
             .ok_or_else(|| StoreError::NotFound(id.to_string()))
     }
 
-    fn search(
+    fn search_filtered(
         &self,
         subject: &liaison_policy::Subject,
         query: &SearchQuery,
+        filter: &SearchFilter,
     ) -> Result<SearchResults, StoreError> {
         let Some(q) = fts_query(&query.text) else {
             return Ok(SearchResults::default());
@@ -1264,37 +1278,122 @@ impl Store for SqliteStore {
             "EXISTS (SELECT 1 FROM objects w WHERE w.rid = d.rid AND {})",
             shadowed_latest("w", "?2")
         );
+        // The facet filters, as SQL on the `docs` row `d` and its parameters. The label
+        // filter is a second set of label ids, narrowed from the readable ones: `?2`
+        // stays the whole readable set, which decides which version is "latest" here.
+        let mut extra: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if !filter.labels.is_empty() {
+            let chosen: Vec<SqlValue> = self
+                .readable_labels(subject)
+                .into_iter()
+                .filter(|(_, l)| filter.labels.contains(&self.policy.banner(l)))
+                .map(|(id, _)| SqlValue::Integer(id))
+                .collect();
+            extra.push(Box::new(Rc::new(chosen)));
+        }
+        if !filter.sources.is_empty() {
+            let src: Vec<SqlValue> = filter
+                .sources
+                .iter()
+                .map(|s| SqlValue::Text(s.clone()))
+                .collect();
+            extra.push(Box::new(Rc::new(src)));
+        }
+        let by_time = filter.modified_from.is_some() || filter.modified_before.is_some();
+        if by_time {
+            extra.push(Box::new(filter.modified_from.clone()));
+            extra.push(Box::new(filter.modified_before.clone()));
+        }
+        // The same conditions, numbering their parameters after a statement's own.
+        let numbered = |first: usize| -> String {
+            let mut n = first;
+            let mut sql = String::new();
+            if !filter.labels.is_empty() {
+                sql.push_str(&format!(" AND d.label_id IN rarray(?{n})"));
+                n += 1;
+            }
+            if !filter.sources.is_empty() {
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM edges e WHERE e.owner_rid = d.rid AND e.kind = 'created_by_ref' AND e.dst IN rarray(?{n}))"
+                ));
+                n += 1;
+            }
+            if by_time {
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM objects t WHERE t.rid = d.rid AND (?{n} IS NULL OR t.modified >= ?{n})
+                       AND (?{m} IS NULL OR t.modified < ?{m}))",
+                    m = n + 1
+                ));
+            }
+            sql
+        };
+        fn with<'a>(
+            own: Vec<&'a dyn rusqlite::ToSql>,
+            extra: &'a [Box<dyn rusqlite::ToSql>],
+        ) -> Vec<&'a dyn rusqlite::ToSql> {
+            own.into_iter()
+                .chain(extra.iter().map(|b| b.as_ref()))
+                .collect()
+        }
+        let extra = &extra[..];
         self.with_reader(|conn| {
             let mut facets = BTreeMap::new();
+            let mut by_label: BTreeMap<String, u64> = BTreeMap::new();
+            let mut by_source: Vec<(String, u64)> = Vec::new();
+            let mut by_month = BTreeMap::new();
             let mut total = 0u64;
             let mut capped = false;
             {
                 // Counts and facets over readable matches only, up to TOTAL_CAP of them
                 // (newest first): bounded work, and nothing counted that the subject may
-                // not read.
+                // not read. Types are counted over every type; the other facets over the
+                // query's types, as the total is.
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT type, count(*) FROM (
-                         SELECT d.type AS type FROM fts JOIN docs d ON d.rid = fts.rowid
-                         WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (d.multi = 0 OR NOT {shadow})
+                    "WITH m AS MATERIALIZED (
+                         SELECT d.rid AS rid, d.type AS type, d.label_id AS label_id
+                         FROM fts JOIN docs d ON d.rid = fts.rowid
+                         WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (d.multi = 0 OR NOT {shadow}){}
                          ORDER BY fts.rowid DESC LIMIT ?3
-                     ) GROUP BY type"
+                     ), k AS MATERIALIZED (SELECT rid, label_id FROM m WHERE ?4 OR type IN rarray(?5))
+                     SELECT 0, type, count(*) FROM m GROUP BY type
+                     UNION ALL SELECT 1, CAST(label_id AS TEXT), count(*) FROM k GROUP BY label_id
+                     UNION ALL SELECT 2, e.dst, count(*) FROM k JOIN edges e ON e.owner_rid = k.rid
+                         WHERE e.kind = 'created_by_ref' GROUP BY e.dst
+                     UNION ALL SELECT 3, substr(o.modified, 1, 7), count(*) FROM k JOIN objects o ON o.rid = k.rid
+                         WHERE o.modified IS NOT NULL GROUP BY 2",
+                    numbered(6)
                 ))?;
-                let rows = stmt.query_map(params![q, readable.clone(), TOTAL_CAP + 1], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                let cap = TOTAL_CAP + 1;
+                let ps = with(vec![&q, &readable, &cap, &any_type, &types], extra);
+                let rows = stmt.query_map(&ps[..], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? as u64))
                 })?;
-                let mut seen = 0i64;
+                let mut seen = 0u64;
                 for row in rows {
-                    let (t, c) = row?;
-                    seen += c;
-                    if any_type || query.types.contains(&t) {
-                        total += c as u64;
+                    match row? {
+                        (0, t, c) => {
+                            seen += c;
+                            if any_type || query.types.contains(&t) {
+                                total += c;
+                            }
+                            facets.insert(t, c);
+                        }
+                        (1, l, c) => {
+                            let id = l.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("label id {l}")))?;
+                            *by_label.entry(self.policy.banner(&self.label_by_id(id)?)).or_default() += c;
+                        }
+                        (2, s, c) => by_source.push((s, c)),
+                        (_, m, c) => {
+                            by_month.insert(m, c);
+                        }
                     }
-                    facets.insert(t, c as u64);
                 }
-                if seen > TOTAL_CAP {
+                if seen > TOTAL_CAP as u64 {
                     capped = true;
                 }
             }
+            by_source.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            by_source.truncate(SOURCE_FACETS);
             let mut hits = Vec::with_capacity(limit);
             let mut name_hits = 0usize;
             {
@@ -1303,11 +1402,13 @@ impl Store for SqliteStore {
                          SELECT fts.rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS score
                          FROM fts JOIN docs d ON d.rid = fts.rowid
                          WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
-                           AND (d.multi = 0 OR NOT {shadow})
+                           AND (d.multi = 0 OR NOT {shadow}){}
                          ORDER BY score LIMIT ?5
-                     ) r JOIN objects o ON o.rid = r.rid ORDER BY r.score"
+                     ) r JOIN objects o ON o.rid = r.rid ORDER BY r.score",
+                    numbered(6)
                 ))?;
-                let rows = stmt.query_map(params![name_q, readable.clone(), any_type, types.clone(), want], hit)?;
+                let ps = with(vec![&name_q, &readable, &any_type, &types, &want], extra);
+                let rows = stmt.query_map(&ps[..], hit)?;
                 for h in rows {
                     name_hits += 1;
                     if name_hits > query.offset {
@@ -1322,19 +1423,27 @@ impl Store for SqliteStore {
                          SELECT fts.rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS score
                          FROM fts JOIN docs d ON d.rid = fts.rowid
                          WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
-                           AND (d.multi = 0 OR NOT {shadow})
+                           AND (d.multi = 0 OR NOT {shadow}){}
                          ORDER BY fts.rowid DESC LIMIT ?5 OFFSET ?6
-                     ) r JOIN objects o ON o.rid = r.rid"
+                     ) r JOIN objects o ON o.rid = r.rid",
+                    numbered(7)
                 ))?;
-                let rows = stmt.query_map(
-                    params![body_q, readable, any_type, types, (limit - hits.len()) as i64, skip],
-                    hit,
-                )?;
+                let page = (limit - hits.len()) as i64;
+                let ps = with(vec![&body_q, &readable, &any_type, &types, &page, &skip], extra);
+                let rows = stmt.query_map(&ps[..], hit)?;
                 for h in rows {
                     hits.push(h?);
                 }
             }
-            Ok(SearchResults { hits, total, facets, capped })
+            Ok(SearchResults {
+                hits,
+                total,
+                facets,
+                label_facets: by_label,
+                source_facets: by_source.into_iter().collect(),
+                time_facets: by_month,
+                capped,
+            })
         })
     }
 
@@ -1450,6 +1559,51 @@ impl Store for SqliteStore {
             }
             Ok(Some(graph))
         })
+    }
+
+    fn labels_of(
+        &self,
+        subject: &liaison_policy::Subject,
+        ids: &[String],
+    ) -> Result<HashMap<String, Label>, StoreError> {
+        // One statement for every id, and no body read: the label id of the row each id
+        // shows this subject (as in `graph`: the newest version it may read, the first
+        // stored of that version's instances), checked against the readable set here.
+        let readable = self.readable_set(subject);
+        let wanted: Rc<Vec<SqlValue>> =
+            Rc::new(ids.iter().map(|i| SqlValue::Text(i.clone())).collect());
+        let best = self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, rid, version, label_id FROM objects WHERE id IN rarray(?1) AND latest = 1",
+            )?;
+            let mut rows = stmt.query([wanted])?;
+            let mut best: HashMap<String, (i64, i64, i64)> = HashMap::new();
+            while let Some(r) = rows.next()? {
+                let (id, rid, v, l): (String, i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                if !readable.contains(&l) {
+                    continue;
+                }
+                let e = best.entry(id).or_insert((rid, v, l));
+                if (v, -rid) > (e.1, -e.0) {
+                    *e = (rid, v, l);
+                }
+            }
+            Ok(best)
+        })?;
+        let mut labels: HashMap<i64, Label> = HashMap::new();
+        let mut out = HashMap::with_capacity(best.len());
+        for (id, (_, _, l)) in best {
+            let label = match labels.get(&l) {
+                Some(x) => x.clone(),
+                None => {
+                    let x = self.label_by_id(l)?;
+                    labels.insert(l, x.clone());
+                    x
+                }
+            };
+            out.insert(id, label);
+        }
+        Ok(out)
     }
 
     fn export(

@@ -98,6 +98,7 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
     unreadable_instance_is_not_a_duplicate(make().as_ref());
     readable_instance_is_a_duplicate(make().as_ref());
     versions_and_revocation_per_subject(make().as_ref());
+    search_facets_are_label_filtered(make().as_ref());
 }
 
 /// Every version is kept; the latest is what `get` returns.
@@ -843,4 +844,143 @@ pub fn versions_and_revocation_per_subject(store: &dyn Store) {
             .total,
         0
     );
+}
+
+/// Label, source and time facets, and the filters they lead to, count only what the
+/// subject may read: a labelled object lends a subject without clearance no banner,
+/// no creator id and no month, and filtering on those finds what an absent one would.
+pub fn search_facets_are_label_filtered(store: &dyn Store) {
+    const SECRET_SRC: &str = "identity--5e3c0b0a-0000-4000-8000-00000000a001";
+    const OPEN_SRC: &str = "identity--5e3c0b0a-0000-4000-8000-00000000a002";
+    let a = admin();
+    let mut hidden = malware(M1, "Blackgrid", "2024-07-14T00:00:00.000Z");
+    hidden.set("created_by_ref", json!(SECRET_SRC)).unwrap();
+    let mut open = malware(M2, "Opengrid", "2024-01-01T00:00:00.000Z");
+    open.set("created_by_ref", json!(OPEN_SRC)).unwrap();
+    import(store, &a, vec![hidden], Some(secret_grid()));
+    import(store, &a, vec![open], None);
+    let secret_banner = policy().banner(&secret_grid());
+    let grid = SearchQuery::text("grid");
+    let filtered = |s: &Subject, f: SearchFilter| store.search_filtered(s, &grid, &f).unwrap();
+
+    // Someone cleared sees every facet value, and each filter narrows to its object.
+    let cleared = subject("ministry", "SECRET", &["GRID"]);
+    let r = store.search(&cleared, &grid).unwrap();
+    assert_eq!(r.total, 2);
+    assert_eq!(r.label_facets.get(&secret_banner), Some(&1), "{r:?}");
+    assert_eq!(r.label_facets.values().sum::<u64>(), 2, "{r:?}");
+    assert_eq!(r.source_facets.get(SECRET_SRC), Some(&1), "{r:?}");
+    assert_eq!(r.source_facets.get(OPEN_SRC), Some(&1), "{r:?}");
+    assert_eq!(r.time_facets.get("2024-07"), Some(&1), "{r:?}");
+    assert_eq!(r.time_facets.get("2024-01"), Some(&1), "{r:?}");
+    let by_label = filtered(
+        &cleared,
+        SearchFilter {
+            labels: vec![secret_banner.clone()],
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        by_label
+            .hits
+            .iter()
+            .map(|h| h.id.as_str())
+            .collect::<Vec<_>>(),
+        [format!("malware--{M1}")]
+    );
+    assert_eq!(by_label.total, 1);
+    let by_source = filtered(
+        &cleared,
+        SearchFilter {
+            sources: vec![OPEN_SRC.into()],
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        by_source
+            .hits
+            .iter()
+            .map(|h| h.id.as_str())
+            .collect::<Vec<_>>(),
+        [format!("malware--{M2}")]
+    );
+    assert_eq!(by_source.source_facets.len(), 1, "{by_source:?}");
+    let july = SearchFilter {
+        modified_from: Some("2024-07".into()),
+        modified_before: Some("2024-08".into()),
+        ..Default::default()
+    };
+    let by_time = filtered(&cleared, july.clone());
+    assert_eq!(
+        by_time
+            .hits
+            .iter()
+            .map(|h| h.id.as_str())
+            .collect::<Vec<_>>(),
+        [format!("malware--{M1}")]
+    );
+    assert_eq!(by_time.total, 1);
+    assert_eq!(by_time.facets.get("malware"), Some(&1));
+    // The many-ids label look-up pages use for portion marks and banners.
+    let ids = [
+        format!("malware--{M1}"),
+        format!("malware--{M2}"),
+        format!("malware--{M3}"),
+    ];
+    let labels = store.labels_of(&cleared, &ids).unwrap();
+    assert_eq!(labels.get(&ids[0]), Some(&secret_grid()));
+    assert!(
+        labels.contains_key(&ids[1]) && !labels.contains_key(&ids[2]),
+        "{labels:?}"
+    );
+
+    let uncleared = [
+        subject("ministry", "CONFIDENTIAL", &["GRID"]),
+        subject("ministry", "TOP SECRET", &["TELCO"]),
+        subject("isac", "TOP SECRET", &["GRID", "TELCO"]),
+    ];
+    for s in &uncleared {
+        let r = store.search(s, &grid).unwrap();
+        assert_eq!(r.total, 1, "count leaked to {s:?}");
+        assert!(
+            !r.label_facets.contains_key(&secret_banner),
+            "banner leaked to {s:?}: {r:?}"
+        );
+        assert_eq!(
+            r.label_facets.values().sum::<u64>(),
+            1,
+            "label count leaked: {r:?}"
+        );
+        assert_eq!(
+            r.source_facets.keys().collect::<Vec<_>>(),
+            [OPEN_SRC],
+            "source leaked: {r:?}"
+        );
+        assert_eq!(
+            r.time_facets.keys().collect::<Vec<_>>(),
+            ["2024-01"],
+            "month leaked: {r:?}"
+        );
+        let labels = store.labels_of(s, &ids).unwrap();
+        assert_eq!(
+            labels.keys().collect::<Vec<_>>(),
+            [&ids[1]],
+            "label look-up leaked to {s:?}"
+        );
+        // Filtering on what the subject cannot see answers as for nothing at all.
+        for f in [
+            SearchFilter {
+                labels: vec![secret_banner.clone()],
+                ..Default::default()
+            },
+            SearchFilter {
+                sources: vec![SECRET_SRC.into()],
+                ..Default::default()
+            },
+            july.clone(),
+        ] {
+            let r = filtered(s, f.clone());
+            assert_eq!(r, SearchResults::default(), "filter {f:?} leaked to {s:?}");
+        }
+    }
 }

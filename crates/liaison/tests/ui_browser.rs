@@ -172,7 +172,45 @@ fn analyst_signs_in_searches_opens_an_object_and_triages_an_alert_into_an_answer
         b.text()
     );
     assert!(b.text().contains("GridSpike"));
+    // Label, source and time facets come from the store beside the type facets.
+    let secret = b.eval("Array.from(document.querySelectorAll('#facets [data-facets=label] a')).map(a => a.dataset.facet).filter(f => f.startsWith('SECRET//GRID'))[0] || null");
+    assert!(
+        secret.is_string(),
+        "a SECRET//GRID label facet: {}",
+        b.text()
+    );
+    assert_eq!(
+        b.eval("document.querySelector('#facets [data-facets=month] a[data-facet=\"2026-10\"]') !== null"),
+        Value::Bool(true),
+        "the demo bundle's month: {}",
+        b.text()
+    );
     b.screenshot("search");
+    // The label facet narrows to GridSpike alone (the C2 indicator is UNCLASSIFIED).
+    b.click_nav(&format!(
+        "#facets [data-facets=label] a[data-facet=\"{}\"]",
+        secret.as_str().unwrap()
+    ));
+    assert!(b.text().contains("1 results"), "{}", b.text());
+    assert_eq!(
+        b.eval("document.querySelectorAll('#hits tbody tr').length"),
+        Value::from(1)
+    );
+    assert!(b.text().contains("GridSpike"));
+    b.screenshot("search-label");
+    // Clicking it again drops it; the month facet keeps the demo bundle's two matches
+    // (GridSpike and its C2 indicator), not the alerts stored today.
+    b.click_nav("#facets [data-facets=label] li.on a");
+    let month = b.eval("document.querySelector('#facets [data-facets=month] a[data-facet=\"2026-10\"]').parentElement.querySelector('.count').textContent");
+    b.click_nav("#facets [data-facets=month] a[data-facet=\"2026-10\"]");
+    let shown = b.eval("document.querySelector('#total').textContent.split(' ')[0]");
+    assert_eq!(shown, month, "{}", b.text());
+    assert!(
+        b.text().contains("GridSpike C2 server") && !b.text().contains("x-liaison-alert"),
+        "{}",
+        b.text()
+    );
+    b.goto(&format!("{base}/ui/search?q=gridspike"));
     // The facet narrows the results to malware.
     b.click_nav("#facets a[data-facet=malware]");
     assert!(b.text().contains("1 results"), "{}", b.text());
@@ -443,6 +481,22 @@ fn a_reader_without_clearance_finds_no_trace_of_a_labelled_object() {
         b.text()
     );
     assert!(!html.contains("SECRET//GRID"));
+    // The label, source and time facets count only what bob may read.
+    assert_eq!(
+        b.eval("Array.from(document.querySelectorAll('#facets [data-facets=label] a')).filter(a => a.dataset.facet.includes('GRID')).length"),
+        Value::from(0),
+        "no GRID label facet: {}",
+        b.text()
+    );
+    let month_count =
+        b.eval("document.querySelector('#facets [data-facets=month] .count')?.textContent || '0'");
+    let total = b.eval("document.querySelector('#total').textContent.split(' ')[0]");
+    assert_eq!(
+        month_count,
+        total,
+        "the month counts what bob sees: {}",
+        b.text()
+    );
     b.screenshot("bob-search");
     b.goto(&format!("{base}/ui/search?q=gridspike&type=malware"));
     assert!(b.text().contains("0 results"), "{}", b.text());

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::response::Response;
 use liaison_policy::Label;
-use liaison_store::{SearchQuery, Store, StoredObject};
+use liaison_store::{SearchFilter, SearchQuery, Store, StoredObject};
 use liaison_tasks::alert::{state_of, Severity, Triage};
 use liaison_tasks::{TaskFilter, TASK_TYPE};
 use serde::Deserialize;
@@ -306,11 +306,101 @@ pub(crate) struct SearchParams {
     q: Option<String>,
     #[serde(default, rename = "type")]
     types: Option<String>,
+    /// A label banner (a value of the label facet).
+    #[serde(default)]
+    label: Option<String>,
+    /// A creating identity's id (a value of the source facet).
+    #[serde(default)]
+    source: Option<String>,
+    /// A month, `YYYY-MM` (a value of the time facet).
+    #[serde(default)]
+    month: Option<String>,
     #[serde(default)]
     offset: Option<usize>,
 }
 
 const PAGE: usize = 25;
+/// Sources listed on the page (of the store's most frequent), each named by a look-up.
+const SOURCES_SHOWN: usize = 10;
+
+/// The month after `YYYY-MM`, for the end of a time bucket; `None` for anything else.
+fn next_month(m: &str) -> Option<String> {
+    let (y, mo) = m.split_once('-')?;
+    if y.len() != 4 || mo.len() != 2 {
+        return None;
+    }
+    let (y, mo): (u32, u32) = (y.parse().ok()?, mo.parse().ok()?);
+    match mo {
+        1..=11 => Some(format!("{y:04}-{:02}", mo + 1)),
+        12 => Some(format!("{:04}-01", y + 1)),
+        _ => None,
+    }
+}
+
+/// The facets a search page is restricted to, carried by every link it makes.
+#[derive(Clone, Default)]
+struct Picked {
+    types: Vec<String>,
+    label: Option<String>,
+    source: Option<String>,
+    month: Option<String>,
+}
+
+impl Picked {
+    fn link(&self, q: &str, offset: usize) -> String {
+        let mut s = format!("/ui/search?q={}", url(q));
+        if !self.types.is_empty() {
+            let _ = write!(s, "&type={}", url(&self.types.join(",")));
+        }
+        for (k, v) in [
+            ("label", &self.label),
+            ("source", &self.source),
+            ("month", &self.month),
+        ] {
+            if let Some(v) = v {
+                let _ = write!(s, "&{k}={}", url(v));
+            }
+        }
+        if offset > 0 {
+            let _ = write!(s, "&offset={offset}");
+        }
+        s
+    }
+}
+
+/// One facet list: every value a link that picks it (or, when picked, drops it).
+fn facet_list<'a>(
+    b: &mut String,
+    title: &str,
+    data: &str,
+    values: impl Iterator<Item = (&'a String, String, u64)>,
+    picked: &Option<String>,
+    with: impl Fn(Option<String>) -> String,
+) {
+    let _ = write!(
+        b,
+        "<h2>{}</h2><ul class=\"plain\" data-facets=\"{data}\">",
+        esc(title)
+    );
+    let mut any = false;
+    for (value, text, n) in values {
+        any = true;
+        let on = picked.as_deref() == Some(value.as_str());
+        let _ = write!(
+            b,
+            "<li{}><a href=\"{}\" data-facet=\"{}\" title=\"{}\">{}</a> <span class=\"count\">{n}</span></li>",
+            if on { " class=\"on\"" } else { "" },
+            esc(&with(if on { None } else { Some(value.clone()) })),
+            esc(value),
+            esc(value),
+            esc(&text),
+        );
+    }
+    if !any {
+        b.push_str("<li>—</li>");
+    }
+    b.push_str("</ul>");
+}
 
 pub(crate) async fn search(
     State(state): State<AppState>,
@@ -327,6 +417,13 @@ pub(crate) async fn search(
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
+    let nonempty = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let picked = Picked {
+        types: types.clone(),
+        label: nonempty(p.label),
+        source: nonempty(p.source),
+        month: nonempty(p.month),
+    };
     let offset = p.offset.unwrap_or(0).min(10_000);
     let mut b = String::new();
     let _ = write!(
@@ -340,46 +437,57 @@ pub(crate) async fn search(
     if q.trim().is_empty() {
         return v.page("search", t(l, M::Search), None, &b);
     }
+    let until = match picked.month.as_deref().map(next_month) {
+        Some(None) => {
+            return v.error(AppError::BadRequest(
+                "month: expected a month as YYYY-MM (a value of the time facet)".into(),
+            ))
+        }
+        Some(Some(m)) => Some(m),
+        None => None,
+    };
     let query = SearchQuery {
         text: q.clone(),
         types: types.clone(),
         limit: PAGE,
         offset,
     };
+    let filter = SearchFilter {
+        labels: picked.label.iter().cloned().collect(),
+        sources: picked.source.iter().cloned().collect(),
+        modified_from: picked.month.clone(),
+        modified_before: until,
+    };
     let st = state.clone();
     let subject = v.caller.subject.clone();
     let found = blocking(move || {
         let store = &st.0.store;
-        let r = store.search(&subject, &query)?;
-        // Each hit's label, for its portion mark and the page banner.
-        let mut labels = HashMap::new();
-        for h in &r.hits {
-            if let Some(o) = store.get(&subject, &h.id)? {
-                labels.insert(h.id.clone(), o.label);
-            }
+        let r = store.search_filtered(&subject, &query, &filter)?;
+        // Each hit's label, for its portion mark and the page banner: one look-up.
+        let ids: Vec<String> = r.hits.iter().map(|h| h.id.clone()).collect();
+        let labels = store.labels_of(&subject, &ids)?;
+        // The most frequent sources, named when the viewer may read the identity.
+        let mut sources: Vec<(&String, &u64)> = r.source_facets.iter().collect();
+        sources.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        let mut names = HashMap::new();
+        for (id, _) in sources.into_iter().take(SOURCES_SHOWN) {
+            let name = store
+                .get(&subject, id)?
+                .and_then(|o| o.object.name().map(str::to_string));
+            names.insert(id.clone(), name);
         }
-        Ok((r, labels))
+        Ok((r, labels, names))
     })
     .await;
-    let (r, labels) = match found {
+    let (r, labels, names) = match found {
         Ok(x) => x,
         Err(e) => return v.error(e),
     };
     let policy = state.0.store.policy();
-    let link = |types: &[String], offset: usize| {
-        let mut s = format!("/ui/search?q={}", url(&q));
-        if !types.is_empty() {
-            let _ = write!(s, "&type={}", url(&types.join(",")));
-        }
-        if offset > 0 {
-            let _ = write!(s, "&offset={offset}");
-        }
-        s
-    };
-    // Facets: the store's label-filtered counts per type.
+    // Facets: the store's label-filtered counts per type, label, source and month.
     let _ = write!(
         b,
-        "<div class=\"searchgrid\"><aside class=\"facets\" id=\"facets\"><h2>{}</h2><ul class=\"plain\">",
+        "<div class=\"searchgrid\"><aside class=\"facets\" id=\"facets\"><h2>{}</h2><ul class=\"plain\" data-facets=\"type\">",
         t(l, M::Types)
     );
     let cur = if types.is_empty() {
@@ -390,7 +498,11 @@ pub(crate) async fn search(
     let _ = write!(
         b,
         "<li{cur}><a href=\"{}\">{}</a></li>",
-        esc(&link(&[], 0)),
+        esc(&Picked {
+            types: vec![],
+            ..picked.clone()
+        }
+        .link(&q, 0)),
         t(l, M::AllTypes)
     );
     for (ty, n) in &r.facets {
@@ -402,17 +514,82 @@ pub(crate) async fn search(
             x.push(ty.clone());
             x
         };
-        let _ = write!(
+        let _ =
+            write!(
             b,
             "<li{}><a href=\"{}\" data-facet=\"{}\">{}</a> <span class=\"count\">{}</span></li>",
             if on { " class=\"on\"" } else { "" },
-            esc(&link(&next, 0)),
+            esc(&Picked { types: next, ..picked.clone() }.link(&q, 0)),
             esc(ty),
             esc(ty),
             n
         );
     }
-    b.push_str("</ul></aside><section class=\"results\">");
+    b.push_str("</ul>");
+    // Most frequent first, as a reader scans them.
+    let by_count = |m: &'_ BTreeMap<String, u64>| {
+        let mut v: Vec<(String, u64)> = m.iter().map(|(k, n)| (k.clone(), *n)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    };
+    let label_values = by_count(&r.label_facets);
+    facet_list(
+        &mut b,
+        t(l, M::LabelFacet),
+        "label",
+        label_values.iter().map(|(k, n)| (k, k.clone(), *n)),
+        &picked.label,
+        |x| {
+            Picked {
+                label: x,
+                ..picked.clone()
+            }
+            .link(&q, 0)
+        },
+    );
+    let source_values: Vec<(String, u64)> = by_count(&r.source_facets)
+        .into_iter()
+        .take(SOURCES_SHOWN)
+        .collect();
+    facet_list(
+        &mut b,
+        t(l, M::SourceFacet),
+        "source",
+        source_values.iter().map(|(k, n)| {
+            let text = names.get(k).cloned().flatten().unwrap_or_else(|| k.clone());
+            (k, text, *n)
+        }),
+        &picked.source,
+        |x| {
+            Picked {
+                source: x,
+                ..picked.clone()
+            }
+            .link(&q, 0)
+        },
+    );
+    // Months newest first: recent intelligence is what analysts look for.
+    let months: Vec<(String, u64)> = r
+        .time_facets
+        .iter()
+        .rev()
+        .map(|(k, n)| (k.clone(), *n))
+        .collect();
+    facet_list(
+        &mut b,
+        t(l, M::TimeFacet),
+        "month",
+        months.iter().map(|(k, n)| (k, k.clone(), *n)),
+        &picked.month,
+        |x| {
+            Picked {
+                month: x,
+                ..picked.clone()
+            }
+            .link(&q, 0)
+        },
+    );
+    b.push_str("</aside><section class=\"results\">");
     let _ = write!(
         b,
         "<p class=\"total\" id=\"total\">{}{} {}</p>",
@@ -459,7 +636,7 @@ pub(crate) async fn search(
         let _ = write!(
             b,
             "<a rel=\"prev\" href=\"{}\">{}</a>",
-            esc(&link(&types, offset.saturating_sub(PAGE))),
+            esc(&picked.link(&q, offset.saturating_sub(PAGE))),
             t(l, M::Previous)
         );
     }
@@ -467,7 +644,7 @@ pub(crate) async fn search(
         let _ = write!(
             b,
             "<a rel=\"next\" href=\"{}\">{}</a>",
-            esc(&link(&types, offset + PAGE)),
+            esc(&picked.link(&q, offset + PAGE)),
             t(l, M::Next)
         );
     }
@@ -494,19 +671,16 @@ pub(crate) async fn object(
         let graph = store.graph(&subject, &id, 1, 200)?;
         // Labels of what the relationships table names: the neighbours and the
         // relationship objects (for portion marks and the page's high-water banner).
-        let mut labels = HashMap::new();
+        let mut named: Vec<String> = Vec::new();
         if let Some(g) = &graph {
             for e in g.edges.iter().filter(|e| e.source == id || e.target == id) {
                 let other = if e.source == id { &e.target } else { &e.source };
-                for x in std::iter::once(other).chain(e.via.as_ref()) {
-                    if !labels.contains_key(x) {
-                        if let Some(o) = store.get(&subject, x)? {
-                            labels.insert(x.clone(), o.label);
-                        }
-                    }
-                }
+                named.extend(std::iter::once(other).chain(e.via.as_ref()).cloned());
             }
         }
+        named.sort();
+        named.dedup();
+        let labels = store.labels_of(&subject, &named)?;
         Ok(Some((cur, versions, graph, labels)))
     })
     .await;
@@ -795,20 +969,16 @@ pub(crate) async fn graph_data(
         let Some(g) = store.graph(&subject, &id, depth, max)? else {
             return Ok(None);
         };
-        let mut joined = prev;
-        let ids = g
+        // Labels only, in one look-up: reading every body (a thousand nodes) to learn
+        // its label was most of this answer's time.
+        let ids: Vec<String> = g
             .nodes
             .iter()
-            .map(|n| &n.id)
-            .chain(g.edges.iter().filter_map(|e| e.via.as_ref()));
-        for x in ids {
-            if let Some(o) = store.get(&subject, x)? {
-                joined = Some(match joined {
-                    None => o.label,
-                    Some(j) => liaison_policy::join(&j, &o.label),
-                });
-            }
-        }
+            .map(|n| n.id.clone())
+            .chain(g.edges.iter().filter_map(|e| e.via.clone()))
+            .collect();
+        let labels = store.labels_of(&subject, &ids)?;
+        let joined = liaison_policy::join_all(prev.iter().chain(labels.values()));
         Ok(Some((g, joined)))
     })
     .await;
