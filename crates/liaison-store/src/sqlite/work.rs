@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS burst_baselines(
 );
 "#;
 
+/// A latest version as [`SqliteStore::latest_since`] hands it over: JSON text, label,
+/// revoked.
+pub type RawLatest = (String, Label, bool);
+
 /// A notification to store for a recipient.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewNotification {
@@ -154,7 +158,7 @@ impl SqliteStore {
         subject: &Subject,
         type_name: &str,
         after: i64,
-    ) -> Result<(Vec<(String, Label, bool)>, i64), StoreError> {
+    ) -> Result<(Vec<RawLatest>, i64), StoreError> {
         let readable = self.readable(subject);
         self.with_reader(|conn| {
             let upto: i64 =
