@@ -318,7 +318,17 @@ pub fn run(ctx: &Ctx, c: FeedCommand) -> Result<ExitCode> {
                 .build()?;
             let client = liaison_server::feeds::client()?;
             let started = std::time::Instant::now();
+            // A spinner on a terminal (a million-line feed takes a while); nothing when piped.
+            let spin = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                let p = indicatif::ProgressBar::new_spinner();
+                p.set_message(format!("running feed {}", rec.name));
+                p.enable_steady_tick(std::time::Duration::from_millis(120));
+                p
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
             let res = liaison_server::feeds::run_feed(&store, &runner, &rec, &client, rt.handle());
+            spin.finish_and_clear();
             let secs = started.elapsed().as_secs_f64();
             let after = store.feed(&subject, &n.name)?.map(|r| state_of(&r));
             match res {
