@@ -10,6 +10,8 @@ command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 # The web UI's browser tests drive headless Debian Chromium.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# CJK glyphs, so that screenshots of the Chinese UI show text rather than boxes.
+dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed' || need_apt+=(fonts-noto-cjk)
 if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
 fi

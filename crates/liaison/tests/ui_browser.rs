@@ -498,6 +498,23 @@ fn a_reader_without_clearance_finds_no_trace_of_a_labelled_object() {
         b.text()
     );
     b.screenshot("bob-search");
+    // The Chinese UI: `?lang=zh` draws the page in Chinese, a cookie keeps the choice,
+    // and the labelled object leaves no more trace there.
+    b.goto(&format!("{base}/ui/search?q=gridspike&lang=zh"));
+    assert_eq!(b.eval("document.documentElement.lang"), Value::from("zh"));
+    let zh = b.text();
+    assert!(zh.contains("条结果") && zh.contains("来源"), "{zh}");
+    assert!(!b.html().contains(GRIDSPIKE) && !b.html().contains("SECRET//GRID"));
+    b.screenshot("bob-search-zh");
+    b.goto(&format!("{base}/ui/"));
+    assert!(
+        b.text().contains("仪表板"),
+        "the cookie keeps Chinese: {}",
+        b.text()
+    );
+    b.screenshot("bob-dashboard-zh");
+    b.goto(&format!("{base}/ui/?lang=en"));
+    assert!(b.text().contains("Dashboard"), "{}", b.text());
     b.goto(&format!("{base}/ui/search?q=gridspike&type=malware"));
     assert!(b.text().contains("0 results"), "{}", b.text());
 

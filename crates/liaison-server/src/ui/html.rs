@@ -106,10 +106,11 @@ pub fn page(shell: &Shell<'_>, title: &str, banner_html: Option<&str>, body: &st
     let mut o = String::with_capacity(body.len() + 2048);
     let _ = write!(
         o,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} · {}</title><link rel=\"stylesheet\" href=\"/ui/assets/ui.css\">\
          <script src=\"/ui/assets/ui.js\" defer></script></head><body>",
+        l.code(),
         esc(title),
         t(l, M::AppName)
     );

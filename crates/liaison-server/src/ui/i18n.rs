@@ -1,5 +1,6 @@
-//! Every string the web UI shows, by key. English now; a Chinese column is the next
-//! step, so pages never hold literal text: they ask [`t`] for a [`M`] key.
+//! Every string the web UI shows, by key, in English and Chinese: pages never hold
+//! literal text, they ask [`t`] for an [`M`] key. The page language comes from
+//! `?lang=`, then the `liaison_lang` cookie (which `?lang=` sets), then Accept-Language.
 
 /// The languages of the UI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -7,6 +8,63 @@ pub enum Lang {
     /// English.
     #[default]
     En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+/// The cookie that keeps a language chosen with `?lang=`.
+pub const LANG_COOKIE: &str = "liaison_lang";
+
+impl Lang {
+    /// The language of a code (`en`, `zh`, `zh-CN`, `en-GB` …), if the UI has it.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "zh" => Some(Lang::Zh),
+            _ => None,
+        }
+    }
+
+    /// The BCP 47 tag, for `<html lang>` and the cookie.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+
+    /// The language an Accept-Language header prefers among the UI's (highest
+    /// q-value; the first listed among equals), if any.
+    pub fn from_accept(header: &str) -> Option<Lang> {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.split(',') {
+            let mut it = part.split(';');
+            let Some(lang) = it.next().and_then(Lang::from_code) else {
+                continue;
+            };
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok());
+            let Some(q) = q.filter(|q| *q > 0.0) else {
+                continue;
+            };
+            if best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l)
+    }
+
+    /// The page language: `?lang=` in the query, else the cookie, else Accept-Language,
+    /// else English.
+    pub fn choose(query: Option<&str>, cookie: Option<&str>, accept: Option<&str>) -> Lang {
+        query
+            .and_then(Lang::from_code)
+            .or_else(|| cookie.and_then(Lang::from_code))
+            .or_else(|| accept.and_then(Lang::from_accept))
+            .unwrap_or_default()
+    }
 }
 
 macro_rules! messages {
@@ -179,21 +237,218 @@ messages! {
     Signed => "Signed in as",
 }
 
-/// The text of `key` in `lang`.
+/// The text of `key` in `lang`. A key missing from a translation (the test below
+/// fails on that) falls back to English rather than show nothing.
 pub fn t(lang: Lang, key: M) -> &'static str {
     match lang {
         Lang::En => key.en(),
+        Lang::Zh => zh(key).unwrap_or_else(|| key.en()),
     }
 }
+
+fn zh(key: M) -> Option<&'static str> {
+    ZH.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+/// The Chinese table, apart from the English one so that a missing key is found by the
+/// test rather than hidden by the compiler's exhaustiveness demand being met with English.
+const ZH: &[(M, &str)] = &[
+    (M::AppName, "Liaison"),
+    (M::SignIn, "登录"),
+    (M::SignOut, "退出"),
+    (M::User, "用户名"),
+    (M::Password, "密码"),
+    (M::BadLogin, "用户名或密码错误。"),
+    (M::TooManyAttempts, "失败次数过多，请稍候一分钟。"),
+    (M::SessionExpired, "表单已过期，请重试。"),
+    (M::Dashboard, "仪表板"),
+    (M::Search, "搜索"),
+    (M::SearchPlaceholder, "搜索情报（按 / 聚焦）"),
+    (M::Tasks, "任务"),
+    (M::Alerts, "告警"),
+    (M::Feeds, "情报源"),
+    (M::Upload, "上传"),
+    (M::Export, "导出"),
+    (M::Admin, "管理"),
+    (M::NotFound, "未找到"),
+    (M::NotFoundText, "没有这个页面或对象。"),
+    (M::Forbidden, "不允许"),
+    (M::Error, "出错了"),
+    (M::Results, "条结果"),
+    (M::AtLeast, "至少"),
+    (M::NoResults, "没有结果。"),
+    (M::Type, "类型"),
+    (M::Types, "类型"),
+    (M::AllTypes, "所有类型"),
+    (M::LabelFacet, "标签"),
+    (M::SourceFacet, "来源"),
+    (M::TimeFacet, "修改时间（月）"),
+    (M::Name, "名称"),
+    (M::Id, "标识"),
+    (M::Score, "得分"),
+    (M::Previous, "上一页"),
+    (M::Next, "下一页"),
+    (M::Properties, "属性"),
+    (M::Property, "属性"),
+    (M::Value, "值"),
+    (M::Relationships, "关系"),
+    (M::NoRelationships, "没有您可查看的关系。"),
+    (M::Direction, "方向"),
+    (M::Kind, "种类"),
+    (M::Object, "对象"),
+    (M::Outgoing, "→"),
+    (M::Incoming, "←"),
+    (M::Versions, "版本"),
+    (M::Version, "版本"),
+    (M::Added, "入库时间"),
+    (M::Changes, "变更"),
+    (M::FirstVersion, "首个版本"),
+    (M::NoChange, "没有属性变更"),
+    (M::Graph, "关系图"),
+    (M::GraphHelp, "单击节点展开其邻域；双击打开；拖动移动；滚轮缩放。"),
+    (M::Depth, "深度"),
+    (M::MaxNodes, "最多节点"),
+    (M::OpenAlerts, "按严重程度的未处理告警"),
+    (M::TasksDue, "即将到期和逾期的任务"),
+    (M::Mine, "我的"),
+    (M::MyUnit, "我的单位"),
+    (M::Overdue, "已逾期"),
+    (M::DueIn24h, "24 小时内到期"),
+    (M::Open, "未处理"),
+    (M::FeedHealth, "情报源状态"),
+    (M::NoFeeds, "没有您可查看的情报源。"),
+    (M::Health, "状态"),
+    (M::LastRun, "上次运行"),
+    (M::LastSuccess, "上次成功"),
+    (M::NextRun, "下次运行"),
+    (M::Failures, "失败次数"),
+    (M::LastError, "最近错误"),
+    (M::Counts, "运行 · 条目 · 入库 · 拒收"),
+    (M::RecentIntel, "最新情报"),
+    (M::Nothing, "暂无内容。"),
+    (M::Severity, "严重程度"),
+    (M::State, "状态"),
+    (M::Hits, "命中"),
+    (M::LastSeen, "最近出现"),
+    (M::Status, "状态"),
+    (M::Priority, "优先级"),
+    (M::Deadline, "截止时间"),
+    (M::DueInCol, "剩余时间"),
+    (M::Title, "标题"),
+    (M::Description, "描述"),
+    (M::Requester, "发起人"),
+    (M::Assignees, "承办人"),
+    (M::About, "相关对象"),
+    (M::Answer, "答复"),
+    (M::Reason, "原因"),
+    (M::History, "历史"),
+    (M::List, "列表"),
+    (M::Board, "看板"),
+    (M::All, "全部"),
+    (M::NewTask, "新建任务"),
+    (M::Create, "创建"),
+    (M::Assign, "指派"),
+    (M::AssignHelp, "组织、组织/单位或组织/单位:用户；多个用逗号分隔"),
+    (M::RefsHelp, "对象标识，用逗号分隔"),
+    (M::DeadlineHelp, "RFC 3339 时间或从现在起的时长（24h、3d）；留空：使用模板"),
+    (M::Accept, "接受"),
+    (M::Reject, "拒绝"),
+    (M::Start, "开始"),
+    (M::Pause, "暂停"),
+    (M::Resume, "继续"),
+    (M::Close, "关闭"),
+    (M::Reopen, "重新打开"),
+    (M::Cancel, "取消"),
+    (M::AnswerRef, "答复：报告或备注的标识（可选）"),
+    (M::NoTasks, "没有任务。"),
+    (M::TriageQueue, "研判队列"),
+    (M::TriageHelp, "j/k 移动 · a 确认 · d 驳回 · e 升级 · p 转为情报 · Enter 打开"),
+    (M::Acknowledge, "确认"),
+    (M::Dismiss, "驳回"),
+    (M::Escalate, "升级"),
+    (M::Promote, "转为情报"),
+    (M::DismissReason, "为什么是误报？"),
+    (M::NoAlerts, "没有待研判的告警。"),
+    (M::UploadHelp, "STIX 2.1 数据包（JSON）。在一个事务中导入：无效对象会被报告并跳过。"),
+    (M::UploadStart, "上传"),
+    (M::ExportHelp, "您可读取内容的 STIX 2.1 数据包，附带标签。"),
+    (M::ExportTypes, "类型（逗号分隔，留空：全部）"),
+    (M::ExportSince, "修改时间起（RFC 3339，可选）"),
+    (M::AllVersions, "所有版本"),
+    (M::Download, "下载"),
+    (M::ExportSelected, "导出所选"),
+    (M::Orgs, "组织"),
+    (M::Units, "单位"),
+    (M::Users, "用户"),
+    (M::Tokens, "API 令牌"),
+    (M::Compartments, "隔离分区"),
+    (M::Levels, "密级"),
+    (M::Clearance, "许可级别"),
+    (M::Roles, "角色"),
+    (M::Org, "组织"),
+    (M::Unit, "单位"),
+    (M::Scope, "权限范围"),
+    (M::Created, "创建时间"),
+    (M::Revoked, "已撤销"),
+    (M::Revoke, "撤销"),
+    (M::TokenOnce, "请立即复制密钥：之后不再显示。令牌"),
+    (M::KeyHelp, "快捷键：/ 搜索 · g d 仪表板 · g s 搜索 · g t 任务 · g a 告警 · j/k 移动 · Enter 打开 · ? 帮助"),
+    (M::Done, "完成"),
+    (M::ExpandAll, "展开"),
+    (M::Nodes, "个节点"),
+    (M::Edges, "条边"),
+    (M::Truncated, "已在节点上限处截断"),
+    (M::TaskCreated, "任务已创建。"),
+    (M::Signed, "当前用户"),
+];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_key_has_english_text() {
+    fn every_key_has_english_and_chinese_text() {
         for k in M::ALL {
-            assert!(!t(Lang::En, *k).trim().is_empty(), "{k:?} has no text");
+            assert!(
+                !t(Lang::En, *k).trim().is_empty(),
+                "{k:?} has no English text"
+            );
+            let n = ZH.iter().filter(|(z, _)| z == k).count();
+            assert_eq!(n, 1, "{k:?} is in the Chinese table {n} times");
+            assert!(
+                !zh(*k).unwrap_or("").trim().is_empty(),
+                "{k:?} has no Chinese text"
+            );
         }
+        assert_eq!(
+            ZH.len(),
+            M::ALL.len(),
+            "the Chinese table has keys English lacks"
+        );
+        // Symbols and the product name aside, a translated text is not the English one.
+        let same: Vec<_> = M::ALL
+            .iter()
+            .filter(|k| t(Lang::Zh, **k) == t(Lang::En, **k))
+            .collect();
+        assert_eq!(same, [&M::AppName, &M::Outgoing, &M::Incoming]);
+    }
+
+    #[test]
+    fn language_is_chosen_by_query_then_cookie_then_accept_language() {
+        assert_eq!(Lang::choose(None, None, None), Lang::En);
+        assert_eq!(
+            Lang::choose(None, None, Some("zh-CN,zh;q=0.9,en;q=0.8")),
+            Lang::Zh
+        );
+        assert_eq!(
+            Lang::choose(None, None, Some("fr-FR, en;q=0.5, zh;q=0.7")),
+            Lang::Zh
+        );
+        assert_eq!(Lang::choose(None, None, Some("zh;q=0, en-GB")), Lang::En);
+        assert_eq!(Lang::choose(None, None, Some("de, fr")), Lang::En);
+        assert_eq!(Lang::choose(None, Some("zh"), Some("en")), Lang::Zh);
+        assert_eq!(Lang::choose(Some("en"), Some("zh"), Some("zh")), Lang::En);
+        assert_eq!(Lang::choose(Some("xx"), Some("zh"), None), Lang::Zh);
+        assert_eq!(t(Lang::Zh, M::Search), "搜索");
     }
 }

@@ -56,6 +56,55 @@ pub fn router() -> Router<AppState> {
         .route("/ui/admin", get(admin::admin))
         .route("/ui/admin/tokens", post(admin::tokens))
         .route("/ui/{*rest}", get(not_found_page))
+        .layer(axum::middleware::from_fn(remember_lang))
+}
+
+/// `?lang=` on any UI address: the page is drawn in that language and the choice is
+/// kept in a cookie. The request is given the cookie it is about to receive, so that
+/// every handler learns the language one way ([`lang_of`]).
+async fn remember_lang(mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let chosen = req.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("lang="))
+            .and_then(Lang::from_code)
+    });
+    if let Some(l) = chosen {
+        let c = format!("{}={}", i18n::LANG_COOKIE, l.code());
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            req.headers_mut().append(header::COOKIE, v);
+        }
+    }
+    let mut res = next.run(req).await;
+    if let Some(l) = chosen {
+        let c = format!(
+            "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            i18n::LANG_COOKIE,
+            l.code()
+        );
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+/// The page language of a request: its language cookie (which `?lang=` sets, see
+/// [`remember_lang`]), else its Accept-Language, else English. The last cookie wins:
+/// the one `?lang=` added comes after any the browser sent.
+pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
+    let chosen = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .filter(|(k, _)| *k == i18n::LANG_COOKIE)
+        .last()
+        .map(|(_, v)| v);
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Lang::choose(None, chosen, accept)
 }
 
 /// The signed-in viewer of a page.
@@ -141,7 +190,7 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let lang = Lang::En;
+        let lang = lang_of(&parts.headers);
         match Caller::from_request_parts(parts, state).await {
             Ok(caller) => {
                 let csrf = crate::session_cookie(&parts.headers)
@@ -246,8 +295,8 @@ pub(crate) fn not_found(lang: Lang) -> Response {
     )
 }
 
-async fn not_found_page() -> Response {
-    not_found(Lang::En)
+async fn not_found_page(headers: HeaderMap) -> Response {
+    not_found(lang_of(&headers))
 }
 
 const LOGIN_CSRF: &str = "liaison_login_csrf";
@@ -292,7 +341,7 @@ fn login_page(
     status: StatusCode,
     msg: Option<&str>,
 ) -> Response {
-    let lang = Lang::En;
+    let lang = lang_of(headers);
     // A login form carries a token that must match a cookie set with it, so another
     // site cannot sign a browser in under an account of its choosing.
     let token = cookie(headers, LOGIN_CSRF)
@@ -362,7 +411,7 @@ pub(crate) struct LoginForm {
 
 async fn login(State(state): State<AppState>, headers: HeaderMap, f: Form<LoginForm>) -> Response {
     let Form(f) = f;
-    let lang = Lang::En;
+    let lang = lang_of(&headers);
     let next = safe_next(f.next.as_deref());
     let expected = cookie(&headers, LOGIN_CSRF).unwrap_or_default();
     if expected.is_empty() || !same(expected.as_bytes(), f.csrf.as_bytes()) {
