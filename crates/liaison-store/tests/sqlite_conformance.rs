@@ -222,3 +222,86 @@ fn schema_1_store_opens_with_latest_per_label() {
     );
     assert_eq!(s.versions(&admin, id).unwrap().len(), 2);
 }
+
+/// The feed merge reads the current versions of many ids at once (`latest_json`): for
+/// an id stored under two labels it hands a subject the newest version it may read,
+/// whatever order the instances were stored in, and nothing it may not read.
+#[test]
+fn feed_merge_reads_the_subjects_newest_version() {
+    use liaison_policy::{Releasability, Role, Tlp};
+    use liaison_store::ImportOptions;
+    let policy = testsuite::policy();
+    let store = SqliteStore::open_in_memory(policy.clone()).unwrap();
+    let version = |id: &str, modified: &str, name: &str| {
+        let o = liaison_stix::StixObject::from_value(serde_json::json!({
+            "type": "indicator", "spec_version": "2.1", "id": id,
+            "created": "2024-01-01T00:00:00.000Z", "modified": modified, "name": name,
+            "pattern": "[ipv4-addr:value = '198.51.100.9']", "pattern_type": "stix",
+            "valid_from": "2024-01-01T00:00:00Z"}))
+        .unwrap();
+        vec![Ok(o.into())]
+    };
+    let high = policy
+        .subject("high", "cert", "SECRET", ["GRID"], [Role::Analyst])
+        .unwrap();
+    let low = policy
+        .subject(
+            "low",
+            "cert",
+            "UNCLASSIFIED",
+            Vec::<&str>::new(),
+            [Role::Analyst],
+        )
+        .unwrap();
+    let secret = policy
+        .label("SECRET", ["GRID"], Tlp::Amber, "cert", Releasability::All)
+        .unwrap();
+    let open = policy
+        .label(
+            "UNCLASSIFIED",
+            Vec::<&str>::new(),
+            Tlp::Green,
+            "cert",
+            Releasability::All,
+        )
+        .unwrap();
+    let newer = (&high, &secret, "2024-03-01T00:00:00.000Z", "newer, secret");
+    let older = (&low, &open, "2024-02-01T00:00:00.000Z", "older, open");
+    // One id gets the SECRET newer version first, the other the open older one first.
+    let a = "indicator--00000000-0000-4000-8000-0000000000aa";
+    let b = "indicator--00000000-0000-4000-8000-0000000000bb";
+    for (id, order) in [(a, [newer, older]), (b, [older, newer])] {
+        for (who, label, modified, name) in order {
+            let opts = ImportOptions {
+                default_label: Some(label.clone()),
+                ..Default::default()
+            };
+            let rep = store
+                .import(
+                    who,
+                    &mut version(id, modified, name).into_iter(),
+                    &opts,
+                    &mut |_| {},
+                )
+                .unwrap();
+            assert_eq!(rep.new + rep.updated, 1, "{rep:?}");
+        }
+    }
+    let ids = vec![a.to_string(), b.to_string()];
+    let names_of = |s: &liaison_policy::Subject| {
+        let got = store.latest_json(s, &ids).unwrap();
+        ids.iter()
+            .map(|id| {
+                got.get(id).map(|j| {
+                    serde_json::from_str::<serde_json::Value>(j).unwrap()["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let s = |x: &str| Some(x.to_string());
+    assert_eq!(names_of(&high), [s("newer, secret"), s("newer, secret")]);
+    assert_eq!(names_of(&low), [s("older, open"), s("older, open")]);
+}

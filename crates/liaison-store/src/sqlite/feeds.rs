@@ -190,13 +190,24 @@ impl SqliteStore {
             let list: Rc<Vec<SqlValue>> =
                 Rc::new(chunk.iter().map(|s| SqlValue::Text(s.clone())).collect());
             self.with_reader(|conn| {
+                // An id stored under several labels (polyinstantiation) has a latest row
+                // per label: the subject's version is the newest it may read, and among
+                // instances of that version the first stored, as `get` answers.
                 let mut stmt = conn.prepare_cached(
-                    "SELECT o.id, b.json FROM objects o JOIN bodies b ON b.rid = o.rid
+                    "SELECT o.id, b.json, o.version, o.rid FROM objects o
+                     JOIN bodies b ON b.rid = o.rid
                      WHERE o.id IN rarray(?1) AND o.latest = 1 AND o.label_id IN rarray(?2)",
                 )?;
                 let mut rows = stmt.query(params![list, readable])?;
+                let mut best: HashMap<String, (i64, i64)> = HashMap::new();
                 while let Some(r) = rows.next()? {
-                    out.insert(r.get(0)?, r.get(1)?);
+                    let id: String = r.get(0)?;
+                    let key = (r.get::<_, i64>(2)?, -r.get::<_, i64>(3)?);
+                    if best.get(&id).is_some_and(|b| *b >= key) {
+                        continue;
+                    }
+                    best.insert(id.clone(), key);
+                    out.insert(id, r.get(1)?);
                 }
                 Ok(())
             })?;
