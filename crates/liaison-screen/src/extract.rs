@@ -207,7 +207,6 @@ impl Default for Extractors {
 }
 
 struct Finders {
-    url: memmem::Finder<'static>,
     cve_u: memmem::Finder<'static>,
     cve_l: memmem::Finder<'static>,
     asn: memmem::Finder<'static>,
@@ -216,7 +215,6 @@ struct Finders {
 fn finders() -> &'static Finders {
     static F: OnceLock<Finders> = OnceLock::new();
     F.get_or_init(|| Finders {
-        url: memmem::Finder::new("://"),
         cve_u: memmem::Finder::new("CVE-"),
         cve_l: memmem::Finder::new("cve-"),
         asn: memmem::Finder::new("AS"),
@@ -229,11 +227,10 @@ pub fn extract(text: &[u8], which: Extractors, out: &mut Vec<Found>) {
         dots(text, which, out);
     }
     if which.net {
-        urls(text, out);
         emails(text, out);
     }
-    if which.ip {
-        ipv6(text, out);
+    if which.ip || which.net {
+        colons(text, which, out);
     }
     if which.hashes {
         long_runs(text, out);
@@ -464,73 +461,85 @@ const FILE_EXT_TLDS: &[&[u8]] = &[
     b"py", b"sh", b"zip", b"mov", b"rs", b"md", b"so", b"ps", b"pl", b"php", b"exe", b"dll",
 ];
 
-fn urls(t: &[u8], out: &mut Vec<Found>) {
-    let mut skip = 0;
-    for i in finders().url.find_iter(t) {
-        if i < skip {
-            continue;
+/// The URL whose `://` is at `i`, if any; returns where the next search
+/// may resume when it got as far as measuring the URL's end.
+fn url_at(t: &[u8], i: usize, out: &mut Vec<Found>) -> Option<usize> {
+    let mut s = i;
+    while s > 0 && (t[s - 1].is_ascii_alphanumeric() || matches!(t[s - 1], b'+' | b'.' | b'-')) {
+        s -= 1;
+    }
+    let scheme = t[s..i].to_ascii_lowercase();
+    if !matches!(
+        scheme.as_slice(),
+        b"http" | b"https" | b"ftp" | b"ftps" | b"sftp" | b"ws" | b"wss"
+    ) {
+        return None;
+    }
+    let mut e = i + 3;
+    while at(t, e, C_URL) {
+        e += 1;
+    }
+    // Trailing punctuation is the sentence's, not the URL's.
+    loop {
+        match t.get(e.wrapping_sub(1)) {
+            Some(b'.' | b',' | b';' | b':' | b'!' | b'?') if e > i + 3 => e -= 1,
+            Some(b')') if !t[s..e].contains(&b'(') => e -= 1,
+            Some(b']') if !t[s..e].contains(&b'[') => e -= 1,
+            _ => break,
         }
-        let mut s = i;
-        while s > 0 && (t[s - 1].is_ascii_alphanumeric() || matches!(t[s - 1], b'+' | b'.' | b'-'))
-        {
-            s -= 1;
-        }
-        let scheme = t[s..i].to_ascii_lowercase();
-        if !matches!(
-            scheme.as_slice(),
-            b"http" | b"https" | b"ftp" | b"ftps" | b"sftp" | b"ws" | b"wss"
-        ) {
-            continue;
-        }
-        let mut e = i + 3;
-        while at(t, e, C_URL) {
-            e += 1;
-        }
-        // Trailing punctuation is the sentence's, not the URL's.
-        loop {
-            match t.get(e.wrapping_sub(1)) {
-                Some(b'.' | b',' | b';' | b':' | b'!' | b'?') if e > i + 3 => e -= 1,
-                Some(b')') if !t[s..e].contains(&b'(') => e -= 1,
-                Some(b']') if !t[s..e].contains(&b'[') => e -= 1,
-                _ => break,
+    }
+    let rest = &t[i + 3..e];
+    let hend = rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let auth = &rest[..hend];
+    let host = match auth.iter().rposition(|&b| b == b'@') {
+        Some(p) => &auth[p + 1..],
+        None => auth,
+    };
+    let host_ok = if host.first() == Some(&b'[') {
+        host.iter()
+            .position(|&b| b == b']')
+            .and_then(|p| std::str::from_utf8(&host[1..p]).ok())
+            .is_some_and(|h| h.parse::<Ipv6Addr>().is_ok())
+    } else {
+        let h = match host.iter().rposition(|&b| b == b':') {
+            Some(p) if host[p + 1..].iter().all(u8::is_ascii_digit) => &host[..p],
+            _ => host,
+        };
+        is_ipv4(h) || domain(h).is_some()
+    };
+    if !host_ok {
+        return Some(e);
+    }
+    let mut v = scheme;
+    v.extend_from_slice(b"://");
+    v.extend(auth.iter().map(u8::to_ascii_lowercase));
+    v.extend_from_slice(&rest[hend..]);
+    out.push(Found {
+        start: s,
+        end: e,
+        kind: Kind::Url,
+        value: String::from_utf8_lossy(&v).into_owned(),
+    });
+    Some(e)
+}
+
+/// One pass over the colons for URLs (`://`) and IPv6 addresses, each with
+/// its own resume point: a memmem search for `://` over all the text cost
+/// more than this, since `:` and `/` are both common in logs.
+fn colons(t: &[u8], which: Extractors, out: &mut Vec<Found>) {
+    let (mut url_skip, mut v6_skip) = (0, 0);
+    for i in memchr::memchr_iter(b':', t) {
+        if which.net && i >= url_skip && t.get(i + 1..i + 3) == Some(b"//") {
+            if let Some(e) = url_at(t, i, out) {
+                url_skip = e;
             }
         }
-        skip = e;
-        let rest = &t[i + 3..e];
-        let hend = rest
-            .iter()
-            .position(|&b| matches!(b, b'/' | b'?' | b'#'))
-            .unwrap_or(rest.len());
-        let auth = &rest[..hend];
-        let host = match auth.iter().rposition(|&b| b == b'@') {
-            Some(p) => &auth[p + 1..],
-            None => auth,
-        };
-        let host_ok = if host.first() == Some(&b'[') {
-            host.iter()
-                .position(|&b| b == b']')
-                .and_then(|p| std::str::from_utf8(&host[1..p]).ok())
-                .is_some_and(|h| h.parse::<Ipv6Addr>().is_ok())
-        } else {
-            let h = match host.iter().rposition(|&b| b == b':') {
-                Some(p) if host[p + 1..].iter().all(u8::is_ascii_digit) => &host[..p],
-                _ => host,
-            };
-            is_ipv4(h) || domain(h).is_some()
-        };
-        if !host_ok {
-            continue;
+        if which.ip && i >= v6_skip {
+            v6_skip = ipv6_at(t, i, out);
         }
-        let mut v = scheme;
-        v.extend_from_slice(b"://");
-        v.extend(auth.iter().map(u8::to_ascii_lowercase));
-        v.extend_from_slice(&rest[hend..]);
-        out.push(Found {
-            start: s,
-            end: e,
-            kind: Kind::Url,
-            value: String::from_utf8_lossy(&v).into_owned(),
-        });
     }
 }
 
@@ -576,57 +585,54 @@ fn emails(t: &[u8], out: &mut Vec<Found>) {
     }
 }
 
-fn ipv6(t: &[u8], out: &mut Vec<Found>) {
-    let mut skip = 0;
-    for i in memchr::memchr_iter(b':', t) {
-        if i < skip {
-            continue;
-        }
-        let mut s = i;
-        while before(t, s, C_V6) {
-            s -= 1;
-        }
-        let mut e = i + 1;
-        while at(t, e, C_V6) {
-            e += 1;
-        }
-        skip = e;
-        while e > s && t[e - 1] == b'.' {
-            e -= 1;
-        }
-        if before(t, s, C_WORD) || at(t, e, C_WORD) {
-            continue;
-        }
-        let tok = &t[s..e];
-        // Without "::" an address has seven colons (six before a dotted
-        // quad): times of day ("04:10:16") stop here.
-        let colons = tok.iter().filter(|&&b| b == b':').count();
-        if colons < 2 || (colons < 6 && !tok.windows(2).any(|w| w == b"::")) {
-            continue;
-        }
-        let parse = |tok: &[u8]| {
-            std::str::from_utf8(tok)
-                .ok()
-                .and_then(|s| s.parse::<Ipv6Addr>().ok())
-        };
-        let (addr, e) = match parse(tok) {
-            Some(a) => (a, e),
-            // "…::1:" at a sentence's end, or "addr:port" is not IPv6 — try one colon less.
-            None if tok.ends_with(b":") && !tok.ends_with(b"::") => {
-                match parse(&tok[..tok.len() - 1]) {
-                    Some(a) => (a, e - 1),
-                    None => continue,
-                }
-            }
-            None => continue,
-        };
-        out.push(Found {
-            start: s,
-            end: e,
-            kind: Kind::Ipv6,
-            value: addr.to_string(),
-        });
+/// The IPv6 address around the colon at `i`, if any; returns the end of the
+/// run of address characters, where the next search may resume.
+fn ipv6_at(t: &[u8], i: usize, out: &mut Vec<Found>) -> usize {
+    let mut s = i;
+    while before(t, s, C_V6) {
+        s -= 1;
     }
+    let mut e = i + 1;
+    while at(t, e, C_V6) {
+        e += 1;
+    }
+    let skip = e;
+    while e > s && t[e - 1] == b'.' {
+        e -= 1;
+    }
+    if before(t, s, C_WORD) || at(t, e, C_WORD) {
+        return skip;
+    }
+    let tok = &t[s..e];
+    // Without "::" an address has seven colons (six before a dotted
+    // quad): times of day ("04:10:16") stop here.
+    let colons = tok.iter().filter(|&&b| b == b':').count();
+    if colons < 2 || (colons < 6 && !tok.windows(2).any(|w| w == b"::")) {
+        return skip;
+    }
+    let parse = |tok: &[u8]| {
+        std::str::from_utf8(tok)
+            .ok()
+            .and_then(|s| s.parse::<Ipv6Addr>().ok())
+    };
+    let (addr, e) = match parse(tok) {
+        Some(a) => (a, e),
+        // "…::1:" at a sentence's end, or "addr:port" is not IPv6 — try one colon less.
+        None if tok.ends_with(b":") && !tok.ends_with(b"::") => {
+            match parse(&tok[..tok.len() - 1]) {
+                Some(a) => (a, e - 1),
+                None => return skip,
+            }
+        }
+        None => return skip,
+    };
+    out.push(Found {
+        start: s,
+        end: e,
+        kind: Kind::Ipv6,
+        value: addr.to_string(),
+    });
+    skip
 }
 
 fn long_runs(t: &[u8], out: &mut Vec<Found>) {
