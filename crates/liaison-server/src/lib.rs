@@ -35,8 +35,8 @@ pub mod monitor;
 pub mod notify;
 mod openapi;
 mod rest;
-mod taxii;
 pub mod tasks_api;
+mod taxii;
 pub mod tls;
 mod ui;
 
@@ -110,6 +110,7 @@ struct Inner {
     failures: auth::FailureGate,
     metrics: metrics::Metrics,
     tasks: std::sync::OnceLock<Arc<tasks_api::TasksSetup>>,
+    audit: std::sync::OnceLock<Arc<liaison_store::audit::AuditLog>>,
 }
 
 impl AppState {
@@ -130,7 +131,66 @@ impl AppState {
             failures: auth::FailureGate::default(),
             metrics: metrics::Metrics::default(),
             tasks: std::sync::OnceLock::new(),
+            audit: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Record logins, reads of labelled content, writes and permission changes in
+    /// `log` (set once, before serving).
+    pub fn with_audit(self, log: Arc<liaison_store::audit::AuditLog>) -> Self {
+        let _ = self.0.audit.set(log);
+        self
+    }
+
+    /// The audit log, when the server keeps one.
+    pub fn audit_log(&self) -> Option<&Arc<liaison_store::audit::AuditLog>> {
+        self.0.audit.get()
+    }
+
+    /// Append one record for a response naming several objects: their ids (comma
+    /// separated, so `audit query --object ID` finds them) up to [`AUDIT_MAX_IDS`];
+    /// over that only the count, with `detail` saying what was asked.
+    pub(crate) fn audit_ids<'a>(
+        &self,
+        user: &str,
+        action: &str,
+        ids: impl ExactSizeIterator<Item = &'a str>,
+        detail: &str,
+    ) {
+        if self.0.audit.get().is_none() {
+            return;
+        }
+        let n = ids.len();
+        if n == 0 {
+            self.audit(user, action, None, &format!("{detail} [0 objects]"));
+        } else if n <= AUDIT_MAX_IDS {
+            let list = ids.collect::<Vec<_>>().join(",");
+            self.audit(
+                user,
+                action,
+                Some(&list),
+                &format!("{detail} [{n} objects]"),
+            );
+        } else {
+            self.audit(
+                user,
+                action,
+                None,
+                &format!("{detail} [{n} objects, ids not listed]"),
+            );
+        }
+    }
+
+    /// Append one audit record (see `liaison_protect::audit::action`). The append is a
+    /// short locked write with no await inside, so handlers call it inline. A failed
+    /// append is reported on stderr rather than failing the request the user already
+    /// got an answer for.
+    pub(crate) fn audit(&self, user: &str, action: &str, object: Option<&str>, detail: &str) {
+        if let Some(log) = self.0.audit.get() {
+            if let Err(e) = log.record(user, action, object, detail) {
+                eprintln!("audit: cannot record {action} by {user}: {e}");
+            }
+        }
     }
 
     /// The store.
@@ -143,6 +203,9 @@ impl AppState {
         &self.0.auth
     }
 }
+
+/// Most object ids one audit record lists; larger pages record a count and the query.
+pub const AUDIT_MAX_IDS: usize = 100;
 
 /// Store calls at once: about two per core. More only time-slice the same cores and
 /// stretch every request's latency; queued requests wait their turn in order instead.
@@ -218,19 +281,43 @@ pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AppError> {
+/// How a request authenticated (for the audit record; never the secret).
+enum Method {
+    Password,
+    Token,
+    Session,
+    Certificate(tls::CertOrg),
+}
+
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    cert: Option<&tls::CertOrg>,
+) -> Result<Caller, AppError> {
+    use liaison_protect::audit::action::LOGIN;
     let authz = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let cookie = session_cookie(headers);
+    // An explicit credential (header or cookie) wins; a mapped client certificate
+    // that fixes a user authenticates requests that bring nothing else.
+    if authz.is_none() && cookie.is_none() {
+        if let Some(c) = cert.filter(|c| c.user.is_some()) {
+            let user = c.user.clone().unwrap_or_default();
+            let scope = c.scope.unwrap_or(Scope::Read);
+            return finish(state, user, scope, None, Method::Certificate(c.clone()));
+        }
+    }
     let st = state.clone();
-    let found: Option<(String, Scope, Option<String>)> = blocking(move || {
+    // (found, claimed user for a refused password, how)
+    let (found, claimed, method) = blocking(move || {
         let auth = &st.0.auth;
         let map = |e: AuthError| AppError::Internal(e.to_string());
         if let Some(a) = authz {
             if let Some(tok) = a.strip_prefix("Bearer ") {
-                return auth.verify_token(tok.trim()).map_err(map);
+                let f = auth.verify_token(tok.trim()).map_err(map)?;
+                return Ok((f, None, Method::Token));
             }
             if let Some(b) = a.strip_prefix("Basic ") {
                 let raw = base64::engine::general_purpose::STANDARD
@@ -239,6 +326,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
                 let text = String::from_utf8(raw).map_err(|_| AppError::Unauthorized)?;
                 let (user, pass) = text.split_once(':').ok_or(AppError::Unauthorized)?;
                 if st.0.failures.blocked(user) {
+                    st.audit(user, LOGIN, None, "password: refused (too many failures)");
                     return Err(AppError::TooManyRequests);
                 }
                 let known = st.0.users.get(user).is_some();
@@ -246,23 +334,67 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
                 if !ok {
                     st.0.failures.record(user);
                 }
-                return Ok(ok.then(|| (user.to_string(), Scope::Admin, None)));
+                return Ok((
+                    ok.then(|| (user.to_string(), Scope::Admin, None)),
+                    Some(user.to_string()),
+                    Method::Password,
+                ));
             }
-            return Ok(None);
+            return Ok((None, None, Method::Password));
         }
-        Ok(cookie
-            .and_then(|c| auth.session_user(&c))
-            .map(|u| (u, Scope::Admin, None)))
+        Ok((
+            cookie
+                .and_then(|c| auth.session_user(&c))
+                .map(|u| (u, Scope::Admin, None)),
+            None,
+            Method::Session,
+        ))
     })
     .await?;
-    let (user, scope, api_root) = found.ok_or(AppError::Unauthorized)?;
-    let subject = state
-        .0
-        .users
-        .get(&user)
-        .cloned()
-        .ok_or(AppError::Unauthorized)?;
+    let Some((user, scope, api_root)) = found else {
+        let how = match method {
+            Method::Password => "password",
+            Method::Token => "token",
+            Method::Session => "session",
+            Method::Certificate(_) => "certificate",
+        };
+        state.audit(
+            claimed.as_deref().unwrap_or("unknown"),
+            LOGIN,
+            None,
+            &format!("{how}: refused"),
+        );
+        return Err(AppError::Unauthorized);
+    };
+    finish(state, user, scope, api_root, method)
+}
+
+/// The caller of an accepted credential (recorded as a login).
+fn finish(
+    state: &AppState,
+    user: String,
+    scope: Scope,
+    api_root: Option<String>,
+    method: Method,
+) -> Result<Caller, AppError> {
+    use liaison_protect::audit::action::LOGIN;
+    let how = match &method {
+        Method::Password => "password".to_string(),
+        Method::Token => "token".to_string(),
+        Method::Session => "session".to_string(),
+        Method::Certificate(c) => format!("certificate {} org {}", c.fingerprint, c.org),
+    };
+    let Some(subject) = state.0.users.get(&user).cloned() else {
+        state.audit(
+            &user,
+            LOGIN,
+            None,
+            &format!("{how}: refused (no such user)"),
+        );
+        return Err(AppError::Unauthorized);
+    };
     state.0.limiter.take(&user).map_err(AppError::RateLimited)?;
+    state.audit(&user, LOGIN, None, &format!("{how}: ok"));
     Ok(Caller {
         subject,
         scope,
@@ -274,7 +406,12 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        authenticate(state, &parts.headers).await
+        authenticate(
+            state,
+            &parts.headers,
+            parts.extensions.get::<tls::CertOrg>(),
+        )
+        .await
     }
 }
 

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 use futures_util::StreamExt;
+use liaison_protect::audit::action::{EXPORT, LOGIN, PERMISSION, READ, SEARCH, WRITE};
 use liaison_stix::{BundleReader, ErrorKind, StixObject};
 use liaison_store::{
     Collection, ExportFilter, ImportOptions, Prepared, Rejection, SearchQuery, Store, StoredObject,
@@ -76,6 +77,12 @@ async fn login(
     let user = b.username.clone();
     let ok = blocking(move || {
         if st.0.failures.blocked(&b.username) {
+            st.audit(
+                &b.username,
+                LOGIN,
+                None,
+                "session login: refused (too many failures)",
+            );
             return Err(AppError::TooManyRequests);
         }
         let known = st.0.users.get(&b.username).is_some();
@@ -87,6 +94,16 @@ async fn login(
         if !ok {
             st.0.failures.record(&b.username);
         }
+        st.audit(
+            &b.username,
+            LOGIN,
+            None,
+            if ok {
+                "session login: ok"
+            } else {
+                "session login: refused"
+            },
+        );
         Ok(ok)
     })
     .await?;
@@ -117,9 +134,10 @@ async fn login(
     Ok(r)
 }
 
-async fn logout(State(state): State<AppState>, _c: Caller, headers: HeaderMap) -> Response {
-    if let Some(c) = crate::session_cookie(&headers) {
-        state.0.auth.end_session(&c);
+async fn logout(State(state): State<AppState>, c: Caller, headers: HeaderMap) -> Response {
+    if let Some(cookie) = crate::session_cookie(&headers) {
+        state.0.auth.end_session(&cookie);
+        state.audit(&c.subject.name, LOGIN, None, "logout");
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut().insert(
@@ -179,6 +197,11 @@ async fn create(
 ) -> Result<Response, AppError> {
     rest_caller(&caller, Scope::Write)?;
     let objs = objects_of(body)?;
+    let user = caller.subject.name.clone();
+    let ids: Vec<String> = objs
+        .iter()
+        .filter_map(|o| o.get("id").and_then(Value::as_str).map(String::from))
+        .collect();
     let st = state.clone();
     let report = blocking(move || {
         let opts = ImportOptions {
@@ -193,6 +216,18 @@ async fn create(
         )?)
     })
     .await?;
+    state.audit_ids(
+        &user,
+        WRITE,
+        ids.iter().map(String::as_str),
+        &format!(
+            "POST /api/v1/objects: {} new, {} updated, {} unchanged, {} invalid",
+            report.new,
+            report.updated,
+            report.unchanged,
+            report.invalid.len()
+        ),
+    );
     let status = if report.new + report.updated > 0 {
         StatusCode::CREATED
     } else {
@@ -208,7 +243,12 @@ async fn get_object(
 ) -> Result<Response, AppError> {
     rest_caller(&caller, Scope::Read)?;
     let st = state.clone();
+    let user = caller.subject.name.clone();
+    let asked = id.clone();
     let found = blocking(move || Ok(st.0.store.get(&caller.subject, &id)?)).await?;
+    // Absent and forbidden are one outcome here, as in the answer.
+    let outcome = if found.is_some() { "ok" } else { "not found" };
+    state.audit(&user, READ, Some(&asked), &format!("GET object: {outcome}"));
     let s = found.ok_or(AppError::NotFound)?;
     Ok(json_response(StatusCode::OK, &stored_json(&state, &s)))
 }
@@ -220,7 +260,19 @@ async fn versions(
 ) -> Result<Response, AppError> {
     rest_caller(&caller, Scope::Read)?;
     let st = state.clone();
+    let user = caller.subject.name.clone();
+    let asked = id.clone();
     let all = blocking(move || Ok(st.0.store.versions(&caller.subject, &id)?)).await?;
+    let outcome = match all.len() {
+        0 => "not found".to_string(),
+        n => format!("{n} version(s)"),
+    };
+    state.audit(
+        &user,
+        READ,
+        Some(&asked),
+        &format!("GET versions: {outcome}"),
+    );
     if all.is_empty() {
         return Err(AppError::NotFound);
     }
@@ -241,6 +293,8 @@ async fn new_version(
         )));
     }
     let st = state.clone();
+    let user = caller.subject.name.clone();
+    let asked = id.clone();
     let s = blocking(move || {
         let store = &st.0.store;
         let current = store.get(&caller.subject, &id)?.ok_or(AppError::NotFound)?;
@@ -263,6 +317,7 @@ async fn new_version(
         store.get(&caller.subject, &id)?.ok_or(AppError::NotFound)
     })
     .await?;
+    state.audit(&user, WRITE, Some(&asked), "new version");
     Ok(json_response(StatusCode::CREATED, &stored_json(&state, &s)))
 }
 
@@ -273,7 +328,10 @@ async fn revoke(
 ) -> Result<Response, AppError> {
     rest_caller(&caller, Scope::Write)?;
     let st = state.clone();
+    let user = caller.subject.name.clone();
+    let asked = id.clone();
     let s = blocking(move || Ok(st.0.store.revoke(&caller.subject, &id)?)).await?;
+    state.audit(&user, WRITE, Some(&asked), "revoke");
     Ok(json_response(StatusCode::OK, &stored_json(&state, &s)))
 }
 
@@ -309,7 +367,15 @@ async fn search(
         offset: p.offset.unwrap_or(0).min(100_000),
     };
     let st = state.clone();
+    let user = caller.subject.name.clone();
+    let text = query.text.clone();
     let r = blocking(move || Ok(st.0.store.search(&caller.subject, &query)?)).await?;
+    state.audit_ids(
+        &user,
+        SEARCH,
+        r.hits.iter().map(|h| h.id.as_str()),
+        &format!("search q={text:?}: {} readable matches", r.total),
+    );
     Ok(json_response(StatusCode::OK, &json!(r)))
 }
 
@@ -331,9 +397,19 @@ async fn graph(
     let depth = p.depth.unwrap_or(1).min(5);
     let max = p.max_nodes.unwrap_or(200).clamp(1, 5000);
     let st = state.clone();
-    let g = blocking(move || Ok(st.0.store.graph(&caller.subject, &id, depth, max)?))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = caller.subject.name.clone();
+    let asked = id.clone();
+    let g = blocking(move || Ok(st.0.store.graph(&caller.subject, &id, depth, max)?)).await?;
+    match &g {
+        Some(g) => state.audit_ids(
+            &user,
+            READ,
+            g.nodes.iter().map(|n| n.id.as_str()),
+            &format!("graph of {asked}"),
+        ),
+        None => state.audit(&user, READ, Some(&asked), "graph: not found"),
+    }
+    let g = g.ok_or(AppError::NotFound)?;
     Ok(json_response(StatusCode::OK, &json!(g)))
 }
 
@@ -374,6 +450,7 @@ async fn import(
     req: axum::extract::Request,
 ) -> Result<Response, AppError> {
     rest_caller(&caller, Scope::Write)?;
+    let user = caller.subject.name.clone();
     let limit = state.0.settings.max_body;
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let too_large = Arc::new(AtomicBool::new(false));
@@ -503,7 +580,25 @@ async fn import(
     if too_large.load(Ordering::Relaxed) {
         return Err(AppError::TooLarge(limit));
     }
-    let report = result?;
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            state.audit(&user, WRITE, None, "import: refused, nothing stored");
+            return Err(e.into());
+        }
+    };
+    state.audit(
+        &user,
+        WRITE,
+        None,
+        &format!(
+            "import: {} new, {} updated, {} unchanged, {} invalid",
+            report.new,
+            report.updated,
+            report.unchanged,
+            report.invalid.len()
+        ),
+    );
     Ok(json_response(StatusCode::OK, &json!(report)))
 }
 
@@ -543,6 +638,10 @@ async fn export(
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let st = state.clone();
+    let what = format!(
+        "export types={:?} since={:?} all_versions={}",
+        filter.types, filter.since, filter.all_versions
+    );
     tokio::task::spawn_blocking(move || {
         let store = &st.0.store;
         let mut buf = format!(
@@ -550,7 +649,9 @@ async fn export(
             uuid::Uuid::new_v4()
         );
         let mut first = true;
+        let mut n = 0u64;
         let r = store.export(&caller.subject, &filter, &mut |s| {
+            n += 1;
             if !std::mem::take(&mut first) {
                 buf.push(',');
             }
@@ -566,10 +667,26 @@ async fn export(
             Ok(_) => {
                 buf.push_str("\n]}\n");
                 let _ = tx.blocking_send(Bytes::from(buf));
+                // A whole store's ids would swamp the log: the count and the filter
+                // say what left.
+                st.audit(
+                    &caller.subject.name,
+                    EXPORT,
+                    None,
+                    &format!("{what}: {n} objects"),
+                );
             }
             // The bundle stays unterminated, so the client sees a broken body rather
             // than a complete-looking partial export.
-            Err(e) => tracing::warn!(error = %e, "export aborted"),
+            Err(e) => {
+                st.audit(
+                    &caller.subject.name,
+                    EXPORT,
+                    None,
+                    &format!("{what}: aborted after {n} objects"),
+                );
+                tracing::warn!(error = %e, "export aborted")
+            }
         }
     });
     let stream = futures_util::stream::poll_fn(move |cx| {
@@ -657,12 +774,24 @@ async fn create_token(
     }
     let st = state.clone();
     let name = b.name.unwrap_or_else(|| "api".into());
+    let by = caller.subject.name.clone();
     let (info, secret) = blocking(move || {
         st.0.auth
             .create_token(&user, &name, b.scope, b.api_root.as_deref())
             .map_err(|e| AppError::Internal(e.to_string()))
     })
     .await?;
+    state.audit(
+        &by,
+        PERMISSION,
+        Some(&info.id),
+        &format!(
+            "token created for {} scope {} api_root {}",
+            info.user,
+            info.scope.as_str(),
+            info.api_root.as_deref().unwrap_or("*")
+        ),
+    );
     let mut v = json!(info);
     v["secret"] = json!(secret);
     Ok(json_response(StatusCode::CREATED, &v))
@@ -680,7 +809,9 @@ async fn revoke_token(
         Some(caller.subject.name.clone())
     };
     let st = state.clone();
-    blocking(move || {
+    let by = caller.subject.name.clone();
+    let asked = id.clone();
+    let r = blocking(move || {
         st.0.auth
             .revoke_token(&id, only.as_deref())
             .map_err(|e| match e {
@@ -688,7 +819,15 @@ async fn revoke_token(
                 other => AppError::Internal(other.to_string()),
             })
     })
-    .await?;
+    .await;
+    let outcome = if r.is_ok() { "ok" } else { "refused" };
+    state.audit(
+        &by,
+        PERMISSION,
+        Some(&asked),
+        &format!("token revoke: {outcome}"),
+    );
+    r?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

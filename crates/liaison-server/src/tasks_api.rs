@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use liaison_policy::{Level, Subject};
+use liaison_protect::audit::action::WRITE;
 use liaison_stix::StixObject;
 use liaison_store::{
     ExportFilter, ImportOptions, Prepared, SqliteStore, Store, StoreError, StoredObject,
@@ -678,7 +679,9 @@ async fn create_task(
         spec.label = Some(label_of(&state, l, &caller.subject.org)?);
     }
     let st = state.clone();
+    let by = caller.subject.name.clone();
     let s = with_work(&state, caller, move |w| w.create(&spec)).await?;
+    state.audit(&by, WRITE, Some(s.object.id()), "task created");
     Ok(json_response(StatusCode::CREATED, &stored(&st, &s)))
 }
 
@@ -836,7 +839,9 @@ async fn task_action(
     let b: ActionBody = optional_body(&body)?;
     let now = liaison_stix::Timestamp::now().millis();
     let act = task_action_of(&action, b, now)?;
+    let by = caller.subject.name.clone();
     let s = with_work(&state, caller, move |w| w.change(&id, act)).await?;
+    state.audit(&by, WRITE, Some(s.object.id()), &format!("task {action}"));
     Ok(json_response(StatusCode::OK, &stored(&state, &s)))
 }
 
@@ -913,6 +918,8 @@ async fn alert_action(
     allow(&caller, Scope::Write)?;
     let b: AlertActionBody = optional_body(&body)?;
     let by = caller.subject.name.clone();
+    let who = by.clone();
+    let asked = id.clone();
     let st = state.clone();
     let v = match action.as_str() {
         "acknowledge" => {
@@ -952,6 +959,7 @@ async fn alert_action(
         }
         _ => return Err(AppError::NotFound),
     };
+    state.audit(&who, WRITE, Some(&asked), &format!("alert {action}"));
     Ok(json_response(StatusCode::OK, &v))
 }
 

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use base64::Engine;
+use liaison_protect::audit::action::{DENIED, READ, WRITE};
 use liaison_stix::{StixObject, Timestamp};
 use liaison_store::{
     version_key_of, Collection, CollectionEntry, CollectionPage, CollectionQuery, ImportItem,
@@ -295,20 +296,46 @@ fn parse_query(
     Ok(q)
 }
 
+/// A page of a collection, recorded in the audit log as one read: the object ids it
+/// returns (up to [`crate::AUDIT_MAX_IDS`], else their count), `what` was asked, and
+/// for a single-object route (`asked`) the id requested with "not found" when the page
+/// is empty, whether the object is absent or beyond the caller's clearance.
 async fn page(
     state: &AppState,
     caller: &Caller,
     c: Collection,
     q: CollectionQuery,
+    what: &str,
+    asked: Option<&str>,
 ) -> Result<CollectionPage, AppError> {
+    let user = &caller.subject.name;
+    let what = format!("TAXII {what} {}/{}", c.api_root, c.id);
     if !c.can_read(&caller.subject) {
+        state.audit(user, DENIED, asked, &format!("{what}: no read access"));
         return Err(AppError::Forbidden(
             "no read access to this collection".into(),
         ));
     }
     let st = state.clone();
     let subject = caller.subject.clone();
-    blocking(move || Ok(st.0.store.collection_page(&subject, &c, &q)?)).await
+    let p = blocking(move || Ok(st.0.store.collection_page(&subject, &c, &q)?)).await?;
+    match asked {
+        Some(id) if p.entries.is_empty() => {
+            state.audit(user, READ, Some(id), &format!("{what}: not found"))
+        }
+        Some(id) => state.audit(
+            user,
+            READ,
+            Some(id),
+            &format!("{what}: {} entries", p.entries.len()),
+        ),
+        None => {
+            let mut ids: Vec<&str> = p.entries.iter().map(|e| e.id.as_str()).collect();
+            ids.dedup();
+            state.audit_ids(user, READ, ids.into_iter(), &what);
+        }
+    }
+    Ok(p)
 }
 
 fn date_headers(resp: &mut Response, entries: &[CollectionEntry]) {
@@ -362,7 +389,7 @@ async fn get_objects(
     check_accept(&headers)?;
     let q = parse_query(&params, state.0.settings.max_page, true)?;
     let c = find_collection(&state, &caller, &root, &coll).await?;
-    let p = page(&state, &caller, c, q).await?;
+    let p = page(&state, &caller, c, q, "objects", None).await?;
     let mut resp = (StatusCode::OK, envelope(&p)).into_response();
     date_headers(&mut resp, &p.entries);
     Ok(resp)
@@ -377,9 +404,9 @@ async fn get_object(
 ) -> Result<Response, AppError> {
     check_accept(&headers)?;
     let mut q = parse_query(&params, state.0.settings.max_page, true)?;
-    q.ids = vec![id];
+    q.ids = vec![id.clone()];
     let c = find_collection(&state, &caller, &root, &coll).await?;
-    let p = page(&state, &caller, c, q).await?;
+    let p = page(&state, &caller, c, q, "object", Some(&id)).await?;
     if p.entries.is_empty() && !p.more {
         return Err(AppError::NotFound);
     }
@@ -414,10 +441,10 @@ async fn versions(
 ) -> Result<Response, AppError> {
     check_accept(&headers)?;
     let mut q = parse_query(&params, state.0.settings.max_page, false)?;
-    q.ids = vec![id];
+    q.ids = vec![id.clone()];
     q.versions = VersionMatch::All;
     let c = find_collection(&state, &caller, &root, &coll).await?;
-    let p = page(&state, &caller, c, q).await?;
+    let p = page(&state, &caller, c, q, "versions", Some(&id)).await?;
     if p.entries.is_empty() && !p.more {
         return Err(AppError::NotFound);
     }
@@ -437,7 +464,7 @@ async fn manifest(
     check_accept(&headers)?;
     let q = parse_query(&params, state.0.settings.max_page, false)?;
     let c = find_collection(&state, &caller, &root, &coll).await?;
-    let p = page(&state, &caller, c, q).await?;
+    let p = page(&state, &caller, c, q, "manifest", None).await?;
     let items = p
         .entries
         .iter()
@@ -477,8 +504,20 @@ async fn delete_object(
     }
     let st = state.clone();
     let subject = caller.subject.clone();
+    let what = format!("TAXII delete {}/{}", c.api_root, c.id);
+    let asked = id.clone();
     let n =
         blocking(move || Ok(st.0.store.collection_delete(&subject, &c, &id, &versions)?)).await?;
+    let outcome = match n {
+        0 => "not found".to_string(),
+        n => format!("{n} version(s) deleted"),
+    };
+    state.audit(
+        &caller.subject.name,
+        WRITE,
+        Some(&asked),
+        &format!("{what}: {outcome}"),
+    );
     if n == 0 {
         return Err(AppError::NotFound);
     }
@@ -547,6 +586,7 @@ async fn add_objects(
     let st = state.clone();
     let subject = caller.subject.clone();
     let ttl = state.0.settings.status_ttl;
+    let what = format!("TAXII add {}/{}", c.api_root, c.id);
     let status = blocking(move || {
         let env: Envelope = serde_json::from_slice(&bytes)
             .map_err(|e| AppError::BadRequest(format!("malformed envelope: {e}")))?;
@@ -578,6 +618,16 @@ async fn add_objects(
         let added =
             st.0.store
                 .collection_add(&subject, &c, &mut items.into_iter())?;
+        st.audit_ids(
+            &subject.name,
+            WRITE,
+            added.stored.iter().map(|(_, id, _)| id.as_str()),
+            &format!(
+                "{what}: {} stored, {} refused",
+                added.stored.len(),
+                added.report.invalid.len()
+            ),
+        );
         let successes: Vec<Value> = added
             .stored
             .iter()

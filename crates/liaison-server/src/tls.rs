@@ -118,6 +118,9 @@ pub struct CertMapping {
     /// The user it acts as, when one is fixed (a Liaison peer's sync account).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// What a request authenticated by this certificate may do (default: read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<crate::Scope>,
 }
 
 /// What a request's client certificate maps to (a request extension set by [`serve_mtls`]).
@@ -129,6 +132,8 @@ pub struct CertOrg {
     pub user: Option<String>,
     /// The certificate's fingerprint.
     pub fingerprint: String,
+    /// The scope the mapping grants (`None`: read).
+    pub scope: Option<crate::Scope>,
 }
 
 fn normalize_fingerprint(f: &str) -> String {
@@ -147,6 +152,7 @@ pub fn map_certificate(map: &[CertMapping], fingerprint: &str) -> Option<CertOrg
             org: m.org.clone(),
             user: m.user.clone(),
             fingerprint: f.clone(),
+            scope: m.scope,
         })
 }
 
@@ -180,7 +186,9 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsL
 
 /// Serve `router` over mutual TLS until `shutdown` completes. Each request whose
 /// connection presented a mapped certificate carries a [`CertOrg`] extension (an
-/// unmapped certificate, or none, carries nothing and authenticates otherwise).
+/// unmapped certificate, or none, carries nothing and authenticates otherwise). A
+/// mapping that names a user authenticates requests without other credentials as
+/// that user, with the mapping's scope.
 pub async fn serve_mtls(
     listener: TcpListener,
     acceptor: TlsAcceptor,

@@ -241,7 +241,12 @@ pub fn state_for(data: &Path, insecure_cookies: bool) -> Result<(AppState, Confi
         ),
         settings,
     )
-    .with_tasks(tasks_setup(&cfg)?);
+    .with_tasks(tasks_setup(&cfg)?)
+    // The same log the CLI commands append to (one chain across processes: appends
+    // take a file lock), signed with the keyring's audit key when the store has one.
+    .with_audit(Arc::new(crate::cmd::keys::audit_log(data).with_context(
+        || format!("opening the audit log in {}", data.display()),
+    )?));
     Ok((state, cfg))
 }
 
