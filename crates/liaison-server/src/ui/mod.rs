@@ -98,8 +98,7 @@ pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .filter(|(k, _)| *k == i18n::LANG_COOKIE)
-        .last()
+        .rfind(|(k, _)| *k == i18n::LANG_COOKIE)
         .map(|(_, v)| v);
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
