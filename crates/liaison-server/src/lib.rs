@@ -308,6 +308,8 @@ async fn authenticate(
             let scope = c.scope.unwrap_or(Scope::Read);
             return finish(state, user, scope, None, Method::Certificate(c.clone()));
         }
+        // No credential at all is no login attempt: nothing to record.
+        return Err(AppError::Unauthorized);
     }
     let st = state.clone();
     // (found, claimed user for a refused password, how)

@@ -241,6 +241,16 @@ async fn a_failed_login_is_recorded_without_the_password() {
         "only refusals, no success"
     );
     assert_eq!(a.by("unknown", "login")[0].detail, "token: refused");
+    // A request with no credential at all is no login attempt.
+    let r = f
+        .call(Request::get("/api/v1/stats").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let all = a.records(Query {
+        action: Some("login".into()),
+        ..Default::default()
+    });
+    assert_eq!(all.len(), 3, "{all:?}");
     let text = a.text();
     for secret in ["guess-Xq7-wrong", "another-Zr9-guess", "not-a-token-Kp2"] {
         assert!(!text.contains(secret), "{secret} leaked into {text}");

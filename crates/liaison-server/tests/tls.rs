@@ -142,6 +142,7 @@ async fn mutual_tls_maps_client_certificates_to_organizations() {
             .join(":"),
         org: "cert-eu".into(),
         user: Some("sync".into()),
+        scope: None,
     }];
 
     let router = axum::Router::new().route(
@@ -249,4 +250,175 @@ async fn mutual_tls_maps_client_certificates_to_organizations() {
         .unwrap()
         .to_string();
     assert!(err.contains("empty.pem"), "{err}");
+}
+
+/// A client configuration presenting `cert` (or none) and trusting `ca`.
+fn tls_client(
+    ca: &rcgen::Certificate,
+    cert: Option<(&rcgen::Certificate, &rcgen::KeyPair)>,
+) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    let cfg = match cert {
+        Some((c, k)) => b
+            .with_client_auth_cert(
+                vec![c.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(
+                    rustls::pki_types::PrivatePkcs8KeyDer::from(k.serialize_der()),
+                ),
+            )
+            .unwrap(),
+        None => b.with_no_client_auth(),
+    };
+    tokio_rustls::TlsConnector::from(Arc::new(cfg))
+}
+
+/// One HTTP/1.1 request over TLS; the raw response.
+async fn send(addr: std::net::SocketAddr, c: tokio_rustls::TlsConnector, head: &str) -> String {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut tls = c
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    tls.write_all(head.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tls.read_to_string(&mut out).await.unwrap_or_default();
+    out
+}
+
+#[tokio::test]
+async fn a_mapped_client_certificate_authenticates_as_its_user() {
+    use liaison_server::tls::{certificate_fingerprint, CertMapping};
+    let f = fixture();
+    let audit_dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(liaison_store::audit::AuditLog::open(audit_dir.path(), None).unwrap());
+    let _ = f.state.clone().with_audit(log);
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new("Liaison test CA");
+    let (srv, srv_key) = pki.issue(vec!["localhost".into()], "localhost");
+    let (reader, reader_key) = pki.issue(vec![], "reader-node");
+    let (writer, writer_key) = pki.issue(vec![], "writer-node");
+    let (org_only, org_only_key) = pki.issue(vec![], "org-only-node");
+    let w = |n: &str, t: String| {
+        let p = dir.path().join(n);
+        std::fs::write(&p, t).unwrap();
+        p
+    };
+    let cp = w("cert.pem", srv.pem());
+    let kp = w("key.pem", srv_key.serialize_pem());
+    let ca = w("ca.pem", pki.ca.pem());
+    let map = vec![
+        // No scope given: read only.
+        CertMapping {
+            fingerprint: certificate_fingerprint(reader.der()),
+            org: "cert".into(),
+            user: Some("reader".into()),
+            scope: None,
+        },
+        CertMapping {
+            fingerprint: certificate_fingerprint(writer.der()),
+            org: "partner".into(),
+            user: Some("other".into()),
+            scope: Some(liaison_server::Scope::Write),
+        },
+        // An organization without a fixed user authenticates nobody by itself.
+        CertMapping {
+            fingerprint: certificate_fingerprint(org_only.der()),
+            org: "cert".into(),
+            user: None,
+            scope: None,
+        },
+    ];
+    let acceptor = liaison_server::tls::mtls_acceptor(&cp, &kp, &ca, false).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(liaison_server::tls::serve_mtls(
+        listener,
+        acceptor,
+        liaison_server::app(f.state.clone()),
+        map,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let get = |path: String| {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: {TAXII}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let post = |path: String, body: String| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nAccept: {TAXII}\r\nContent-Type: {TAXII}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let reader_c = tls_client(&pki.ca, Some((&reader, &reader_key)));
+    let writer_c = tls_client(&pki.ca, Some((&writer, &writer_key)));
+
+    // The reader's certificate reads without a password, with the reader's clearance.
+    let r = send(addr, reader_c.clone(), &get(coll_path("objects/"))).await;
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert!(r.contains(PUBLIC_ID) && r.contains(SECRET_ID), "{r}");
+    // …but may not write: the mapping's scope defaults to read.
+    let env = serde_json::json!({"objects": [malware(
+        "malware--7e0c2a4b-1d3f-4e5a-9b6c-8d7e6f5a4b3c", "By cert", "2026-03-01T00:00:00.000Z", None)]})
+    .to_string();
+    let r = send(addr, reader_c, &post(coll_path("objects/"), env.clone())).await;
+    assert!(r.starts_with("HTTP/1.1 403"), "{r}");
+    // The partner's certificate acts as 'other' (another organization: the protected
+    // object is not releasable to it) and may write.
+    let r = send(addr, writer_c.clone(), &get(coll_path("objects/"))).await;
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert!(r.contains(PUBLIC_ID) && !r.contains(SECRET_ID), "{r}");
+    let r = send(addr, writer_c, &post(coll_path("objects/"), env)).await;
+    assert!(r.starts_with("HTTP/1.1 202"), "{r}");
+    // Mapped to an organization only, or no certificate: a credential is still needed.
+    let org_c = tls_client(&pki.ca, Some((&org_only, &org_only_key)));
+    let r = send(addr, org_c.clone(), &get(coll_path("objects/"))).await;
+    assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+    let r = send(addr, tls_client(&pki.ca, None), &get(coll_path("objects/"))).await;
+    assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+    // A bearer token alongside an organization-only certificate works as before.
+    let with_token = format!(
+        "GET /taxii2/ HTTP/1.1\r\nHost: localhost\r\nAccept: {TAXII}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        f.tokens["admin"]
+    );
+    let r = send(addr, org_c, &with_token).await;
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    let _ = stop_tx.send(());
+    server.await.unwrap().unwrap();
+
+    // Each certificate login is in the audit log with its fingerprint and organization.
+    let mut logins = Vec::new();
+    liaison_store::audit::query(
+        audit_dir.path(),
+        &liaison_protect::audit::Query {
+            action: Some("login".into()),
+            ..Default::default()
+        },
+        &mut |r| {
+            logins.push((r.user.clone(), r.detail.clone()));
+            Ok(())
+        },
+    )
+    .unwrap();
+    let fp = certificate_fingerprint(reader.der());
+    let reader_logins: Vec<_> = logins.iter().filter(|(u, _)| u == "reader").collect();
+    assert_eq!(reader_logins.len(), 2, "{logins:?}");
+    for (_, d) in &reader_logins {
+        assert_eq!(d, &format!("certificate {fp} org cert: ok"));
+    }
+    assert_eq!(
+        logins.iter().filter(|(u, _)| u == "other").count(),
+        2,
+        "{logins:?}"
+    );
+    assert!(logins.contains(&("admin".to_string(), "token: ok".to_string())));
 }
