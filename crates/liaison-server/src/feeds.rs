@@ -442,17 +442,31 @@ impl Sink<'_> {
                 })
         };
         let identity = self.ctx.identity.clone();
-        let ids: Vec<String> = objects
-            .iter()
-            .filter(|v| {
-                v.get("modified").is_some() && (made_here(v) || v["id"] == identity.as_str())
-            })
-            .filter_map(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
-            .collect();
-        let existing = self
+        // On a first load nothing can be found: the chunk's look-ups (an index probe
+        // per object) are skipped. Checked per chunk, since a run into an in-memory
+        // store commits chunk by chunk.
+        let first_load = self
             .store
-            .latest_json(self.subject, &ids)
+            .holds_only_built_ins()
             .map_err(|e| err(format!("store: {e}")))?;
+        let ids: Vec<String> = if first_load {
+            Vec::new()
+        } else {
+            objects
+                .iter()
+                .filter(|v| {
+                    v.get("modified").is_some() && (made_here(v) || v["id"] == identity.as_str())
+                })
+                .filter_map(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        };
+        let existing = if ids.is_empty() {
+            Default::default()
+        } else {
+            self.store
+                .latest_json(self.subject, &ids)
+                .map_err(|e| err(format!("store: {e}")))?
+        };
         let merge_ids: HashSet<&str> = ids.iter().map(String::as_str).collect();
         let mut skipped_same = 0u64;
         let mut items: Vec<ImportItem> = Vec::with_capacity(objects.len());

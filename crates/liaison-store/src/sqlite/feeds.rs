@@ -177,6 +177,19 @@ impl SqliteStore {
         Ok(conn.execute("DELETE FROM feeds WHERE name = ?1", [name])? > 0)
     }
 
+    /// Whether the store holds nothing but its built-in objects, as a reader sees it:
+    /// then no id a feed makes is stored yet and its merge look-ups can be skipped
+    /// (one rowid probe; a run's own uncommitted writes are not visible here).
+    pub fn holds_only_built_ins(&self) -> Result<bool, StoreError> {
+        self.with_reader(|conn| {
+            let max: i64 =
+                conn.query_row("SELECT coalesce(max(rid), 0) FROM objects", [], |r| {
+                    r.get(0)
+                })?;
+            Ok(max <= crate::BUILT_IN_OBJECTS as i64)
+        })
+    }
+
     /// The latest versions (JSON, verbatim) of those of `ids` the subject may read:
     /// what a feed run merges its provenance into. Label-filtered in SQL.
     pub fn latest_json(
