@@ -102,6 +102,7 @@ pub fn run(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
                 bail!("a password needs at least 8 characters");
             }
             auth_db(&ctx.data)?.set_password(&user, &pw)?;
+            record_permission(ctx, &user, "password set")?;
             eprintln!("password set for {user}");
             Ok(ExitCode::SUCCESS)
         }
@@ -120,6 +121,22 @@ pub fn run(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Record a credential change made from the command line in the audit log, as the
+/// acting user (`--as`, `LIAISON_USER`, the default user) or `-` when there is none.
+fn record_permission(ctx: &Ctx, object: &str, detail: &str) -> Result<()> {
+    let by = Config::load(&ctx.data)
+        .ok()
+        .and_then(|cfg| cfg.subject(ctx.as_user.as_deref()).ok())
+        .map_or_else(|| "-".to_string(), |s| s.name);
+    ctx.audit()?.record(
+        &by,
+        liaison_protect::audit::action::PERMISSION,
+        Some(object),
+        detail,
+    )?;
+    Ok(())
 }
 
 fn token(ctx: &Ctx, t: TokenAction) -> Result<ExitCode> {
@@ -141,6 +158,15 @@ fn token(ctx: &Ctx, t: TokenAction) -> Result<ExitCode> {
                 bail!("'{user}' is not an administrator: an admin token would be refused");
             }
             let (info, secret) = auth.create_token(&user, &name, scope, api_root.as_deref())?;
+            record_permission(
+                ctx,
+                &info.id,
+                &format!(
+                    "token created for {user} scope {} api_root {}",
+                    scope.as_str(),
+                    api_root.as_deref().unwrap_or("*")
+                ),
+            )?;
             eprintln!(
                 "token {} for {user} (scope {}): shown once, keep it safe",
                 info.id,
@@ -150,6 +176,7 @@ fn token(ctx: &Ctx, t: TokenAction) -> Result<ExitCode> {
         }
         TokenAction::Revoke { id } => {
             auth.revoke_token(&id, None)?;
+            record_permission(ctx, &id, "token revoke: ok")?;
             eprintln!("token {id} revoked");
         }
         TokenAction::List { user } => {
