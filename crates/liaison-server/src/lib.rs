@@ -4,9 +4,11 @@
 //! [`app`] builds the whole [`axum::Router`] from an [`AppState`], so tests drive it
 //! with `tower::ServiceExt::oneshot` and no socket; [`serve`] runs it on a listener
 //! with graceful shutdown. Every route but `/health` requires authentication
-//! (a password over HTTP Basic, an API token as `Bearer`, or a session cookie), and
-//! every read goes through the store with the caller's [`liaison_policy::Subject`],
-//! so labels are enforced by the store on every route.
+//! (a password over HTTP Basic, an API token as `Bearer`, a session cookie, or over
+//! mutual TLS a client certificate mapped to a user), and every read goes through the
+//! store with the caller's [`liaison_policy::Subject`], so labels are enforced by the
+//! store on every route. With an audit log ([`AppState::with_audit`]) every login,
+//! read of labelled content, write and credential change is appended to it.
 //!
 //! ```
 //! use liaison_server::{app, AppState, AuthDb, Directory, Settings};
