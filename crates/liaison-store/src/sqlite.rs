@@ -1356,13 +1356,19 @@ impl Store for SqliteStore {
                          WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (d.multi = 0 OR NOT {shadow}){}
                          ORDER BY fts.rowid DESC LIMIT ?3
                      ), k AS MATERIALIZED (SELECT rid, label_id FROM m WHERE ?4 OR type IN rarray(?5))
-                     SELECT 0, type, count(*) FROM m GROUP BY type
+                     SELECT 0, type, count(*) FROM m GROUP BY type{}",
+                    numbered(6),
+                    // Only when asked: each costs row reads per match.
+                    if filter.facets {
+                        "
                      UNION ALL SELECT 1, CAST(label_id AS TEXT), count(*) FROM k GROUP BY label_id
                      UNION ALL SELECT 2, e.dst, count(*) FROM k CROSS JOIN edges e ON e.owner_rid = k.rid
                          WHERE e.kind = 'created_by_ref' GROUP BY e.dst
                      UNION ALL SELECT 3, substr(o.modified, 1, 7), count(*) FROM k CROSS JOIN objects o ON o.rid = k.rid
-                         WHERE o.modified IS NOT NULL GROUP BY 2",
-                    numbered(6)
+                         WHERE o.modified IS NOT NULL GROUP BY 2"
+                    } else {
+                        ""
+                    }
                 ))?;
                 let cap = TOTAL_CAP + 1;
                 let ps = with(vec![&q, &readable, &cap, &any_type, &types], extra);

@@ -457,6 +457,7 @@ pub(crate) async fn search(
         sources: picked.source.iter().cloned().collect(),
         modified_from: picked.month.clone(),
         modified_before: until,
+        facets: true,
     };
     let st = state.clone();
     let subject = v.caller.subject.clone();
