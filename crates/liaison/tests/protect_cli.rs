@@ -135,7 +135,11 @@ fn encrypted_store_refuses_missing_and_wrong_keys_and_hides_its_content() {
     assert!(!contains(&raw_store(&data), b"Yvortlequin"));
 
     // The refused opens are in the audit log, and the chain still verifies.
-    let r = keyed(&data, &key, &["audit", "query", "--json", "--action", "denied"]);
+    let r = keyed(
+        &data,
+        &key,
+        &["audit", "query", "--json", "--action", "denied"],
+    );
     // (The open without a keyring is not: the data directory then has no audit signer.)
     assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
     assert!(r.stdout.contains("not the keyring's"), "{}", r.stdout);
