@@ -399,6 +399,9 @@ impl Sink<'_> {
         for i in items.iter().flatten() {
             self.sent.insert(i.object().id().to_string());
         }
+        // The identity is settled by the first chunk, also when it was found unchanged
+        // and not handed on: later chunks neither look it up nor count it again.
+        self.sent.insert(self.ctx.identity.clone());
         match &self.writer {
             Some(tx) => tx
                 .send((self.expected, items))

@@ -645,6 +645,21 @@ fn chunked_runs_merge_across_chunks_and_fail_whole() {
     let objs = export_all(&d);
     assert_eq!(objs.iter().filter(|o| o["type"] == "indicator").count(), 4);
 
+    // The same distinct values again, one per chunk: each object, the feed's identity
+    // included, is counted unchanged once.
+    let list = write(
+        tmp.path(),
+        "three.txt",
+        "198.51.100.8\n192.0.2.9\nbad.example.org\n",
+    );
+    add(&d, &["three", list.to_str().unwrap(), "--format", "list"]);
+    let env = [("LIAISON_FEED_CHUNK", "1")];
+    let r = json(&run_env(&d, &["feed", "run", "three", "--json"], &env));
+    assert_eq!(r["outcome"]["new"], 4, "{r}");
+    let r = json(&run_env(&d, &["feed", "run", "three", "--json"], &env));
+    assert_eq!(r["outcome"]["new"], 0, "{r}");
+    assert_eq!(r["outcome"]["unchanged"], 4, "{r}");
+
     // A MISP feed whose manifest lists an event the server does not have: the first
     // event's objects were handed to the writer, the second fetch fails, nothing stays.
     let srv = serve_fixtures(HashMap::from([
