@@ -348,6 +348,14 @@ pub enum PolicyError {
     /// Bad configuration.
     #[error("invalid policy configuration: {0}")]
     Config(String),
+    /// A banner that does not parse (see [`Policy::parse_banner`]).
+    #[error("label '{banner}': {reason}")]
+    Banner {
+        /// The banner given.
+        banner: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// A deployment's levels (lowest first) and compartments.
@@ -501,6 +509,61 @@ impl Policy {
             compartments: self.compartment_set(compartments)?,
             roles: roles.into_iter().collect(),
         })
+    }
+
+    /// A label from its banner, the inverse of [`Policy::banner`]:
+    /// `SECRET//GRID/TELCO//REL TO cert, ministry//TLP:AMBER`. Parts after the level
+    /// come in any order; missing parts mean no compartments, owner only (`REL TO ALL`
+    /// for everyone) and TLP:CLEAR. `owner` is the organization the label belongs to.
+    ///
+    /// ```
+    /// use liaison_policy::{Policy, Tlp};
+    /// let policy = Policy::new(Policy::standard_levels(), ["GRID"]).unwrap();
+    /// let l = policy.parse_banner("SECRET//GRID//REL TO cert, ministry//TLP:AMBER", "cert").unwrap();
+    /// assert_eq!(l.tlp, Tlp::Amber);
+    /// assert_eq!(policy.banner(&l), "SECRET//GRID//REL TO cert, ministry//TLP:AMBER");
+    /// assert!(policy.parse_banner("SECRET//TLP:PURPLE", "cert").is_err());
+    /// ```
+    pub fn parse_banner(&self, text: &str, owner: &str) -> Result<Label, PolicyError> {
+        let wrong = |reason: String| PolicyError::Banner {
+            banner: text.to_string(),
+            reason,
+        };
+        let mut parts = text.split("//").map(str::trim);
+        let level = parts.next().unwrap_or_default();
+        let mut compartments: Vec<String> = Vec::new();
+        let mut tlp = Tlp::Clear;
+        let mut rel = Releasability::owner_only();
+        for p in parts {
+            if let Some(t) = p.strip_prefix("TLP:").or_else(|| p.strip_prefix("tlp:")) {
+                tlp = Tlp::parse(t).ok_or_else(|| {
+                    wrong(format!(
+                        "unknown TLP '{t}' (clear, green, amber, amber+strict, red)"
+                    ))
+                })?;
+            } else if let Some(r) = p
+                .strip_prefix("REL TO ")
+                .or_else(|| p.strip_prefix("rel to "))
+            {
+                rel = if r.trim().eq_ignore_ascii_case("all") {
+                    Releasability::All
+                } else {
+                    Releasability::to(
+                        r.split(',')
+                            .map(|s| s.trim().to_string())
+                            .filter(|s| !s.is_empty() && s != owner),
+                    )
+                };
+            } else {
+                compartments.extend(
+                    p.split('/')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty()),
+                );
+            }
+        }
+        self.label(level, compartments, tlp, owner, rel)
+            .map_err(|e| wrong(e.to_string()))
     }
 
     /// A human form of a label, as a banner shows it: `SECRET//GRID//REL TO cert, ministry//TLP:AMBER`.

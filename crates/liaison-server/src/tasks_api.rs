@@ -589,10 +589,11 @@ fn stored(state: &AppState, s: &StoredObject) -> Value {
     })
 }
 
-/// Run `f` with a [`Work`] for the caller, off the async threads.
-async fn with_work<T: Send + 'static>(
+/// Run `f` with the task and alert operations of `subject` (a [`Work`]), off the async
+/// threads. The REST routes and the web UI both go through here.
+pub(crate) async fn with_work<T: Send + 'static>(
     state: &AppState,
-    caller: Caller,
+    subject: liaison_policy::Subject,
     f: impl FnOnce(&Work<'_>) -> Result<T, WorkError> + Send + 'static,
 ) -> Result<T, AppError> {
     let st = state.clone();
@@ -602,7 +603,7 @@ async fn with_work<T: Send + 'static>(
             store: &st.0.store,
             dir: &setup.directory,
             templates: &setup.templates,
-            subject: &caller.subject,
+            subject: &subject,
             now: liaison_stix::Timestamp::now().millis(),
         };
         f(&w).map_err(AppError::from)
@@ -620,52 +621,12 @@ struct NewTaskBody {
 
 /// A label from its banner, owned by the caller's organization.
 fn label_of(state: &AppState, banner: &str, org: &str) -> Result<liaison_policy::Label, AppError> {
-    crate::tasks_api::parse_banner(state.0.store.policy(), banner, org)
-        .map_err(|e| AppError::Unprocessable(format!("label: {e}")))
-}
-
-/// Parse a label banner (`SECRET//GRID//REL TO cert, ministry//TLP:AMBER`); parts
-/// after the level in any order; missing parts: no compartments, owner only, TLP:CLEAR.
-pub fn parse_banner(
-    policy: &liaison_policy::Policy,
-    text: &str,
-    owner: &str,
-) -> Result<liaison_policy::Label, String> {
-    use liaison_policy::{Releasability, Tlp};
-    let mut parts = text.split("//").map(str::trim);
-    let level = parts.next().unwrap_or_default();
-    let mut compartments: Vec<String> = Vec::new();
-    let mut tlp = Tlp::Clear;
-    let mut rel = Releasability::owner_only();
-    for p in parts {
-        if let Some(t) = p.strip_prefix("TLP:").or_else(|| p.strip_prefix("tlp:")) {
-            tlp = Tlp::parse(t).ok_or_else(|| {
-                format!("'{text}': unknown TLP '{t}' (clear, green, amber, amber+strict, red)")
-            })?;
-        } else if let Some(r) = p
-            .strip_prefix("REL TO ")
-            .or_else(|| p.strip_prefix("rel to "))
-        {
-            rel = if r.trim().eq_ignore_ascii_case("all") {
-                Releasability::All
-            } else {
-                Releasability::to(
-                    r.split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty() && s != owner),
-                )
-            };
-        } else {
-            compartments.extend(
-                p.split('/')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty()),
-            );
-        }
-    }
-    policy
-        .label(level, compartments, tlp, owner, rel)
-        .map_err(|e| format!("'{text}': {e}"))
+    state
+        .0
+        .store
+        .policy()
+        .parse_banner(banner, org)
+        .map_err(|e| AppError::Unprocessable(e.to_string()))
 }
 
 async fn create_task(
@@ -680,7 +641,7 @@ async fn create_task(
     }
     let st = state.clone();
     let by = caller.subject.name.clone();
-    let s = with_work(&state, caller, move |w| w.create(&spec)).await?;
+    let s = with_work(&state, caller.subject, move |w| w.create(&spec)).await?;
     state.audit(&by, WRITE, Some(s.object.id()), "task created");
     Ok(json_response(StatusCode::CREATED, &stored(&st, &s)))
 }
@@ -691,7 +652,7 @@ async fn list_tasks(
     Query(f): Query<TaskFilter>,
 ) -> Result<Response, AppError> {
     allow(&caller, Scope::Read)?;
-    let rows = with_work(&state, caller, move |w| w.tasks(&f)).await?;
+    let rows = with_work(&state, caller.subject, move |w| w.tasks(&f)).await?;
     let list: Vec<Value> = rows.iter().map(|(s, _)| stored(&state, s)).collect();
     Ok(json_response(StatusCode::OK, &json!({ "tasks": list })))
 }
@@ -709,7 +670,7 @@ async fn show_task(
     Query(p): Query<HistoryParam>,
 ) -> Result<Response, AppError> {
     allow(&caller, Scope::Read)?;
-    let (latest, history) = with_work(&state, caller, move |w| {
+    let (latest, history) = with_work(&state, caller.subject, move |w| {
         let (s, _) = w.task(&id)?;
         let h = if p.history {
             Some(w.task_history(&id)?)
@@ -741,7 +702,7 @@ async fn task_stats(
     Query(p): Query<QuarterParam>,
 ) -> Result<Response, AppError> {
     allow(&caller, Scope::Read)?;
-    let st = with_work(&state, caller, move |w| {
+    let st = with_work(&state, caller.subject, move |w| {
         let q = match &p.quarter {
             Some(q) => Quarter::parse(q)?,
             None => Quarter::of(w.now),
@@ -840,7 +801,7 @@ async fn task_action(
     let now = liaison_stix::Timestamp::now().millis();
     let act = task_action_of(&action, b, now)?;
     let by = caller.subject.name.clone();
-    let s = with_work(&state, caller, move |w| w.change(&id, act)).await?;
+    let s = with_work(&state, caller.subject, move |w| w.change(&id, act)).await?;
     state.audit(&by, WRITE, Some(s.object.id()), &format!("task {action}"));
     Ok(json_response(StatusCode::OK, &stored(&state, &s)))
 }
@@ -851,7 +812,7 @@ async fn list_alerts(
     Query(f): Query<AlertFilter>,
 ) -> Result<Response, AppError> {
     allow(&caller, Scope::Read)?;
-    let rows = with_work(&state, caller, move |w| w.alerts(&f)).await?;
+    let rows = with_work(&state, caller.subject, move |w| w.alerts(&f)).await?;
     let list: Vec<Value> = rows.iter().map(|(s, _)| stored(&state, s)).collect();
     Ok(json_response(StatusCode::OK, &json!({ "alerts": list })))
 }
@@ -863,7 +824,7 @@ async fn show_alert(
     Query(p): Query<HistoryParam>,
 ) -> Result<Response, AppError> {
     allow(&caller, Scope::Read)?;
-    let (latest, history) = with_work(&state, caller, move |w| {
+    let (latest, history) = with_work(&state, caller.subject, move |w| {
         let (s, _) = w.alert(&id)?;
         let h = if p.history {
             Some(w.alert_history(&id)?)
@@ -888,7 +849,7 @@ async fn alert_accuracy(
     caller: Caller,
 ) -> Result<Response, AppError> {
     allow(&caller, Scope::Read)?;
-    let a = with_work(&state, caller, |w| w.accuracy()).await?;
+    let a = with_work(&state, caller.subject, |w| w.accuracy()).await?;
     Ok(json_response(StatusCode::OK, &json!(a)))
 }
 
@@ -923,7 +884,7 @@ async fn alert_action(
     let st = state.clone();
     let v = match action.as_str() {
         "acknowledge" => {
-            let s = with_work(&state, caller, move |w| {
+            let s = with_work(&state, caller.subject, move |w| {
                 w.triage(&id, Triage::Acknowledged { by })
             })
             .await?;
@@ -935,7 +896,7 @@ async fn alert_action(
                     "$.reason: a dismissal needs a reason (it feeds the accuracy figures)".into(),
                 )
             })?;
-            let s = with_work(&state, caller, move |w| {
+            let s = with_work(&state, caller.subject, move |w| {
                 w.triage(&id, Triage::Dismissed { by, reason })
             })
             .await?;
@@ -950,11 +911,12 @@ async fn alert_action(
                 assignees: b.assignees,
                 ..NewTask::default()
             };
-            let (task, alert) = with_work(&state, caller, move |w| w.escalate(&id, spec)).await?;
+            let (task, alert) =
+                with_work(&state, caller.subject, move |w| w.escalate(&id, spec)).await?;
             json!({"task": stored(&st, &task), "alert": stored(&st, &alert)})
         }
         "promote" => {
-            let (alert, n) = with_work(&state, caller, move |w| w.promote(&id)).await?;
+            let (alert, n) = with_work(&state, caller.subject, move |w| w.promote(&id)).await?;
             json!({"alert": stored(&st, &alert), "objects_created": n})
         }
         _ => return Err(AppError::NotFound),

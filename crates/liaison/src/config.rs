@@ -2,7 +2,7 @@
 //! `LIAISON_*` environment variables.
 
 use anyhow::{bail, Context, Result};
-use liaison_policy::{Label, Policy, Releasability, Role, Subject, Tlp};
+use liaison_policy::{Label, Policy, Role, Subject};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -394,40 +394,5 @@ impl Config {
 /// parse_label(&policy, "RESTRICTED//REL TO ALL//TLP:GREEN", "cert")
 /// ```
 pub fn parse_label(policy: &Policy, text: &str, owner: &str) -> Result<Label> {
-    let mut parts = text.split("//").map(str::trim);
-    let level = parts.next().unwrap_or_default();
-    let mut compartments: Vec<String> = Vec::new();
-    let mut tlp = Tlp::Clear;
-    let mut rel = Releasability::owner_only();
-    for p in parts {
-        if let Some(t) = p.strip_prefix("TLP:").or_else(|| p.strip_prefix("tlp:")) {
-            tlp = Tlp::parse(t).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "label '{text}': unknown TLP '{t}' (clear, green, amber, amber+strict, red)"
-                )
-            })?;
-        } else if let Some(r) = p
-            .strip_prefix("REL TO ")
-            .or_else(|| p.strip_prefix("rel to "))
-        {
-            if r.trim().eq_ignore_ascii_case("all") {
-                rel = Releasability::All;
-            } else {
-                rel = Releasability::to(
-                    r.split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty() && s != owner),
-                );
-            }
-        } else {
-            compartments.extend(
-                p.split('/')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty()),
-            );
-        }
-    }
-    policy
-        .label(level, compartments, tlp, owner, rel)
-        .with_context(|| format!("label '{text}'"))
+    Ok(policy.parse_banner(text, owner)?)
 }

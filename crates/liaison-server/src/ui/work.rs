@@ -9,12 +9,11 @@ use super::html::{banner, esc, url};
 use super::i18n::{t, M};
 use super::pages::obj_link;
 use super::{redirect, Viewer};
-use crate::tasks_api::{AlertFilter, Work, WorkError};
-use crate::{blocking, AppError, AppState, Path, Query};
+use crate::tasks_api::{AlertFilter, WorkError};
+use crate::{AppError, AppState, Path, Query};
 use axum::extract::State;
 use axum::response::Response;
 use axum::Form;
-use liaison_policy::Subject;
 use liaison_tasks::alert::{state_of, Severity, Triage};
 use liaison_tasks::time::fmt_ms;
 use liaison_tasks::{clock, Action, NewTask, Party, Status, Task, TaskFilter};
@@ -24,26 +23,7 @@ use std::fmt::Write;
 
 pub(crate) use liaison_tasks::alert::ALERT_TYPE;
 
-/// Run `f` with the task and alert operations of `subject`, off the async threads.
-pub(crate) async fn with_work<T: Send + 'static>(
-    state: &AppState,
-    subject: Subject,
-    f: impl FnOnce(&Work<'_>) -> Result<T, WorkError> + Send + 'static,
-) -> Result<T, AppError> {
-    let st = state.clone();
-    let setup = state.tasks();
-    blocking(move || {
-        let w = Work {
-            store: &st.0.store,
-            dir: &setup.directory,
-            templates: &setup.templates,
-            subject: &subject,
-            now: liaison_stix::Timestamp::now().millis(),
-        };
-        f(&w).map_err(AppError::from)
-    })
-    .await
-}
+pub(crate) use crate::tasks_api::with_work;
 
 pub(crate) fn severity_of(v: &Value) -> Severity {
     v["alert_severity"]
