@@ -357,3 +357,36 @@ async fn big_pages_record_a_count_and_the_query() {
         reads[0]
     );
 }
+
+/// The web UI's sign-in form is a login like the API's: refusals and successes are
+/// recorded, the password never.
+#[tokio::test]
+async fn web_ui_logins_are_recorded_without_the_password() {
+    let a = audited();
+    let f = &a.f;
+    f.state
+        .auth()
+        .set_password("admin", "web-Real-8Kq")
+        .unwrap();
+    let post = |password: &str| {
+        Request::post("/ui/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", "liaison_login_csrf=tok-1")
+            .body(Body::from(format!(
+                "username=admin&password={password}&csrf=tok-1"
+            )))
+            .unwrap()
+    };
+    let r = f.call(post("web-Wrong-3Zp")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = f.call(post("web-Real-8Kq")).await;
+    assert!(r.status.is_redirection(), "{:?}", r.status);
+    let details: Vec<String> = a
+        .by("admin", "login")
+        .into_iter()
+        .map(|r| r.detail)
+        .collect();
+    assert_eq!(details, ["web login: refused", "web login: ok"]);
+    let text = a.text();
+    assert!(!text.contains("web-Wrong-3Zp") && !text.contains("web-Real-8Kq"));
+}

@@ -376,6 +376,7 @@ pub(crate) async fn tokens(
     match f.action.as_str() {
         "revoke" => {
             let st = state.clone();
+            let asked = f.id.clone();
             let r = blocking(move || {
                 st.0.auth.revoke_token(&f.id, None).map_err(|e| match e {
                     crate::AuthError::Unknown(_) => AppError::NotFound,
@@ -383,6 +384,13 @@ pub(crate) async fn tokens(
                 })
             })
             .await;
+            let outcome = if r.is_ok() { "ok" } else { "refused" };
+            state.audit(
+                &v.caller.subject.name,
+                liaison_protect::audit::action::PERMISSION,
+                Some(&asked),
+                &format!("token revoke (web): {outcome}"),
+            );
             match r {
                 Ok(()) => super::redirect("/ui/admin#tokens"),
                 Err(e) => v.error(e),
@@ -414,6 +422,18 @@ pub(crate) async fn tokens(
                     .map_err(|e| AppError::Internal(e.to_string()))
             })
             .await;
+            if let Ok((info, _)) = &r {
+                state.audit(
+                    &v.caller.subject.name,
+                    liaison_protect::audit::action::PERMISSION,
+                    Some(&info.id),
+                    &format!(
+                        "token created (web) for {} scope {}",
+                        info.user,
+                        info.scope.as_str()
+                    ),
+                );
+            }
             match r {
                 Ok((info, secret)) => {
                     let b = format!(

@@ -425,7 +425,14 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, f: Form<LoginF
     let st = state.clone();
     let user = f.username.clone();
     let checked = blocking(move || {
+        use liaison_protect::audit::action::LOGIN;
         if st.0.failures.blocked(&f.username) {
+            st.audit(
+                &f.username,
+                LOGIN,
+                None,
+                "web login: refused (too many failures)",
+            );
             return Err(AppError::TooManyRequests);
         }
         let known = st.0.users.get(&f.username).is_some();
@@ -437,6 +444,16 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, f: Form<LoginF
         if !ok {
             st.0.failures.record(&f.username);
         }
+        st.audit(
+            &f.username,
+            LOGIN,
+            None,
+            if ok {
+                "web login: ok"
+            } else {
+                "web login: refused"
+            },
+        );
         Ok(ok)
     })
     .await;
