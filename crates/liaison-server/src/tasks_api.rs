@@ -663,6 +663,22 @@ struct HistoryParam {
     history: bool,
 }
 
+/// A task or alert as JSON, with every version (oldest first) when the history was read.
+fn with_history(
+    state: &AppState,
+    latest: &liaison_store::StoredObject,
+    history: Option<Vec<liaison_store::StoredObject>>,
+) -> Response {
+    let mut v = stored(state, latest);
+    if let Some(h) = history {
+        v["history"] = json!(h
+            .iter()
+            .map(|s| state.0.store.labelled_value(s))
+            .collect::<Vec<_>>());
+    }
+    json_response(StatusCode::OK, &v)
+}
+
 async fn show_task(
     State(state): State<AppState>,
     caller: Caller,
@@ -680,14 +696,7 @@ async fn show_task(
         Ok((s, h))
     })
     .await?;
-    let mut v = stored(&state, &latest);
-    if let Some(h) = history {
-        v["history"] = json!(h
-            .iter()
-            .map(|s| state.0.store.labelled_value(s))
-            .collect::<Vec<_>>());
-    }
-    Ok(json_response(StatusCode::OK, &v))
+    Ok(with_history(&state, &latest, history))
 }
 
 #[derive(Deserialize, Default)]
@@ -834,14 +843,7 @@ async fn show_alert(
         Ok((s, h))
     })
     .await?;
-    let mut v = stored(&state, &latest);
-    if let Some(h) = history {
-        v["history"] = json!(h
-            .iter()
-            .map(|s| state.0.store.labelled_value(s))
-            .collect::<Vec<_>>());
-    }
-    Ok(json_response(StatusCode::OK, &v))
+    Ok(with_history(&state, &latest, history))
 }
 
 async fn alert_accuracy(
