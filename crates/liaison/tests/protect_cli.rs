@@ -323,6 +323,18 @@ fn audit_records_reads_writes_exports_and_detects_tampering() {
     );
     assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
 
+    // The log names every user's searches and ids: a reader who is not an
+    // administrator may not query it.
+    let mut cfg = std::fs::read_to_string(data.join("config.toml")).unwrap();
+    cfg.push_str(
+        "\n[[users]]\nname = \"reader\"\norg = \"cert\"\nclearance = \"TOP SECRET\"\ncompartments = [\"GRID\"]\nroles = [\"reader\"]\n",
+    );
+    std::fs::write(data.join("config.toml"), cfg).unwrap();
+    let r = keyed(&data, &key, &["--as", "reader", "audit", "query", "--json"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(r.stderr.contains("administrators only"), "{}", r.stderr);
+
     let r = keyed(&data, &key, &["audit", "verify"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 

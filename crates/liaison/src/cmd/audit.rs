@@ -116,6 +116,16 @@ pub fn run(ctx: &Ctx, c: AuditCommand) -> Result<ExitCode> {
             })
         }
         AuditCommand::Query(a) => {
+            // The records name every user's searches and the ids they were shown, at
+            // every label: reading them is an administrator's job.
+            let subject =
+                crate::config::Config::load(&ctx.data)?.subject(ctx.as_user.as_deref())?;
+            if !subject.roles.contains(&liaison_policy::Role::Admin) {
+                bail!(
+                    "'{}' may not read the audit log: it names other users' searches and the ids they saw (administrators only)",
+                    subject.name
+                );
+            }
             let q = Query {
                 user: a.user,
                 object: a.object,
