@@ -67,7 +67,7 @@
     var f = document.createElement("form");
     f.className = "dismiss-inline inline";
     var i = document.createElement("input");
-    i.name = "reason"; i.required = true; i.placeholder = "reason"; i.id = "queue-reason";
+    i.name = "reason"; i.required = true; i.placeholder = (document.getElementById("queue").getAttribute("data-t-reason") || "reason"); i.id = "queue-reason";
     f.appendChild(i);
     f.addEventListener("submit", function (e) {
       e.preventDefault();
@@ -123,7 +123,66 @@
   }
   setInterval(tick, 30000);
 
-  // Upload with progress, into the streamed import (one transaction).
+  // Upload with progress: the server tells a STIX bundle from a MISP event and
+  // imports it in one transaction under the chosen label; the report is shown as a
+  // summary and tables of refusals and warnings, each with its JSON path.
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function table(id, head, rows) {
+    var t = el("table", null, "list"); t.id = id;
+    var tr = el("tr");
+    head.forEach(function (h) { tr.appendChild(el("th", h)); });
+    var th = el("thead"); th.appendChild(tr); t.appendChild(th);
+    var tb = el("tbody");
+    rows.forEach(function (r) {
+      var row = el("tr");
+      r.forEach(function (c, i) { row.appendChild(el("td", c, i === 0 ? "id" : "")); });
+      tb.appendChild(row);
+    });
+    t.appendChild(tb);
+    return t;
+  }
+
+  function showReport(form, status, rep) {
+    var T = function (k) { return form.getAttribute("data-t-" + k) || k; };
+    var box = document.getElementById("upload-result");
+    box.textContent = ""; box.hidden = false;
+    if (status !== 200 || !rep || rep.new === undefined) {
+      var msg = rep && (rep.description || rep.title) ? (rep.description || rep.title) : "HTTP " + status;
+      var p = el("p", T("failed") + ": " + msg, "error"); p.id = "upload-error"; p.setAttribute("role", "alert");
+      box.appendChild(p);
+      return;
+    }
+    var refused = rep.invalid || [], warnings = rep.warnings || [];
+    var dl = el("dl", null, "summary"); dl.id = "upload-summary";
+    [["format", (rep.format || "").toUpperCase(), "fmt"], ["new", rep.new, "new"], ["updated", rep.updated, "updated"],
+     ["unchanged", rep.unchanged, "unchanged"], ["refused", refused.length, "refused"], ["warnings", warnings.length, "warnings"]]
+      .forEach(function (x) {
+        dl.appendChild(el("dt", T(x[0])));
+        var dd = el("dd", x[1]); dd.setAttribute("data-count", x[2]); dl.appendChild(dd);
+      });
+    box.appendChild(dl);
+    if (rep.container) {
+      var a = el("a", T("open")); a.href = "/ui/object/" + encodeURIComponent(rep.container); a.id = "upload-open";
+      var pa = el("p"); pa.appendChild(a); box.appendChild(pa);
+    }
+    if (refused.length) {
+      box.appendChild(el("h2", T("refused")));
+      box.appendChild(table("upload-refusals", [T("path"), "id", T("reason")],
+        refused.map(function (r) { return [r.path, r.id || "", r.reason]; })));
+    }
+    if (warnings.length) {
+      box.appendChild(el("h2", T("warnings")));
+      box.appendChild(table("upload-warnings", [T("path"), T("reason")],
+        warnings.map(function (w) { return [w.path, w.message]; })));
+    }
+  }
+
   function setupUpload() {
     var form = document.getElementById("upload-form");
     if (!form) return;
@@ -133,20 +192,35 @@
       if (!file) return;
       var bar = document.getElementById("upload-progress");
       var out = document.getElementById("upload-report");
-      bar.hidden = false; bar.value = 0; out.textContent = "";
+      var state = document.getElementById("upload-state");
+      var box = document.getElementById("upload-result");
+      bar.hidden = false; bar.value = 0; out.textContent = ""; box.hidden = true;
+      out.removeAttribute("data-status");
+      var q = "?format=" + encodeURIComponent(document.getElementById("upload-format").value) +
+              "&label=" + encodeURIComponent(document.getElementById("upload-label").value.trim());
       var x = new XMLHttpRequest();
-      x.open("POST", "/api/v1/import");
+      x.open("POST", "/ui/upload/import" + q);
       x.setRequestHeader("Content-Type", "application/json");
       x.setRequestHeader("X-CSRF-Token", form.getAttribute("data-csrf"));
-      x.upload.onprogress = function (ev) { if (ev.lengthComputable) bar.value = Math.round(100 * ev.loaded / ev.total); };
+      x.upload.onprogress = function (ev) {
+        if (ev.lengthComputable) bar.value = Math.round(100 * ev.loaded / ev.total);
+        state.textContent = Math.round(ev.loaded / 1024) + " / " + Math.round(ev.total / 1024) + " KiB";
+      };
+      x.upload.onload = function () { state.textContent = form.getAttribute("data-t-importing"); };
       x.onload = function () {
         bar.value = 100;
-        var text = x.responseText;
-        try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (err) { /* shown as is */ }
-        out.textContent = "HTTP " + x.status + "\n" + text;
+        state.textContent = "";
+        var rep = null;
+        try { rep = JSON.parse(x.responseText); } catch (err) { rep = null; }
+        out.textContent = "HTTP " + x.status + "\n" + (rep ? JSON.stringify(rep, null, 2) : x.responseText);
+        showReport(form, x.status, rep);
         out.setAttribute("data-status", String(x.status));
       };
-      x.onerror = function () { out.textContent = "upload failed"; out.setAttribute("data-status", "0"); };
+      x.onerror = function () {
+        state.textContent = "";
+        showReport(form, 0, null);
+        out.setAttribute("data-status", "0");
+      };
       x.send(file);
     });
   }

@@ -442,14 +442,27 @@ impl Read for ChannelReader {
     }
 }
 
+/// Parameters of `POST /import`.
+#[derive(Deserialize, Default)]
+pub(crate) struct ImportParams {
+    /// Stop at the first invalid object and store nothing.
+    #[serde(default)]
+    pub strict: bool,
+    /// The label (a banner, `SECRET//GRID//TLP:AMBER`) of objects that carry none;
+    /// refused when the caller may not write at it.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
 /// `POST /import`: a bundle streamed through the parser into one transaction.
-async fn import(
+pub(crate) async fn import(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<WriteParams>,
+    Query(p): Query<ImportParams>,
     req: axum::extract::Request,
 ) -> Result<Response, AppError> {
     rest_caller(&caller, Scope::Write)?;
+    let default_label = crate::ui::upload_label(&state, &caller.subject, p.label.as_deref())?;
     let user = caller.subject.name.clone();
     let limit = state.0.settings.max_body;
     let (tx, rx) = tokio::sync::mpsc::channel(16);
@@ -549,6 +562,7 @@ async fn import(
         });
         let opts = ImportOptions {
             strict: p.strict,
+            default_label,
             ..Default::default()
         };
         let result =

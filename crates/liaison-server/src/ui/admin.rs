@@ -12,24 +12,6 @@ use liaison_store::Store;
 use serde_json::Value;
 use std::fmt::Write;
 
-pub(crate) async fn upload(v: Viewer) -> Response {
-    let l = v.lang;
-    // The file goes to the streamed REST import (one transaction); the script shows
-    // the upload's progress and the import report.
-    let b = format!(
-        "<h1>{}</h1><p>{}</p><form id=\"upload-form\" class=\"stack\" data-csrf=\"{}\">\
-         <input type=\"file\" id=\"upload-file\" accept=\".json,application/json\" required>\
-         <button id=\"upload-go\">{}</button></form>\
-         <progress id=\"upload-progress\" max=\"100\" value=\"0\" hidden></progress>\
-         <pre id=\"upload-report\" class=\"report\"></pre>",
-        t(l, M::Upload),
-        t(l, M::UploadHelp),
-        esc(&v.csrf),
-        t(l, M::UploadStart)
-    );
-    v.page("upload", t(l, M::Upload), None, &b)
-}
-
 pub(crate) async fn export(v: Viewer) -> Response {
     let l = v.lang;
     let b = format!(

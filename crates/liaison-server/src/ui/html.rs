@@ -98,6 +98,56 @@ pub struct Shell<'a> {
     pub csrf: &'a str,
     /// Which nav entry is current.
     pub nav: &'a str,
+    /// The page's own address (path and query, without `lang`), which the language
+    /// switcher links to; `None` for an answer to a form post.
+    pub here: Option<&'a str>,
+}
+
+/// The language switcher: the same page in each language, each language named in
+/// itself. Plain links, so the keyboard reaches them with Tab.
+fn lang_switch(o: &mut String, shell: &Shell<'_>) {
+    let here = shell.here.unwrap_or("/ui/");
+    let sep = if here.contains('?') { "&amp;" } else { "?" };
+    let _ = write!(
+        o,
+        "<nav class=\"langs\" aria-label=\"{}\">",
+        t(shell.lang, M::Language)
+    );
+    for (l, name) in [(Lang::En, "English"), (Lang::Zh, "中文")] {
+        let _ = write!(
+            o,
+            "<a href=\"{}{sep}lang={}\" lang=\"{}\" hreflang=\"{}\" id=\"lang-{}\"{}>{name}</a>",
+            esc(here),
+            l.code(),
+            l.code(),
+            l.code(),
+            l.code(),
+            if l == shell.lang {
+                " aria-current=\"true\""
+            } else {
+                ""
+            }
+        );
+    }
+    o.push_str("</nav>");
+}
+
+/// A page address without its `lang` parameter (the switcher adds its own).
+pub fn without_lang(path_and_query: &str) -> String {
+    match path_and_query.split_once('?') {
+        None => path_and_query.to_string(),
+        Some((path, q)) => {
+            let rest: Vec<&str> = q
+                .split('&')
+                .filter(|kv| !kv.is_empty() && !kv.starts_with("lang="))
+                .collect();
+            if rest.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}?{}", rest.join("&"))
+            }
+        }
+    }
 }
 
 /// A whole page: head, navigation, `banner` (top and bottom, when given) around `body`.
@@ -148,13 +198,19 @@ pub fn page(shell: &Shell<'_>, title: &str, banner_html: Option<&str>, body: &st
             "</nav><form class=\"qs\" action=\"/ui/search\" method=\"get\" role=\"search\">\
              <input id=\"q\" name=\"q\" type=\"search\" placeholder=\"{}\" autocomplete=\"off\"></form>\
              <form class=\"out\" action=\"/ui/logout\" method=\"post\"><span class=\"who\">{} <b id=\"whoami\">{}</b></span>\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>{}</button></form></header>",
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>{}</button></form>",
             esc(t(l, M::SearchPlaceholder)),
             t(l, M::Signed),
             esc(user),
             esc(shell.csrf),
             t(l, M::SignOut)
         );
+        lang_switch(&mut o, shell);
+        o.push_str("</header>");
+    } else {
+        o.push_str("<header class=\"top bare\">");
+        lang_switch(&mut o, shell);
+        o.push_str("</header>");
     }
     o.push_str("<main>");
     o.push_str(body);
@@ -172,6 +228,27 @@ pub fn page(shell: &Shell<'_>, title: &str, banner_html: Option<&str>, body: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_switcher_keeps_the_page_and_drops_an_old_language() {
+        assert_eq!(without_lang("/ui/search?q=x&lang=zh&type=y"), "/ui/search?q=x&type=y");
+        assert_eq!(without_lang("/ui/?lang=en"), "/ui/");
+        assert_eq!(without_lang("/ui/tasks"), "/ui/tasks");
+        let shell = Shell {
+            lang: Lang::Zh,
+            user: None,
+            admin: false,
+            csrf: "",
+            nav: "",
+            here: Some("/ui/search?q=a&b"),
+        };
+        let html = page(&shell, "t", None, "");
+        assert!(
+            html.contains("href=\"/ui/search?q=a&amp;b&amp;lang=en\""),
+            "{html}"
+        );
+        assert!(html.contains("id=\"lang-zh\" aria-current=\"true\""), "{html}");
+    }
 
     #[test]
     fn escapes_markup_and_quotes() {

@@ -11,7 +11,10 @@ mod admin;
 mod html;
 pub mod i18n;
 mod pages;
+mod upload;
 mod work;
+
+pub(crate) use upload::upload_label;
 
 use crate::{blocking, AppError, AppState, Caller, SESSION_COOKIE};
 use axum::extract::{FromRequestParts, State};
@@ -49,7 +52,8 @@ pub fn router() -> Router<AppState> {
         .route("/ui/alerts", get(work::alerts))
         .route("/ui/alert/{id}", get(work::alert))
         .route("/ui/alert/{id}/act", post(work::alert_act))
-        .route("/ui/upload", get(admin::upload))
+        .route("/ui/upload", get(upload::page))
+        .route("/ui/upload/import", post(upload::import))
         .route("/ui/export", get(admin::export))
         .route("/ui/export/selection", get(admin::export_selection))
         .route("/ui/feeds", get(admin::feeds))
@@ -115,6 +119,8 @@ pub(crate) struct Viewer {
     pub csrf: String,
     /// The page language.
     pub lang: Lang,
+    /// The page's address without `lang` (for the language switcher), for GETs.
+    pub here: Option<String>,
 }
 
 impl Viewer {
@@ -125,6 +131,7 @@ impl Viewer {
             admin: self.is_admin(),
             csrf: &self.csrf,
             nav,
+            here: self.here.as_deref(),
         }
     }
 
@@ -195,7 +202,15 @@ impl FromRequestParts<AppState> for Viewer {
                 let csrf = crate::session_cookie(&parts.headers)
                     .map(|s| csrf_of(&s))
                     .unwrap_or_default();
-                Ok(Viewer { caller, csrf, lang })
+                let here = (parts.method == axum::http::Method::GET)
+                    .then(|| parts.uri.path_and_query().map(|p| html::without_lang(p.as_str())))
+                    .flatten();
+                Ok(Viewer {
+                    caller,
+                    csrf,
+                    lang,
+                    here,
+                })
             }
             Err(AppError::Unauthorized) => {
                 let next = parts
@@ -262,6 +277,7 @@ fn error_page(lang: Lang, status: StatusCode, msg: &str) -> Response {
         admin: false,
         csrf: "",
         nav: "",
+        here: None,
     };
     let body = format!(
         "<h1>{}</h1><p class=\"error\">{}</p><p><a href=\"/ui/\">{}</a></p>",
@@ -281,6 +297,7 @@ pub(crate) fn not_found(lang: Lang) -> Response {
         admin: false,
         csrf: "",
         nav: "",
+        here: None,
     };
     let body = format!(
         "<h1>{}</h1><p>{}</p><p><a href=\"/ui/\">{}</a></p>",
@@ -351,12 +368,14 @@ fn login_page(
             rand::thread_rng().fill_bytes(&mut b);
             hex::encode(b)
         });
+    let here = format!("/ui/login?next={}", html::url(next));
     let shell = Shell {
         lang,
         user: None,
         admin: false,
         csrf: "",
         nav: "",
+        here: Some(&here),
     };
     let err = msg
         .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
