@@ -1,19 +1,34 @@
 //! The audit log: an append-only hash chain with Ed25519-signed checkpoints.
 //!
 //! Each record holds its sequence number, the hash of the record before it and its
-//! own hash (SHA-256 over a length-prefixed encoding of every field). A checkpoint
-//! signs `(seq, hash)` of a record; the newest checkpoint is also kept apart from the
-//! log (the *head*), so cutting records off the end shows. The log is JSON lines, one
-//! record or checkpoint a line, so ordinary tools read it.
+//! own hash. A checkpoint signs `(seq, hash)` of a record; the *head* kept apart from
+//! the log signs `(seq, hash, length of the log in bytes)` and is re-signed after every
+//! append, so cutting anything off the end shows — a whole record, the checkpoint
+//! line after it, or half a line. The log is JSON lines, one record or checkpoint a
+//! line, so ordinary tools read it.
+//!
+//! Record lines (version 2) are written in a fixed field order and the record's hash is
+//! SHA-256 over the line's own bytes up to `,"hash":`: a verifier checks a record by
+//! hashing bytes it already holds, without parsing JSON or re-serialising anything,
+//! and any changed byte shows (also formatting the JSON would not change). A sealed
+//! record keeps only `seq` and `prev` in clear; who, what, which and when are one
+//! AES-256-GCM envelope (`enc`, with its version byte first) bound to the record's
+//! number. The chain runs over the line as stored, ciphertext included: verifying
+//! needs no decryption key (an auditor holds only the public key), costs no
+//! decryption, and a flipped ciphertext byte breaks the hash like any other byte.
+//! Version-1 lines (fields re-encoded and hashed) written before still verify.
 //!
 //! [`Verifier`] reads the lines in order and names what is wrong: a record whose
 //! contents no longer match its hash (altered), a gap in the numbering (deleted), a
 //! record out of order (reordered), one that does not belong in the chain (inserted),
 //! a record whose successor chains to a different hash (altered and re-hashed, or
-//! replaced), a checkpoint whose signature or hash does not hold, and a log shorter
-//! than its head (truncated). Records after the newest checkpoint are covered by the
-//! chain but by no signature yet: a verifier says how many.
+//! replaced), a checkpoint whose signature or hash does not hold, a log shorter than
+//! its head (truncated) and a missing head. Records after the head are covered by
+//! the chain but by no signature (a crash between appending and re-signing the head,
+//! or a writer without the signing key): the report counts them apart from tampering
+//! and does not call the log intact.
 
+use crate::cipher::{Key, Sealer};
 use crate::{b64, malformed, ProtectError};
 use base64::Engine;
 use ed25519_dalek::{Signer, Verifier as _};
@@ -94,22 +109,160 @@ fn put(h: &mut Sha256, s: &[u8]) {
 }
 
 impl Record {
-    /// The hash this record's contents give.
+    /// The hash this record's contents give (version 2: over its line, see [`Record::to_line`]).
     pub fn compute_hash(&self) -> Hash {
-        hash_fields(
+        let mut out = String::with_capacity(256);
+        write_body(
+            &mut out,
             self.seq,
+            &self.prev,
             self.ts,
             &self.user,
             &self.action,
             self.object.as_deref(),
             &self.detail,
-            &self.prev,
-        )
+        );
+        v2_hash(out.as_bytes())
     }
 
-    /// The record as one JSON line (no newline).
+    /// The record as one plain (version-2) JSON line, no newline: the line a plain log
+    /// holds for it. For a record read from a sealed log it is the decrypted view.
     pub fn to_line(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let mut out = String::with_capacity(256);
+        write_body(
+            &mut out,
+            self.seq,
+            &self.prev,
+            self.ts,
+            &self.user,
+            &self.action,
+            self.object.as_deref(),
+            &self.detail,
+        );
+        push_hash_tail(&mut out, &self.hash);
+        out
+    }
+}
+
+/// Start of every version-2 record line.
+const V2_PREFIX: &[u8] = b"{\"v\":2,\"seq\":";
+/// `,"hash":"` + 64 hex digits + `"}`: how every version-2 record line ends.
+const HASH_TAIL: usize = 9 + 64 + 2;
+const V2_DOMAIN: &[u8] = b"liaison-audit-v2\0";
+
+fn v2_hash(body: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update(V2_DOMAIN);
+    h.update(body);
+    h.finalize().into()
+}
+
+fn push_hex(out: &mut String, h: &Hash) {
+    let mut buf = [0u8; 64];
+    // Cannot fail: the buffer is exactly twice the input.
+    let _ = hex::encode_to_slice(h, &mut buf);
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+}
+
+fn push_hash_tail(out: &mut String, h: &Hash) {
+    out.push_str(",\"hash\":\"");
+    push_hex(out, h);
+    out.push_str("\"}");
+}
+
+/// A JSON string, escaped as serde_json escapes it (quotes, backslashes, controls).
+fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    }
+}
+
+/// `"ts":…,"user":…,"action":…[,"object":…][,"detail":…]`
+fn push_fields(
+    out: &mut String,
+    ts: i64,
+    user: &str,
+    action: &str,
+    object: Option<&str>,
+    detail: &str,
+) {
+    use std::fmt::Write;
+    let _ = write!(out, "\"ts\":{ts},\"user\":");
+    push_json_str(out, user);
+    out.push_str(",\"action\":");
+    push_json_str(out, action);
+    if let Some(o) = object {
+        out.push_str(",\"object\":");
+        push_json_str(out, o);
+    }
+    if !detail.is_empty() {
+        out.push_str(",\"detail\":");
+        push_json_str(out, detail);
+    }
+}
+
+fn push_head(out: &mut String, seq: u64, prev: &Hash) {
+    use std::fmt::Write;
+    let _ = write!(out, "{{\"v\":2,\"seq\":{seq},\"prev\":\"");
+    push_hex(out, prev);
+    out.push('"');
+}
+
+/// The plain line up to (not including) its hash.
+#[allow(clippy::too_many_arguments)]
+fn write_body(
+    out: &mut String,
+    seq: u64,
+    prev: &Hash,
+    ts: i64,
+    user: &str,
+    action: &str,
+    object: Option<&str>,
+    detail: &str,
+) {
+    push_head(out, seq, prev);
+    out.push(',');
+    push_fields(out, ts, user, action, object, detail);
+}
+
+fn seal_aad(seq: u64) -> [u8; 25] {
+    let mut a = [0u8; 25];
+    a[..17].copy_from_slice(V2_DOMAIN);
+    a[17..].copy_from_slice(&seq.to_le_bytes());
+    a
+}
+
+/// The key that seals audit records of an encrypted deployment.
+///
+/// Derived one-way from the audit signing key's seed (which the keyring keeps wrapped
+/// by the master key): it survives master-key rotation (a re-wrap) and data-key rekeys
+/// untouched, which an append-only log needs, since its old records are never
+/// rewritten. Knowing it reveals nothing of the signing key.
+#[derive(Debug)]
+pub struct AuditKey(Sealer);
+
+impl AuditKey {
+    /// The sealing key belonging to an audit signing key.
+    pub fn derive(signing: &ed25519_dalek::SigningKey) -> Self {
+        let seed = zeroize::Zeroizing::new(signing.to_bytes());
+        let mut h = Sha256::new();
+        h.update(b"liaison audit record key v1\0");
+        h.update(seed.as_slice());
+        AuditKey(Sealer::new(&Key::from_bytes(h.finalize().into())))
+    }
+
+    /// A sealing key given directly.
+    pub fn from_key(key: &Key) -> Self {
+        AuditKey(Sealer::new(key))
+    }
+
+    /// Its public fingerprint.
+    pub fn fingerprint(&self) -> &str {
+        self.0.fingerprint()
     }
 }
 
@@ -189,12 +342,20 @@ impl Chain {
         }
     }
 
+    /// Continue after the record numbered `seq` with hash `hash`.
+    pub fn resume(seq: u64, hash: Hash) -> Self {
+        Chain {
+            next: seq + 1,
+            prev: hash,
+        }
+    }
+
     /// The last record's sequence number and hash (`0`, zeros when empty).
     pub fn last(&self) -> (u64, Hash) {
         (self.next - 1, self.prev)
     }
 
-    /// Append a record.
+    /// Append a record (plain).
     pub fn append(
         &mut self,
         ts: i64,
@@ -218,9 +379,46 @@ impl Chain {
         self.prev = r.hash;
         r
     }
+
+    /// Append a record's line (no newline) to `out`, sealed under `seal` when given,
+    /// and return its number and hash. The writer's fast path: no [`Record`] is built.
+    #[allow(clippy::too_many_arguments)]
+    pub fn append_to(
+        &mut self,
+        out: &mut String,
+        ts: i64,
+        user: &str,
+        action: &str,
+        object: Option<&str>,
+        detail: &str,
+        seal: Option<&AuditKey>,
+    ) -> Result<(u64, Hash), ProtectError> {
+        let seq = self.next;
+        let start = out.len();
+        match seal {
+            None => write_body(out, seq, &self.prev, ts, user, action, object, detail),
+            Some(k) => {
+                let mut payload = String::with_capacity(160);
+                payload.push('{');
+                push_fields(&mut payload, ts, user, action, object, detail);
+                payload.push('}');
+                let env = k.0.seal(&seal_aad(seq), payload.as_bytes())?;
+                push_head(out, seq, &self.prev);
+                out.push_str(",\"enc\":\"");
+                b64().encode_string(&env, out);
+                out.push('"');
+            }
+        }
+        let hash = v2_hash(&out.as_bytes()[start..]);
+        push_hash_tail(out, &hash);
+        self.next += 1;
+        self.prev = hash;
+        Ok((seq, hash))
+    }
 }
 
-/// A signed checkpoint: the signer vouches that record `seq` has hash `hash`.
+/// A signed checkpoint: the signer vouches that record `seq` has hash `hash` and, for
+/// a head, that the log is `len` bytes long.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// The record vouched for.
@@ -228,16 +426,25 @@ pub struct Checkpoint {
     /// Its hash.
     #[serde(with = "hex32")]
     pub hash: Hash,
+    /// The log's length in bytes when signed (heads only): nothing may be cut off it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub len: Option<u64>,
     /// Fingerprint of the signing key.
     pub key: String,
     /// Ed25519 signature (base64).
     pub sig: String,
 }
 
-fn checkpoint_message(seq: u64, hash: &Hash) -> Vec<u8> {
-    let mut m = b"liaison-audit-checkpoint-v1\0".to_vec();
+fn checkpoint_message(seq: u64, hash: &Hash, len: Option<u64>) -> Vec<u8> {
+    let mut m = match len {
+        None => b"liaison-audit-checkpoint-v1\0".to_vec(),
+        Some(_) => b"liaison-audit-head-v2\0".to_vec(),
+    };
     m.extend_from_slice(&seq.to_le_bytes());
     m.extend_from_slice(hash);
+    if let Some(l) = len {
+        m.extend_from_slice(&l.to_le_bytes());
+    }
     m
 }
 
@@ -249,10 +456,20 @@ pub fn key_fingerprint(k: &ed25519_dalek::VerifyingKey) -> String {
 impl Checkpoint {
     /// Sign `(seq, hash)`.
     pub fn sign(key: &ed25519_dalek::SigningKey, seq: u64, hash: Hash) -> Self {
-        let sig = key.sign(&checkpoint_message(seq, &hash));
+        Self::sign_inner(key, seq, hash, None)
+    }
+
+    /// Sign a head: `(seq, hash)` of the last record and the log's length in bytes.
+    pub fn sign_head(key: &ed25519_dalek::SigningKey, seq: u64, hash: Hash, len: u64) -> Self {
+        Self::sign_inner(key, seq, hash, Some(len))
+    }
+
+    fn sign_inner(key: &ed25519_dalek::SigningKey, seq: u64, hash: Hash, len: Option<u64>) -> Self {
+        let sig = key.sign(&checkpoint_message(seq, &hash, len));
         Checkpoint {
             seq,
             hash,
+            len,
             key: key_fingerprint(&key.verifying_key()),
             sig: b64().encode(sig.to_bytes()),
         }
@@ -273,7 +490,7 @@ impl Checkpoint {
             .map_err(|e| malformed("checkpoint.sig", e.to_string()))?;
         let sig = ed25519_dalek::Signature::from_slice(&raw)
             .map_err(|e| malformed("checkpoint.sig", e.to_string()))?;
-        key.verify(&checkpoint_message(self.seq, &self.hash), &sig)
+        key.verify(&checkpoint_message(self.seq, &self.hash, self.len), &sig)
             .map_err(|_| {
                 ProtectError::BadSignature(format!(
                     "checkpoint of record {} (signed by key {}, pinned key is {})",
@@ -304,17 +521,263 @@ struct CheckpointLine {
     checkpoint: Checkpoint,
 }
 
-/// Parse a line of the log.
+/// Parse a line of a plain log (a sealed record is an error: see [`parse_line_with`]).
 pub fn parse_line(text: &str) -> Result<Line, String> {
+    parse_line_with(text, None)
+}
+
+/// A stored record line, plain or sealed.
+#[derive(Deserialize)]
+struct Stored {
+    seq: u64,
+    #[serde(default)]
+    ts: i64,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    object: Option<String>,
+    #[serde(default)]
+    detail: String,
+    #[serde(default)]
+    enc: Option<String>,
+    #[serde(with = "hex32")]
+    prev: Hash,
+    #[serde(with = "hex32")]
+    hash: Hash,
+}
+
+#[derive(Deserialize)]
+struct Sealed {
+    ts: i64,
+    user: String,
+    action: String,
+    #[serde(default)]
+    object: Option<String>,
+    #[serde(default)]
+    detail: String,
+}
+
+/// Parse a line of the log, opening a sealed record with `key`.
+pub fn parse_line_with(text: &str, key: Option<&AuditKey>) -> Result<Line, String> {
     if text.starts_with("{\"checkpoint\"") {
-        serde_json::from_str::<CheckpointLine>(text)
+        return serde_json::from_str::<CheckpointLine>(text)
             .map(|c| Line::Checkpoint(c.checkpoint))
-            .map_err(|e| e.to_string())
-    } else {
-        serde_json::from_str::<Record>(text)
-            .map(Line::Record)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
     }
+    let st = serde_json::from_str::<Stored>(text).map_err(|e| e.to_string())?;
+    let mut r = Record {
+        seq: st.seq,
+        ts: st.ts,
+        user: st.user,
+        action: st.action,
+        object: st.object,
+        detail: st.detail,
+        prev: st.prev,
+        hash: st.hash,
+    };
+    if let Some(enc) = st.enc {
+        let Some(k) = key else {
+            return Err(format!(
+                "record {} is sealed: reading it needs the audit key (give the master key)",
+                r.seq
+            ));
+        };
+        let what = format!("audit record {}", r.seq);
+        let env = b64()
+            .decode(enc.as_bytes())
+            .map_err(|e| format!("{what}: enc: {e}"))?;
+        let plain =
+            k.0.open(&seal_aad(r.seq), &env, &what)
+                .map_err(|e| e.to_string())?;
+        let p: Sealed =
+            serde_json::from_slice(&plain).map_err(|e| format!("{what}: sealed fields: {e}"))?;
+        r.ts = p.ts;
+        r.user = p.user;
+        r.action = p.action;
+        r.object = p.object;
+        r.detail = p.detail;
+    }
+    Ok(Line::Record(r))
+}
+
+/// The number and hash of a record line, without opening it (continuing a chain).
+pub fn chain_position(line: &[u8]) -> Option<(u64, Hash)> {
+    if line.starts_with(V2_PREFIX) {
+        match scan_v2(line) {
+            Scanned::Record { seq, hash, .. } => Some((seq, hash)),
+            _ => None,
+        }
+    } else {
+        let st = serde_json::from_slice::<Stored>(line).ok()?;
+        Some((st.seq, st.hash))
+    }
+}
+
+/// One line as the verifier needs it: what can be worked out of the line alone (and so
+/// in parallel, on any thread), before the in-order checks.
+#[derive(Debug, Clone)]
+pub enum Scanned {
+    /// A record: its number, the hash it chains to, its hash and whether its contents
+    /// give that hash.
+    Record {
+        /// Number.
+        seq: u64,
+        /// Previous hash.
+        prev: Hash,
+        /// Hash written.
+        hash: Hash,
+        /// Contents match the hash.
+        ok: bool,
+    },
+    /// A checkpoint and whether its signature holds under the pinned key.
+    Checkpoint(Checkpoint, Result<(), String>),
+    /// Not a record or checkpoint.
+    Unreadable(String),
+}
+
+fn lower_hex32(b: &[u8]) -> Option<Hash> {
+    // Lower case only: an upper-case digit decodes the same, and a changed byte must show.
+    if b.len() != 64 || !b.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(b, &mut out).ok()?;
+    Some(out)
+}
+
+/// A version-2 record line: its hash is checked over its own bytes, nothing is parsed
+/// but the number and the previous hash at their fixed places.
+fn scan_v2(line: &[u8]) -> Scanned {
+    let bad = |why: &str| Scanned::Unreadable(why.to_string());
+    if line.len() < V2_PREFIX.len() + 1 + 9 + 64 + 1 + HASH_TAIL {
+        return bad("record line too short");
+    }
+    let (body, tail) = line.split_at(line.len() - HASH_TAIL);
+    if !tail.starts_with(b",\"hash\":\"") || !tail.ends_with(b"\"}") {
+        return bad("record line does not end with its hash");
+    }
+    let Some(hash) = lower_hex32(&tail[9..73]) else {
+        return bad("hash is not 64 lower-case hex digits");
+    };
+    let rest = &body[V2_PREFIX.len()..];
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let seq = std::str::from_utf8(&rest[..digits])
+        .ok()
+        .and_then(|d| d.parse::<u64>().ok());
+    let Some(seq) = seq else {
+        return bad("seq is not a number");
+    };
+    let rest = &rest[digits..];
+    if rest.len() < 9 + 64 + 1 || !rest.starts_with(b",\"prev\":\"") || rest[73] != b'"' {
+        return bad("no prev after seq");
+    }
+    let Some(prev) = lower_hex32(&rest[9..73]) else {
+        return bad("prev is not 64 lower-case hex digits");
+    };
+    Scanned::Record {
+        seq,
+        prev,
+        hash,
+        ok: v2_hash(body) == hash,
+    }
+}
+
+fn check_signature(c: &Checkpoint, key: &ed25519_dalek::VerifyingKey) -> Result<(), String> {
+    if c.key != key_fingerprint(key) {
+        return Err(format!(
+            "names signing key {}, the pinned key is {}",
+            c.key,
+            key_fingerprint(key)
+        ));
+    }
+    c.verify(key).map_err(|e| e.to_string())
+}
+
+/// Work out what one line (without its newline) is, checking a record's hash or a
+/// checkpoint's signature.
+pub fn scan_line(line: &[u8], key: &ed25519_dalek::VerifyingKey) -> Scanned {
+    if line.starts_with(b"{\"checkpoint\"") {
+        return match serde_json::from_slice::<CheckpointLine>(line) {
+            Ok(c) => {
+                let sig = check_signature(&c.checkpoint, key);
+                Scanned::Checkpoint(c.checkpoint, sig)
+            }
+            Err(e) => Scanned::Unreadable(e.to_string()),
+        };
+    }
+    if line.starts_with(V2_PREFIX) {
+        return scan_v2(line);
+    }
+    if line.starts_with(b"{\"v\":") {
+        return Scanned::Unreadable("unknown record version".into());
+    }
+    // Version 1: the fields re-encoded and hashed.
+    match serde_json::from_slice::<RecordRef>(line) {
+        Ok(r) => Scanned::Record {
+            seq: r.seq,
+            prev: r.prev,
+            hash: r.hash,
+            ok: hash_fields(
+                r.seq,
+                r.ts,
+                &r.user,
+                &r.action,
+                r.object.as_deref(),
+                &r.detail,
+                &r.prev,
+            ) == r.hash,
+        },
+        Err(e) => Scanned::Unreadable(e.to_string()),
+    }
+}
+
+/// Scan the lines of `block` (each ended by a newline; a last line without one is
+/// scanned too) on up to `threads` threads, in order.
+pub fn scan_block(block: &[u8], key: &ed25519_dalek::VerifyingKey, threads: usize) -> Vec<Scanned> {
+    fn scan_part(part: &[u8], key: &ed25519_dalek::VerifyingKey) -> Vec<Scanned> {
+        let mut out = Vec::with_capacity(part.len() / 200 + 1);
+        let body = part.strip_suffix(b"\n").unwrap_or(part);
+        if part.is_empty() {
+            return out;
+        }
+        for l in body.split(|&b| b == b'\n') {
+            out.push(scan_line(l, key));
+        }
+        out
+    }
+    let threads = threads.max(1);
+    if threads == 1 || block.len() < 64 * 1024 {
+        return scan_part(block, key);
+    }
+    // Cut the block into `threads` parts at line ends.
+    let mut parts = Vec::with_capacity(threads);
+    let mut start = 0;
+    for i in 1..threads {
+        let target = (block.len() * i / threads).max(start);
+        let end = match block[target..].iter().position(|&b| b == b'\n') {
+            Some(p) => target + p + 1,
+            None => block.len(),
+        };
+        parts.push(&block[start..end]);
+        start = end;
+    }
+    parts.push(&block[start..]);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = parts[1..]
+            .iter()
+            .map(|p| s.spawn(move || scan_part(p, key)))
+            .collect();
+        let mut out = scan_part(parts[0], key);
+        for h in handles {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+        out
+    })
 }
 
 /// What a verification found wrong. `line` is the 1-based line of the log.
@@ -387,6 +850,18 @@ pub enum Problem {
         /// Line.
         line: u64,
     },
+    /// The log is shorter than the signed head says: something was cut off its end.
+    Shortened {
+        /// Bytes found.
+        len: u64,
+        /// Bytes the head vouches for.
+        expected_len: u64,
+    },
+    /// The log holds records but no signed head is there (`head.json` removed).
+    HeadMissing {
+        /// Records found.
+        records: u64,
+    },
 }
 
 impl std::fmt::Display for Problem {
@@ -433,6 +908,14 @@ impl std::fmt::Display for Problem {
             Problem::IncompleteLine { line } => {
                 write!(f, "line {line}: cut short (truncated mid-record)")
             }
+            Problem::Shortened { len, expected_len } => write!(
+                f,
+                "log truncated: it is {len} bytes long, the signed head vouches for {expected_len} bytes"
+            ),
+            Problem::HeadMissing { records } => write!(
+                f,
+                "signed head missing (head.json): the log's end ({records} records) cannot be checked, so a cut would not show"
+            ),
         }
     }
 }
@@ -446,16 +929,32 @@ pub struct Report {
     pub checkpoints: u64,
     /// Highest sequence number in the chain.
     pub last_seq: u64,
-    /// Records after the newest checkpoint: chained but not yet signed.
+    /// Records after the newest signature (head or checkpoint): chained but signed by
+    /// nothing, so cutting them off would not show. A crash between an append and the
+    /// head's re-signing leaves some; so does a writer without the signing key.
     pub unsigned_tail: u64,
+    /// The newest record a valid signature vouches for.
+    pub signed_through: u64,
     /// Everything found wrong, in log order.
     pub problems: Vec<Problem>,
 }
 
 impl Report {
-    /// Whether nothing was found wrong.
+    /// Whether the whole log is intact and signed: nothing wrong, no unsigned tail.
     pub fn ok(&self) -> bool {
-        self.problems.is_empty()
+        self.problems.is_empty() && self.unsigned_tail == 0
+    }
+
+    /// `ok`, `unsigned_tail` (nothing wrong, but the last records are signed by
+    /// nothing) or `tampered`.
+    pub fn status(&self) -> &'static str {
+        if !self.problems.is_empty() {
+            "tampered"
+        } else if self.unsigned_tail > 0 {
+            "unsigned_tail"
+        } else {
+            "ok"
+        }
     }
 }
 
@@ -480,6 +979,14 @@ pub struct Verifier {
     missing: BTreeMap<u64, u64>,
     recent: VecDeque<(u64, Hash, u64)>,
     last_checkpoint: u64,
+    /// Lines fed.
+    lines: u64,
+    /// Bytes fed (newlines included).
+    bytes: u64,
+    /// The head's record number, told before feeding, and the hash found for it.
+    head_seq: Option<u64>,
+    head_hash: Option<Hash>,
+    threads: usize,
 }
 
 impl Verifier {
@@ -496,7 +1003,33 @@ impl Verifier {
             missing: BTreeMap::new(),
             recent: VecDeque::with_capacity(64),
             last_checkpoint: 0,
+            lines: 0,
+            bytes: 0,
+            head_seq: None,
+            head_hash: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
         }
+    }
+
+    /// Tell the verifier which record the head vouches for before feeding, so the
+    /// record's hash is kept however far from the end it lies.
+    pub fn expect_head(&mut self, head: Option<&Checkpoint>) {
+        self.head_seq = head.map(|h| h.seq);
+    }
+
+    /// Scan on at most this many threads (default: the machine's cores, up to 8).
+    pub fn threads(&mut self, n: usize) {
+        self.threads = n.max(1);
+    }
+
+    /// Feed a block of whole lines (each ended by a newline) following those fed so far.
+    pub fn feed_block(&mut self, block: &[u8]) {
+        for s in scan_block(block, &self.key, self.threads) {
+            let line = self.lines + 1;
+            self.feed_scanned(line, s);
+        }
+        // Counted as if every line had its newline; `finish` takes off a missing last one.
+        self.bytes += block.len() as u64 + u64::from(!block.is_empty() && !block.ends_with(b"\n"));
     }
 
     fn problem(&mut self, p: Problem) {
@@ -509,37 +1042,34 @@ impl Verifier {
         self.last = Some(Accepted { line, seq, hash });
         self.prev_flagged = flagged;
         self.report.last_seq = self.report.last_seq.max(seq);
+        if self.head_seq == Some(seq) {
+            self.head_hash = Some(hash);
+        }
         if self.recent.len() == 64 {
             self.recent.pop_front();
         }
         self.recent.push_back((seq, hash, line));
     }
 
-    /// Feed line number `line` (1-based) of the log.
+    /// Feed line number `line` (1-based) of the log, without its newline.
     pub fn feed(&mut self, line: u64, text: &str) {
-        let parsed = if text.starts_with("{\"checkpoint\"") {
-            parse_line(text).map(Err)
-        } else {
-            serde_json::from_str::<RecordRef>(text)
-                .map(Ok)
-                .map_err(|e| e.to_string())
-        };
-        match parsed {
-            Ok(Ok(r)) => {
-                let ok = hash_fields(
-                    r.seq,
-                    r.ts,
-                    &r.user,
-                    &r.action,
-                    r.object.as_deref(),
-                    &r.detail,
-                    &r.prev,
-                ) == r.hash;
-                self.record(line, r.seq, r.prev, r.hash, ok)
-            }
-            Ok(Err(Line::Checkpoint(c))) => self.checkpoint(line, &c),
-            Ok(Err(Line::Record(_))) => {}
-            Err(reason) => {
+        self.bytes += text.len() as u64 + 1;
+        let s = scan_line(text.as_bytes(), &self.key);
+        self.feed_scanned(line, s);
+    }
+
+    /// Feed line number `line`, already scanned (see [`scan_line`]).
+    pub fn feed_scanned(&mut self, line: u64, s: Scanned) {
+        self.lines = line;
+        match s {
+            Scanned::Record {
+                seq,
+                prev,
+                hash,
+                ok,
+            } => self.record(line, seq, prev, hash, ok),
+            Scanned::Checkpoint(c, sig) => self.checkpoint(line, &c, sig),
+            Scanned::Unreadable(reason) => {
                 self.problem(Problem::Unreadable { line, reason });
                 // Take it as the record expected here, so its successors are judged normally.
                 self.report.records += 1;
@@ -614,25 +1144,13 @@ impl Verifier {
         }
     }
 
-    fn checkpoint(&mut self, line: u64, c: &Checkpoint) {
+    fn checkpoint(&mut self, line: u64, c: &Checkpoint, sig: Result<(), String>) {
         self.report.checkpoints += 1;
-        if c.key != key_fingerprint(&self.key) {
+        if let Err(reason) = sig {
             self.problem(Problem::BadCheckpoint {
                 line,
                 seq: c.seq,
-                reason: format!(
-                    "names signing key {}, the pinned key is {}",
-                    c.key,
-                    key_fingerprint(&self.key)
-                ),
-            });
-            return;
-        }
-        if let Err(e) = c.verify(&self.key) {
-            self.problem(Problem::BadCheckpoint {
-                line,
-                seq: c.seq,
-                reason: e.to_string(),
+                reason,
             });
             return;
         }
@@ -706,7 +1224,8 @@ impl Verifier {
     /// Finish: `head` is the newest checkpoint kept apart from the log, if any;
     /// `incomplete_last` that the log's last line had no newline.
     pub fn finish(mut self, head: Option<&Checkpoint>, incomplete_last: Option<u64>) -> Report {
-        if let Some(h) = head.filter(|h| h.verify(&self.key).is_ok()) {
+        let head_ok = head.map(|h| check_signature(h, &self.key));
+        if let (Some(h), Some(Ok(()))) = (head, &head_ok) {
             self.resolve_twin(h);
         }
         if let Some(t) = self.twin.take() {
@@ -717,6 +1236,7 @@ impl Verifier {
         }
         if let Some(line) = incomplete_last {
             self.problem(Problem::IncompleteLine { line });
+            self.bytes = self.bytes.saturating_sub(1);
         }
         // Contiguous missing numbers become one problem.
         let mut runs: Vec<(u64, u64, u64)> = Vec::new();
@@ -729,23 +1249,52 @@ impl Verifier {
         for (from, to, line) in runs {
             self.problem(Problem::Deleted { from, to, line });
         }
-        if let Some(h) = head {
-            match h.verify(&self.key) {
-                Err(e) => self.problem(Problem::BadCheckpoint {
-                    line: 0,
-                    seq: h.seq,
-                    reason: e.to_string(),
-                }),
-                Ok(()) => {
-                    if self.report.last_seq < h.seq || self.last_checkpoint < h.seq {
+        match (head, head_ok) {
+            (None, _) => {
+                if self.report.records > 0 {
+                    let records = self.report.records;
+                    self.problem(Problem::HeadMissing { records });
+                }
+            }
+            (Some(h), Some(Err(reason))) => self.problem(Problem::BadCheckpoint {
+                line: 0,
+                seq: h.seq,
+                reason,
+            }),
+            (Some(h), _) => {
+                let short_by_records = self.report.last_seq < h.seq;
+                match h.len {
+                    Some(len) if short_by_records || self.bytes < len => {
+                        if short_by_records {
+                            self.problem(Problem::Truncated {
+                                last_seq: self.report.last_seq,
+                                expected_seq: h.seq,
+                            });
+                        }
+                        if self.bytes < len {
+                            self.problem(Problem::Shortened {
+                                len: self.bytes,
+                                expected_len: len,
+                            });
+                        }
+                    }
+                    // A head without a length (written before heads carried one): the
+                    // log must reach the record and hold the checkpoint line for it.
+                    None if short_by_records || self.last_checkpoint < h.seq => {
                         self.problem(Problem::Truncated {
                             last_seq: self.report.last_seq,
                             expected_seq: h.seq,
+                        })
+                    }
+                    _ => {
+                        let found = self.head_hash.or_else(|| {
+                            self.recent
+                                .iter()
+                                .rev()
+                                .find(|(s, _, _)| *s == h.seq)
+                                .map(|(_, hash, _)| *hash)
                         });
-                    } else if let Some((_, hash, _)) =
-                        self.recent.iter().rev().find(|(s, _, _)| *s == h.seq)
-                    {
-                        if *hash != h.hash && self.report.problems.is_empty() {
+                        if found.is_some_and(|f| f != h.hash) && self.report.problems.is_empty() {
                             self.problem(Problem::BadCheckpoint {
                                 line: 0,
                                 seq: h.seq,
@@ -753,10 +1302,11 @@ impl Verifier {
                             });
                         }
                     }
-                    self.last_checkpoint = self.last_checkpoint.max(h.seq);
                 }
+                self.last_checkpoint = self.last_checkpoint.max(h.seq);
             }
         }
+        self.report.signed_through = self.last_checkpoint.min(self.report.last_seq);
         self.report.unsigned_tail = self.report.last_seq.saturating_sub(self.last_checkpoint);
         self.report.problems.sort_by_key(problem_line);
         self.report
@@ -773,7 +1323,9 @@ fn problem_line(p: &Problem) -> u64 {
         | Problem::Reordered { line, .. }
         | Problem::BadCheckpoint { line, .. }
         | Problem::IncompleteLine { line } => *line,
-        Problem::Truncated { .. } => u64::MAX,
+        Problem::Truncated { .. } | Problem::Shortened { .. } | Problem::HeadMissing { .. } => {
+            u64::MAX
+        }
     }
 }
 
@@ -784,12 +1336,16 @@ pub fn verify_text(
     head: Option<&Checkpoint>,
 ) -> Report {
     let mut v = Verifier::new(*key);
-    let mut n = 0;
-    for l in text.split_inclusive('\n') {
-        n += 1;
-        v.feed(n, l.trim_end_matches('\n'));
-    }
-    let incomplete = (!text.is_empty() && !text.ends_with('\n')).then_some(n);
+    v.expect_head(head);
+    let whole = text.rfind('\n').map_or(0, |i| i + 1);
+    v.feed_block(&text.as_bytes()[..whole]);
+    let incomplete = if whole < text.len() {
+        let n = v.lines + 1;
+        v.feed(n, &text[whole..]);
+        Some(n)
+    } else {
+        None
+    };
     v.finish(head, incomplete)
 }
 

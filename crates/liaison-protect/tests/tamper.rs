@@ -1,6 +1,6 @@
 //! Property: every tampering of an audit log is detected, and the report names it.
 
-use liaison_protect::audit::{verify_text, Chain, Checkpoint, Problem, Record};
+use liaison_protect::audit::{verify_text, AuditKey, Chain, Checkpoint, Problem, Record};
 use proptest::prelude::*;
 
 struct Log {
@@ -37,6 +37,41 @@ fn make(n: usize, every: usize, users: &[String]) -> Log {
     }
 }
 
+/// A log as `AuditLog` writes it: records sealed (or not), a checkpoint line every
+/// `every`, and a head signing the last record and the log's length.
+fn make_live(
+    n: usize,
+    every: usize,
+    sealed: bool,
+) -> (String, Checkpoint, ed25519_dalek::VerifyingKey) {
+    let sk = ed25519_dalek::SigningKey::from_bytes(&[6; 32]);
+    let seal = sealed.then(|| AuditKey::derive(&sk));
+    let mut c = Chain::new();
+    let mut out = String::new();
+    for i in 0..n {
+        let obj = format!("report--{i:08}-0000-4000-8000-000000000000");
+        let (seq, hash) = c
+            .append_to(
+                &mut out,
+                1_700_000_000_000 + i as i64,
+                "alice",
+                "read",
+                Some(&obj),
+                "",
+                seal.as_ref(),
+            )
+            .unwrap();
+        out.push('\n');
+        if (i + 1) % every == 0 {
+            out.push_str(&Checkpoint::sign(&sk, seq, hash).to_line());
+            out.push('\n');
+        }
+    }
+    let (seq, hash) = c.last();
+    let head = Checkpoint::sign_head(&sk, seq, hash, out.len() as u64);
+    (out, head, sk.verifying_key())
+}
+
 fn text(lines: &[String]) -> String {
     let mut t = lines.join("\n");
     t.push('\n');
@@ -53,7 +88,9 @@ fn names_line(problems: &[Problem], line: u64) -> bool {
         | Problem::BadCheckpoint { line: l, .. }
         | Problem::Deleted { line: l, .. }
         | Problem::IncompleteLine { line: l } => *l == line,
-        Problem::Truncated { .. } => false,
+        Problem::Truncated { .. } | Problem::Shortened { .. } | Problem::HeadMissing { .. } => {
+            false
+        }
     })
 }
 
@@ -172,4 +209,76 @@ proptest! {
             Problem::Truncated { .. } | Problem::IncompleteLine { .. })),
             "cut at {} of {}: {:?}", keep, t.len(), r.problems);
     }
+
+    #[test]
+    fn live_logs_verify(n in 1usize..60, every in 1usize..20, sealed in any::<bool>()) {
+        let (t, head, key) = make_live(n, every, sealed);
+        let r = verify_text(&t, &key, Some(&head));
+        prop_assert!(r.ok(), "{:?}", r.problems);
+        prop_assert_eq!((r.records, r.unsigned_tail), (n as u64, 0));
+    }
+
+    /// With a head that signs the log's length, any cut shows: a whole record, the
+    /// checkpoint line after the last record, or part of a line.
+    #[test]
+    fn any_cut_is_detected_with_a_length_head(n in 1usize..40, every in 1usize..10,
+                                              sealed in any::<bool>(), cut in any::<prop::sample::Index>()) {
+        let (t, head, key) = make_live(n, every, sealed);
+        let keep = cut.index(t.len());
+        let r = verify_text(&t[..keep], &key, Some(&head));
+        prop_assert!(r.problems.iter().any(|p| matches!(p, Problem::Shortened { .. })),
+            "cut at {} of {}: {:?}", keep, t.len(), r.problems);
+    }
+
+    #[test]
+    fn a_flipped_byte_in_a_sealed_log_is_detected(n in 1usize..30, every in 1usize..10,
+                                                  pos in any::<prop::sample::Index>(), bit in 0u8..8) {
+        let (t, head, key) = make_live(n, every, true);
+        let mut bytes = t.into_bytes();
+        let at = pos.index(bytes.len());
+        bytes[at] ^= 1 << bit;
+        let tampered = String::from_utf8_lossy(&bytes).into_owned();
+        let r = verify_text(&tampered, &key, Some(&head));
+        prop_assert!(!r.ok(), "flip at byte {} bit {} not detected", at, bit);
+    }
+}
+
+#[test]
+fn records_after_the_head_are_an_unsigned_tail_not_a_cut() {
+    // The head signed after 10 records; 3 more appended, then a crash before re-signing.
+    let (t10, head, key) = make_live(10, 100, false);
+    let (t13, _, _) = make_live(13, 100, false);
+    assert!(
+        t13.starts_with(&t10),
+        "the same key and input give the same chain prefix"
+    );
+    let r = verify_text(&t13, &key, Some(&head));
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(
+        (r.unsigned_tail, r.signed_through, r.status()),
+        (3, 10, "unsigned_tail")
+    );
+    assert!(!r.ok(), "an unsigned tail is not called intact");
+    // Cutting one signed record is a cut.
+    let cut = &t10[..t10[..t10.len() - 1].rfind('\n').unwrap() + 1];
+    let r = verify_text(cut, &key, Some(&head));
+    assert_eq!(r.status(), "tampered");
+    assert!(
+        r.problems.iter().any(|p| matches!(
+            p,
+            Problem::Truncated {
+                last_seq: 9,
+                expected_seq: 10
+            }
+        )),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[test]
+fn a_missing_head_is_named() {
+    let (t, _, key) = make_live(5, 100, false);
+    let r = verify_text(&t, &key, None);
+    assert_eq!(r.problems, vec![Problem::HeadMissing { records: 5 }]);
 }
