@@ -54,7 +54,8 @@
       edges.push({ s: s, t: t, kind: e.kind }); s.deg++; t.deg++;
     });
     stats.nodes = nodes.length; stats.edges = edges.length;
-    if (statEl) statEl.textContent = "— " + nodes.length + " nodes, " + edges.length + " edges" + (g.truncated ? " (truncated)" : "");
+    var T = function (k, d) { return canvas.getAttribute("data-t-" + k) || d; };
+    if (statEl) statEl.textContent = "— " + nodes.length + " " + T("nodes", "nodes") + ", " + edges.length + " " + T("edges", "edges") + (g.truncated ? " (" + T("truncated", "truncated") + ")" : "");
     alpha = Math.max(alpha, added > 0 ? 0.6 : alpha);
     stats.settledMs = null;
     return added;

@@ -1,7 +1,7 @@
 //! Upload, export, feeds and administration pages.
 
 use super::html::esc;
-use super::i18n::{t, M};
+use super::i18n::{t, term, M};
 use super::Viewer;
 use crate::{blocking, AppError, AppState, Scope};
 use axum::extract::State;
@@ -159,7 +159,7 @@ pub(crate) async fn feeds(State(state): State<AppState>, v: Viewer) -> Response 
             esc(&f.name),
             super::html::portion(policy, &f.label),
             health.replace(' ', "-"),
-            health,
+            term(l, health),
             s(&f.state, "last_run"),
             s(&f.state, "last_success"),
             s(&f.state, "next_run"),
@@ -194,50 +194,75 @@ pub(crate) async fn admin(State(state): State<AppState>, v: Viewer) -> Response 
     };
     let dir = &state.0.users;
     let policy = state.0.store.policy();
-    let mut b = format!("<h1>{}</h1>", t(l, M::Admin));
+    let mut b = format!(
+        "<h1>{}</h1><p class=\"muted\" id=\"admin-help\">{}</p>",
+        t(l, M::Admin),
+        t(l, M::AdminDirHelp)
+    );
     let _ = write!(
         b,
-        "<section id=\"orgs\"><h2>{}</h2><table class=\"list\"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        "<section id=\"orgs\"><h2>{}</h2><table class=\"list\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         t(l, M::Orgs),
         t(l, M::Id),
         t(l, M::Name),
-        t(l, M::Units)
+        t(l, M::Units),
+        t(l, M::Members)
     );
+    let users = dir.all();
     for o in dir.orgs() {
+        // Each unit with its members, and the organization's members in no unit.
+        let mut units = String::from("<ul class=\"plain\">");
+        for u in &o.units {
+            let members: Vec<&str> = users
+                .iter()
+                .filter(|s| s.org == o.id && s.unit.as_deref() == Some(u.id.as_str()))
+                .map(|s| s.name.as_str())
+                .collect();
+            let _ = write!(
+                units,
+                "<li data-unit=\"{}/{}\"><b>{}</b> ({}) <span class=\"count\">{}</span> <span class=\"muted\">{}</span></li>",
+                esc(&o.id),
+                esc(&u.id),
+                esc(&u.id),
+                esc(&u.name),
+                members.len(),
+                esc(&members.join(", "))
+            );
+        }
+        units.push_str("</ul>");
+        let n = users.iter().filter(|s| s.org == o.id).count();
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{units}</td><td class=\"num\">{n}</td></tr>",
             esc(&o.id),
             esc(&o.name),
-            esc(&o
-                .units
-                .iter()
-                .map(|u| format!("{} ({})", u.id, u.name))
-                .collect::<Vec<_>>()
-                .join(", "))
         );
     }
     b.push_str("</tbody></table></section>");
     let _ = write!(
         b,
-        "<section id=\"users\"><h2>{}</h2><table class=\"list\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        "<section id=\"users\"><h2>{}</h2><table class=\"list\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         t(l, M::Users),
         t(l, M::User),
         t(l, M::Org),
         t(l, M::Unit),
         t(l, M::Clearance),
         t(l, M::Compartments),
-        t(l, M::Roles)
+        t(l, M::Roles),
+        t(l, M::SetPassword)
     );
     for u in dir.all() {
         let roles: Vec<String> = u
             .roles
             .iter()
-            .map(|r| format!("{r:?}").to_ascii_lowercase())
+            .map(|r| term(l, &format!("{r:?}").to_ascii_lowercase()).to_string())
             .collect();
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr data-user=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td><form method=\"post\" action=\"/ui/admin/password\" class=\"inline\">{}<input type=\"hidden\" name=\"user\" value=\"{}\">\
+             <input type=\"password\" name=\"password\" minlength=\"8\" required autocomplete=\"new-password\" placeholder=\"{}\" aria-label=\"{}\"><button>{}</button></form></td></tr>",
+            esc(&u.name),
             esc(&u.name),
             esc(&u.org),
             esc(u.unit.as_deref().unwrap_or("")),
@@ -248,7 +273,12 @@ pub(crate) async fn admin(State(state): State<AppState>, v: Viewer) -> Response 
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", ")),
-            esc(&roles.join(", "))
+            esc(&roles.join(", ")),
+            v.csrf_field(),
+            esc(&u.name),
+            t(l, M::NewPassword),
+            t(l, M::NewPassword),
+            t(l, M::SetPassword)
         );
     }
     b.push_str("</tbody></table></section>");
@@ -270,7 +300,7 @@ pub(crate) async fn admin(State(state): State<AppState>, v: Viewer) -> Response 
             esc(&tk.id),
             esc(&tk.user),
             esc(&tk.name),
-            tk.scope.as_str(),
+            term(l, tk.scope.as_str()),
             esc(&tk.created),
             if tk.revoked {
                 "✔".to_string()
@@ -285,35 +315,53 @@ pub(crate) async fn admin(State(state): State<AppState>, v: Viewer) -> Response 
         );
     }
     b.push_str("</tbody></table>");
-    let users: String = dir
-        .all()
+    let user_options: String = users
         .iter()
         .map(|u| format!("<option>{}</option>", esc(&u.name)))
         .collect();
     let _ = write!(
         b,
         "<form method=\"post\" action=\"/ui/admin/tokens\" class=\"inline\" id=\"token-form\">{}<input type=\"hidden\" name=\"action\" value=\"create\">\
-         <select name=\"user\">{users}</select><input name=\"name\" required placeholder=\"{}\">\
-         <select name=\"scope\"><option>read</option><option>write</option><option>admin</option></select>\
+         <select name=\"user\">{user_options}</select><input name=\"name\" required placeholder=\"{}\">\
+         <select name=\"scope\"><option value=\"read\">{}</option><option value=\"write\">{}</option><option value=\"admin\">{}</option></select>\
          <button id=\"token-create\">{}</button></form>",
         v.csrf_field(),
         t(l, M::Name),
+        term(l, "read"),
+        term(l, "write"),
+        term(l, "admin"),
         t(l, M::Create)
     );
     b.push_str("</section>");
     let _ = write!(
         b,
-        "<section id=\"policy\"><h2>{}</h2><p>{}</p><h2>{}</h2><p>{}</p></section>",
+        "<section id=\"policy\"><h2>{}</h2><p>{}</p><h2>{}</h2><table class=\"list\" id=\"compartments\"><thead><tr><th>{}</th><th>{}</th></tr></thead><tbody>",
         t(l, M::Levels),
         esc(&policy.levels().join(" < ")),
         t(l, M::Compartments),
-        esc(&policy
-            .compartments()
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", "))
+        t(l, M::Name),
+        t(l, M::Holders),
     );
+    // Who is read into each compartment: what a security officer reviews.
+    for c in policy.compartments() {
+        let holders: Vec<String> = users
+            .iter()
+            .filter(|u| u.compartments.contains(c))
+            .map(|u| format!("{} ({})", u.name, policy.level_name(u.clearance)))
+            .collect();
+        let _ = write!(
+            b,
+            "<tr data-compartment=\"{}\"><td><b>{}</b></td><td>{}</td></tr>",
+            esc(c),
+            esc(c),
+            if holders.is_empty() {
+                t(l, M::Nobody).to_string()
+            } else {
+                esc(&holders.join(", "))
+            }
+        );
+    }
+    b.push_str("</tbody></table></section>");
     v.page("admin", t(l, M::Admin), None, &b)
 }
 
@@ -436,5 +484,71 @@ pub(crate) async fn tokens(
         other => v.error(AppError::BadRequest(format!(
             "action: unknown action '{other}'"
         ))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    user: String,
+    password: String,
+}
+
+/// Set a user's password (administrators), as `liaison serve passwd` does; recorded
+/// in the audit log without the password.
+pub(crate) async fn password(
+    State(state): State<AppState>,
+    v: Viewer,
+    axum::Form(f): axum::Form<PasswordForm>,
+) -> Response {
+    if let Some(r) = v.refuse_csrf(&f.csrf) {
+        return r;
+    }
+    if let Err(e) = v.caller.require(Scope::Admin) {
+        return v.error(e);
+    }
+    let l = v.lang;
+    if state.0.users.get(&f.user).is_none() {
+        return v.error(AppError::BadRequest(format!(
+            "user: no user named '{}'",
+            f.user
+        )));
+    }
+    if f.password.chars().count() < 8 {
+        return v.error(AppError::BadRequest(
+            "password: a password needs at least 8 characters".into(),
+        ));
+    }
+    let st = state.clone();
+    let user = f.user.clone();
+    let r = blocking(move || {
+        st.0.auth
+            .set_password(&user, &f.password)
+            .map_err(|e| AppError::Internal(e.to_string()))
+    })
+    .await;
+    state.audit(
+        &v.caller.subject.name,
+        liaison_protect::audit::action::PERMISSION,
+        None,
+        &format!(
+            "password set (web) for {}: {}",
+            f.user,
+            if r.is_ok() { "ok" } else { "failed" }
+        ),
+    );
+    match r {
+        Ok(()) => {
+            let b = format!(
+                "<h1>{}</h1><p id=\"password-set\">{} <b>{}</b></p><p><a href=\"/ui/admin\">{}</a></p>",
+                t(l, M::SetPassword),
+                t(l, M::PasswordSet),
+                esc(&f.user),
+                t(l, M::Admin)
+            );
+            v.page("admin", t(l, M::SetPassword), None, &b)
+        }
+        Err(e) => v.error(e),
     }
 }

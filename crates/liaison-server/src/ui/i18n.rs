@@ -259,9 +259,9 @@ messages! {
     Holders => "Read in",
     Nobody => "nobody",
     SetPassword => "Set password",
-    NewPassword => "New password (at least 12 characters)",
+    NewPassword => "New password (at least 8 characters)",
     PasswordSet => "Password set; the user's sessions stay valid until they sign out.",
-    AdminDirHelp => "Organizations, units, users, their clearances and compartments come from the deployment configuration (liaison.toml), which the security officer keeps under change control; the server reads it at start. Passwords and API tokens are managed here.",
+    AdminDirHelp => "Organizations, units, users, their clearances and compartments come from the deployment configuration (config.toml), which the security officer keeps under change control; the server reads it at start. Passwords and API tokens are managed here.",
     Overview => "Overview",
 }
 
@@ -452,9 +452,9 @@ const ZH: &[(M, &str)] = &[
     (M::Holders, "已授权人员"),
     (M::Nobody, "无"),
     (M::SetPassword, "设置密码"),
-    (M::NewPassword, "新密码（至少 12 个字符）"),
+    (M::NewPassword, "新密码（至少 8 个字符）"),
     (M::PasswordSet, "密码已设置；该用户现有会话在退出前仍然有效。"),
-    (M::AdminDirHelp, "组织、单位、用户及其许可级别和隔离分区来自部署配置（liaison.toml），由安全官按变更管理维护；服务器启动时读取。密码和 API 令牌在此管理。"),
+    (M::AdminDirHelp, "组织、单位、用户及其许可级别和隔离分区来自部署配置（config.toml），由安全官按变更管理维护；服务器启动时读取。密码和 API 令牌在此管理。"),
     (M::Overview, "概览"),
 ];
 

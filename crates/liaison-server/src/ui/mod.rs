@@ -59,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/feeds", get(admin::feeds))
         .route("/ui/admin", get(admin::admin))
         .route("/ui/admin/tokens", post(admin::tokens))
+        .route("/ui/admin/password", post(admin::password))
         .route("/ui/{*rest}", get(not_found_page))
         .layer(axum::middleware::from_fn(remember_lang))
 }

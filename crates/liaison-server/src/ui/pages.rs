@@ -1,7 +1,7 @@
 //! Dashboard, search, object and graph pages.
 
 use super::html::{banner, esc, url};
-use super::i18n::{t, M};
+use super::i18n::{t, term, M};
 use super::work::{self, ALERT_TYPE};
 use super::Viewer;
 use crate::{blocking, AppError, AppState, Path, Query};
@@ -188,9 +188,11 @@ pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
     // Alerts by severity.
     let _ = write!(
         b,
-        "<section class=\"card\" id=\"dash-alerts\"><h2><a href=\"/ui/alerts\">{}</a></h2><table><thead><tr><th>{}</th><th>new</th><th>acknowledged</th></tr></thead><tbody>",
+        "<section class=\"card\" id=\"dash-alerts\"><h2><a href=\"/ui/alerts\">{}</a></h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         t(l, M::OpenAlerts),
-        t(l, M::Severity)
+        t(l, M::Severity),
+        term(l, "new"),
+        term(l, "acknowledged")
     );
     let mut any = false;
     for (sev, (n, a)) in d.alerts.iter().rev() {
@@ -200,7 +202,8 @@ pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
         any = true;
         let _ = write!(
             b,
-            "<tr class=\"sev-{s}\"><td><span class=\"sev sev-{s}\">{s}</span></td><td class=\"num\">{n}</td><td class=\"num\">{a}</td></tr>",
+            "<tr class=\"sev-{s}\"><td><span class=\"sev sev-{s}\">{}</span></td><td class=\"num\">{n}</td><td class=\"num\">{a}</td></tr>",
+            term(l, sev.as_str()),
             s = sev.as_str()
         );
     }
@@ -258,8 +261,9 @@ pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
             }
             let _ = write!(
                 b,
-                "<li><span class=\"health h-{}\">{h}</span> <span class=\"count\">{}</span> {}</li>",
+                "<li><span class=\"health h-{}\">{}</span> <span class=\"count\">{}</span> {}</li>",
                 h.replace(' ', "-"),
+                term(l, h),
                 names.len(),
                 if h == "ok" { String::new() } else { esc(&names.join(", ")) }
             );
@@ -615,8 +619,9 @@ pub(crate) async fn search(
         for h in &r.hits {
             let _ = write!(
                 b,
-                "<tr class=\"nav-row\"><td><input type=\"checkbox\" name=\"id\" value=\"{}\" aria-label=\"select\"></td><td>{} {}</td><td><span class=\"type\">{}</span></td><td class=\"id\">{}</td></tr>",
+                "<tr class=\"nav-row\"><td><input type=\"checkbox\" name=\"id\" value=\"{}\" aria-label=\"{}\"></td><td>{} {}</td><td><span class=\"type\">{}</span></td><td class=\"id\">{}</td></tr>",
                 esc(&h.id),
+                t(l, M::Select),
                 obj_link(&h.id, Some(h.name.as_deref().unwrap_or(&h.id))),
                 labels
                     .get(&h.id)
@@ -706,9 +711,12 @@ pub(crate) async fn object(
         super::html::portion(policy, &cur.label),
         esc(&id),
         if cur.object.revoked() {
-            " <span class=\"sev sev-high\">revoked</span>"
+            format!(
+                " <span class=\"sev sev-high\">{}</span>",
+                t(v.lang, M::RevokedMark)
+            )
         } else {
-            ""
+            String::new()
         }
     );
     let ty = cur.object.type_name();
@@ -890,7 +898,7 @@ pub(crate) async fn graph(
         "<h1>{}</h1><p class=\"muted\">{} <span id=\"gstat\"></span></p>\
          <form class=\"inline\" method=\"get\"><label>{} <input name=\"depth\" type=\"number\" min=\"1\" max=\"5\" value=\"{depth}\"></label>\
          <label>{} <input name=\"max\" type=\"number\" min=\"1\" max=\"5000\" value=\"{max}\"></label><button>{}</button></form>\
-         <div class=\"graphbox\"><canvas id=\"graph\" data-start=\"{}\" data-depth=\"{depth}\" data-max=\"{max}\"></canvas>\
+         <div class=\"graphbox\"><canvas id=\"graph\" data-start=\"{}\" data-depth=\"{depth}\" data-max=\"{max}\" data-t-nodes=\"{}\" data-t-edges=\"{}\" data-t-truncated=\"{}\"></canvas>\
          <div id=\"ginfo\" class=\"ginfo\"></div></div><script src=\"/ui/assets/graph.js\" defer></script>",
         esc(&title),
         t(l, M::GraphHelp),
@@ -898,6 +906,9 @@ pub(crate) async fn graph(
         t(l, M::MaxNodes),
         t(l, M::ExpandAll),
         esc(&id),
+        t(l, M::Nodes),
+        t(l, M::Edges),
+        t(l, M::Truncated),
     );
     // The start's label banners the page; the labels of other nodes are the store's
     // business (it only returns readable ones), and each node's page shows its own.

@@ -6,7 +6,7 @@
 //! `export` with the viewer's subject.
 
 use super::html::{banner, esc, url};
-use super::i18n::{t, M};
+use super::i18n::{t, term, M};
 use super::pages::obj_link;
 use super::{redirect, Viewer};
 use crate::tasks_api::{AlertFilter, WorkError};
@@ -154,7 +154,7 @@ pub(crate) async fn tasks(
                 b,
                 "<section class=\"col\" data-status=\"{}\"><h2>{} <span class=\"count\">{}</span></h2>",
                 s.as_str(),
-                s.as_str(),
+                term(l, s.as_str()),
                 col.len()
             );
             for (_, task) in col {
@@ -164,8 +164,8 @@ pub(crate) async fn tasks(
                     task.priority.as_str(),
                     url(&task.id),
                     esc(&task.title),
-                    task.task_type.as_str(),
-                    task.priority.as_str(),
+                    term(l, task.task_type.as_str()),
+                    term(l, task.priority.as_str()),
                     countdown(task, now)
                 );
             }
@@ -190,9 +190,9 @@ pub(crate) async fn tasks(
                 url(&task.id),
                 esc(&task.title),
                 task.status.as_str(),
-                task.status.as_str(),
-                task.priority.as_str(),
-                task.task_type.as_str(),
+                term(l, task.status.as_str()),
+                term(l, task.priority.as_str()),
+                term(l, task.task_type.as_str()),
                 fmt_ms(clock::effective_deadline(task, now)),
                 countdown(task, now)
             );
@@ -210,8 +210,9 @@ fn task_form_fields(v: &Viewer, title: &str, refs: &str) -> String {
             .iter()
             .map(|i| {
                 format!(
-                    "<option{}>{i}</option>",
-                    if *i == sel { " selected" } else { "" }
+                    "<option value=\"{i}\"{}>{}</option>",
+                    if *i == sel { " selected" } else { "" },
+                    term(l, i)
                 )
             })
             .collect::<String>()
@@ -341,13 +342,18 @@ pub(crate) async fn task(
         &mut b,
         M::Status,
         format!(
-            "<span class=\"status st-{s}\" id=\"task-status\">{s}</span>{}",
-            if task.is_paused() { " (paused)" } else { "" },
+            "<span class=\"status st-{s}\" id=\"task-status\">{}</span>{}",
+            term(l, task.status.as_str()),
+            if task.is_paused() {
+                format!(" ({})", t(l, M::Paused))
+            } else {
+                String::new()
+            },
             s = task.status.as_str()
         ),
     );
-    row(&mut b, M::Type, esc(task.task_type.as_str()));
-    row(&mut b, M::Priority, esc(task.priority.as_str()));
+    row(&mut b, M::Type, esc(term(l, task.task_type.as_str())));
+    row(&mut b, M::Priority, esc(term(l, task.priority.as_str())));
     row(&mut b, M::Requester, esc(&task.requester.to_string()));
     row(
         &mut b,
@@ -465,7 +471,7 @@ pub(crate) async fn task(
                 b,
                 "<li><b>{}</b> {}{}</li>",
                 fmt_ms(tv.modified),
-                tv.status.as_str(),
+                term(l, tv.status.as_str()),
                 tv.status_reason
                     .as_ref()
                     .map(|r| format!(" — {}", esc(r)))
@@ -568,8 +574,9 @@ pub(crate) async fn alerts(State(state): State<AppState>, v: Viewer) -> Response
     }
     let _ = write!(
         b,
-        "<table class=\"list triage\" id=\"queue\" data-csrf=\"{}\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        "<table class=\"list triage\" id=\"queue\" data-csrf=\"{}\" data-t-reason=\"{}\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         esc(&v.csrf),
+        t(l, M::Reason),
         t(l, M::Severity),
         t(l, M::Name),
         t(l, M::State),
@@ -580,11 +587,12 @@ pub(crate) async fn alerts(State(state): State<AppState>, v: Viewer) -> Response
         let id = a["id"].as_str().unwrap_or_default();
         let _ = write!(
             b,
-            "<tr class=\"nav-row alert-row\" data-id=\"{}\"><td><span class=\"sev sev-{s}\">{s}</span></td><td><a href=\"/ui/alert/{}\">{}</a></td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<tr class=\"nav-row alert-row\" data-id=\"{}\"><td><span class=\"sev sev-{s}\">{}</span></td><td><a href=\"/ui/alert/{}\">{}</a></td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             esc(id),
+            term(l, severity_of(a).as_str()),
             url(id),
             esc(a["name"].as_str().unwrap_or(id)),
-            state_of(a).name(),
+            term(l, state_of(a).name()),
             a["count"].as_u64().unwrap_or(0),
             esc(a["last_seen"].as_str().unwrap_or_default()),
             s = severity_of(a).as_str()
@@ -615,14 +623,15 @@ pub(crate) async fn alert(
     let _ = write!(
         b,
         "<h1>{}</h1><p class=\"id\">{}</p><table class=\"props\"><tbody>\
-         <tr><th>{}</th><td><span class=\"sev sev-{s}\">{s}</span></td></tr>\
+         <tr><th>{}</th><td><span class=\"sev sev-{s}\">{}</span></td></tr>\
          <tr><th>{}</th><td id=\"alert-state\">{}</td></tr>\
          <tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr></tbody></table>",
         esc(a["name"].as_str().unwrap_or(&id)),
         obj_link(&id, None),
         t(l, M::Severity),
+        term(l, severity_of(&a).as_str()),
         t(l, M::State),
-        state_now.name(),
+        term(l, state_now.name()),
         t(l, M::Hits),
         a["count"].as_u64().unwrap_or(0),
         t(l, M::LastSeen),
@@ -663,7 +672,7 @@ pub(crate) async fn alert(
                 ),
                 M::Dismiss,
             );
-            let title = format!("Alert: {}", a["name"].as_str().unwrap_or(&id));
+            let title = format!("{}: {}", t(l, M::AlertTitle), a["name"].as_str().unwrap_or(&id));
             form(
                 &mut b,
                 "escalate",
