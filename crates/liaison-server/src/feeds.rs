@@ -609,7 +609,7 @@ pub fn run_feed(
     }
     let sv = serde_json::to_value(&state).map_err(|e| err(e.to_string()))?;
     store
-        .set_feed_state(&rec.name, &sv)
+        .set_feed_state(rec, &sv)
         .map_err(|e| err(format!("store: {e}")))?;
     result.map(|(o, _)| o)
 }
@@ -811,10 +811,36 @@ pub fn is_due(rec: &FeedRecord, at: DateTime<Utc>) -> bool {
         .is_none_or(|t| t.with_timezone(&Utc) <= at)
 }
 
+/// Feed instances running in this process (scheduler and "run now" alike): one run of
+/// a feed at a time, so two runs never race on its state.
+fn running() -> &'static Mutex<HashSet<i64>> {
+    static RUNNING: std::sync::OnceLock<Mutex<HashSet<i64>>> = std::sync::OnceLock::new();
+    RUNNING.get_or_init(Mutex::default)
+}
+
+/// A feed instance claimed for one run; released when dropped.
+#[derive(Debug)]
+pub struct RunClaim(i64);
+
+impl Drop for RunClaim {
+    fn drop(&mut self) {
+        if let Ok(mut set) = running().lock() {
+            set.remove(&self.0);
+        }
+    }
+}
+
+/// Claim `rec` for a run, unless a run of it is under way in this process.
+pub fn claim(rec: &FeedRecord) -> Option<RunClaim> {
+    let mut set = running().lock().ok()?;
+    set.insert(rec.instance).then_some(RunClaim(rec.instance))
+}
+
 /// Start the scheduler: every few seconds it runs the feeds that are due, two at a
-/// time, each as its user from the server's directory. Returns at once.
+/// time, each as its user from the server's directory. The store hands it only the
+/// feeds whose user is in the directory and may read the feed's label; `feed status`
+/// says why another will not run. Returns at once.
 pub fn start(state: crate::AppState) {
-    let running: Arc<Mutex<HashSet<String>>> = Arc::default();
     let slots = Arc::new(tokio::sync::Semaphore::new(2));
     let client = match client() {
         Ok(c) => c,
@@ -827,8 +853,12 @@ pub fn start(state: crate::AppState) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
             tick.tick().await;
-            let store = state.store().clone();
-            let recs = match tokio::task::spawn_blocking(move || store.feeds_for_scheduler()).await
+            let st = state.clone();
+            let recs = match tokio::task::spawn_blocking(move || {
+                let runners: Vec<Subject> = st.0.users.all().into_iter().cloned().collect();
+                st.store().feeds_to_run(&runners)
+            })
+            .await
             {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => {
@@ -841,42 +871,22 @@ pub fn start(state: crate::AppState) {
                 if !is_due(&rec, now()) {
                     continue;
                 }
-                let Ok(mut set) = running.lock() else {
+                let Some(claimed) = claim(&rec) else {
                     continue;
                 };
-                if !set.insert(rec.name.clone()) {
-                    continue;
-                }
-                drop(set);
-                let (st, running, slots, client) = (
-                    state.clone(),
-                    running.clone(),
-                    slots.clone(),
-                    client.clone(),
-                );
+                let (st, slots, client) = (state.clone(), slots.clone(), client.clone());
                 tokio::spawn(async move {
                     let _permit = slots.acquire_owned().await;
                     let name = rec.name.clone();
                     let rt = tokio::runtime::Handle::current();
                     let res = tokio::task::spawn_blocking(move || {
+                        let _claimed = claimed;
                         let store = st.store().clone();
                         match st.0.users.get(&rec.user).cloned() {
                             Some(subject) => run_feed(&store, &subject, &rec, &client, &rt),
+                            // Left the directory since the list was read: next tick skips it.
                             None => {
-                                let mut s: FeedState =
-                                    serde_json::from_value(rec.state.clone()).unwrap_or_default();
-                                let msg = format!("user '{}' is not in the directory", rec.user);
-                                s.failed(&msg);
-                                s.next_run = Some(ts(backoff::retry_at(
-                                    s.failures,
-                                    &rec.name,
-                                    now(),
-                                    now(),
-                                )));
-                                if let Ok(v) = serde_json::to_value(&s) {
-                                    let _ = store.set_feed_state(&rec.name, &v);
-                                }
-                                Err(err(msg))
+                                Err(err(format!("user '{}' is not in the directory", rec.user)))
                             }
                         }
                     })
@@ -887,9 +897,6 @@ pub fn start(state: crate::AppState) {
                         }
                         Ok(Err(e)) => tracing::warn!(feed = %name, error = %e, "feed run failed"),
                         Err(e) => tracing::error!(feed = %name, error = %e, "feed run panicked"),
-                    }
-                    if let Ok(mut set) = running.lock() {
-                        set.remove(&name);
                     }
                 });
             }

@@ -32,6 +32,7 @@
 mod auth;
 mod error;
 pub mod feeds;
+pub mod feeds_api;
 mod metrics;
 pub mod monitor;
 pub mod notify;
@@ -485,7 +486,12 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))
         .merge(taxii::router())
-        .nest("/api/v1", rest::router().merge(tasks_api::router()))
+        .nest(
+            "/api/v1",
+            rest::router()
+                .merge(tasks_api::router())
+                .merge(feeds_api::router()),
+        )
         .merge(ui::router())
         .fallback(fallback)
         .layer(

@@ -33,7 +33,7 @@ pub use sqlite::collections::{
     CollectionQuery, VersionMatch,
 };
 pub use sqlite::crypt;
-pub use sqlite::feeds::FeedRecord;
+pub use sqlite::feeds::{FeedPut, FeedRecord, FeedWrite};
 pub use sqlite::work::{Delivery, NewDelivery, NewNotification, Notification};
 pub use sqlite::SqliteStore;
 

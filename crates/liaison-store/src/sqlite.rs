@@ -355,7 +355,7 @@ impl SqliteStore {
         let migrated = migrate_from_v1(&conn)?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(collections::SCHEMA)?;
-        conn.execute_batch(feeds::SCHEMA)?;
+        feeds::create_or_migrate(&conn)?;
         conn.execute_batch(work::SCHEMA)?;
         let found: Option<String> = conn
             .query_row(

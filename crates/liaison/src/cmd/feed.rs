@@ -1,14 +1,12 @@
 //! `liaison feed`: define collection feeds, run them, pause and resume them, and see
 //! their state. `liaison serve` runs them on their schedules.
 
-use crate::config::parse_label;
 use crate::kb::Ctx;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use liaison_collect::state::FeedState;
-use liaison_collect::{FeedConfig, Format, Reliability, Schedule, ValueKind};
-use liaison_store::{FeedRecord, SqliteStore};
-use serde_json::json;
+use liaison_server::feeds_api::{FeedError, FeedSpec, FeedView, Feeds};
+use liaison_store::FeedWrite;
 use std::process::ExitCode;
 
 #[derive(Subcommand, Debug)]
@@ -151,280 +149,198 @@ pub struct AddArgs {
     json: bool,
 }
 
-fn config_of(rec: &FeedRecord) -> Result<FeedConfig> {
-    serde_json::from_value(rec.config.clone())
-        .with_context(|| format!("feed {}: stored definition", rec.name))
+fn state_of(v: &serde_json::Value) -> FeedState {
+    serde_json::from_value(v.clone()).unwrap_or_default()
 }
 
-fn state_of(rec: &FeedRecord) -> FeedState {
-    serde_json::from_value(rec.state.clone()).unwrap_or_default()
+/// A refused feed operation, with a definition's field named as its flag.
+fn cli_error(e: FeedError) -> anyhow::Error {
+    match e {
+        FeedError::Invalid { field, message } => match field.as_str() {
+            "name" | "url" => anyhow!("{field}: {message}"),
+            f => anyhow!("--{} {message}", f.replace('_', "-")),
+        },
+        other => anyhow!("{other}"),
+    }
 }
 
 pub fn run(ctx: &Ctx, c: FeedCommand) -> Result<ExitCode> {
     let (cfg, store, subject) = ctx.open()?;
+    let users = |n: &str| cfg.subject(Some(n)).ok();
+    let ops = Feeds {
+        store: &store,
+        subject: &subject,
+        users: &users,
+        local_files: true,
+    };
     match c {
         FeedCommand::Add(a) => {
-            let format = Format::parse(&a.format).ok_or_else(|| {
-                anyhow!(
-                    "--format '{}': expected news, csv, list, misp, taxii or eve",
-                    a.format
-                )
-            })?;
-            let mut f = FeedConfig::new(&a.name, &a.url, format);
-            f.schedule = Schedule::parse(&a.schedule).map_err(|e| anyhow!("--{e}"))?;
-            f.reliability = Reliability::parse(&a.reliability)
-                .ok_or_else(|| anyhow!("--reliability '{}': expected A to F", a.reliability))?;
-            f.label = a.label.clone();
-            f.paused = a.paused;
-            f.follow = a.follow;
-            f.max_bytes = a.max_mib << 20;
-            f.csv.delimiter = a.delimiter;
-            f.csv.comment = Some(a.comment);
-            f.csv.header = a.header;
-            f.csv.value = a.value_column;
-            f.csv.r#type = a.type_column;
-            f.csv.kind = a
-                .kind
-                .as_deref()
-                .map(|k| {
-                    ValueKind::parse(k).ok_or_else(|| {
-                        anyhow!("--kind '{k}': expected ip, ipv6, domain, url, email, md5, sha1 or sha256")
-                    })
-                })
-                .transpose()?;
-            f.csv.labels = a.labels_column;
-            f.csv.description = a.description_column;
-            f.csv.first_seen = a.first_seen_column;
-            f.csv.encoding = a.encoding;
-            if let Some(var) = &a.auth_env {
-                let tok =
-                    std::env::var(var).with_context(|| format!("--auth-env: ${var} is not set"))?;
-                // A full header value (`Basic …`, `Bearer …`) is taken as is; a bare token is a bearer token.
-                f.auth = Some(if tok.starts_with("Basic ") || tok.starts_with("Bearer ") {
-                    tok
-                } else {
-                    format!("Bearer {tok}")
-                });
+            let mut url = a.url.clone();
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                let p = std::fs::canonicalize(&url)
+                    .with_context(|| format!("{url}: no such file or directory"))?;
+                url = p.display().to_string();
             }
-            if let Some(w) = &a.watchlist {
-                let p = std::fs::canonicalize(w).with_context(|| format!("--watchlist {w}"))?;
-                f.watchlist = Some(p.display().to_string());
-            }
-            if !f.url.starts_with("http://") && !f.url.starts_with("https://") {
-                let p = std::fs::canonicalize(&f.url)
-                    .with_context(|| format!("{}: no such file or directory", f.url))?;
-                f.url = p.display().to_string();
-            }
-            f.check().map_err(|e| anyhow!("{e}"))?;
-            let label = parse_label(store.policy(), &a.label, &subject.org)?;
-            let user = a.user.unwrap_or_else(|| subject.name.clone());
-            let runner = cfg.subject(Some(&user))?;
-            liaison_policy::check_write(&runner, &label)
-                .map_err(|e| anyhow!("user '{user}' may not write at label '{}': {e}", a.label))?;
-            let value = serde_json::to_value(&f)?;
-            store.put_feed(&subject, &f.name, &value, &label, &user)?;
+            let auth = match &a.auth_env {
+                Some(var) => Some(
+                    std::env::var(var).with_context(|| format!("--auth-env: ${var} is not set"))?,
+                ),
+                None => None,
+            };
+            let watchlist = match &a.watchlist {
+                Some(w) => Some(
+                    std::fs::canonicalize(w)
+                        .with_context(|| format!("--watchlist {w}"))?
+                        .display()
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let spec = FeedSpec {
+                name: a.name,
+                url,
+                format: a.format,
+                schedule: Some(a.schedule),
+                label: Some(a.label),
+                reliability: Some(a.reliability),
+                paused: a.paused,
+                follow: a.follow,
+                delimiter: Some(a.delimiter),
+                comment: Some(a.comment),
+                header: a.header,
+                value_column: Some(a.value_column),
+                type_column: a.type_column,
+                kind: a.kind,
+                labels_column: a.labels_column,
+                description_column: a.description_column,
+                first_seen_column: a.first_seen_column,
+                encoding: a.encoding,
+                max_mib: Some(a.max_mib),
+                auth,
+                watchlist,
+                user: a.user,
+            };
+            let (v, _) = ops.define(&spec, FeedWrite::Upsert).map_err(cli_error)?;
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&public_config(&f))?);
+                println!("{}", serde_json::to_string_pretty(&v.definition)?);
             } else {
                 eprintln!(
                     "feed {} ({}, {}) defined{}",
-                    f.name,
-                    f.format.as_str(),
-                    f.schedule,
-                    if f.paused { ", paused" } else { "" }
+                    v.name,
+                    v.format.unwrap_or("?"),
+                    v.schedule.as_deref().unwrap_or("?"),
+                    if v.paused { ", paused" } else { "" }
                 );
             }
             Ok(ExitCode::SUCCESS)
         }
         FeedCommand::List(j) => {
-            let feeds = store.feeds(&subject)?;
+            let feeds = ops.list().map_err(cli_error)?;
             if j.json {
-                let v: Vec<_> = feeds
-                    .iter()
-                    .map(|r| {
-                        let c = config_of(r).ok();
-                        json!({
-                            "name": r.name,
-                            "url": c.as_ref().map(|c| c.url.clone()),
-                            "format": c.as_ref().map(|c| c.format.as_str()),
-                            "schedule": c.as_ref().map(|c| c.schedule.to_string()),
-                            "label": store.policy().banner(&r.label),
-                            "reliability": c.as_ref().map(|c| c.reliability.as_str()),
-                            "paused": c.as_ref().is_some_and(|c| c.paused),
-                            "user": r.user,
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                println!("{}", serde_json::to_string_pretty(&feeds)?);
             } else {
-                for r in &feeds {
-                    let c = config_of(r)?;
+                for v in &feeds {
                     println!(
                         "{}\t{}\t{}\t{}\t{}\t{}{}",
-                        r.name,
-                        c.format.as_str(),
-                        c.schedule,
-                        c.reliability.as_str(),
-                        store.policy().banner(&r.label),
-                        c.url,
-                        if c.paused { "\tpaused" } else { "" }
+                        v.name,
+                        v.format.unwrap_or("?"),
+                        v.schedule.as_deref().unwrap_or("?"),
+                        v.reliability.unwrap_or("?"),
+                        v.label,
+                        v.url.as_deref().unwrap_or("?"),
+                        if v.paused { "\tpaused" } else { "" }
                     );
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        FeedCommand::Pause(n) => set_paused(&store, &subject, &n.name, true),
-        FeedCommand::Resume(n) => set_paused(&store, &subject, &n.name, false),
+        FeedCommand::Pause(n) => {
+            ops.set_paused(&n.name, true).map_err(cli_error)?;
+            eprintln!("feed {} paused", n.name);
+            Ok(ExitCode::SUCCESS)
+        }
+        FeedCommand::Resume(n) => {
+            ops.set_paused(&n.name, false).map_err(cli_error)?;
+            eprintln!("feed {} resumed", n.name);
+            Ok(ExitCode::SUCCESS)
+        }
         FeedCommand::Remove(n) => {
-            if !store.delete_feed(&subject, &n.name)? {
-                bail!("no feed named '{}'", n.name);
-            }
+            ops.remove(&n.name).map_err(cli_error)?;
             eprintln!("feed {} removed", n.name);
             Ok(ExitCode::SUCCESS)
         }
         FeedCommand::Status(s) => {
-            let feeds: Vec<FeedRecord> = match &s.name {
-                Some(n) => vec![store
-                    .feed(&subject, n)?
-                    .ok_or_else(|| anyhow!("no feed named '{n}'"))?],
-                None => store.feeds(&subject)?,
+            let feeds = match &s.name {
+                Some(n) => vec![ops.show(n).map_err(cli_error)?],
+                None => ops.list().map_err(cli_error)?,
             };
             if s.json {
-                let v: Vec<_> = feeds
-                    .iter()
-                    .map(|r| {
-                        let paused = r.config.get("paused").and_then(|p| p.as_bool()).unwrap_or(false);
-                        json!({"name": r.name, "paused": paused, "label": store.policy().banner(&r.label), "state": r.state})
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                println!("{}", serde_json::to_string_pretty(&feeds)?);
             } else {
-                for r in &feeds {
-                    print_status(r, &state_of(r), &store);
+                for v in &feeds {
+                    print_status(v);
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         FeedCommand::Run(n) => {
-            let rec = store
-                .feed(&subject, &n.name)?
-                .ok_or_else(|| anyhow!("no feed named '{}'", n.name))?;
-            let runner = cfg
-                .subject(Some(&rec.user))
-                .with_context(|| format!("feed {}: its user", rec.name))?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .enable_all()
                 .build()?;
             let client = liaison_server::feeds::client()?;
-            let started = std::time::Instant::now();
             // A spinner on a terminal (a million-line feed takes a while); nothing when piped.
             let spin = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                 let p = indicatif::ProgressBar::new_spinner();
-                p.set_message(format!("running feed {}", rec.name));
+                p.set_message(format!("running feed {}", n.name));
                 p.enable_steady_tick(std::time::Duration::from_millis(120));
                 p
             } else {
                 indicatif::ProgressBar::hidden()
             };
-            let res = liaison_server::feeds::run_feed(&store, &runner, &rec, &client, rt.handle());
+            let res = ops.run(&n.name, &client, rt.handle());
             spin.finish_and_clear();
-            let secs = started.elapsed().as_secs_f64();
-            let after = store.feed(&subject, &n.name)?.map(|r| state_of(&r));
-            match res {
-                Ok(out) => {
-                    if n.json {
-                        println!(
-                            "{}",
-                            serde_json::to_string_pretty(&json!({
-                                "feed": rec.name, "ok": true, "seconds": secs, "outcome": out,
-                                "warnings": after.map(|s| s.warnings).unwrap_or_default(),
-                            }))?
-                        );
+            let r = res.map_err(cli_error)?;
+            if n.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else if let Some(out) = &r.outcome {
+                eprintln!(
+                    "feed {}: {} items, {} new, {} updated, {} unchanged, {} skipped{} in {:.2} s",
+                    r.feed,
+                    out.items,
+                    out.new,
+                    out.updated,
+                    out.unchanged,
+                    out.rejected,
+                    if out.not_modified {
+                        " (not modified)"
                     } else {
-                        eprintln!(
-                            "feed {}: {} items, {} new, {} updated, {} unchanged, {} skipped{} in {secs:.2} s",
-                            rec.name,
-                            out.items,
-                            out.new,
-                            out.updated,
-                            out.unchanged,
-                            out.rejected,
-                            if out.not_modified { " (not modified)" } else { "" }
-                        );
-                        for w in after.map(|s| s.warnings).unwrap_or_default() {
-                            eprintln!("  {w}");
-                        }
-                    }
-                    Ok(ExitCode::SUCCESS)
+                        ""
+                    },
+                    r.seconds
+                );
+                for w in &r.warnings {
+                    eprintln!("  {w}");
                 }
-                Err(e) => {
-                    if n.json {
-                        println!(
-                            "{}",
-                            serde_json::to_string_pretty(
-                                &json!({"feed": rec.name, "ok": false, "error": e.0})
-                            )?
-                        );
-                    } else {
-                        eprintln!("feed {}: failed: {e}", rec.name);
-                    }
-                    Ok(ExitCode::from(1))
-                }
+            } else {
+                eprintln!(
+                    "feed {}: failed: {}",
+                    r.feed,
+                    r.error.as_deref().unwrap_or("?")
+                );
             }
+            Ok(if r.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }
 
-/// The definition without the TAXII token.
-fn public_config(f: &FeedConfig) -> serde_json::Value {
-    let mut v = serde_json::to_value(f).unwrap_or_default();
-    if let Some(m) = v.as_object_mut() {
-        if m.contains_key("auth") {
-            m.insert("auth".into(), json!("(set)"));
-        }
-    }
-    v
-}
-
-fn set_paused(
-    store: &SqliteStore,
-    subject: &liaison_policy::Subject,
-    name: &str,
-    paused: bool,
-) -> Result<ExitCode> {
-    let rec = store
-        .feed(subject, name)?
-        .ok_or_else(|| anyhow!("no feed named '{name}'"))?;
-    let mut f = config_of(&rec)?;
-    f.paused = paused;
-    store.put_feed(
-        subject,
-        name,
-        &serde_json::to_value(&f)?,
-        &rec.label,
-        &rec.user,
-    )?;
-    eprintln!("feed {name} {}", if paused { "paused" } else { "resumed" });
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_status(r: &FeedRecord, s: &FeedState, store: &SqliteStore) {
-    let paused = r
-        .config
-        .get("paused")
-        .and_then(|p| p.as_bool())
-        .unwrap_or(false);
-    let health = if paused {
-        "paused"
-    } else if s.failures > 0 {
-        "failing"
-    } else if s.last_success.is_some() {
-        "ok"
-    } else {
-        "never run"
-    };
-    println!("{} [{health}] {}", r.name, store.policy().banner(&r.label));
+fn print_status(v: &FeedView) {
+    let s = state_of(&v.state);
+    println!("{} [{}] {}", v.name, v.health, v.label);
     let show = |k: &str, v: Option<&String>| {
         if let Some(v) = v {
             println!("  {k:<13}{v}");
@@ -437,6 +353,7 @@ fn print_status(r: &FeedRecord, s: &FeedState, store: &SqliteStore) {
         println!("  {:<13}{} in a row (backing off)", "failures", s.failures);
     }
     show("error", s.last_error.as_ref());
+    show("not running", v.blocked.as_ref());
     println!(
         "  {:<13}{} runs, {} items, {} stored, {} skipped; last run {} items",
         "counts", s.runs, s.items, s.stored, s.rejected, s.last_items
