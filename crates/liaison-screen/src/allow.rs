@@ -210,6 +210,20 @@ impl AllowList {
         }
     }
 
+    /// [`AllowList::allows`] for an extracted value whose address is
+    /// already parsed: `num` is the IPv4 (as `u32`) or IPv6 address for
+    /// those kinds and is not read for the others.
+    pub(crate) fn allows_parsed(&self, kind: Kind, num: u128, value: &str) -> bool {
+        match kind {
+            Kind::Ipv4 => {
+                let a = num as u32;
+                self.v4.iter().any(|&(net, len)| a & mask4(len) == net)
+            }
+            Kind::Ipv6 => self.v6.iter().any(|&(net, len)| num & mask6(len) == net),
+            _ => self.allows(kind, value),
+        }
+    }
+
     fn domain_allowed(&self, d: &str) -> bool {
         if self.domains.is_empty() {
             return false;

@@ -2,11 +2,11 @@
 
 use crate::allow::AllowList;
 use crate::error::{Error, ErrorKind, Result};
-use crate::extract::{self, Extractors, Found, Kind};
+use crate::extract::{self, Extractors, Kind, Raw};
 use crate::fasthash::FastHash;
 use crate::fold;
 use crate::indicator::{
-    normalize_path, Compiled, IndicatorRule, Literal, Observable, ObservableMatcher,
+    normalize_path, Compiled, IndicatorRule, KeyIndex, Literal, Observable, ObservableMatcher,
     PatternCompiler,
 };
 use crate::refang;
@@ -382,8 +382,8 @@ impl EngineBuilder {
             overlapping: self.overlapping,
             extract: self.extract,
             allow: self.allow,
+            by_kind: index_matchers(&matchers, by_kind),
             matchers,
-            by_kind,
             lookup,
             skipped,
         })
@@ -564,7 +564,7 @@ pub struct Engine {
     allow: AllowList,
     matchers: Vec<(u32, Box<dyn ObservableMatcher>)>,
     /// Matchers by the kind of extracted observable they can match.
-    by_kind: Vec<Vec<u32>>,
+    by_kind: Vec<KindMatchers>,
     /// Literal indicators by extracted kind and normalised value.
     lookup: Vec<HashMap<String, Vec<u32>, FastHash>>,
     skipped: Vec<Error>,
@@ -597,9 +597,11 @@ pub struct Scratch {
     refanged: Vec<u8>,
     refanged_folded: Vec<u8>,
     map: Vec<u32>,
-    found: Vec<Found>,
+    found: Vec<Raw>,
     pending: Vec<Pending>,
     defanged: Vec<(usize, usize)>,
+    /// An extracted value, made here before it is known to be a hit.
+    value: String,
 }
 
 #[derive(Debug)]
@@ -690,6 +692,7 @@ impl Engine {
             found,
             pending,
             defanged,
+            value: vbuf,
         } = scratch;
         pending.clear();
         defanged.clear();
@@ -754,63 +757,23 @@ impl Engine {
         // 2. Extraction, then the matchers on what was extracted.
         if let Some(which) = self.extract {
             found.clear();
-            extract::extract(chunk, which, found);
+            extract::extract_raw(chunk, which, found);
             found.retain(|f| !in_defanged(defanged, f.start));
             for &(ls, le) in defanged.iter() {
                 refang::refang_into(&chunk[ls..le], refanged, map);
                 let n = found.len();
-                extract::extract(refanged, which, found);
+                extract::extract_raw(refanged, which, found);
                 for f in &mut found[n..] {
+                    // The span is about to be one of the original text: the
+                    // value (of the refanged text) is made now.
+                    f.owned = Some(f.value_into(refanged, vbuf).to_owned());
                     f.start = ls + map[f.start] as usize;
                     f.end = ls + map[f.end] as usize;
                 }
             }
-            for f in found.drain(..) {
-                if let Some(rules) = self.lookup[f.kind as usize].get(&f.value) {
-                    for &r in rules {
-                        pending.push(Pending {
-                            start: f.start,
-                            end: f.end,
-                            src: Src::Rule(r),
-                            value: Some(f.value.clone()),
-                        });
-                    }
-                }
-                if self.allow.allows(f.kind, &f.value) {
-                    continue;
-                }
-                if let Some((ty, path)) = f.kind.stix() {
-                    let ms = &self.by_kind[f.kind as usize];
-                    if !ms.is_empty() {
-                        let value = if f.kind == Kind::Asn {
-                            &f.value[2..]
-                        } else {
-                            &f.value[..]
-                        };
-                        let obs = Observable {
-                            object_type: ty,
-                            path,
-                            value,
-                        };
-                        for &mi in ms {
-                            let (rule, m) = &self.matchers[mi as usize];
-                            if m.matches(&obs) {
-                                pending.push(Pending {
-                                    start: f.start,
-                                    end: f.end,
-                                    src: Src::Rule(*rule),
-                                    value: Some(f.value.clone()),
-                                });
-                            }
-                        }
-                    }
-                }
-                pending.push(Pending {
-                    start: f.start,
-                    end: f.end,
-                    src: Src::Extract(f.kind),
-                    value: Some(f.value),
-                });
+            for f in found.iter() {
+                let v = f.value_into(chunk, vbuf);
+                self.observe(f, v, pending);
             }
         }
 
@@ -863,6 +826,55 @@ impl Engine {
                 tags,
             });
         }
+    }
+
+    /// The hits of one extracted observable (value `v`): literal
+    /// indicators, then — unless the allow-list drops it — the matchers and
+    /// the extractor's own hit. Only a hit's value is allocated.
+    fn observe(&self, f: &Raw, v: &str, pending: &mut Vec<Pending>) {
+        let push = |pending: &mut Vec<Pending>, src: Src| {
+            pending.push(Pending {
+                start: f.start,
+                end: f.end,
+                src,
+                value: Some(v.to_owned()),
+            })
+        };
+        if let Some(rules) = self.lookup[f.kind as usize].get(v) {
+            for &r in rules {
+                push(pending, Src::Rule(r));
+            }
+        }
+        if self.allow.allows_parsed(f.kind, f.num, v) {
+            return;
+        }
+        if let Some((ty, path)) = f.kind.stix() {
+            let km = &self.by_kind[f.kind as usize];
+            if !(km.rest.is_empty() && km.index.is_empty()) {
+                let value = if f.kind == Kind::Asn {
+                    v.get(2..).unwrap_or("")
+                } else {
+                    v
+                };
+                let obs = Observable {
+                    object_type: ty,
+                    path,
+                    value,
+                };
+                let mut test = |mi: u32| {
+                    let (rule, m) = &self.matchers[mi as usize];
+                    if m.matches(&obs) {
+                        push(pending, Src::Rule(*rule));
+                    }
+                };
+                for &mi in &km.rest {
+                    test(mi);
+                }
+                let v4 = (f.kind == Kind::Ipv4).then_some(f.num as u32);
+                km.index.candidates(value, v4, &mut test);
+            }
+        }
+        push(pending, Src::Extract(f.kind));
     }
 
     fn fold(&self, text: &[u8], out: &mut Vec<u8>) {
@@ -938,6 +950,43 @@ impl Engine {
             }
         }
     }
+}
+
+/// The matchers of one kind of extracted observable.
+#[derive(Debug, Default)]
+struct KindMatchers {
+    /// Without an index key: evaluated on every observable.
+    rest: Vec<u32>,
+    /// The others: evaluated on the candidates their keys give.
+    index: KeyIndex,
+}
+
+/// Splits each kind's matchers into those with an index key for that kind
+/// and the rest. A matcher whose key names another object type or path
+/// cannot match the kind's observables and is left out of it.
+fn index_matchers(
+    matchers: &[(u32, Box<dyn ObservableMatcher>)],
+    by_kind: Vec<Vec<u32>>,
+) -> Vec<KindMatchers> {
+    let keys: Vec<_> = matchers.iter().map(|(_, m)| m.index_key()).collect();
+    by_kind
+        .into_iter()
+        .zip(ALL_KINDS)
+        .map(|(ms, kind)| {
+            let mut km = KindMatchers::default();
+            for mi in ms {
+                match &keys[mi as usize] {
+                    Some(k) => {
+                        if kind.stix() == Some((k.object_type.as_str(), k.path.as_str())) {
+                            km.index.add(&k.test, mi);
+                        }
+                    }
+                    None => km.rest.push(mi),
+                }
+            }
+            km
+        })
+        .collect()
 }
 
 fn src_order(s: Src) -> (u8, u32) {

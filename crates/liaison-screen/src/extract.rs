@@ -109,6 +109,83 @@ pub struct Found {
     pub value: String,
 }
 
+/// An extracted indicator whose normalised value is made only when asked
+/// for ([`Raw::value_into`]): most of what the extractors find is dropped by
+/// the allow-list, and a `String` for each was a good part of the cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Raw {
+    /// Start offset.
+    pub start: usize,
+    /// End offset (exclusive).
+    pub end: usize,
+    /// Kind.
+    pub kind: Kind,
+    /// IPv4 address (as `u32`), IPv6 address, ASN; for URLs the length of
+    /// the lowercased part (scheme and authority); else 0.
+    pub num: u128,
+    /// The value when it is not made from the span: internationalised
+    /// names (punycode), and finds in refanged text.
+    pub owned: Option<String>,
+}
+
+impl Raw {
+    fn new(start: usize, end: usize, kind: Kind, num: u128) -> Raw {
+        Raw {
+            start,
+            end,
+            kind,
+            num,
+            owned: None,
+        }
+    }
+
+    /// The normalised value, written into `buf`; `text` is the text that
+    /// the span is of.
+    pub fn value_into<'b>(&self, text: &[u8], buf: &'b mut String) -> &'b str {
+        use std::fmt::Write;
+        buf.clear();
+        if let Some(o) = &self.owned {
+            buf.push_str(o);
+            return buf;
+        }
+        // The spans are ASCII (every extractor's class is); a span that is
+        // not valid UTF-8 gives an empty value rather than a panic.
+        let span = text
+            .get(self.start..self.end)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("");
+        match self.kind {
+            Kind::Ipv4 | Kind::Bitcoin => buf.push_str(span),
+            Kind::Ipv6 => {
+                let _ = write!(buf, "{}", Ipv6Addr::from(self.num));
+            }
+            Kind::Asn => {
+                let _ = write!(buf, "AS{}", self.num);
+            }
+            Kind::Cve => {
+                buf.push_str("CVE-");
+                buf.push_str(span.get(4..).unwrap_or(""));
+            }
+            Kind::Url => {
+                buf.push_str(span);
+                if let Some(head) = buf.get_mut(..self.num as usize) {
+                    head.make_ascii_lowercase();
+                }
+            }
+            Kind::Domain
+            | Kind::Email
+            | Kind::Md5
+            | Kind::Sha1
+            | Kind::Sha256
+            | Kind::Sha512 => {
+                buf.push_str(span);
+                buf.make_ascii_lowercase();
+            }
+        }
+        buf
+    }
+}
+
 const C_ALNUM: u8 = 1;
 const C_HEX: u8 = 2;
 const C_HOST: u8 = 4; // [A-Za-z0-9._-]
@@ -223,6 +300,19 @@ fn finders() -> &'static Finders {
 
 /// Extract every indicator in `text`, appending to `out` (unsorted).
 pub fn extract(text: &[u8], which: Extractors, out: &mut Vec<Found>) {
+    let mut raw = Vec::new();
+    extract_raw(text, which, &mut raw);
+    let mut buf = String::new();
+    out.extend(raw.into_iter().map(|r| Found {
+        value: r.value_into(text, &mut buf).to_owned(),
+        start: r.start,
+        end: r.end,
+        kind: r.kind,
+    }));
+}
+
+/// [`extract`] without making the values (see [`Raw`]).
+pub(crate) fn extract_raw(text: &[u8], which: Extractors, out: &mut Vec<Raw>) {
     if which.ip || which.net {
         dots(text, which, out);
     }
@@ -256,7 +346,7 @@ pub fn extract_str(text: &str) -> Vec<Found> {
     out
 }
 
-fn dots(t: &[u8], which: Extractors, out: &mut Vec<Found>) {
+fn dots(t: &[u8], which: Extractors, out: &mut Vec<Raw>) {
     let mut skip = 0;
     // The search restarts after each token rather than visiting every dot:
     // the other dots of a token ("10.1.2.3", "a.b.example.com") would only be
@@ -299,25 +389,17 @@ fn dots(t: &[u8], which: Extractors, out: &mut Vec<Found>) {
             continue;
         }
         let tok = &t[s..e];
-        if tok.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
-            if which.ip && is_ipv4(tok) {
-                out.push(Found {
-                    start: s,
-                    end: e,
-                    kind: Kind::Ipv4,
-                    // Digits and dots: valid UTF-8, checked cheaply (the
-                    // lossy decoder costs several times more per address).
-                    value: std::str::from_utf8(tok).map_or_else(|_| String::new(), str::to_owned),
-                });
+        match dotted_quad(tok) {
+            Quad::Valid(a) => {
+                if which.ip {
+                    out.push(Raw::new(s, e, Kind::Ipv4, a as u128));
+                }
             }
-        } else if which.net {
-            if let Some(v) = domain(tok) {
-                out.push(Found {
-                    start: s,
-                    end: e,
-                    kind: Kind::Domain,
-                    value: v,
-                });
+            Quad::Invalid => {}
+            Quad::NotNumeric => {
+                if which.net && domain_ok(tok) {
+                    out.push(Raw::new(s, e, Kind::Domain, 0));
+                }
             }
         }
     }
@@ -328,7 +410,7 @@ fn dots(t: &[u8], which: Extractors, out: &mut Vec<Found>) {
 /// (punycode) form with the `idna` crate (UTS #46), and accepted as
 /// [`domain`] accepts ASCII names. The value is the ASCII form, which is what
 /// DNS, allow-lists and indicators use.
-fn idn_domain(t: &[u8], i: usize) -> Option<Found> {
+fn idn_domain(t: &[u8], i: usize) -> Option<Raw> {
     // Both sides of the dot must be a label character: a sentence's end
     // ("сетей. Министерство") stops here, before any decoding.
     let next = char_at(t, i + 1)?;
@@ -362,11 +444,9 @@ fn idn_domain(t: &[u8], i: usize) -> Option<Found> {
     }
     let ascii = idna::domain_to_ascii(tok).ok()?;
     let value = domain(ascii.as_bytes())?;
-    Some(Found {
-        start: s,
-        end: e,
-        kind: Kind::Domain,
-        value,
+    Some(Raw {
+        owned: Some(value),
+        ..Raw::new(s, e, Kind::Domain, 0)
     })
 }
 
@@ -397,6 +477,45 @@ fn char_before(t: &[u8], i: usize) -> Option<char> {
     (k + c.len_utf8() == i).then_some(c)
 }
 
+enum Quad {
+    /// A strict dotted quad (see [`is_ipv4`]), as a number.
+    Valid(u32),
+    /// Digits and dots, but not a dotted quad (`1.2.3.4.5`, `01.2.3.4`).
+    Invalid,
+    /// Something else than digits and dots.
+    NotNumeric,
+}
+
+/// [`is_ipv4`] and the address's value in one pass over the token.
+fn dotted_quad(tok: &[u8]) -> Quad {
+    let (mut out, mut parts, mut cur, mut digits, mut ok) = (0u32, 0u32, 0u32, 0u32, true);
+    for &b in tok {
+        if b.is_ascii_digit() {
+            // A leading zero, a fourth digit or a part over 255 spoil it.
+            ok &= digits < 3 && !(digits == 1 && cur == 0);
+            cur = cur * 10 + (b - b'0') as u32;
+            digits += 1;
+        } else if b == b'.' {
+            ok &= digits > 0 && cur <= 255 && parts < 3;
+            out = (out << 8) | (cur & 0xff);
+            parts += 1;
+            cur = 0;
+            digits = 0;
+        } else {
+            return Quad::NotNumeric;
+        }
+        if cur > 0xffff {
+            // Keep the running value small; `ok` is already false here.
+            cur = 0xffff;
+        }
+    }
+    if ok && parts == 3 && digits > 0 && cur <= 255 {
+        Quad::Valid((out << 8) | cur)
+    } else {
+        Quad::Invalid
+    }
+}
+
 /// Strict dotted quad: four parts, 0–255, no leading zeros.
 pub fn is_ipv4(tok: &[u8]) -> bool {
     let mut parts = 0;
@@ -422,6 +541,18 @@ pub fn is_ipv4(tok: &[u8]) -> bool {
 /// Validate a host-name token and return it lowercased if it is a domain under
 /// a known public suffix with a registrable part.
 pub fn domain(tok: &[u8]) -> Option<String> {
+    if !domain_ok(tok) {
+        return None;
+    }
+    std::str::from_utf8(tok).ok().map(str::to_ascii_lowercase)
+}
+
+/// [`domain`] without making the value.
+fn domain_ok(tok: &[u8]) -> bool {
+    domain_check(tok).is_some()
+}
+
+fn domain_check(tok: &[u8]) -> Option<()> {
     if tok.len() > 253 || tok.len() < 4 {
         return None;
     }
@@ -454,7 +585,7 @@ pub fn domain(tok: &[u8]) -> Option<String> {
     if !suffix.is_known() || suffix.as_bytes().len() >= lower.len() {
         return None;
     }
-    std::str::from_utf8(lower).ok().map(str::to_owned)
+    Some(())
 }
 
 const FILE_EXT_TLDS: &[&[u8]] = &[
@@ -463,16 +594,13 @@ const FILE_EXT_TLDS: &[&[u8]] = &[
 
 /// The URL whose `://` is at `i`, if any; returns where the next search
 /// may resume when it got as far as measuring the URL's end.
-fn url_at(t: &[u8], i: usize, out: &mut Vec<Found>) -> Option<usize> {
+fn url_at(t: &[u8], i: usize, out: &mut Vec<Raw>) -> Option<usize> {
     let mut s = i;
     while s > 0 && (t[s - 1].is_ascii_alphanumeric() || matches!(t[s - 1], b'+' | b'.' | b'-')) {
         s -= 1;
     }
-    let scheme = t[s..i].to_ascii_lowercase();
-    if !matches!(
-        scheme.as_slice(),
-        b"http" | b"https" | b"ftp" | b"ftps" | b"sftp" | b"ws" | b"wss"
-    ) {
+    let scheme = &t[s..i];
+    if !SCHEMES.iter().any(|x| x.eq_ignore_ascii_case(scheme)) {
         return None;
     }
     let mut e = i + 3;
@@ -508,28 +636,22 @@ fn url_at(t: &[u8], i: usize, out: &mut Vec<Found>) -> Option<usize> {
             Some(p) if host[p + 1..].iter().all(u8::is_ascii_digit) => &host[..p],
             _ => host,
         };
-        is_ipv4(h) || domain(h).is_some()
+        is_ipv4(h) || domain_ok(h)
     };
     if !host_ok {
         return Some(e);
     }
-    let mut v = scheme;
-    v.extend_from_slice(b"://");
-    v.extend(auth.iter().map(u8::to_ascii_lowercase));
-    v.extend_from_slice(&rest[hend..]);
-    out.push(Found {
-        start: s,
-        end: e,
-        kind: Kind::Url,
-        value: String::from_utf8_lossy(&v).into_owned(),
-    });
+    // Scheme and authority are lowercased, the rest is kept.
+    out.push(Raw::new(s, e, Kind::Url, (i - s + 3 + hend) as u128));
     Some(e)
 }
+
+const SCHEMES: &[&[u8]] = &[b"http", b"https", b"ftp", b"ftps", b"sftp", b"ws", b"wss"];
 
 /// One pass over the colons for URLs (`://`) and IPv6 addresses, each with
 /// its own resume point: a memmem search for `://` over all the text cost
 /// more than this, since `:` and `/` are both common in logs.
-fn colons(t: &[u8], which: Extractors, out: &mut Vec<Found>) {
+fn colons(t: &[u8], which: Extractors, out: &mut Vec<Raw>) {
     let (mut url_skip, mut v6_skip) = (0, 0);
     for i in memchr::memchr_iter(b':', t) {
         if which.net && i >= url_skip && t.get(i + 1..i + 3) == Some(b"//") {
@@ -543,7 +665,7 @@ fn colons(t: &[u8], which: Extractors, out: &mut Vec<Found>) {
     }
 }
 
-fn emails(t: &[u8], out: &mut Vec<Found>) {
+fn emails(t: &[u8], out: &mut Vec<Raw>) {
     let mut skip = 0;
     for i in memchr::memchr_iter(b'@', t) {
         if i < skip {
@@ -571,23 +693,15 @@ fn emails(t: &[u8], out: &mut Vec<Found>) {
         if s >= 3 && &t[s - 3..s] == b"://" {
             continue;
         }
-        if let Some(d) = domain(&t[i + 1..e]) {
-            let mut v = String::from_utf8_lossy(&t[s..i]).to_ascii_lowercase();
-            v.push('@');
-            v.push_str(&d);
-            out.push(Found {
-                start: s,
-                end: e,
-                kind: Kind::Email,
-                value: v,
-            });
+        if domain_ok(&t[i + 1..e]) {
+            out.push(Raw::new(s, e, Kind::Email, 0));
         }
     }
 }
 
 /// The IPv6 address around the colon at `i`, if any; returns the end of the
 /// run of address characters, where the next search may resume.
-fn ipv6_at(t: &[u8], i: usize, out: &mut Vec<Found>) -> usize {
+fn ipv6_at(t: &[u8], i: usize, out: &mut Vec<Raw>) -> usize {
     let mut s = i;
     while before(t, s, C_V6) {
         s -= 1;
@@ -626,16 +740,11 @@ fn ipv6_at(t: &[u8], i: usize, out: &mut Vec<Found>) -> usize {
         }
         None => return skip,
     };
-    out.push(Found {
-        start: s,
-        end: e,
-        kind: Kind::Ipv6,
-        value: addr.to_string(),
-    });
+    out.push(Raw::new(s, e, Kind::Ipv6, u128::from(addr)));
     skip
 }
 
-fn long_runs(t: &[u8], out: &mut Vec<Found>) {
+fn long_runs(t: &[u8], out: &mut Vec<Raw>) {
     const STEP: usize = 13; // every run of >= 26 covers two probes
     let mut g = 0;
     while g + STEP < t.len() {
@@ -661,7 +770,7 @@ fn long_runs(t: &[u8], out: &mut Vec<Found>) {
     }
 }
 
-fn classify_run(t: &[u8], s: usize, e: usize, out: &mut Vec<Found>) {
+fn classify_run(t: &[u8], s: usize, e: usize, out: &mut Vec<Raw>) {
     let run = &t[s..e];
     let n = run.len();
     if n < 26 {
@@ -680,12 +789,7 @@ fn classify_run(t: &[u8], s: usize, e: usize, out: &mut Vec<Found>) {
             64 => Kind::Sha256,
             _ => Kind::Sha512,
         };
-        out.push(Found {
-            start: s,
-            end: e,
-            kind,
-            value: String::from_utf8_lossy(run).to_ascii_lowercase(),
-        });
+        out.push(Raw::new(s, e, kind, 0));
         return;
     }
     let is_btc = if (26..=35).contains(&n) && matches!(run[0], b'1' | b'3') {
@@ -696,12 +800,7 @@ fn classify_run(t: &[u8], s: usize, e: usize, out: &mut Vec<Found>) {
         false
     };
     if is_btc {
-        out.push(Found {
-            start: s,
-            end: e,
-            kind: Kind::Bitcoin,
-            value: String::from_utf8_lossy(run).into_owned(),
-        });
+        out.push(Raw::new(s, e, Kind::Bitcoin, 0));
     }
 }
 
@@ -828,7 +927,7 @@ pub fn bech32_encode(data5: &[u8]) -> String {
     s
 }
 
-fn cves(t: &[u8], out: &mut Vec<Found>) {
+fn cves(t: &[u8], out: &mut Vec<Raw>) {
     let f = finders();
     for i in f.cve_u.find_iter(t).chain(f.cve_l.find_iter(t)) {
         if before(t, i, C_WORD) {
@@ -850,18 +949,11 @@ fn cves(t: &[u8], out: &mut Vec<Found>) {
         if !(4..=7).contains(&(e2 - n)) || at(t, e2, C_WORD) {
             continue;
         }
-        let mut v = String::from("CVE-");
-        v.push_str(&String::from_utf8_lossy(&t[y..e2]));
-        out.push(Found {
-            start: i,
-            end: e2,
-            kind: Kind::Cve,
-            value: v,
-        });
+        out.push(Raw::new(i, e2, Kind::Cve, 0));
     }
 }
 
-fn asns(t: &[u8], out: &mut Vec<Found>) {
+fn asns(t: &[u8], out: &mut Vec<Raw>) {
     for i in finders().asn.find_iter(t) {
         if before(t, i, C_WORD) {
             continue;
@@ -880,12 +972,7 @@ fn asns(t: &[u8], out: &mut Vec<Found>) {
         let Ok(n) = std::str::from_utf8(&t[d..e]).unwrap_or("").parse::<u32>() else {
             continue;
         };
-        out.push(Found {
-            start: i,
-            end: e,
-            kind: Kind::Asn,
-            value: format!("AS{n}"),
-        });
+        out.push(Raw::new(i, e, Kind::Asn, n as u128));
     }
 }
 

@@ -11,7 +11,9 @@
 //! (`AND`, `FOLLOWEDBY`) and qualifiers are refused by it (and handled by the
 //! full matcher of `liaison-pattern`).
 
+use crate::fasthash::FastHash;
 use crate::watchlist::Severity;
+use std::collections::HashMap;
 use std::net::Ipv6Addr;
 
 /// An indicator rule to screen for.
@@ -55,6 +57,41 @@ pub trait ObservableMatcher: Send + Sync + std::fmt::Debug {
     fn object_types(&self) -> Vec<String>;
     /// Does the observable match?
     fn matches(&self, obs: &Observable<'_>) -> bool;
+    /// A condition that every observable this matcher matches meets, for
+    /// indexing: the engine then evaluates the matcher only on the
+    /// observables that meet it, instead of on every observable of its
+    /// types. `None` (the default): no such condition is known.
+    fn index_key(&self) -> Option<IndexKey> {
+        None
+    }
+}
+
+/// See [`ObservableMatcher::index_key`]: the object type and property path
+/// of the only observables a matcher can match, and a test on their value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexKey {
+    /// STIX object type.
+    pub object_type: String,
+    /// Property path, normalised.
+    pub path: String,
+    /// The test.
+    pub test: KeyTest,
+}
+
+/// The test of an [`IndexKey`] on an observable's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyTest {
+    /// The value is an IPv4 address in this network.
+    Ipv4Cidr {
+        /// The network, masked.
+        net: u32,
+        /// Prefix length, 0–32.
+        len: u8,
+    },
+    /// The value starts with this.
+    Prefix(String),
+    /// The value ends with this.
+    Suffix(String),
 }
 
 /// A compiled pattern.
@@ -583,6 +620,174 @@ impl ObservableMatcher for ExprMatcher {
 
     fn matches(&self, obs: &Observable<'_>) -> bool {
         eval(&self.expr, obs)
+    }
+
+    /// For one positive comparison: `ISSUBSET` an IPv4 network, `LIKE`
+    /// `'%x'` / `'x%'`, and `MATCHES` a regex anchored by `^` to a literal
+    /// prefix.
+    fn index_key(&self) -> Option<IndexKey> {
+        let Expr::Cmp {
+            object_type,
+            path,
+            negate: false,
+            regex,
+            cidr,
+            ..
+        } = &self.expr
+        else {
+            return None;
+        };
+        let test = match (cidr, regex) {
+            (Some(c), _) if c.v4 => KeyTest::Ipv4Cidr {
+                net: c.net as u32,
+                len: c.mask.count_ones() as u8,
+            },
+            (Some(_), _) => return None,
+            (None, Some(Text::Suffix(x))) => KeyTest::Suffix(x.clone()),
+            (None, Some(Text::Prefix(x))) => KeyTest::Prefix(x.clone()),
+            (None, Some(Text::Regex(r))) => KeyTest::Prefix(regex_prefix(r.as_str())?),
+            (None, None) => return None,
+        };
+        Some(IndexKey {
+            object_type: object_type.clone(),
+            path: path.clone(),
+            test,
+        })
+    }
+}
+
+/// The literal text every match of `re` starts with, when `re` is anchored
+/// at the start (`^…`) and has no alternation (which could escape the
+/// anchor). Conservative: the prefix ends at the first character that is not
+/// plainly literal, and a character made optional or repeated by a following
+/// quantifier is left out. `None` when there is no such prefix.
+fn regex_prefix(re: &str) -> Option<String> {
+    let rest = re.strip_prefix('^')?;
+    if re.contains('|') {
+        return None;
+    }
+    let mut out = String::new();
+    let mut it = rest.chars().peekable();
+    while let Some(c) = it.next() {
+        let lit = match c {
+            '\\' => match it.peek() {
+                // An escaped punctuation character is that character;
+                // `\d`, `\w`, `\x41`, `\n`, `\<` (a word boundary) … are
+                // not plain literals.
+                Some(&n) if n.is_ascii_punctuation() && n != '<' && n != '>' => {
+                    it.next();
+                    n
+                }
+                _ => break,
+            },
+            '.' | '[' | ']' | '(' | ')' | '{' | '}' | '?' | '*' | '+' | '^' | '$' | '#' => break,
+            c if c.is_whitespace() => break,
+            c => c,
+        };
+        if matches!(it.peek(), Some('?' | '*' | '{')) {
+            break;
+        }
+        out.push(lit);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The matchers indexed by [`ObservableMatcher::index_key`], for one kind of
+/// extracted observable: each observable meets them with a few hash look-ups
+/// instead of one evaluation per matcher.
+#[derive(Debug, Default)]
+pub(crate) struct KeyIndex {
+    /// IPv4 networks by prefix length: (length, mask, network → matchers).
+    v4: Vec<(u8, u32, HashMap<u32, Vec<u32>, FastHash>)>,
+    /// Prefixes by their length.
+    prefix: Vec<(usize, HashMap<String, Vec<u32>, FastHash>)>,
+    /// Suffixes that start with a dot (`LIKE '%.evil.com'`): looked up at
+    /// each dot of the value.
+    dot_suffix: HashMap<String, Vec<u32>, FastHash>,
+    /// Other suffixes, by their length.
+    suffix: Vec<(usize, HashMap<String, Vec<u32>, FastHash>)>,
+}
+
+fn by_len<'a>(
+    v: &'a mut Vec<(usize, HashMap<String, Vec<u32>, FastHash>)>,
+    n: usize,
+) -> &'a mut HashMap<String, Vec<u32>, FastHash> {
+    let i = match v.iter().position(|e| e.0 == n) {
+        Some(i) => i,
+        None => {
+            v.push((n, HashMap::default()));
+            v.len() - 1
+        }
+    };
+    &mut v[i].1
+}
+
+impl KeyIndex {
+    /// Index matcher `m` under `test`.
+    pub(crate) fn add(&mut self, test: &KeyTest, m: u32) {
+        match test {
+            KeyTest::Ipv4Cidr { net, len } => {
+                let len = (*len).min(32);
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - len as u32)
+                };
+                let i = match self.v4.iter().position(|e| e.0 == len) {
+                    Some(i) => i,
+                    None => {
+                        self.v4.push((len, mask, HashMap::default()));
+                        self.v4.len() - 1
+                    }
+                };
+                self.v4[i].2.entry(net & mask).or_default().push(m);
+            }
+            KeyTest::Prefix(p) => by_len(&mut self.prefix, p.len())
+                .entry(p.clone())
+                .or_default()
+                .push(m),
+            KeyTest::Suffix(x) if x.starts_with('.') => {
+                self.dot_suffix.entry(x.clone()).or_default().push(m)
+            }
+            KeyTest::Suffix(x) => by_len(&mut self.suffix, x.len())
+                .entry(x.clone())
+                .or_default()
+                .push(m),
+        }
+    }
+
+    /// Is nothing indexed?
+    pub(crate) fn is_empty(&self) -> bool {
+        self.v4.is_empty()
+            && self.prefix.is_empty()
+            && self.dot_suffix.is_empty()
+            && self.suffix.is_empty()
+    }
+
+    /// Call `f` with each matcher whose key the value meets; `v4` is the
+    /// value as an IPv4 address, when it is one.
+    pub(crate) fn candidates(&self, value: &str, v4: Option<u32>, mut f: impl FnMut(u32)) {
+        let mut each = |ms: Option<&Vec<u32>>| ms.into_iter().flatten().for_each(|&m| f(m));
+        if let Some(a) = v4 {
+            for (_, mask, map) in &self.v4 {
+                each(map.get(&(a & mask)));
+            }
+        }
+        for (n, map) in &self.prefix {
+            if let Some(p) = value.get(..*n) {
+                each(map.get(p));
+            }
+        }
+        if !self.dot_suffix.is_empty() {
+            for (i, _) in value.match_indices('.') {
+                each(self.dot_suffix.get(&value[i..]));
+            }
+        }
+        for (n, map) in &self.suffix {
+            if let Some(x) = value.len().checked_sub(*n).and_then(|i| value.get(i..)) {
+                each(map.get(x));
+            }
+        }
     }
 }
 
