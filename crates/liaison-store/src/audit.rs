@@ -1,6 +1,17 @@
 //! The audit log on disk: `audit/audit.log` (JSON lines: records and signed
-//! checkpoints, see `liaison_protect::audit`) and `audit/head.json` (the newest
-//! checkpoint, replaced atomically), in the data directory beside the store.
+//! checkpoints, see `liaison_protect::audit`) and `audit/head.json` (a signature over
+//! the last record and the log's length), in the data directory beside the store.
+//!
+//! The head is re-signed after every append, under the same lock as the append, so
+//! whenever no writer holds the lock the head vouches for the whole log and cutting
+//! anything off its end shows. A crash between an append and the re-signing leaves
+//! records after the head: `verify` reports them as an unsigned tail, apart from
+//! tampering. The head is rewritten in place (one write of one sector, padded), not
+//! through a temporary file and a rename, to keep an append cheap.
+//!
+//! With an [`AuditKey`] (encrypted deployments) records are sealed: only their number
+//! and the chain hashes stay readable, so the log beside an encrypted store does not
+//! name users, objects or queries in clear. `verify` needs only the public key.
 //!
 //! Why a file of its own and not a table of the store: the log must record what
 //! happens to the store itself (a refused key, a rekey that replaces the database
@@ -10,9 +21,10 @@
 //! writing at once keep one chain; each process re-reads the last record when
 //! another has written since.
 
-use liaison_protect::audit::{self, Chain, Checkpoint, Query, Record, Report};
+use liaison_protect::audit::{self, AuditKey, Chain, Checkpoint, Query, Record, Report};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -46,6 +58,8 @@ fn io(path: &Path, err: std::io::Error) -> AuditError {
 
 struct Inner {
     file: File,
+    /// `head.json`, opened once: rewritten in place after every append.
+    head: Option<File>,
     chain: Chain,
     /// File length after our last write: another process wrote when it differs.
     len: u64,
@@ -58,8 +72,12 @@ pub struct AuditLog {
     dir: PathBuf,
     inner: Mutex<Inner>,
     signer: Option<ed25519_dalek::SigningKey>,
+    seal: Option<AuditKey>,
     checkpoint_every: u64,
 }
+
+/// Size the head file is padded to: one sector, written whole.
+const HEAD_SIZE: usize = 512;
 
 /// The log file in an audit directory.
 pub fn log_path(dir: &Path) -> PathBuf {
@@ -75,8 +93,12 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// The last record of the log (reading only its tail).
-fn last_record(file: &mut File, path: &Path) -> Result<(Option<Record>, u64), AuditError> {
+/// Number and hash of the last record of the log (reading only its tail), and the
+/// log's length.
+fn last_record(
+    file: &mut File,
+    path: &Path,
+) -> Result<(Option<(u64, audit::Hash)>, u64), AuditError> {
     let len = file.seek(SeekFrom::End(0)).map_err(|e| io(path, e))?;
     let mut back = 4096u64;
     loop {
@@ -84,18 +106,17 @@ fn last_record(file: &mut File, path: &Path) -> Result<(Option<Record>, u64), Au
         file.seek(SeekFrom::Start(start)).map_err(|e| io(path, e))?;
         let mut buf = Vec::new();
         file.read_to_end(&mut buf).map_err(|e| io(path, e))?;
-        let text = String::from_utf8_lossy(&buf);
         let complete = if start == 0 {
-            &text[..]
+            &buf[..]
         } else {
-            match text.find('\n') {
-                Some(i) => &text[i + 1..],
-                None => "",
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => &buf[i + 1..],
+                None => &[][..],
             }
         };
-        for line in complete.lines().rev() {
-            if let Ok(audit::Line::Record(r)) = audit::parse_line(line) {
-                return Ok((Some(r), len));
+        for line in complete.split(|&b| b == b'\n').rev() {
+            if let Some(pos) = audit::chain_position(line) {
+                return Ok((Some(pos), len));
             }
         }
         if start == 0 {
@@ -109,9 +130,18 @@ struct Flock<'a>(&'a File);
 
 impl<'a> Flock<'a> {
     fn new(f: &'a File, path: &Path) -> Result<Self, AuditError> {
+        Self::with(f, path, libc::LOCK_EX)
+    }
+
+    /// A shared lock: no writer is between its append and its head.
+    fn shared(f: &'a File, path: &Path) -> Result<Self, AuditError> {
+        Self::with(f, path, libc::LOCK_SH)
+    }
+
+    fn with(f: &'a File, path: &Path, op: libc::c_int) -> Result<Self, AuditError> {
         use std::os::fd::AsRawFd;
         // SAFETY: flock on a file descriptor we own; released in Drop.
-        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        if unsafe { libc::flock(f.as_raw_fd(), op) } != 0 {
             return Err(io(path, std::io::Error::last_os_error()));
         }
         Ok(Flock(f))
@@ -128,10 +158,19 @@ impl Drop for Flock<'_> {
 
 impl AuditLog {
     /// Open (or create) the log in `dir`. Without a signer, records are chained but no
-    /// checkpoint is signed (verification then cannot see truncation).
+    /// checkpoint or head is signed (verification reports them as unsigned).
     pub fn open(
         dir: &Path,
         signer: Option<ed25519_dalek::SigningKey>,
+    ) -> Result<AuditLog, AuditError> {
+        Self::open_sealed(dir, signer, None)
+    }
+
+    /// [`AuditLog::open`], sealing every record under `seal` when given.
+    pub fn open_sealed(
+        dir: &Path,
+        signer: Option<ed25519_dalek::SigningKey>,
+        seal: Option<AuditKey>,
     ) -> Result<AuditLog, AuditError> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let path = log_path(dir);
@@ -141,6 +180,21 @@ impl AuditLog {
             .read(true)
             .open(&path)
             .map_err(|e| io(&path, e))?;
+        let head = match &signer {
+            Some(_) => {
+                let hp = head_path(dir);
+                Some(
+                    OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .read(true)
+                        .write(true)
+                        .open(&hp)
+                        .map_err(|e| io(&hp, e))?,
+                )
+            }
+            None => None,
+        };
         let (last, len) = {
             let f = file.try_clone().map_err(|e| io(&path, e))?;
             let _lock = Flock::new(&f, &path)?;
@@ -150,13 +204,20 @@ impl AuditLog {
             dir: dir.to_path_buf(),
             inner: Mutex::new(Inner {
                 file,
-                chain: last.as_ref().map(Chain::after).unwrap_or_default(),
+                head,
+                chain: last.map(|(s, h)| Chain::resume(s, h)).unwrap_or_default(),
                 len,
                 since_checkpoint: 0,
             }),
             signer,
+            seal,
             checkpoint_every: 1000,
         })
+    }
+
+    /// Whether records are sealed.
+    pub fn is_sealed(&self) -> bool {
+        self.seal.is_some()
     }
 
     /// Append a record: `user` did `action` (see `liaison_protect::audit::action`) on
@@ -171,7 +232,7 @@ impl AuditLog {
         self.record_many(&mut std::iter::once((user, action, object, detail)))
     }
 
-    /// Append several records under one lock and one write.
+    /// Append several records under one lock and one write, then re-sign the head.
     pub fn record_many<'a>(
         &self,
         events: &mut dyn Iterator<Item = (&'a str, &'a str, Option<&'a str>, &'a str)>,
@@ -187,33 +248,69 @@ impl AuditLog {
         let len = inner.file.metadata().map_err(|e| io(&path, e))?.len();
         if len != inner.len {
             let (last, l) = last_record(&mut inner.file, &path)?;
-            inner.chain = last.as_ref().map(Chain::after).unwrap_or_default();
+            inner.chain = last.map(|(s, h)| Chain::resume(s, h)).unwrap_or_default();
             inner.len = l;
         }
         let mut buf = String::new();
         let ts = now_ms();
+        let broken = |e: liaison_protect::ProtectError| AuditError::Broken {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
         for (user, action, object, detail) in events {
-            let r = inner.chain.append(ts, user, action, object, detail);
-            buf.push_str(&r.to_line());
+            let (seq, hash) = inner
+                .chain
+                .append_to(
+                    &mut buf,
+                    ts,
+                    user,
+                    action,
+                    object,
+                    detail,
+                    self.seal.as_ref(),
+                )
+                .map_err(broken)?;
             buf.push('\n');
             inner.since_checkpoint += 1;
             if inner.since_checkpoint >= self.checkpoint_every {
                 if let Some(sk) = &self.signer {
-                    buf.push_str(&Checkpoint::sign(sk, r.seq, r.hash).to_line());
+                    buf.push_str(&Checkpoint::sign(sk, seq, hash).to_line());
                     buf.push('\n');
                     inner.since_checkpoint = 0;
                 }
             }
+        }
+        if buf.is_empty() {
+            return Ok(());
         }
         inner
             .file
             .write_all(buf.as_bytes())
             .map_err(|e| io(&path, e))?;
         inner.len += buf.len() as u64;
+        self.write_head(inner)
+    }
+
+    /// Re-sign the head over the last record and the log's length (lock held).
+    fn write_head(&self, inner: &Inner) -> Result<(), AuditError> {
+        let (Some(sk), Some(file)) = (&self.signer, &inner.head) else {
+            return Ok(());
+        };
+        let (seq, hash) = inner.chain.last();
+        let mut line = Checkpoint::sign_head(sk, seq, hash, inner.len).to_line();
+        // Padded to one sector: the whole head is replaced by one write.
+        while line.len() < HEAD_SIZE - 1 {
+            line.push(' ');
+        }
+        line.push('\n');
+        let hp = head_path(&self.dir);
+        file.write_all_at(line.as_bytes(), 0)
+            .map_err(|e| io(&hp, e))?;
         Ok(())
     }
 
-    /// Sign a checkpoint of the last record, append it and make it the head.
+    /// Sign a checkpoint of the last record, append it, re-sign the head, and make both
+    /// durable (at close).
     pub fn checkpoint(&self) -> Result<(), AuditError> {
         let Some(sk) = &self.signer else {
             return Ok(());
@@ -227,23 +324,22 @@ impl AuditLog {
         let f = inner.file.try_clone().map_err(|e| io(&path, e))?;
         let _lock = Flock::new(&f, &path)?;
         let (last, len) = last_record(&mut inner.file, &path)?;
-        let Some(last) = last else {
+        let Some((seq, hash)) = last else {
             return Ok(());
         };
-        let cp = Checkpoint::sign(sk, last.seq, last.hash);
-        let line = cp.to_line() + "\n";
+        let line = Checkpoint::sign(sk, seq, hash).to_line() + "\n";
         inner
             .file
             .write_all(line.as_bytes())
             .map_err(|e| io(&path, e))?;
         inner.file.sync_data().map_err(|e| io(&path, e))?;
         inner.len = len + line.len() as u64;
-        inner.chain = Chain::after(&last);
+        inner.chain = Chain::resume(seq, hash);
         inner.since_checkpoint = 0;
-        let head = head_path(&self.dir);
-        let tmp = self.dir.join("head.json.tmp");
-        std::fs::write(&tmp, cp.to_line()).map_err(|e| io(&tmp, e))?;
-        std::fs::rename(&tmp, &head).map_err(|e| io(&head, e))?;
+        self.write_head(inner)?;
+        if let Some(h) = &inner.head {
+            h.sync_data().map_err(|e| io(&head_path(&self.dir), e))?;
+        }
         Ok(())
     }
 }
@@ -256,15 +352,17 @@ impl Drop for AuditLog {
     }
 }
 
-/// The head checkpoint of an audit directory, if any.
+/// The head checkpoint of an audit directory, if any (an empty head file, made by a
+/// writer that has not appended yet, is none).
 pub fn read_head(dir: &Path) -> Result<Option<Checkpoint>, AuditError> {
     let p = head_path(dir);
     match std::fs::read_to_string(&p) {
+        Ok(t) if t.trim().is_empty() => Ok(None),
         Ok(t) => match audit::parse_line(t.trim()) {
             Ok(audit::Line::Checkpoint(c)) => Ok(Some(c)),
             _ => Err(AuditError::Broken {
                 path: p.display().to_string(),
-                reason: "not a checkpoint".into(),
+                reason: "not a signed checkpoint (altered or damaged head)".into(),
             }),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -273,52 +371,142 @@ pub fn read_head(dir: &Path) -> Result<Option<Checkpoint>, AuditError> {
 }
 
 /// Verify the log of an audit directory against the pinned public key.
+///
+/// The head and the log's length are read together under a shared lock (no writer
+/// is then between an append and its head); the log is then read up to that length
+/// in large blocks whose lines are checked on every core, while writers go on
+/// appending after it.
 pub fn verify(dir: &Path, key: &ed25519_dalek::VerifyingKey) -> Result<Report, AuditError> {
+    verify_with(dir, key, 0)
+}
+
+/// [`verify`] on at most `threads` threads (0: every core).
+pub fn verify_with(
+    dir: &Path,
+    key: &ed25519_dalek::VerifyingKey,
+    threads: usize,
+) -> Result<Report, AuditError> {
     let path = log_path(dir);
-    let head = read_head(dir)?;
-    let f = File::open(&path).map_err(|e| io(&path, e))?;
-    let mut r = BufReader::with_capacity(1 << 20, f);
     let mut v = audit::Verifier::new(*key);
-    let mut buf = Vec::new();
-    let mut n = 0u64;
-    let mut incomplete = None;
+    if threads > 0 {
+        v.threads(threads);
+    }
+    let f = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // No log at all: intact only if nothing was ever signed.
+            let head = read_head(dir)?;
+            v.expect_head(head.as_ref());
+            return Ok(v.finish(head.as_ref(), None));
+        }
+        Err(e) => return Err(io(&path, e)),
+    };
+    let (head, len) = {
+        let _lock = Flock::shared(&f, &path)?;
+        let len = f.metadata().map_err(|e| io(&path, e))?.len();
+        (read_head(dir), len)
+    };
+    // A damaged head is tampering to report, not a failure to verify.
+    let (head, damaged) = match head {
+        Ok(h) => (h, None),
+        Err(AuditError::Broken { reason, .. }) => (None, Some(reason)),
+        Err(e) => return Err(e),
+    };
+    v.expect_head(head.as_ref());
+    const BLOCK: usize = 8 << 20;
+    let mut r = f.take(len);
+    let mut buf = vec![0u8; BLOCK];
+    let mut filled = 0;
     loop {
-        buf.clear();
-        let got = r.read_until(b'\n', &mut buf).map_err(|e| io(&path, e))?;
+        if filled == buf.len() {
+            // One line longer than a block: grow rather than split it.
+            buf.resize(buf.len() * 2, 0);
+        }
+        let got = r.read(&mut buf[filled..]).map_err(|e| io(&path, e))?;
         if got == 0 {
             break;
         }
-        n += 1;
-        if buf.last() != Some(&b'\n') {
-            incomplete = Some(n);
-        } else {
-            buf.pop();
+        filled += got;
+        if let Some(end) = buf[..filled].iter().rposition(|&b| b == b'\n') {
+            v.feed_block(&buf[..=end]);
+            buf.copy_within(end + 1..filled, 0);
+            filled -= end + 1;
         }
-        v.feed(n, &String::from_utf8_lossy(&buf));
     }
-    Ok(v.finish(head.as_ref(), incomplete))
+    let mut incomplete = None;
+    if filled > 0 {
+        let n = v.lines_fed() + 1;
+        v.feed(n, &String::from_utf8_lossy(&buf[..filled]));
+        incomplete = Some(n);
+    }
+    let mut report = v.finish(head.as_ref(), incomplete);
+    if let Some(reason) = damaged {
+        report
+            .problems
+            .retain(|p| !matches!(p, audit::Problem::HeadMissing { .. }));
+        report.problems.push(audit::Problem::BadCheckpoint {
+            line: 0,
+            seq: 0,
+            reason,
+        });
+    }
+    Ok(report)
 }
 
-/// The records of the log that pass `q`, in order (unreadable lines are skipped:
-/// `verify` reports them).
+/// The records of a plain log that pass `q`, in order (unreadable lines are skipped:
+/// `verify` reports them). A sealed record is an error: see [`query_with`].
 pub fn query(
     dir: &Path,
     q: &Query,
     sink: &mut dyn FnMut(&Record) -> std::io::Result<()>,
 ) -> Result<u64, AuditError> {
+    query_with(dir, None, q, sink).map(|o| o.matched)
+}
+
+/// What [`query_with`] found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryOutcome {
+    /// Records passed to the sink.
+    pub matched: u64,
+    /// Lines that are neither a readable record nor a checkpoint (altered, or sealed
+    /// records that do not open): `verify` names them.
+    pub unreadable: u64,
+}
+
+/// The records that pass `q`, in order, opening sealed records with `key`. Without a
+/// key, the first sealed record is an error naming it.
+pub fn query_with(
+    dir: &Path,
+    key: Option<&AuditKey>,
+    q: &Query,
+    sink: &mut dyn FnMut(&Record) -> std::io::Result<()>,
+) -> Result<QueryOutcome, AuditError> {
     let path = log_path(dir);
     let f = File::open(&path).map_err(|e| io(&path, e))?;
-    let mut n = 0;
-    for line in BufReader::with_capacity(1 << 20, f).lines() {
+    let mut out = QueryOutcome::default();
+    for (i, line) in BufReader::with_capacity(1 << 20, f).lines().enumerate() {
         let line = line.map_err(|e| io(&path, e))?;
-        if let Ok(audit::Line::Record(r)) = audit::parse_line(&line) {
-            if q.matches(&r) {
-                sink(&r).map_err(|e| io(&path, e))?;
-                n += 1;
+        if key.is_none() && line.contains("\"enc\":\"") && line.starts_with("{\"v\":") {
+            return Err(AuditError::Broken {
+                path: path.display().to_string(),
+                reason: format!(
+                    "line {}: the record is sealed; reading the log needs the audit key (give the master key)",
+                    i + 1
+                ),
+            });
+        }
+        match audit::parse_line_with(&line, key) {
+            Ok(audit::Line::Record(r)) => {
+                if q.matches(&r) {
+                    sink(&r).map_err(|e| io(&path, e))?;
+                    out.matched += 1;
+                }
             }
+            Ok(audit::Line::Checkpoint(_)) => {}
+            Err(_) => out.unreadable += 1,
         }
     }
-    Ok(n)
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -382,5 +570,264 @@ mod tests {
             "{:?}",
             r.problems
         );
+    }
+
+    use audit::Problem;
+
+    fn key() -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(&[1; 32])
+    }
+
+    /// A log of `n` records by "alice" on "indicator--<i>", sealed or not; the caller
+    /// keeps it open or drops (closes) it.
+    fn write(dir: &Path, n: usize, sealed: bool) -> AuditLog {
+        let seal = sealed.then(|| AuditKey::derive(&key()));
+        let log = AuditLog::open_sealed(dir, Some(key()), seal).unwrap();
+        for i in 0..n {
+            log.record("alice", "read", Some(&format!("indicator--{i:04}")), "get")
+                .unwrap();
+        }
+        log
+    }
+
+    fn check(dir: &Path) -> Report {
+        verify(dir, &key().verifying_key()).unwrap()
+    }
+
+    /// Keep the first `keep` bytes of the log.
+    fn cut_to(dir: &Path, keep: usize) {
+        let p = log_path(dir);
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..keep]).unwrap();
+    }
+
+    fn line_starts(dir: &Path) -> Vec<usize> {
+        let bytes = std::fs::read(log_path(dir)).unwrap();
+        let mut v = vec![0];
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'\n' {
+                v.push(i + 1);
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn a_live_log_verifies_without_closing() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = write(dir.path(), 25, true);
+        let r = check(dir.path());
+        assert!(r.ok(), "{:?}", r.problems);
+        assert_eq!((r.records, r.signed_through, r.status()), (25, 25, "ok"));
+        drop(log);
+        assert!(check(dir.path()).ok());
+    }
+
+    #[test]
+    fn deleting_the_last_record_of_a_live_log_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let _log = write(dir.path(), 10, false);
+        let starts = line_starts(dir.path());
+        // 10 record lines, no checkpoint line yet (the log is open): drop line 10.
+        cut_to(dir.path(), starts[9]);
+        let r = check(dir.path());
+        assert!(
+            r.problems.contains(&Problem::Truncated {
+                last_seq: 9,
+                expected_seq: 10
+            }),
+            "{:?}",
+            r.problems
+        );
+        assert_eq!(r.status(), "tampered");
+    }
+
+    #[test]
+    fn deleting_the_last_records_of_a_closed_log_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(write(dir.path(), 10, true));
+        let starts = line_starts(dir.path());
+        // Lines 1-10 records, 11 the closing checkpoint: keep records 1-6.
+        cut_to(dir.path(), starts[6]);
+        let r = check(dir.path());
+        assert!(
+            r.problems.contains(&Problem::Truncated {
+                last_seq: 6,
+                expected_seq: 10
+            }),
+            "{:?}",
+            r.problems
+        );
+        // Only the closing checkpoint line cut: no record lost, but the log is shorter
+        // than the head signed.
+        let dir = tempfile::tempdir().unwrap();
+        drop(write(dir.path(), 3, false));
+        let starts = line_starts(dir.path());
+        cut_to(dir.path(), starts[3]);
+        let r = check(dir.path());
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| matches!(p, Problem::Shortened { .. })),
+            "{:?}",
+            r.problems
+        );
+    }
+
+    #[test]
+    fn a_log_cut_mid_line_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let _log = write(dir.path(), 5, true);
+        let starts = line_starts(dir.path());
+        cut_to(dir.path(), starts[4] + 20);
+        let r = check(dir.path());
+        assert!(
+            r.problems.contains(&Problem::IncompleteLine { line: 5 }),
+            "{:?}",
+            r.problems
+        );
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| matches!(p, Problem::Shortened { .. })),
+            "{:?}",
+            r.problems
+        );
+    }
+
+    #[test]
+    fn a_removed_head_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(write(dir.path(), 4, false));
+        std::fs::remove_file(head_path(dir.path())).unwrap();
+        let r = check(dir.path());
+        assert_eq!(r.problems, vec![Problem::HeadMissing { records: 4 }]);
+        // A damaged head is named too.
+        std::fs::write(head_path(dir.path()), "{\"checkpoint\":{\"seq\":").unwrap();
+        let r = check(dir.path());
+        assert!(
+            matches!(&r.problems[..], [Problem::BadCheckpoint { line: 0, .. }]),
+            "{:?}",
+            r.problems
+        );
+    }
+
+    #[test]
+    fn records_after_the_head_after_a_crash_are_reported_as_unsigned() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = write(dir.path(), 6, false);
+        let head = std::fs::read(head_path(dir.path())).unwrap();
+        for _ in 0..2 {
+            log.record("alice", "write", None, "").unwrap();
+        }
+        // A crash between the append and the head: the head still vouches for record 6.
+        std::mem::forget(log);
+        std::fs::write(head_path(dir.path()), head).unwrap();
+        let r = check(dir.path());
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        assert_eq!(
+            (r.unsigned_tail, r.signed_through, r.status()),
+            (2, 6, "unsigned_tail")
+        );
+        assert!(!r.ok());
+        // The next keyed append signs them.
+        drop(AuditLog::open(dir.path(), Some(key())).unwrap());
+        let log = AuditLog::open(dir.path(), Some(key())).unwrap();
+        log.record("bob", "read", None, "").unwrap();
+        let r = check(dir.path());
+        assert!(r.ok(), "{:?} {}", r.problems, r.unsigned_tail);
+        assert_eq!(r.records, 9);
+    }
+
+    #[test]
+    fn sealed_records_do_not_name_users_or_objects_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(write(dir.path(), 20, true));
+        let text = std::fs::read_to_string(log_path(dir.path())).unwrap();
+        for needle in ["alice", "indicator--0007", "\"read\"", "get"] {
+            assert!(!text.contains(needle), "{needle} found in the sealed log");
+        }
+        let r = check(dir.path());
+        assert!(r.ok(), "{:?}", r.problems);
+        // Reading needs the key; with it, the records are whole.
+        let q = Query {
+            object: Some("indicator--0007".into()),
+            ..Default::default()
+        };
+        let e = query(dir.path(), &q, &mut |_| Ok(())).unwrap_err();
+        assert!(e.to_string().contains("sealed"), "{e}");
+        let mut got = Vec::new();
+        let o = query_with(dir.path(), Some(&AuditKey::derive(&key())), &q, &mut |r| {
+            got.push(r.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!((o.matched, o.unreadable), (1, 0));
+        assert_eq!(
+            (got[0].seq, got[0].user.as_str(), got[0].detail.as_str()),
+            (8, "alice", "get")
+        );
+        // A wrong key opens nothing.
+        let other = AuditKey::derive(&ed25519_dalek::SigningKey::from_bytes(&[2; 32]));
+        let o = query_with(dir.path(), Some(&other), &Query::default(), &mut |_| Ok(())).unwrap();
+        assert_eq!((o.matched, o.unreadable), (0, 20));
+    }
+
+    #[test]
+    fn tampering_with_a_sealed_record_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(write(dir.path(), 8, true));
+        let p = log_path(dir.path());
+        let text = std::fs::read_to_string(&p).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        // Change one character of record 3's ciphertext.
+        let at = lines[2].find("\"enc\":\"").unwrap() + 12;
+        let mut b = lines[2].clone().into_bytes();
+        b[at] = if b[at] == b'A' { b'B' } else { b'A' };
+        lines[2] = String::from_utf8(b).unwrap();
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        let r = check(dir.path());
+        assert!(
+            r.problems.contains(&Problem::Altered { line: 3, seq: 3 }),
+            "{:?}",
+            r.problems
+        );
+        // Record 5 removed.
+        let mut del = text.lines().map(str::to_string).collect::<Vec<_>>();
+        del.remove(4);
+        std::fs::write(&p, del.join("\n") + "\n").unwrap();
+        let r = check(dir.path());
+        assert!(
+            r.problems.contains(&Problem::Deleted {
+                from: 5,
+                to: 5,
+                line: 5
+            }),
+            "{:?}",
+            r.problems
+        );
+    }
+
+    #[test]
+    fn verify_reads_blocks_across_line_boundaries() {
+        // More than one 8 MiB block, on one and on two threads: the same report.
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path(), Some(key())).unwrap();
+        let detail = "x".repeat(300);
+        let n = 30_000;
+        let events: Vec<String> = (0..n).map(|i| format!("indicator--{i}")).collect();
+        log.record_many(
+            &mut events
+                .iter()
+                .map(|o| ("alice", "read", Some(o.as_str()), detail.as_str())),
+        )
+        .unwrap();
+        drop(log);
+        assert!(std::fs::metadata(log_path(dir.path())).unwrap().len() > 8 << 20);
+        for threads in [1, 2] {
+            let r = verify_with(dir.path(), &key().verifying_key(), threads).unwrap();
+            assert!(r.ok(), "{:?}", r.problems);
+            assert_eq!((r.records, r.last_seq), (n, n));
+        }
     }
 }
