@@ -34,6 +34,7 @@ mod from_stix;
 mod manifest;
 mod object;
 mod pattern;
+mod template;
 mod to_stix;
 mod types;
 

@@ -1,9 +1,16 @@
 //! MISP objects (templates: file, domain-ip, ip-port, email, url, x509,
-//! registry-key, …) → one observed-data with its observables and, when any
-//! attribute is for IDS, one indicator whose pattern joins the attributes.
+//! registry-key, process, pe, …) → one observed-data with its observables and,
+//! when any attribute is for IDS, one indicator whose pattern joins the
+//! attributes. The relation → property mapping of each template is the table
+//! in `template.rs`; this file holds what a table cannot say (observables
+//! that refer to other observables) as one hook per template shape.
 
 use crate::attribute::{ip_type, parse_asn, parse_port};
 use crate::pattern::{cmp, hash_key, hash_path, observation};
+use crate::template::{
+    object_at, pattern_path, set_path, template, Field, Hook, Kind, Needs, Pat, Rest, ABSORBED,
+    ALIASES, PARENT_PROCESS_FIELDS, PE_EXT, PE_FIELDS, PE_SECTION_FIELDS,
+};
 use crate::to_stix::{epoch, misp_bool, text, Ctx};
 use crate::types::default_to_ids;
 use serde_json::{json, Map, Value};
@@ -17,6 +24,19 @@ pub(crate) struct ObjAttr {
     pub uuid: String,
     pub to_ids: bool,
     pub data: Option<String>,
+}
+
+/// An object folded into the one that refers to it (see `template::ABSORBED`),
+/// with the objects folded into it in turn.
+pub(crate) struct Merged {
+    name: String,
+    uuid: String,
+    attrs: Vec<ObjAttr>,
+    children: Vec<Merged>,
+    /// The object itself, converted on its own when the object it is folded
+    /// into has no observable form.
+    value: Value,
+    path: String,
 }
 
 fn sco(ty: &str, uuid: &str) -> Map<String, Value> {
@@ -55,7 +75,7 @@ fn first<'a>(attrs: &'a [ObjAttr], rel: &str) -> Option<&'a ObjAttr> {
     attrs.iter().find(|a| a.relation == rel)
 }
 
-fn x_key(relation: &str) -> String {
+pub(crate) fn x_key(relation: &str) -> String {
     format!(
         "x_misp_{}",
         relation.to_ascii_lowercase().replace(['-', ' ', '.'], "_")
@@ -78,826 +98,807 @@ fn renamed(attrs: &[ObjAttr], names: &[(&str, &str)]) -> Vec<ObjAttr> {
 }
 
 /// Attributes not consumed by a template mapping are kept as `x_misp_*`
-/// properties of the main observable (a list when repeated; `{value, data}`
-/// for attachments), and contribute `x_misp_*` comparisons when for IDS.
-fn rest(b: &mut Built, main: &mut Map<String, Value>, attrs: &[ObjAttr], used: &[&str]) {
-    let ty = main["type"].as_str().unwrap_or_default().to_string();
+/// properties of `target` (a list when repeated; `{value, data}` for
+/// attachments), and contribute comparisons `{prefix}x_misp_*` when for IDS.
+fn rest(
+    b: &mut Built,
+    target: &mut Map<String, Value>,
+    attrs: &[ObjAttr],
+    used: &[&str],
+    prefix: &str,
+) {
     for a in attrs {
         if used.contains(&a.relation.as_str()) {
             continue;
         }
         let key = x_key(&a.relation);
-        b.cmp(a, &format!("{ty}:{key}"), &a.value);
+        b.cmp(a, &format!("{prefix}{key}"), &a.value);
         let v = match &a.data {
             Some(d) => json!({"value": a.value, "data": d}),
             None => json!(a.value),
         };
-        match main.get_mut(&key) {
+        match target.get_mut(&key) {
             Some(Value::Array(list)) => list.push(v),
             Some(old) => {
                 let o = old.take();
                 *old = json!([o, v]);
             }
             None => {
-                main.insert(key, v);
+                target.insert(key, v);
             }
         }
     }
 }
 
-/// An IP address observable, and its comparisons as `side_ref` of a traffic.
-fn traffic_ip(
-    b: &mut Built,
-    nt: &mut Map<String, Value>,
-    a: &ObjAttr,
-    side: &str,
-) -> Result<Map<String, Value>, String> {
-    crate::attribute::check_ip(&a.value)?;
-    let ty = ip_type(&a.value);
-    let mut m = sco(ty, &a.uuid);
-    m.insert("value".into(), json!(a.value));
-    nt.insert(format!("{side}_ref"), json!(id_of(&m)));
-    b.cmp(a, &format!("network-traffic:{side}_ref.type"), ty);
-    b.cmp(a, &format!("network-traffic:{side}_ref.value"), &a.value);
-    Ok(m)
+/// Whether some attribute is not consumed yet.
+fn leftover(attrs: &[ObjAttr], used: &[&str]) -> bool {
+    attrs.iter().any(|a| !used.contains(&a.relation.as_str()))
 }
 
-fn traffic_ports(
-    b: &mut Built,
-    nt: &mut Map<String, Value>,
-    attrs: &[ObjAttr],
-) -> Result<(), String> {
-    for side in ["src", "dst"] {
-        if let Some(p) = first(attrs, &format!("{side}-port")) {
-            nt.insert(format!("{side}_port"), json!(parse_port(&p.value)?));
-            b.cmp(p, &format!("network-traffic:{side}_port"), &p.value);
+/// One value as its property value and the value its comparison uses;
+/// `Ok(None)` when the value does not fit (it stays an `x_misp_*` property).
+fn typed(kind: Kind, value: &str) -> Result<Option<(Value, String)>, String> {
+    let plain = |v: Value| Ok(Some((v, value.to_string())));
+    match kind {
+        Kind::Str | Kind::List => plain(json!(value)),
+        Kind::LowerList => plain(json!(value.to_ascii_lowercase())),
+        Kind::Count => match value.parse::<u64>() {
+            Ok(n) => plain(json!(n)),
+            Err(_) => Ok(None),
+        },
+        Kind::Int => match value.parse::<i64>() {
+            Ok(n) => plain(json!(n)),
+            Err(_) => Ok(None),
+        },
+        Kind::IntOrStr => plain(value.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(value))),
+        Kind::Float => match value.parse::<f64>() {
+            Ok(n) if n.is_finite() => plain(json!(n)),
+            _ => Ok(None),
+        },
+        Kind::Bool => match value.to_ascii_lowercase().as_str() {
+            "1" | "true" => plain(json!(true)),
+            "0" | "false" => plain(json!(false)),
+            _ => Ok(None),
+        },
+        Kind::Asn => {
+            let n = parse_asn(value)?;
+            Ok(Some((json!(n), n.to_string())))
         }
+        Kind::Port => plain(json!(parse_port(value)?)),
+        Kind::RegKey => {
+            let k = crate::attribute::expand_hive(value);
+            Ok(Some((json!(k), k)))
+        }
+    }
+}
+
+/// The table's fields of `attrs` into `m`, their comparisons at `prefix` +
+/// the property path; the relations consumed are added to `used`.
+fn apply_fields<'a>(
+    b: &mut Built,
+    m: &mut Map<String, Value>,
+    attrs: &'a [ObjAttr],
+    fields: &'a [Field],
+    prefix: &str,
+    used: &mut Vec<&'a str>,
+) -> Result<(), String> {
+    for f in fields {
+        let pat = match f.pat {
+            Pat::Same => Some(pattern_path(f.path)),
+            Pat::Off => None,
+            Pat::At(p) => Some(p.to_string()),
+        };
+        let many = matches!(f.kind, Kind::List | Kind::LowerList);
+        let mut values = vec![];
+        for a in attrs_of(attrs, f.rel) {
+            let Some((v, c)) = typed(f.kind, &a.value)? else {
+                continue;
+            };
+            if let Some(p) = &pat {
+                b.cmp(a, &format!("{prefix}{p}"), &c);
+            }
+            values.push(v);
+            if !many {
+                break;
+            }
+        }
+        if values.is_empty() {
+            continue;
+        }
+        let v = if many {
+            Value::Array(values)
+        } else {
+            values.remove(0)
+        };
+        set_path(m, f.path, v);
+        used.push(f.rel);
     }
     Ok(())
 }
 
-/// A destination host name of a traffic: kept as `x_misp_*` on the traffic,
-/// compared as a domain-name destination.
-fn traffic_host(b: &mut Built, attrs: &[ObjAttr], rel: &str) {
-    for a in attrs_of(attrs, rel) {
-        b.cmp(a, "network-traffic:dst_ref.type", "domain-name");
-        b.cmp(a, "network-traffic:dst_ref.value", &a.value);
+/// Hash relations (after `rel_prefix`) into `m.hashes`.
+fn apply_hashes<'a>(
+    b: &mut Built,
+    m: &mut Map<String, Value>,
+    attrs: &'a [ObjAttr],
+    rel_prefix: &str,
+    prefix: &str,
+    used: &mut Vec<&'a str>,
+) {
+    let mut hashes = Map::new();
+    for a in attrs {
+        if let Some(k) = a.relation.strip_prefix(rel_prefix).and_then(hash_key) {
+            hashes.insert(k.into(), json!(a.value));
+            b.cmp(a, &hash_path(prefix, k), &a.value);
+            used.push(a.relation.as_str());
+        }
+    }
+    if !hashes.is_empty() {
+        m.insert("hashes".into(), Value::Object(hashes));
     }
 }
 
-/// Templates that are one observable with plain properties:
-/// (template, STIX type, [(relation, property, is a list)]).
-/// (template, STIX type, fields).
-type SimpleTemplate = (
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str, bool)],
-);
+/// A template being built: the main observable (its id takes the object's
+/// UUID), the observables it refers to, the relations consumed so far.
+struct Job<'a> {
+    b: Built,
+    main: Map<String, Value>,
+    extra: Vec<Map<String, Value>>,
+    used: Vec<&'a str>,
+    attrs: &'a [ObjAttr],
+    merged: &'a [Merged],
+}
 
-const SIMPLE: &[SimpleTemplate] = &[
-    (
-        "cpe-asset",
-        "software",
-        &[
-            ("product", "name", false),
-            ("cpe", "cpe", false),
-            ("language", "languages", true),
-            ("vendor", "vendor", false),
-            ("version", "version", false),
-        ],
-    ),
-    ("android-app", "software", &[("name", "name", false)]),
-    (
-        "directory",
-        "directory",
-        &[
-            ("path", "path", false),
-            ("path-encoding", "path_enc", false),
-            ("creation-time", "ctime", false),
-            ("modification-time", "mtime", false),
-            ("access-time", "atime", false),
-        ],
-    ),
-];
+impl<'a> Job<'a> {
+    /// An address observable of the attribute as `side_ref` of the traffic.
+    fn traffic_ip(&mut self, a: &ObjAttr, side: &str) -> Result<String, String> {
+        crate::attribute::check_ip(&a.value)?;
+        let ty = ip_type(&a.value);
+        let mut m = sco(ty, &a.uuid);
+        m.insert("value".into(), json!(a.value));
+        let id = id_of(&m);
+        self.main.insert(format!("{side}_ref"), json!(id));
+        self.b.cmp(a, &format!("network-traffic:{side}_ref.type"), ty);
+        self.b
+            .cmp(a, &format!("network-traffic:{side}_ref.value"), &a.value);
+        self.extra.push(m);
+        Ok(id)
+    }
 
-/// Account templates that are a `user-account` of a given `account_type`:
-/// (template, account_type, [(relation, property)]).
-/// (template, account_type, fields).
-type AccountTemplate = (
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str)],
-);
+    /// The source and destination addresses of a traffic.
+    fn traffic_ips(&mut self, rels: &[(&'a str, &str)], all: bool) -> Result<(), String> {
+        for (rel, side) in rels {
+            for a in attrs_of(self.attrs, rel) {
+                self.traffic_ip(a, side)?;
+                if !all {
+                    break;
+                }
+            }
+            if first(self.attrs, rel).is_some() {
+                self.used.push(rel);
+            }
+        }
+        Ok(())
+    }
 
-const ACCOUNTS: &[AccountTemplate] = &[
-    (
-        "gitlab-user",
-        "gitlab",
-        &[
-            ("id", "user_id"),
-            ("name", "display_name"),
-            ("username", "account_login"),
-        ],
-    ),
-    (
-        "telegram-account",
-        "telegram",
-        &[("id", "user_id"), ("username", "account_login")],
-    ),
-    (
-        "facebook-account",
-        "facebook",
-        &[("account-id", "user_id"), ("account-name", "account_login")],
-    ),
-    (
-        "github-user",
-        "github",
-        &[
-            ("id", "user_id"),
-            ("user-fullname", "display_name"),
-            ("username", "account_login"),
-        ],
-    ),
-    (
-        "parler-account",
-        "parler",
-        &[("account-id", "user_id"), ("account-name", "account_login")],
-    ),
-    (
-        "reddit-account",
-        "reddit",
-        &[("account-id", "user_id"), ("account-name", "account_login")],
-    ),
-    (
-        "twitter-account",
-        "twitter",
-        &[
-            ("id", "user_id"),
-            ("name", "account_login"),
-            ("displayed-name", "display_name"),
-        ],
-    ),
-];
+    /// A destination host name of a traffic, compared as a domain-name
+    /// destination (kept as `x_misp_*` by the quiet rest).
+    fn traffic_host(&mut self, rel: &str) {
+        for a in attrs_of(self.attrs, rel) {
+            self.b
+                .cmp(a, "network-traffic:dst_ref.type", "domain-name");
+            self.b
+                .cmp(a, "network-traffic:dst_ref.value", &a.value);
+        }
+    }
 
+    /// Protocols from these relations, lowercased; `tcp` when none.
+    fn protocols(&mut self, rels: &[&'a str]) {
+        let mut protocols = vec![];
+        for rel in rels {
+            for a in attrs_of(self.attrs, rel) {
+                let p = a.value.to_ascii_lowercase();
+                self.b.cmp(a, "network-traffic:protocols[*]", &p);
+                protocols.push(p);
+            }
+        }
+        self.used.extend(rels);
+        if protocols.is_empty() {
+            protocols.push("tcp".into());
+        }
+        self.main.insert("protocols".into(), json!(protocols));
+    }
+
+    fn hook(&mut self, hook: Hook) -> Result<(), String> {
+        match hook {
+            Hook::None => {}
+            Hook::Artifact => {
+                if let Some(a) = first(self.attrs, "payload_bin") {
+                    if let Some(d) = a.data.as_ref().filter(|d| crate::attribute::is_base64(d)) {
+                        self.main.insert("payload_bin".into(), json!(d));
+                        self.used.push("payload_bin");
+                    }
+                }
+            }
+            Hook::Email => self.email(),
+            Hook::File => self.file()?,
+            Hook::HttpRequest => self.http_request()?,
+            Hook::Image => self.image(),
+            Hook::IpPort => {
+                self.traffic_ips(&[("ip-src", "src"), ("ip-dst", "dst"), ("ip", "dst")], true)?;
+                self.traffic_host("domain");
+                self.traffic_host("hostname");
+                self.main.insert("protocols".into(), json!(["ipv4"]));
+            }
+            Hook::Netflow => self.netflow()?,
+            Hook::NetworkConnection | Hook::NetworkSocket => {
+                self.traffic_ips(&[("ip-src", "src"), ("ip-dst", "dst")], true)?;
+                self.traffic_host("hostname-dst");
+                self.protocols(&[
+                    "layer3-protocol",
+                    "layer4-protocol",
+                    "layer7-protocol",
+                    "protocol",
+                ]);
+                if hook == Hook::NetworkSocket {
+                    if let Some(a) = first(self.attrs, "state") {
+                        let flag = match a.value.as_str() {
+                            "listening" => Some("is_listening"),
+                            "blocking" => Some("is_blocking"),
+                            _ => None,
+                        };
+                        if let Some(flag) = flag {
+                            set_path(
+                                &mut self.main,
+                                &format!("extensions.socket-ext.{flag}"),
+                                json!(true),
+                            );
+                            self.used.push("state");
+                        }
+                    }
+                }
+            }
+            Hook::Pe => {
+                // A PE without its file: the file is named after the PE's
+                // original (or internal) file name.
+                let name = first(self.attrs, "original-filename")
+                    .or_else(|| first(self.attrs, "internal-filename"));
+                if let Some(a) = name {
+                    self.main.insert("name".into(), json!(a.value));
+                }
+                let merged = self.merged;
+                self.sections(merged)?;
+            }
+            Hook::Process => self.process()?,
+            Hook::Registry => self.registry(),
+        }
+        Ok(())
+    }
+
+    fn email(&mut self) {
+        let attrs = self.attrs;
+        let attachments: Vec<&ObjAttr> = attrs_of(attrs, "attachment").collect();
+        self.main
+            .insert("is_multipart".into(), json!(!attachments.is_empty()));
+        self.used.push("attachment");
+        for (rel, names_rel, key, many) in [
+            ("from", "from-display-name", "from_ref", false),
+            ("to", "to-display-name", "to_refs", true),
+            ("cc", "cc-display-name", "cc_refs", true),
+            ("bcc", "bcc-display-name", "bcc_refs", true),
+        ] {
+            let list: Vec<&ObjAttr> = attrs_of(attrs, rel).collect();
+            let names: Vec<&ObjAttr> = attrs_of(attrs, names_rel).collect();
+            let paired = names.len() == list.len();
+            let mut ids = vec![];
+            for (i, a) in list.iter().enumerate() {
+                let mut e = sco("email-addr", &a.uuid);
+                e.insert("value".into(), json!(a.value));
+                if paired {
+                    e.insert("display_name".into(), json!(names[i].value));
+                }
+                ids.push(id_of(&e));
+                let path = if many {
+                    format!("email-message:{key}[{i}].value")
+                } else {
+                    format!("email-message:{key}.value")
+                };
+                self.b.cmp(a, &path, &a.value);
+                self.extra.push(e);
+            }
+            if !ids.is_empty() {
+                self.used.push(rel);
+                if paired {
+                    self.used.push(names_rel);
+                }
+                self.main
+                    .insert(key.into(), if many { json!(ids) } else { json!(ids[0]) });
+            }
+        }
+        let mut files = vec![];
+        let mut parts = vec![];
+        for (i, a) in attachments.iter().enumerate() {
+            let mut f = sco("file", &a.uuid);
+            f.insert("name".into(), json!(a.value));
+            parts.push(json!({"body_raw_ref": id_of(&f), "content_disposition": format!("attachment; filename='{}'", a.value)}));
+            self.b.cmp(
+                a,
+                &format!("email-message:body_multipart[{i}].body_raw_ref.name"),
+                &a.value,
+            );
+            self.b.cmp(
+                a,
+                &format!("email-message:body_multipart[{i}].content_disposition"),
+                "attachment",
+            );
+            files.push(f);
+        }
+        if !parts.is_empty() {
+            self.main.insert("body_multipart".into(), json!(parts));
+        }
+        self.extra.extend(files);
+    }
+
+    fn file(&mut self) -> Result<(), String> {
+        let attrs = self.attrs;
+        if let Some(p) = first(attrs, "path") {
+            let mut d = sco("directory", &p.uuid);
+            d.insert("path".into(), json!(p.value));
+            self.main
+                .insert("parent_directory_ref".into(), json!(id_of(&d)));
+            self.b.cmp(p, "file:parent_directory_ref.path", &p.value);
+            self.extra.push(d);
+            self.used.push("path");
+        }
+        if let Some(s) = first(attrs, "malware-sample") {
+            let sample = s.value.split_once('|');
+            let data = s.data.as_ref().filter(|d| crate::attribute::is_base64(d));
+            if let Some((fname, md5)) = sample {
+                let described = match (&s.data, data) {
+                    // No payload: the sample is described, not carried.
+                    (None, _) => {
+                        self.main
+                            .insert("x_misp_malware_sample".into(), json!(s.value));
+                        true
+                    }
+                    (Some(_), Some(data)) => {
+                        let mut art = sco("artifact", &s.uuid);
+                        art.insert("mime_type".into(), json!("application/zip"));
+                        art.insert("payload_bin".into(), json!(data));
+                        art.insert("hashes".into(), json!({"MD5": md5}));
+                        art.insert("encryption_algorithm".into(), json!("mime-type-indicated"));
+                        art.insert("decryption_key".into(), json!("infected"));
+                        art.insert("x_misp_filename".into(), json!(fname));
+                        self.main.insert("content_ref".into(), json!(id_of(&art)));
+                        self.b.cmp(s, "file:content_ref.payload_bin", data);
+                        self.extra.push(art);
+                        true
+                    }
+                    // A payload that is not base64: kept as MISP data.
+                    (Some(_), None) => false,
+                };
+                if described {
+                    self.used.push("malware-sample");
+                    self.b.cmp(s, "file:content_ref.x_misp_filename", fname);
+                    self.b.cmp(s, &hash_path("file:content_ref.", "MD5"), md5);
+                    self.b
+                        .cmp(s, "file:content_ref.mime_type", "application/zip");
+                    self.b.cmp(
+                        s,
+                        "file:content_ref.encryption_algorithm",
+                        "mime-type-indicated",
+                    );
+                    self.b.cmp(s, "file:content_ref.decryption_key", "infected");
+                }
+            }
+        }
+        // The PE the file includes is its extension.
+        let merged = self.merged;
+        for pe in merged.iter().filter(|m| m.name == "pe") {
+            let mut used = vec![];
+            apply_fields(
+                &mut self.b,
+                &mut self.main,
+                &pe.attrs,
+                PE_FIELDS,
+                "file:",
+                &mut used,
+            )?;
+            self.sections(&pe.children)?;
+            if leftover(&pe.attrs, &used) {
+                rest(
+                &mut self.b,
+                object_at(&mut self.main, PE_EXT),
+                &pe.attrs,
+                &used,
+                    &format!("file:{}.", pattern_path(PE_EXT)),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The `pe-section` objects a PE includes, as the extension's sections.
+    fn sections(&mut self, merged: &[Merged]) -> Result<(), String> {
+        let mut sections = vec![];
+        for (i, s) in merged.iter().filter(|m| m.name == "pe-section").enumerate() {
+            let prefix = format!("file:{}.sections[{i}].", pattern_path(PE_EXT));
+            let mut m = Map::new();
+            let mut used = vec![];
+            apply_fields(
+                &mut self.b,
+                &mut m,
+                &s.attrs,
+                PE_SECTION_FIELDS,
+                &prefix,
+                &mut used,
+            )?;
+            apply_hashes(&mut self.b, &mut m, &s.attrs, "", &prefix, &mut used);
+            rest(&mut self.b, &mut m, &s.attrs, &used, &prefix);
+            sections.push(Value::Object(m));
+        }
+        if !sections.is_empty() {
+            object_at(&mut self.main, PE_EXT).insert("sections".into(), json!(sections));
+        }
+        Ok(())
+    }
+
+    fn http_request(&mut self) -> Result<(), String> {
+        let attrs = self.attrs;
+        let mut dst = None;
+        if let Some(a) = first(attrs, "ip-src") {
+            self.traffic_ip(a, "src")?;
+            self.used.push("ip-src");
+        }
+        if let Some(a) = first(attrs, "ip-dst") {
+            dst = Some(self.traffic_ip(a, "dst")?);
+            self.used.push("ip-dst");
+        }
+        if let Some(h) = first(attrs, "host") {
+            let mut d = sco("domain-name", &h.uuid);
+            d.insert("value".into(), json!(h.value));
+            match &dst {
+                Some(ip) => {
+                    d.insert("resolves_to_refs".into(), json!([ip]));
+                }
+                None => {
+                    self.main.insert("dst_ref".into(), json!(id_of(&d)));
+                }
+            }
+            self.traffic_host("host");
+            self.extra.push(d);
+            self.used.push("host");
+        }
+        self.main.insert("protocols".into(), json!(["tcp", "http"]));
+        // The extension needs a request value: without a URI, the URL is it.
+        let ext = "extensions.http-request-ext";
+        let has_value = self
+            .main
+            .get("extensions")
+            .and_then(|e| e.get("http-request-ext"))
+            .is_some_and(|e| e.get("request_value").is_some());
+        if !has_value {
+            if let Some(url) = self.main.remove("x_misp_url") {
+                set_path(&mut self.main, &format!("{ext}.request_value"), url);
+            }
+        }
+        Ok(())
+    }
+
+    fn image(&mut self) {
+        let attrs = self.attrs;
+        let Some(a) = first(attrs, "attachment") else {
+            return;
+        };
+        let Some(data) = a.data.as_ref().filter(|d| crate::attribute::is_base64(d)) else {
+            return;
+        };
+        let mut art = sco("artifact", &a.uuid);
+        let ext = a
+            .value
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        let mime = match ext.as_str() {
+            "png" => Some("image/png"),
+            "jpg" | "jpeg" => Some("image/jpeg"),
+            "gif" => Some("image/gif"),
+            "bmp" => Some("image/bmp"),
+            "webp" => Some("image/webp"),
+            "tif" | "tiff" => Some("image/tiff"),
+            "svg" => Some("image/svg+xml"),
+            "ico" => Some("image/vnd.microsoft.icon"),
+            _ => None,
+        };
+        if let Some(m) = mime {
+            art.insert("mime_type".into(), json!(m));
+        }
+        art.insert("payload_bin".into(), json!(data));
+        art.insert("x_misp_filename".into(), json!(a.value));
+        self.b.cmp(a, "file:content_ref.payload_bin", data);
+        self.used.push("attachment");
+        if let Some(u) = first(attrs, "url") {
+            // The image's source travels with its content.
+            art.insert("x_misp_url".into(), json!(u.value));
+            self.b.cmp(u, "file:content_ref.url", &u.value);
+            self.used.push("url");
+        }
+        self.main.insert("content_ref".into(), json!(id_of(&art)));
+        self.extra.push(art);
+    }
+
+    fn netflow(&mut self) -> Result<(), String> {
+        let attrs = self.attrs;
+        for (rel, as_rel, side) in [("ip-src", "src-as", "src"), ("ip-dst", "dst-as", "dst")] {
+            let Some(a) = first(attrs, rel) else {
+                continue;
+            };
+            self.traffic_ip(a, side)?;
+            self.used.push(rel);
+            if let Some(asn) = first(attrs, as_rel) {
+                let n = parse_asn(&asn.value)?;
+                let mut m = sco("autonomous-system", &asn.uuid);
+                m.insert("number".into(), json!(n));
+                if let Some(ip) = self.extra.last_mut() {
+                    ip.insert("belongs_to_refs".into(), json!([id_of(&m)]));
+                }
+                self.b.cmp(
+                    asn,
+                    &format!("network-traffic:{side}_ref.belongs_to_refs[*].number"),
+                    &n.to_string(),
+                );
+                self.extra.push(m);
+                self.used.push(as_rel);
+            }
+        }
+        let mut protocols = vec!["tcp".to_string()];
+        for a in attrs_of(attrs, "protocol") {
+            let p = a.value.to_ascii_lowercase();
+            self.b.cmp(a, "network-traffic:protocols[*]", &p);
+            if !protocols.contains(&p) {
+                protocols.push(p);
+            }
+        }
+        self.used.push("protocol");
+        self.main.insert("protocols".into(), json!(protocols));
+        Ok(())
+    }
+
+    fn process(&mut self) -> Result<(), String> {
+        let attrs = self.attrs;
+        let mut parent = None;
+        let parent_rels = [
+            "parent-pid",
+            "parent-command-line",
+            "parent-process-name",
+            "parent-image",
+        ];
+        if let Some(p) = parent_rels.iter().find_map(|r| first(attrs, r)) {
+            let mut m = sco("process", &p.uuid);
+            let mut used = vec![];
+            apply_fields(
+                &mut self.b,
+                &mut m,
+                attrs,
+                PARENT_PROCESS_FIELDS,
+                "process:parent_ref.",
+                &mut used,
+            )?;
+            self.used.extend(used);
+            if let Some(i) = first(attrs, "parent-image") {
+                let mut f = sco("file", &i.uuid);
+                f.insert("name".into(), json!(i.value));
+                m.insert("image_ref".into(), json!(id_of(&f)));
+                self.b
+                    .cmp(i, "process:parent_ref.image_ref.name", &i.value);
+                self.extra.push(f);
+                self.used.push("parent-image");
+            }
+            if m.len() > 3 {
+                self.main.insert("parent_ref".into(), json!(id_of(&m)));
+                parent = Some(m);
+            }
+        }
+        self.extra.extend(parent);
+        let mut children = vec![];
+        for a in attrs_of(attrs, "child-pid") {
+            let Ok(pid) = a.value.parse::<u64>() else {
+                continue;
+            };
+            let mut m = sco("process", &a.uuid);
+            m.insert("pid".into(), json!(pid));
+            children.push(id_of(&m));
+            self.b.cmp(a, "process:child_refs[*].pid", &a.value);
+            self.extra.push(m);
+        }
+        if !children.is_empty() {
+            self.main.insert("child_refs".into(), json!(children));
+            self.used.push("child-pid");
+        }
+        if let Some(i) = first(attrs, "image") {
+            let mut f = sco("file", &i.uuid);
+            f.insert("name".into(), json!(i.value));
+            self.main.insert("image_ref".into(), json!(id_of(&f)));
+            self.b.cmp(i, "process:image_ref.name", &i.value);
+            self.extra.push(f);
+            self.used.push("image");
+        }
+        Ok(())
+    }
+
+    /// The key's own value and those of the `registry-key-value` objects it contains.
+    fn registry(&mut self) {
+        let mut values = vec![];
+        let merged = self
+            .merged
+            .iter()
+            .filter(|m| m.name == "registry-key-value")
+            .map(|m| m.attrs.as_slice());
+        for group in std::iter::once(self.attrs).chain(merged) {
+            let mut value = Map::new();
+            for (rel, key) in [
+                ("name", "name"),
+                ("data", "data"),
+                ("data-type", "data_type"),
+            ] {
+                if let Some(a) = first(group, rel) {
+                    value.insert(key.into(), json!(a.value));
+                    self.b.cmp(
+                        a,
+                        &format!("windows-registry-key:values[*].{key}"),
+                        &a.value,
+                    );
+                }
+            }
+            if !value.is_empty() {
+                values.push(Value::Object(value));
+            }
+        }
+        self.used.extend(["name", "data", "data-type"]);
+        if !values.is_empty() {
+            self.main.insert("values".into(), json!(values));
+        }
+    }
+}
+
+/// `domain-ip`: every domain and address an observable of its own, the
+/// domains resolving to the addresses.
+fn domain_ip(obj_uuid: &str, attrs: &[ObjAttr]) -> Result<Option<Built>, String> {
+    let mut b = Built::default();
+    let mut ips = vec![];
+    for a in attrs_of(attrs, "ip") {
+        crate::attribute::check_ip(&a.value)?;
+        let mut m = sco(ip_type(&a.value), &a.uuid);
+        m.insert("value".into(), json!(a.value));
+        ips.push(m);
+    }
+    let ip_ids: Vec<String> = ips.iter().map(id_of).collect();
+    let mut domains = vec![];
+    for a in attrs_of(attrs, "domain") {
+        let mut m = sco("domain-name", &a.uuid);
+        m.insert("value".into(), json!(a.value));
+        if !ip_ids.is_empty() {
+            m.insert("resolves_to_refs".into(), json!(ip_ids));
+        }
+        b.cmp(a, "domain-name:value", &a.value);
+        domains.push(m);
+    }
+    for a in attrs_of(attrs, "ip") {
+        b.cmp(a, "domain-name:resolves_to_refs[*].value", &a.value);
+    }
+    if domains.is_empty() {
+        return Ok(None);
+    }
+    if domains.len() == 1
+        && attrs
+            .iter()
+            .any(|a| !matches!(a.relation.as_str(), "ip" | "domain"))
+    {
+        // Extra attributes need a home: the single domain takes the
+        // object's UUID and keeps them as custom properties.
+        let mut d = domains.remove(0);
+        d.insert("id".into(), json!(format!("domain-name--{obj_uuid}")));
+        rest(&mut b, &mut d, attrs, &["ip", "domain"], "domain-name:");
+        domains.push(d);
+    }
+    b.scos.extend(ips);
+    b.scos.extend(domains);
+    Ok(Some(b))
+}
+
+/// The observables of one object by its template's table entry; `Ok(None)`
+/// when the template has no observable form (or not with these attributes).
 fn build(
     name: &str,
     obj_uuid: &str,
     attrs: &[ObjAttr],
-    merged: &[Vec<ObjAttr>],
+    merged: &[Merged],
 ) -> Result<Option<Built>, String> {
-    let mut b = Built::default();
-    match name {
-        "hashlookup" => {
-            let attrs = renamed(
-                attrs,
-                &[
-                    ("FileName", "filename"),
-                    ("FileSize", "size-in-bytes"),
-                    ("MD5", "md5"),
-                    ("SHA-1", "sha1"),
-                    ("SHA-256", "sha256"),
-                    ("SHA-512", "sha512"),
-                    ("SSDEEP", "ssdeep"),
-                    ("TLSH", "tlsh"),
-                ],
-            );
-            return build("file", obj_uuid, &attrs, merged);
-        }
-        "lnk" => {
-            let attrs = renamed(
-                attrs,
-                &[
-                    ("fullpath", "path"),
-                    ("lnk-creation-time", "creation-time"),
-                    ("lnk-modification-time", "modification-time"),
-                    ("lnk-access-time", "access-time"),
-                ],
-            );
-            return build("file", obj_uuid, &attrs, merged);
-        }
-        "artifact" => {
-            let mut m = sco("artifact", obj_uuid);
-            let mut used = vec![];
-            let mut hashes = Map::new();
-            for a in attrs {
-                if let Some(k) = hash_key(&a.relation) {
-                    hashes.insert(k.into(), json!(a.value));
-                    b.cmp(a, &hash_path("artifact:", k), &a.value);
-                    used.push(a.relation.as_str());
-                }
-            }
-            if let Some(a) = first(attrs, "payload_bin") {
-                if let Some(d) = a.data.as_ref().filter(|d| crate::attribute::is_base64(d)) {
-                    m.insert("payload_bin".into(), json!(d));
-                    used.push("payload_bin");
-                }
-            }
-            for (rel, key) in [
-                ("mime_type", "mime_type"),
-                ("url", "url"),
-                ("encryption_algorithm", "encryption_algorithm"),
-                ("decryption_key", "decryption_key"),
-            ] {
-                if let Some(a) = first(attrs, rel) {
-                    m.insert(key.into(), json!(a.value));
-                    b.cmp(a, &format!("artifact:{key}"), &a.value);
-                    used.push(rel);
-                }
-            }
-            if !hashes.is_empty() {
-                m.insert("hashes".into(), Value::Object(hashes));
-            }
-            if !m.contains_key("payload_bin") && !m.contains_key("url") {
-                return Ok(None);
-            }
-            rest(&mut b, &mut m, attrs, &used);
-            b.scos.push(m);
-        }
-        "domain-ip" => {
-            let mut ips = vec![];
-            for a in attrs_of(attrs, "ip") {
-                crate::attribute::check_ip(&a.value)?;
-                let mut m = sco(ip_type(&a.value), &a.uuid);
-                m.insert("value".into(), json!(a.value));
-                ips.push(m);
-            }
-            let ip_ids: Vec<String> = ips.iter().map(id_of).collect();
-            let mut domains = vec![];
-            for a in attrs_of(attrs, "domain") {
-                let mut m = sco("domain-name", &a.uuid);
-                m.insert("value".into(), json!(a.value));
-                if !ip_ids.is_empty() {
-                    m.insert("resolves_to_refs".into(), json!(ip_ids));
-                }
-                b.cmp(a, "domain-name:value", &a.value);
-                domains.push(m);
-            }
-            for a in attrs_of(attrs, "ip") {
-                b.cmp(a, "domain-name:resolves_to_refs[*].value", &a.value);
-            }
-            if domains.is_empty() {
-                return Ok(None);
-            }
-            if domains.len() == 1
-                && attrs
-                    .iter()
-                    .any(|a| !matches!(a.relation.as_str(), "ip" | "domain"))
-            {
-                // Extra attributes need a home: the single domain takes the
-                // object's UUID and keeps them as custom properties.
-                let mut d = domains.remove(0);
-                let old = id_of(&d);
-                d.insert("id".into(), json!(format!("domain-name--{obj_uuid}")));
-                let _ = old;
-                rest(&mut b, &mut d, attrs, &["ip", "domain"]);
-                domains.push(d);
-            }
-            b.scos.extend(ips);
-            b.scos.extend(domains);
-        }
-        "ip-port" => {
-            let mut nt = sco("network-traffic", obj_uuid);
-            if let Some(fs) = first(attrs, "first-seen") {
-                nt.insert("start".into(), json!(fs.value));
-            }
-            let mut addrs = vec![];
-            for (rel, side) in [("ip-src", "src"), ("ip-dst", "dst"), ("ip", "dst")] {
-                for a in attrs_of(attrs, rel) {
-                    addrs.push(traffic_ip(&mut b, &mut nt, a, side)?);
-                }
-            }
-            traffic_ports(&mut b, &mut nt, attrs)?;
-            traffic_host(&mut b, attrs, "domain");
-            traffic_host(&mut b, attrs, "hostname");
-            nt.insert("protocols".into(), json!(["ipv4"]));
-            let mut extra = Built::default();
-            rest(
-                &mut extra,
-                &mut nt,
-                attrs,
-                &[
-                    "ip-src",
-                    "ip-dst",
-                    "ip",
-                    "src-port",
-                    "dst-port",
-                    "first-seen",
-                ],
-            );
-            b.scos.push(nt);
-            b.scos.extend(addrs);
-        }
-        "network-connection" | "network-socket" => {
-            let mut nt = sco("network-traffic", obj_uuid);
-            let mut addrs = vec![];
-            for (rel, side) in [("ip-src", "src"), ("ip-dst", "dst")] {
-                for a in attrs_of(attrs, rel) {
-                    addrs.push(traffic_ip(&mut b, &mut nt, a, side)?);
-                }
-            }
-            traffic_ports(&mut b, &mut nt, attrs)?;
-            traffic_host(&mut b, attrs, "hostname-dst");
-            let mut protocols = vec![];
-            for rel in [
-                "layer3-protocol",
-                "layer4-protocol",
-                "layer7-protocol",
-                "protocol",
-            ] {
-                for a in attrs_of(attrs, rel) {
-                    let p = a.value.to_ascii_lowercase();
-                    b.cmp(a, "network-traffic:protocols[*]", &p);
-                    protocols.push(p);
-                }
-            }
-            if protocols.is_empty() {
-                protocols.push("tcp".into());
-            }
-            nt.insert("protocols".into(), json!(protocols));
-            let mut used = vec![
-                "ip-src",
-                "ip-dst",
-                "src-port",
-                "dst-port",
-                "layer3-protocol",
-                "layer4-protocol",
-                "layer7-protocol",
-                "protocol",
-            ];
-            if name == "network-socket" {
-                let mut ext = Map::new();
-                if let Some(a) = first(attrs, "address-family") {
-                    ext.insert("address_family".into(), json!(a.value));
-                    used.push("address-family");
-                }
-                if let Some(a) = first(attrs, "state") {
-                    if let Some(flag) = match a.value.as_str() {
-                        "listening" => Some("is_listening"),
-                        "blocking" => Some("is_blocking"),
-                        _ => None,
-                    } {
-                        ext.insert(flag.into(), json!(true));
-                        used.push("state");
-                    }
-                }
-                if let Some(a) = first(attrs, "socket-type") {
-                    ext.insert("socket_type".into(), json!(a.value));
-                    used.push("socket-type");
-                }
-                if !ext.is_empty() {
-                    nt.insert("extensions".into(), json!({"socket-ext": ext}));
-                }
-            }
-            let mut extra = Built::default();
-            rest(&mut extra, &mut nt, attrs, &used);
-            b.scos.push(nt);
-            b.scos.extend(addrs);
-        }
-        "url" => {
-            let Some(u) = first(attrs, "url") else {
-                return Ok(None);
-            };
-            let mut m = sco("url", obj_uuid);
-            m.insert("value".into(), json!(u.value));
-            b.cmp(u, "url:value", &u.value);
-            rest(&mut b, &mut m, attrs, &["url"]);
-            b.scos.push(m);
-        }
-        "asn" => {
-            let Some(a) = first(attrs, "asn") else {
-                return Ok(None);
-            };
-            let n = parse_asn(&a.value)?;
-            let mut m = sco("autonomous-system", obj_uuid);
-            m.insert("number".into(), json!(n));
-            b.cmp(a, "autonomous-system:number", &n.to_string());
-            if let Some(d) = first(attrs, "description") {
-                m.insert("name".into(), json!(d.value));
-                b.cmp(d, "autonomous-system:name", &d.value);
-            }
-            let subnets: Vec<&str> = attrs_of(attrs, "subnet-announced")
-                .map(|a| a.value.as_str())
-                .collect();
-            if !subnets.is_empty() {
-                m.insert("x_misp_subnet_announced".into(), json!(subnets));
-            }
-            for a in attrs_of(attrs, "subnet-announced") {
-                b.cmp(a, "autonomous-system:x_misp_subnet_announced", &a.value);
-            }
-            rest(
-                &mut b,
-                &mut m,
-                attrs,
-                &["asn", "description", "subnet-announced"],
-            );
-            b.scos.push(m);
-        }
-        "mutex" => {
-            let Some(a) = first(attrs, "name") else {
-                return Ok(None);
-            };
-            let mut m = sco("mutex", obj_uuid);
-            m.insert("name".into(), json!(a.value));
-            b.cmp(a, "mutex:name", &a.value);
-            rest(&mut b, &mut m, attrs, &["name"]);
-            b.scos.push(m);
-        }
-        "x509" => {
-            let mut m = sco("x509-certificate", obj_uuid);
-            let mut hashes = Map::new();
-            let mut used = vec![];
-            for a in attrs {
-                if let Some(k) = a
-                    .relation
-                    .strip_prefix("x509-fingerprint-")
-                    .and_then(hash_key)
-                {
-                    hashes.insert(k.into(), json!(a.value));
-                    b.cmp(a, &hash_path("x509-certificate:", k), &a.value);
-                    used.push(a.relation.as_str());
-                }
-            }
-            if !hashes.is_empty() {
-                m.insert("hashes".into(), Value::Object(hashes));
-            }
-            for (rel, key) in [
-                ("version", "version"),
-                ("serial-number", "serial_number"),
-                ("signature_algorithm", "signature_algorithm"),
-                ("issuer", "issuer"),
-                ("validity-not-before", "validity_not_before"),
-                ("validity-not-after", "validity_not_after"),
-                ("subject", "subject"),
-                ("pubkey-info-algorithm", "subject_public_key_algorithm"),
-                ("pubkey-info-modulus", "subject_public_key_modulus"),
-                ("pubkey-info-exponent", "subject_public_key_exponent"),
-            ] {
-                if let Some(a) = first(attrs, rel) {
-                    let v = if key == "subject_public_key_exponent" {
-                        a.value
-                            .parse::<i64>()
-                            .map(|n| json!(n))
-                            .unwrap_or(json!(a.value))
-                    } else {
-                        json!(a.value)
-                    };
-                    m.insert(key.into(), v);
-                    b.cmp(a, &format!("x509-certificate:{key}"), &a.value);
-                    used.push(rel);
-                }
-            }
-            rest(&mut b, &mut m, attrs, &used);
-            b.scos.push(m);
-        }
-        "registry-key" | "registry-key-value" => {
-            let mut m = sco("windows-registry-key", obj_uuid);
-            let mut used = vec![];
-            if let Some(k) = first(attrs, "key") {
-                let key = crate::attribute::expand_hive(&k.value);
-                m.insert("key".into(), json!(key));
-                b.cmp(k, "windows-registry-key:key", &key);
-                used.push("key");
-            }
-            let mut values = vec![];
-            for group in std::iter::once(attrs).chain(merged.iter().map(Vec::as_slice)) {
-                let mut value = Map::new();
-                for (rel, key) in [
-                    ("name", "name"),
-                    ("data", "data"),
-                    ("data-type", "data_type"),
-                ] {
-                    if let Some(a) = first(group, rel) {
-                        value.insert(key.into(), json!(a.value));
-                        b.cmp(
-                            a,
-                            &format!("windows-registry-key:values[*].{key}"),
-                            &a.value,
-                        );
-                    }
-                }
-                if !value.is_empty() {
-                    values.push(Value::Object(value));
-                }
-            }
-            used.extend(["name", "data", "data-type"]);
-            if !values.is_empty() {
-                m.insert("values".into(), json!(values));
-            }
-            if let Some(a) = first(attrs, "last-modified") {
-                m.insert("modified_time".into(), json!(a.value));
-                b.cmp(a, "windows-registry-key:modified_time", &a.value);
-                used.push("last-modified");
-            }
-            if m.len() == 3 {
-                return Ok(None);
-            }
-            rest(&mut b, &mut m, attrs, &used);
-            b.scos.push(m);
-        }
-        "file" => {
-            let mut m = sco("file", obj_uuid);
-            let mut hashes = Map::new();
-            let mut used = vec![];
-            for a in attrs {
-                if let Some(k) = hash_key(&a.relation) {
-                    hashes.insert(k.into(), json!(a.value));
-                    b.cmp(a, &hash_path("file:", k), &a.value);
-                    used.push(a.relation.as_str());
-                }
-            }
-            if !hashes.is_empty() {
-                m.insert("hashes".into(), Value::Object(hashes));
-            }
-            if let Some(a) = first(attrs, "size-in-bytes") {
-                if let Ok(n) = a.value.parse::<u64>() {
-                    m.insert("size".into(), json!(n));
-                    b.cmp(a, "file:size", &a.value);
-                    used.push("size-in-bytes");
-                }
-            }
-            for (rel, key) in [
-                ("filename", "name"),
-                ("file-encoding", "name_enc"),
-                ("mime-type", "mime_type"),
-                ("creation-time", "ctime"),
-                ("modification-time", "mtime"),
-                ("access-time", "atime"),
-            ] {
-                if let Some(a) = first(attrs, rel) {
-                    m.insert(key.into(), json!(a.value));
-                    b.cmp(a, &format!("file:{key}"), &a.value);
-                    used.push(rel);
-                }
-            }
-            let mut extra = vec![];
-            if let Some(p) = first(attrs, "path") {
-                let mut d = sco("directory", &p.uuid);
-                d.insert("path".into(), json!(p.value));
-                m.insert("parent_directory_ref".into(), json!(id_of(&d)));
-                b.cmp(p, "file:parent_directory_ref.path", &p.value);
-                extra.push(d);
-                used.push("path");
-            }
-            if let Some(s) = first(attrs, "malware-sample") {
-                if let (None, Some((fname, md5))) = (&s.data, s.value.split_once('|')) {
-                    // No payload: the sample is described, not carried.
-                    m.insert("x_misp_malware_sample".into(), json!(s.value));
-                    used.push("malware-sample");
-                    b.cmp(s, "file:content_ref.x_misp_filename", fname);
-                    b.cmp(s, &hash_path("file:content_ref.", "MD5"), md5);
-                    b.cmp(s, "file:content_ref.mime_type", "application/zip");
-                    b.cmp(
-                        s,
-                        "file:content_ref.encryption_algorithm",
-                        "mime-type-indicated",
-                    );
-                    b.cmp(s, "file:content_ref.decryption_key", "infected");
-                }
-                let data = s.data.as_ref().filter(|d| crate::attribute::is_base64(d));
-                if let (Some(data), Some((fname, md5))) = (data, s.value.split_once('|')) {
-                    let mut art = sco("artifact", &s.uuid);
-                    art.insert("mime_type".into(), json!("application/zip"));
-                    art.insert("payload_bin".into(), json!(data));
-                    art.insert("hashes".into(), json!({"MD5": md5}));
-                    art.insert("encryption_algorithm".into(), json!("mime-type-indicated"));
-                    art.insert("decryption_key".into(), json!("infected"));
-                    art.insert("x_misp_filename".into(), json!(fname));
-                    m.insert("content_ref".into(), json!(id_of(&art)));
-                    b.cmp(s, "file:content_ref.payload_bin", data);
-                    b.cmp(s, "file:content_ref.x_misp_filename", fname);
-                    b.cmp(s, &hash_path("file:content_ref.", "MD5"), md5);
-                    b.cmp(s, "file:content_ref.mime_type", "application/zip");
-                    b.cmp(
-                        s,
-                        "file:content_ref.encryption_algorithm",
-                        "mime-type-indicated",
-                    );
-                    b.cmp(s, "file:content_ref.decryption_key", "infected");
-                    extra.push(art);
-                    used.push("malware-sample");
-                }
-            }
-            rest(&mut b, &mut m, attrs, &used);
-            b.scos.push(m);
-            b.scos.extend(extra);
-        }
-        "email" => {
-            let mut m = sco("email-message", obj_uuid);
-            let attachments: Vec<&ObjAttr> = attrs_of(attrs, "attachment").collect();
-            m.insert("is_multipart".into(), json!(!attachments.is_empty()));
-            let mut addrs = vec![];
-            let mut used = vec!["attachment"];
-            for (rel, key, many) in [
-                ("from", "from_ref", false),
-                ("to", "to_refs", true),
-                ("cc", "cc_refs", true),
-                ("bcc", "bcc_refs", true),
-            ] {
-                let list: Vec<&ObjAttr> = attrs_of(attrs, rel).collect();
-                let names_rel = format!("{rel}-display-name");
-                let names: Vec<&ObjAttr> =
-                    attrs.iter().filter(|a| a.relation == names_rel).collect();
-                let paired = names.len() == list.len();
-                let mut ids = vec![];
-                for (i, a) in list.iter().enumerate() {
-                    let mut e = sco("email-addr", &a.uuid);
-                    e.insert("value".into(), json!(a.value));
-                    if paired {
-                        e.insert("display_name".into(), json!(names[i].value));
-                    }
-                    ids.push(id_of(&e));
-                    let path = if many {
-                        format!("email-message:{key}[{i}].value")
-                    } else {
-                        format!("email-message:{key}.value")
-                    };
-                    b.cmp(a, &path, &a.value);
-                    addrs.push(e);
-                }
-                if !ids.is_empty() {
-                    used.push(rel);
-                    if paired {
-                        used.push(if rel == "from" {
-                            "from-display-name"
-                        } else if rel == "to" {
-                            "to-display-name"
-                        } else if rel == "cc" {
-                            "cc-display-name"
-                        } else {
-                            "bcc-display-name"
-                        });
-                    }
-                    m.insert(key.into(), if many { json!(ids) } else { json!(ids[0]) });
-                }
-            }
-            for (rel, key) in [
-                ("message-id", "message_id"),
-                ("subject", "subject"),
-                ("email-body", "body"),
-                ("send-date", "date"),
-            ] {
-                if let Some(a) = first(attrs, rel) {
-                    m.insert(key.into(), json!(a.value));
-                    b.cmp(a, &format!("email-message:{key}"), &a.value);
-                    used.push(rel);
-                }
-            }
-            let mut headers = Map::new();
-            for (rel, header, field) in [
-                ("reply-to", "Reply-To", "reply_to"),
-                ("x-mailer", "X-Mailer", "x_mailer"),
-            ] {
-                if let Some(a) = first(attrs, rel) {
-                    headers.insert(header.into(), json!(a.value));
-                    b.cmp(
-                        a,
-                        &format!("email-message:additional_header_fields.{field}"),
-                        &a.value,
-                    );
-                    used.push(rel);
-                }
-            }
-            if !headers.is_empty() {
-                m.insert("additional_header_fields".into(), Value::Object(headers));
-            }
-            let mut files = vec![];
-            let mut parts = vec![];
-            for (i, a) in attachments.iter().enumerate() {
-                let mut f = sco("file", &a.uuid);
-                f.insert("name".into(), json!(a.value));
-                parts.push(json!({"body_raw_ref": id_of(&f), "content_disposition": format!("attachment; filename='{}'", a.value)}));
-                b.cmp(
-                    a,
-                    &format!("email-message:body_multipart[{i}].body_raw_ref.name"),
-                    &a.value,
-                );
-                b.cmp(
-                    a,
-                    &format!("email-message:body_multipart[{i}].content_disposition"),
-                    "attachment",
-                );
-                files.push(f);
-            }
-            if !parts.is_empty() {
-                m.insert("body_multipart".into(), json!(parts));
-            }
-            rest(&mut b, &mut m, attrs, &used);
-            b.scos.push(m);
-            b.scos.extend(addrs);
-            b.scos.extend(files);
-        }
-        "user-account" | "credential" => {
-            let mut m = sco("user-account", obj_uuid);
-            let mut used = vec![];
-            let fields: &[(&str, &str)] = if name == "credential" {
-                &[("username", "user_id"), ("password", "credential")]
-            } else {
-                &[
-                    ("user-id", "user_id"),
-                    ("password", "credential"),
-                    ("username", "account_login"),
-                    ("account-type", "account_type"),
-                    ("display-name", "display_name"),
-                    ("password_last_changed", "credential_last_changed"),
-                ]
-            };
-            for (rel, key) in fields {
-                if let Some(a) = first(attrs, rel) {
-                    m.insert((*key).into(), json!(a.value));
-                    b.cmp(a, &format!("user-account:{key}"), &a.value);
-                    used.push(*rel);
-                }
-            }
-            let mut unix = Map::new();
-            if let Some(a) = first(attrs, "group-id") {
-                if let Ok(n) = a.value.parse::<i64>() {
-                    unix.insert("gid".into(), json!(n));
-                    used.push("group-id");
-                }
-            }
-            let groups: Vec<&str> = attrs_of(attrs, "group").map(|a| a.value.as_str()).collect();
-            if !groups.is_empty() {
-                unix.insert("groups".into(), json!(groups));
-                used.push("group");
-            }
-            if let Some(a) = first(attrs, "home_dir") {
-                unix.insert("home_dir".into(), json!(a.value));
-                used.push("home_dir");
-            }
-            if let Some(a) = first(attrs, "shell") {
-                unix.insert("shell".into(), json!(a.value));
-                used.push("shell");
-            }
-            if !unix.is_empty() {
-                m.insert("extensions".into(), json!({"unix-account-ext": unix}));
-            }
-            if m.len() == 3 {
-                return Ok(None);
-            }
-            rest(&mut b, &mut m, attrs, &used);
-            b.scos.push(m);
-        }
-        _ if SIMPLE.iter().any(|(t, _, _)| *t == name) => {
-            let Some((_, ty, fields)) = SIMPLE.iter().find(|(t, _, _)| *t == name) else {
-                return Ok(None);
-            };
-            let mut m = sco(ty, obj_uuid);
-            let mut used = vec![];
-            for (rel, key, list) in fields.iter() {
-                let values: Vec<&ObjAttr> = attrs_of(attrs, rel).collect();
-                if values.is_empty() {
-                    continue;
-                }
-                for a in &values {
-                    b.cmp(a, &format!("{ty}:{key}"), &a.value);
-                }
-                let v = if *key == "languages" {
-                    // RFC 5646 tags are case-insensitive; STIX's schema wants `eng`, not `ENG`.
-                    json!(values
-                        .iter()
-                        .map(|a| a.value.to_ascii_lowercase())
-                        .collect::<Vec<_>>())
-                } else if *list {
-                    json!(values.iter().map(|a| a.value.as_str()).collect::<Vec<_>>())
-                } else {
-                    json!(values[0].value)
-                };
-                m.insert((*key).into(), v);
-                used.push(*rel);
-            }
-            if used.is_empty() {
-                return Ok(None);
-            }
-            rest(&mut b, &mut m, attrs, &used);
-            b.scos.push(m);
-        }
-        _ => {
-            let Some((_, account_type, fields)) = ACCOUNTS.iter().find(|(t, _, _)| *t == name)
-            else {
-                return Ok(None);
-            };
-            let mut m = sco("user-account", obj_uuid);
-            let mut used = vec![];
-            m.insert("account_type".into(), json!(account_type));
-            b.comparisons
-                .push(cmp("user-account:account_type", account_type));
-            for (rel, key) in fields.iter() {
-                if let Some(a) = first(attrs, rel) {
-                    m.insert((*key).into(), json!(a.value));
-                    b.cmp(a, &format!("user-account:{key}"), &a.value);
-                    used.push(*rel);
-                }
-            }
-            rest(&mut b, &mut m, attrs, &used);
-            if !attrs.iter().any(|a| a.to_ids) {
-                b.comparisons.clear();
-            }
-            b.scos.push(m);
+    if let Some((_, target, names)) = ALIASES.iter().find(|(n, _, _)| *n == name) {
+        return build(target, obj_uuid, &renamed(attrs, names), merged);
+    }
+    if name == "domain-ip" {
+        return domain_ip(obj_uuid, attrs);
+    }
+    let Some(t) = template(name) else {
+        return Ok(None);
+    };
+    if let Needs::Rel(rel) = t.needs {
+        if first(attrs, rel).is_none() {
+            return Ok(None);
         }
     }
+    let mut job = Job {
+        b: Built::default(),
+        main: sco(t.ty, obj_uuid),
+        extra: vec![],
+        used: vec![],
+        attrs,
+        merged,
+    };
+    let prefix = format!("{}:", t.ty);
+    let for_ids = attrs.iter().any(|a| a.to_ids);
+    for (path, v) in t.fixed {
+        set_path(&mut job.main, path, json!(v));
+        if for_ids {
+            job.b
+                .comparisons
+                .push(cmp(&format!("{prefix}{}", pattern_path(path)), v));
+        }
+    }
+    if let Some(rel_prefix) = t.hashes {
+        apply_hashes(
+            &mut job.b,
+            &mut job.main,
+            attrs,
+            rel_prefix,
+            &prefix,
+            &mut job.used,
+        );
+    }
+    apply_fields(
+        &mut job.b,
+        &mut job.main,
+        attrs,
+        t.fields,
+        &prefix,
+        &mut job.used,
+    )?;
+    job.hook(t.hook)?;
+    let empty = match t.needs {
+        Needs::AnyProperty => job.main.len() == 3,
+        Needs::AnyOf(keys) => !keys.iter().any(|k| job.main.contains_key(*k)),
+        Needs::Nothing | Needs::Rel(_) => false,
+    };
+    if empty {
+        return Ok(None);
+    }
+    match t.rest {
+        Rest::Main => rest(&mut job.b, &mut job.main, attrs, &job.used, &prefix),
+        Rest::Quiet => rest(
+            &mut Built::default(),
+            &mut job.main,
+            attrs,
+            &job.used,
+            &prefix,
+        ),
+        Rest::At(path) if leftover(attrs, &job.used) => {
+            let at = format!("{prefix}{}.", pattern_path(path));
+            rest(
+                &mut job.b,
+                object_at(&mut job.main, path),
+                attrs,
+                &job.used,
+                &at,
+            )
+        }
+        Rest::At(_) => {}
+    }
+    let mut b = job.b;
+    b.scos.push(job.main);
+    b.scos.extend(job.extra);
     Ok(Some(b))
 }
-
 /// The object's attributes, skipping (with a warning) those without type or value.
 fn collect_attrs(ctx: &mut Ctx, o: &Value, path: &str) -> Vec<ObjAttr> {
     let mut out = vec![];
@@ -1143,7 +1144,7 @@ fn sdo_object(
     };
     let _ = ty;
     let mut b = Built::default();
-    rest(&mut b, &mut m, attrs, &used);
+    rest(&mut b, &mut m, attrs, &used, "");
     Some(m)
 }
 
@@ -1152,28 +1153,20 @@ fn sdo_object(
 pub(crate) fn find_absorbed(ctx: &mut Ctx, objs: &[Value]) {
     let by_uuid: std::collections::HashMap<&str, &Value> = objs
         .iter()
-        .filter(|o| o.get("name").and_then(Value::as_str) == Some("registry-key-value"))
+        .filter(|o| ABSORBED.iter().any(|(_, _, child)| *child == name_of(o)))
         .filter_map(|o| Some((o.get("uuid")?.as_str()?, o)))
         .collect();
     if by_uuid.is_empty() {
         return;
     }
     for o in objs {
-        if o.get("name").and_then(Value::as_str) != Some("registry-key") {
-            continue;
-        }
-        for r in o
-            .get("ObjectReference")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for r in object_refs(o) {
             let target = r
                 .get("referenced_uuid")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            if r.get("relationship_type").and_then(Value::as_str) == Some("contains") {
-                if let Some(v) = by_uuid.get(target) {
+            if let Some(v) = by_uuid.get(target) {
+                if folds(o, r, v) {
                     ctx.absorbed
                         .insert(target.to_ascii_lowercase(), (*v).clone());
                 }
@@ -1182,33 +1175,84 @@ pub(crate) fn find_absorbed(ctx: &mut Ctx, objs: &[Value]) {
     }
 }
 
-fn merged_values(ctx: &mut Ctx, o: &Value) -> Vec<Vec<ObjAttr>> {
-    let mut out = vec![];
-    for r in o
-        .get("ObjectReference")
+fn name_of(o: &Value) -> &str {
+    o.get("name").and_then(Value::as_str).unwrap_or_default()
+}
+
+fn object_refs(o: &Value) -> impl Iterator<Item = &Value> {
+    o.get("ObjectReference")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-    {
+}
+
+/// Whether `parent`'s reference `r` folds `child` into it.
+fn folds(parent: &Value, r: &Value, child: &Value) -> bool {
+    let rel = r
+        .get("relationship_type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    ABSORBED
+        .iter()
+        .any(|(p, how, c)| *p == name_of(parent) && *how == rel && *c == name_of(child))
+}
+
+/// The objects folded into `o`, each with those folded into it.
+fn merged_values(ctx: &mut Ctx, o: &Value, path: &str) -> Vec<Merged> {
+    let mut out = vec![];
+    for (i, r) in object_refs(o).enumerate() {
         let target = r
             .get("referenced_uuid")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_ascii_lowercase();
-        if let Some(v) = ctx.absorbed.get(&target).cloned() {
-            out.push(collect_attrs(ctx, &v, "(registry value)"));
+        let Some(v) = ctx.absorbed.get(&target).cloned() else {
+            continue;
+        };
+        if !folds(o, r, &v) {
+            continue;
         }
+        // Warnings name the object where it stands, and the reference that folded it.
+        let vpath = format!("{path}.ObjectReference[{i}] (object {target})");
+        let attrs = collect_attrs(ctx, &v, &vpath);
+        let children = merged_values(ctx, &v, &vpath);
+        out.push(Merged {
+            name: name_of(&v).to_string(),
+            uuid: target,
+            attrs,
+            children,
+            value: v,
+            path: vpath,
+        });
     }
     out
 }
 
-/// One MISP object.
+/// Folded objects stand for the observable they became (for references
+/// to them and sightings of them).
+fn map_merged(ctx: &mut Ctx, merged: &[Merged], main: &str) {
+    for m in merged {
+        ctx.stix_of.insert(m.uuid.clone(), main.to_string());
+        for a in &m.attrs {
+            ctx.stix_of
+                .entry(a.uuid.clone())
+                .or_insert_with(|| main.to_string());
+        }
+        map_merged(ctx, &m.children, main);
+    }
+}
+
+/// One MISP object (objects folded into another are converted with it).
 pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
     if let Some(u) = o.get("uuid").and_then(Value::as_str) {
         if ctx.absorbed.contains_key(&u.to_ascii_lowercase()) {
             return;
         }
     }
+    convert_object(ctx, o, path);
+}
+
+fn convert_object(ctx: &mut Ctx, o: &Value, path: &str) {
     if o.get("name").and_then(Value::as_str) == Some("annotation") {
         // Converted with the references, once the annotated objects exist.
         return;
@@ -1238,7 +1282,7 @@ pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
         format!("misp:meta-category=\"{meta}\""),
     ];
     let marks = ctx.tags(o, path, &mut labels);
-    let merged = merged_values(ctx, o);
+    let merged = merged_values(ctx, o, path);
     let built = build(name, &uuid, &attrs, &merged).and_then(|b| match b {
         Some(mut b) => match crate::to_stix::invalid_sco(&mut b.scos) {
             Some(why) => Err(format!("not a valid STIX observable ({why})")),
@@ -1246,6 +1290,7 @@ pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
         },
         None => Ok(None),
     });
+    let observable = matches!(built, Ok(Some(_)));
     let main = match built {
         Ok(Some(b)) => {
             let ids: Vec<String> = b.scos.iter().map(id_of).collect();
@@ -1317,8 +1362,17 @@ pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
             )
         }
     };
+    if !observable {
+        // Nothing to fold them into: the folded objects stand on their own.
+        for m in &merged {
+            convert_object(ctx, &m.value, &m.path);
+        }
+    }
     if main.is_empty() {
         return;
+    }
+    if observable {
+        map_merged(ctx, &merged, &main);
     }
     ctx.stix_of.insert(uuid.clone(), main.clone());
     for a in &attrs {
@@ -1481,6 +1535,6 @@ fn annotation(ctx: &mut Ctx, o: &Value, path: &str) {
         m.insert("object_marking_refs".into(), json!(marks));
     }
     let mut b = Built::default();
-    rest(&mut b, &mut m, &attrs, &["text"]);
+    rest(&mut b, &mut m, &attrs, &["text"], "");
     ctx.push(m);
 }

@@ -38,22 +38,22 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     (
         "event_with_escaped_values_v20",
         "indicators",
-        "values that make invalid STIX (quoted IPs, bad MAC, hive abbreviations, non-base64 payloads) are kept as x-misp-attribute/x-misp-object with a warning; misp-stix emits them invalid or drops them; pe/process templates not mapped",
+        "values that make invalid STIX (quoted IPs, bad MAC, hive abbreviations, non-base64 payloads) are kept as x-misp-attribute/x-misp-object with a warning; misp-stix emits them invalid or drops them",
     ),
     (
         "event_with_escaped_values_v20",
         "observables",
-        "values that make invalid STIX (quoted IPs, bad MAC, hive abbreviations, non-base64 payloads) are kept as x-misp-attribute/x-misp-object with a warning; misp-stix emits them invalid or drops them; pe/process templates not mapped",
+        "values that make invalid STIX (quoted IPs, bad MAC, hive abbreviations, non-base64 payloads) are kept as x-misp-attribute/x-misp-object with a warning; misp-stix emits them invalid or drops them",
     ),
     (
         "event_with_escaped_values_v20",
         "relationships",
-        "values that make invalid STIX (quoted IPs, bad MAC, hive abbreviations, non-base64 payloads) are kept as x-misp-attribute/x-misp-object with a warning; misp-stix emits them invalid or drops them; pe/process templates not mapped",
+        "values that make invalid STIX (quoted IPs, bad MAC, hive abbreviations, non-base64 payloads) are kept as x-misp-attribute/x-misp-object with a warning; misp-stix emits them invalid or drops them",
     ),
     (
         "event_with_escaped_values_v20",
         "report",
-        "values that make invalid STIX (quoted IPs, bad MAC, hive abbreviations, non-base64 payloads) are kept as x-misp-attribute/x-misp-object with a warning; misp-stix emits them invalid or drops them; pe/process templates not mapped",
+        "values that make invalid STIX (quoted IPs, bad MAC, hive abbreviations, non-base64 payloads) are kept as x-misp-attribute/x-misp-object with a warning; misp-stix emits them invalid or drops them",
     ),
     (
         "event_with_escaped_values_v21",
@@ -74,151 +74,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "event_with_escaped_values_v21",
         "report",
         "same as event_with_escaped_values_v20",
-    ),
-    (
-        "event_with_file_and_pe_objects",
-        "indicators",
-        "pe and pe-section templates not mapped (no windows-pebinary-ext): kept as x-misp-object with their references",
-    ),
-    (
-        "event_with_file_and_pe_objects",
-        "observables",
-        "pe and pe-section templates not mapped (no windows-pebinary-ext): kept as x-misp-object with their references",
-    ),
-    (
-        "event_with_file_and_pe_objects",
-        "relationships",
-        "pe and pe-section templates not mapped (no windows-pebinary-ext): kept as x-misp-object with their references",
-    ),
-    (
-        "event_with_file_and_pe_objects",
-        "report",
-        "pe and pe-section templates not mapped (no windows-pebinary-ext): kept as x-misp-object with their references",
     ),
     (
         "event_with_file_object",
         "observables",
         "misp-stix puts the attribute UUID as `data` of an attachment without data; we keep the value only",
-    ),
-    (
-        "event_with_http_request_object",
-        "indicators",
-        "http-request template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_http_request_object",
-        "observables",
-        "http-request template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_http_request_object",
-        "relationships",
-        "http-request template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_http_request_object",
-        "report",
-        "http-request template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_image_object",
-        "indicators",
-        "image template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_image_object",
-        "observables",
-        "image template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_image_object",
-        "relationships",
-        "image template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_image_object",
-        "report",
-        "image template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_netflow_object",
-        "indicators",
-        "netflow template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_netflow_object",
-        "observables",
-        "netflow template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_netflow_object",
-        "relationships",
-        "netflow template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_netflow_object",
-        "report",
-        "netflow template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_pe_objects",
-        "indicators",
-        "pe and pe-section templates not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_pe_objects",
-        "observables",
-        "pe and pe-section templates not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_pe_objects",
-        "relationships",
-        "pe and pe-section templates not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_pe_objects",
-        "report",
-        "pe and pe-section templates not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_process_object",
-        "indicators",
-        "process template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_process_object",
-        "observables",
-        "process template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_process_object",
-        "relationships",
-        "process template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_process_object",
-        "report",
-        "process template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_process_object_v2",
-        "indicators",
-        "process template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_process_object_v2",
-        "observables",
-        "process template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_process_object_v2",
-        "relationships",
-        "process template not mapped: kept as x-misp-object",
-    ),
-    (
-        "event_with_process_object_v2",
-        "report",
-        "process template not mapped: kept as x-misp-object",
     ),
     (
         "event_with_regkey_attribute",
