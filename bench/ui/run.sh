@@ -2,7 +2,9 @@
 # Web UI figures (issue 9): server time of every page over a store of OBJECTS generated
 # objects (default 1,000,000), measured with wrk against `liaison serve` (release build)
 # with a signed-in session cookie. Prints one line per page: requests/s, p50, p90, p99.
-# usage: bench/ui/run.sh [OBJECTS]      env: DUR (10s), CONC (4), BENCH_TMP, BUNDLE
+# usage: bench/ui/run.sh [OBJECTS]      env: DUR (10s), CONC (1), BENCH_TMP, BUNDLE,
+#   LIAISON_BIN (a binary to measure instead of target/release/liaison, for A/B runs),
+#   ONLY (an extended regex: measure only the pages it matches, e.g. ONLY=search)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-1000000}
@@ -12,8 +14,12 @@ W=${BENCH_TMP:-/tmp/liaison-bench-ui}
 PORT=${PORT:-18090}
 PW=bench-password-1
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-[ -n "${NO_BUILD:-}" ] || cargo build --release -q -p liaison
-L=$PWD/target/release/liaison
+if [ -n "${LIAISON_BIN:-}" ]; then
+    L=$(realpath "$LIAISON_BIN")
+else
+    [ -n "${NO_BUILD:-}" ] || cargo build --release -q -p liaison
+    L=$PWD/target/release/liaison
+fi
 BUNDLE=${BUNDLE:-$W/bundle-$N.json}
 mkdir -p "$W"
 [ -f "$BUNDLE" ] || $L gen bundle --objects "$N" --seed 1 --out "$BUNDLE"
@@ -109,6 +115,7 @@ for who in admin ana; do
     C=$ADMIN; [ $who = ana ] && C=$ANA
     for p in "${PAGES[@]}"; do
         [ $who = ana ] && [ "$p" = /ui/admin ] && continue
+        [ -n "${ONLY:-}" ] && ! [[ "$p" =~ $ONLY ]] && continue
         out=$(wrk -t1 -c"$CONC" -d"$DUR" --latency -H "Cookie: $C" "$B$p")
         rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
         p50=$(echo "$out" | awk '$1=="50%"{print $2}')

@@ -221,9 +221,10 @@ pub struct SearchFilter {
     pub modified_from: Option<String>,
     /// Only objects modified strictly before this time (same forms as `modified_from`).
     pub modified_before: Option<String>,
-    /// Also count the label, source and month facets. They cost up to two more row
-    /// reads per match (up to the count cap), so a page that shows them (the web UI's
-    /// search) asks for them; plain searches (CLI, REST, TAXII) get the type facets only.
+    /// Also count the label, source and month facets. They are columns of the search
+    /// row each match already reads, but grouping them still costs time per match (up to
+    /// the count cap), so a page that shows them (the web UI's search) asks for them;
+    /// plain searches (CLI, REST, TAXII) get the type facets only.
     pub facets: bool,
 }
 

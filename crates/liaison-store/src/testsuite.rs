@@ -99,6 +99,7 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
     readable_instance_is_a_duplicate(make().as_ref());
     versions_and_revocation_per_subject(make().as_ref());
     search_facets_are_label_filtered(make().as_ref());
+    source_and_month_facets_hide_labelled_objects(make().as_ref());
 }
 
 /// Every version is kept; the latest is what `get` returns.
@@ -989,6 +990,120 @@ pub fn search_facets_are_label_filtered(store: &dyn Store) {
             july.clone(),
         ] {
             let r = filtered(s, f.clone());
+            assert_eq!(r, SearchResults::default(), "filter {f:?} leaked to {s:?}");
+        }
+    }
+}
+
+/// Source and month facets are counted from each match's own search row: a subject
+/// without clearance counts zero in every source and month bucket of labelled objects,
+/// also for an id stored at two labels whose other instance has another source and month,
+/// and a subject who reads both instances counts only the one it sees (the newest).
+pub fn source_and_month_facets_hide_labelled_objects(store: &dyn Store) {
+    const ONLY_SRC: &str = "identity--5e3c0b0a-0000-4000-8000-00000000b001";
+    const HIGH_SRC: &str = "identity--5e3c0b0a-0000-4000-8000-00000000b002";
+    const LOW_SRC: &str = "identity--5e3c0b0a-0000-4000-8000-00000000b003";
+    let high = writer("high", "SECRET", &["GRID"]);
+    let low = writer("low", "UNCLASSIFIED", &[]);
+    let with_source = |mut o: StixObject, src: &str| {
+        o.set("created_by_ref", json!(src)).expect("set");
+        o
+    };
+    let only = with_source(
+        malware(M1, "Quillwort", "2024-03-05T00:00:00.000Z"),
+        ONLY_SRC,
+    );
+    let r = import(store, &high, vec![only], Some(secret_grid()));
+    assert_eq!((r.new, r.invalid.len()), (1, 0), "{r:?}");
+    let low_version = with_source(
+        malware(M2, "Quillfeather", "2024-01-10T00:00:00.000Z"),
+        LOW_SRC,
+    );
+    import(store, &low, vec![low_version], Some(low_label()));
+    let high_version = with_source(
+        malware(M2, "Quillfeather", "2024-09-20T00:00:00.000Z"),
+        HIGH_SRC,
+    );
+    let r = import(store, &high, vec![high_version], Some(secret_grid()));
+    assert_eq!((r.new, r.updated, r.invalid.len()), (0, 1, 0), "{r:?}");
+
+    let quill = SearchQuery::text("quill");
+    let facets = |s: &Subject, f: SearchFilter| {
+        store
+            .search_filtered(s, &quill, &SearchFilter { facets: true, ..f })
+            .expect("search")
+    };
+    let keys = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>()
+    };
+    let pairs = |v: &[(&str, u64)]| {
+        v.iter()
+            .map(|(k, n)| (k.to_string(), *n))
+            .collect::<Vec<_>>()
+    };
+
+    let seen = facets(&high, SearchFilter::default());
+    assert_eq!(seen.total, 2, "{seen:?}");
+    assert_eq!(
+        keys(&seen.source_facets),
+        pairs(&[(ONLY_SRC, 1), (HIGH_SRC, 1)]),
+        "the hidden older instance's source counted: {seen:?}"
+    );
+    assert_eq!(
+        keys(&seen.time_facets),
+        pairs(&[("2024-03", 1), ("2024-09", 1)]),
+        "{seen:?}"
+    );
+    let older_source = facets(
+        &high,
+        SearchFilter {
+            sources: vec![LOW_SRC.into()],
+            ..Default::default()
+        },
+    );
+    assert_eq!(older_source.total, 0, "{older_source:?}");
+
+    let mine = facets(&low, SearchFilter::default());
+    assert_eq!(mine.total, 1, "{mine:?}");
+    assert_eq!(
+        keys(&mine.source_facets),
+        pairs(&[(LOW_SRC, 1)]),
+        "{mine:?}"
+    );
+    assert_eq!(
+        keys(&mine.time_facets),
+        pairs(&[("2024-01", 1)]),
+        "{mine:?}"
+    );
+    assert_eq!(
+        mine.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
+        [format!("malware--{M2}")]
+    );
+
+    let nobody = subject("ministry", "CONFIDENTIAL", &["GRID"]);
+    assert_eq!(
+        facets(&nobody, SearchFilter::default()),
+        SearchResults::default(),
+        "a subject who reads none of them counts nothing"
+    );
+    for s in [&low, &nobody] {
+        for f in [
+            SearchFilter {
+                sources: vec![ONLY_SRC.into(), HIGH_SRC.into()],
+                ..Default::default()
+            },
+            SearchFilter {
+                modified_from: Some("2024-09".into()),
+                modified_before: Some("2024-10".into()),
+                ..Default::default()
+            },
+            SearchFilter {
+                modified_from: Some("2024-03".into()),
+                modified_before: Some("2024-04".into()),
+                ..Default::default()
+            },
+        ] {
+            let r = facets(s, f.clone());
             assert_eq!(r, SearchResults::default(), "filter {f:?} leaked to {s:?}");
         }
     }

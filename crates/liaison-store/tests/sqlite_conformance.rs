@@ -174,6 +174,7 @@ fn schema_1_store_opens_with_latest_per_label() {
     conn.execute_batch(&format!(
         "DROP INDEX objects_multi; DROP INDEX edges_multi;
          ALTER TABLE docs DROP COLUMN multi; ALTER TABLE edges DROP COLUMN multi;
+         ALTER TABLE docs DROP COLUMN source; ALTER TABLE docs DROP COLUMN modified;
          CREATE TABLE o1(rid INTEGER PRIMARY KEY, id TEXT NOT NULL, version INTEGER NOT NULL,
              type TEXT NOT NULL, label_id INTEGER NOT NULL, latest INTEGER NOT NULL,
              revoked INTEGER NOT NULL, added INTEGER NOT NULL, modified TEXT, name TEXT,
@@ -221,6 +222,122 @@ fn schema_1_store_opens_with_latest_per_label() {
         1 + liaison_store::BUILT_IN_OBJECTS
     );
     assert_eq!(s.versions(&admin, id).unwrap().len(), 2);
+}
+
+/// A version 2 store (its search rows without source and modified) opens as version 3
+/// with both filled in from the objects and their `created_by_ref` edges: the source and
+/// month facets and filters find what a fresh store would, and still only what a
+/// subject may read.
+#[test]
+fn schema_2_store_opens_with_source_and_month_facets() {
+    use liaison_policy::{Releasability, Role, Tlp};
+    use liaison_store::{ImportOptions, SearchFilter, SearchQuery, SearchResults};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let policy = testsuite::policy();
+    let admin = testsuite::admin();
+    let src_open = "identity--5e3c0b0a-0000-4000-8000-00000000c001";
+    let src_secret = "identity--5e3c0b0a-0000-4000-8000-00000000c002";
+    let malware = |n: u32, name: &str, modified: &str, src: &str| {
+        let v = serde_json::json!({"type": "malware", "spec_version": "2.1",
+            "id": format!("malware--00000000-0000-4000-8000-0000000000{n:02}"),
+            "created": "2024-01-01T00:00:00.000Z", "modified": modified, "name": name,
+            "is_family": true, "created_by_ref": src});
+        Ok(liaison_stix::StixObject::from_value(v).unwrap().into())
+    };
+    {
+        let s = SqliteStore::open(&path, policy.clone()).unwrap();
+        let secret = ImportOptions {
+            default_label: Some(
+                policy
+                    .label("SECRET", ["GRID"], Tlp::Amber, "cert", Releasability::All)
+                    .unwrap(),
+            ),
+            ..Default::default()
+        };
+        s.import(
+            &admin,
+            &mut std::iter::once(malware(1, "Bluestem", "2024-02-03T00:00:00.000Z", src_open)),
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        s.import(
+            &admin,
+            &mut std::iter::once(malware(
+                2,
+                "Bluebell",
+                "2024-05-06T00:00:00.000Z",
+                src_secret,
+            )),
+            &secret,
+            &mut |_| {},
+        )
+        .unwrap();
+    }
+    // Rewrite the search rows as version 2 kept them.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE docs DROP COLUMN source; ALTER TABLE docs DROP COLUMN modified;
+         UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+    )
+    .unwrap();
+    drop(conn);
+    let s = SqliteStore::open(&path, policy.clone()).unwrap();
+    let version: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, "3");
+    let blue = SearchQuery::text("blue");
+    let facets = |sub, f: SearchFilter| {
+        s.search_filtered(sub, &blue, &SearchFilter { facets: true, ..f })
+            .unwrap()
+    };
+    let all = facets(&admin, SearchFilter::default());
+    assert_eq!(all.total, 2);
+    assert_eq!(all.source_facets.get(src_open), Some(&1), "{all:?}");
+    assert_eq!(all.source_facets.get(src_secret), Some(&1), "{all:?}");
+    assert_eq!(all.time_facets.get("2024-02"), Some(&1), "{all:?}");
+    assert_eq!(all.time_facets.get("2024-05"), Some(&1), "{all:?}");
+    let may = SearchFilter {
+        modified_from: Some("2024-05".into()),
+        modified_before: Some("2024-06".into()),
+        ..Default::default()
+    };
+    let by_source = SearchFilter {
+        sources: vec![src_secret.into()],
+        ..Default::default()
+    };
+    assert_eq!(facets(&admin, may.clone()).total, 1);
+    assert_eq!(facets(&admin, by_source.clone()).total, 1);
+    let low = policy
+        .subject(
+            "low",
+            "cert",
+            "UNCLASSIFIED",
+            Vec::<String>::new(),
+            [Role::Reader],
+        )
+        .unwrap();
+    let seen = facets(&low, SearchFilter::default());
+    assert_eq!(seen.total, 1);
+    assert_eq!(
+        seen.source_facets.keys().collect::<Vec<_>>(),
+        [src_open],
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.time_facets.keys().collect::<Vec<_>>(),
+        ["2024-02"],
+        "{seen:?}"
+    );
+    assert_eq!(facets(&low, may), SearchResults::default());
+    assert_eq!(facets(&low, by_source), SearchResults::default());
 }
 
 /// The feed merge reads the current versions of many ids at once (`latest_json`): for
