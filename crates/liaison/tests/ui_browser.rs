@@ -114,6 +114,26 @@ fn login(b: &mut Browser, base: &str, user: &str) {
     );
 }
 
+/// Choose `file` on the upload page, type `label`, send, and wait for the report.
+fn upload_file(b: &mut Browser, file: &Path, label: &str) {
+    let doc = b.call("DOM.getDocument", serde_json::json!({}));
+    let node = b.call(
+        "DOM.querySelector",
+        serde_json::json!({"nodeId": doc["root"]["nodeId"], "selector": "#upload-file"}),
+    );
+    b.call(
+        "DOM.setFileInputFiles",
+        serde_json::json!({"nodeId": node["nodeId"], "files": [file.to_str().unwrap()]}),
+    );
+    b.fill("#upload-label", label);
+    b.eval("document.getElementById('upload-report').removeAttribute('data-status')");
+    b.eval("document.getElementById('upload-go').click()");
+    b.wait_for(
+        "document.getElementById('upload-report').dataset.status",
+        "the upload",
+    );
+}
+
 /// Status and body of a GET made by the page (with its session).
 fn fetch(b: &mut Browser, path: &str) -> (u64, String) {
     let p = serde_json::to_string(path).unwrap();
@@ -388,8 +408,71 @@ fn analyst_signs_in_searches_opens_an_object_and_triages_an_alert_into_an_answer
         b.eval("document.getElementById('upload-progress').value"),
         Value::from(100)
     );
-    assert!(b.text().contains("\"new\": 1"), "{}", b.text());
+    let count = |b: &mut Browser, k: &str| {
+        b.eval(&format!(
+            "(document.querySelector('#upload-summary dd[data-count={k}]') || {{}}).textContent || null"
+        ))
+    };
+    assert_eq!(count(&mut b, "fmt"), Value::from("STIX"), "{}", b.text());
+    assert_eq!(count(&mut b, "new"), Value::from("1"), "{}", b.text());
+    assert_eq!(count(&mut b, "refused"), Value::from("0"));
     b.screenshot("upload");
+    // A MISP event, as MISP exports it (a fixture of liaison-misp's tests): told from
+    // a bundle by its content and converted as `liaison import` converts it. A label
+    // above alice's clearance is refused before anything is stored.
+    let misp = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../liaison-misp/tests/fixtures/events/event_with_domain_ip_attribute.json")
+        .canonicalize()
+        .unwrap();
+    b.goto(&format!("{base}/ui/upload"));
+    upload_file(&mut b, &misp, "TOP SECRET");
+    let refusal = b.eval("(document.getElementById('upload-error') || {}).textContent || ''");
+    assert!(
+        refusal
+            .as_str()
+            .unwrap()
+            .contains("may not write at TOP SECRET"),
+        "{refusal}"
+    );
+    let (_, found) = fetch(&mut b, "/api/v1/search?q=circl.lu");
+    assert!(!found.contains("indicator--"), "nothing stored: {found}");
+    b.screenshot("upload-misp-refused");
+    upload_file(&mut b, &misp, "SECRET//GRID");
+    assert_eq!(count(&mut b, "fmt"), Value::from("MISP"), "{}", b.text());
+    let new = count(&mut b, "new");
+    assert!(
+        new.as_str()
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0)
+            >= 3,
+        "identity, indicator, report at least: {}",
+        b.text()
+    );
+    assert_eq!(count(&mut b, "refused"), Value::from("0"), "{}", b.text());
+    b.screenshot("upload-misp");
+    // The event's report opens from the report; its indicator is found by search,
+    // under the chosen label.
+    b.click_nav("#upload-open");
+    assert!(
+        b.text().contains("MISP-STIX-Converter test event"),
+        "{}",
+        b.text()
+    );
+    b.goto(&format!("{base}/ui/search?q=circl.lu&type=indicator"));
+    assert!(b.text().contains("1 results"), "{}", b.text());
+    b.key("j");
+    b.key_nav("Enter");
+    let t = b.text();
+    assert!(t.contains("[domain-name:value = 'circl.lu' AND"), "{t}");
+    assert!(t.contains("SECRET//GRID"), "the chosen label: {t}");
+    b.screenshot("upload-misp-indicator");
+    // bob (CONFIDENTIAL, no GRID) finds no trace of it.
+    let bob = format!(
+        "fetch('/api/v1/search?q=circl.lu', {{credentials: 'omit', headers: {{Authorization: 'Basic ' + btoa('bob:{PASSWORD}')}}}}).then(async r => [r.status, await r.text()])"
+    );
+    let r = b.eval(&bob);
+    assert_eq!(r[0], Value::from(200));
+    assert!(!r[1].as_str().unwrap().contains("indicator--"), "{r}");
     b.goto(&format!("{base}/ui/search?q=uploaded"));
     assert!(b.text().contains("Uploaded Sample"));
     b.goto(&format!("{base}/ui/export"));
@@ -682,4 +765,238 @@ fn the_graph_draws_a_thousand_nodes_and_keeps_the_page_responsive() {
         serde_json::to_string_pretty(&figures).unwrap(),
     )
     .unwrap();
+}
+
+/// The ASCII words (three letters or more) of a text, lower-cased.
+fn words(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 3)
+        .map(|w| w.to_ascii_lowercase())
+        .collect()
+}
+
+/// Every string (keys and values) of a JSON document, as words.
+fn json_words(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::String(s) => out.extend(words(s)),
+        Value::Array(a) => a.iter().for_each(|x| json_words(x, out)),
+        Value::Object(m) => {
+            for (k, x) in m {
+                out.extend(words(k));
+                json_words(x, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_page_in_chinese_leaves_no_interface_text_in_english_and_the_switcher_keeps_the_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_server, base) = setup(tmp.path(), 300);
+    let mut b = Browser::launch();
+    login(&mut b, &base, "alice");
+
+    // The switcher is reached with Tab from the top of the page, and keeps the page.
+    b.goto(&format!("{base}/ui/search?q=gridspike&type=malware"));
+    let mut reached = false;
+    for _ in 0..40 {
+        b.key("Tab");
+        if b.eval("document.activeElement && document.activeElement.id") == Value::from("lang-zh") {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab reaches the language switcher");
+    b.key_nav("Enter");
+    assert_eq!(b.eval("document.documentElement.lang"), Value::from("zh"));
+    assert_eq!(
+        b.eval("location.pathname + location.search"),
+        Value::from("/ui/search?q=gridspike&type=malware&lang=zh"),
+        "the same page, in Chinese"
+    );
+    assert!(b.text().contains("条结果"), "{}", b.text());
+    assert_eq!(
+        b.eval("document.getElementById('lang-zh').getAttribute('aria-current')"),
+        Value::from("true")
+    );
+
+    // What the pages may show in Latin letters: the data (every object alice may
+    // read, the users and organizations), and names that are not translated.
+    let mut data = std::collections::BTreeSet::new();
+    let (st, body) = fetch(&mut b, "/api/v1/export?all_versions=true");
+    assert_eq!(st, 200);
+    json_words(&serde_json::from_str(&body).unwrap(), &mut data);
+    let mut a = Browser::launch();
+    login(&mut a, &base, "admin");
+    for path in ["/api/v1/users", "/api/v1/orgs"] {
+        let (st, body) = fetch(&mut a, path);
+        assert_eq!(st, 200, "{path}");
+        json_words(&serde_json::from_str(&body).unwrap(), &mut data);
+    }
+    // The vocabularies the pages translate are not data words, even though the
+    // stored objects hold them.
+    for w in [
+        "assigned",
+        "accepted",
+        "progress",
+        "answered",
+        "closed",
+        "rejected",
+        "cancelled",
+        "draft",
+        "collection",
+        "rfi",
+        "urgent",
+        "high",
+        "normal",
+        "low",
+        "medium",
+        "critical",
+        "info",
+        "new",
+        "acknowledged",
+        "dismissed",
+        "escalated",
+        "promoted",
+        "failing",
+        "paused",
+        "never",
+        "run",
+    ] {
+        data.remove(w);
+    }
+    for w in [
+        "liaison",
+        "stix",
+        "json",
+        "misp",
+        "rfc",
+        "api",
+        "tlp",
+        "kib",
+        "http",
+        "enter",
+        "english",
+        "secret",
+        "top",
+        "confidential",
+        "unclassified",
+        "restricted",
+        "rel",
+        "clear",
+        "green",
+        "amber",
+        "red",
+        "grid",
+        "ioc",
+        "list",
+        "open",
+        "txt",
+        "example",
+        "lsn",
+        "config",
+        "toml",
+    ] {
+        data.insert(w.to_string());
+    }
+
+    // An alert escalated into a task, for the task and alert pages.
+    b.goto(&format!("{base}/ui/alerts?lang=zh"));
+    let alert = b.eval("document.querySelector('.alert-row').dataset.id");
+    let alert = alert.as_str().unwrap().to_string();
+    b.goto(&format!("{base}/ui/alert/{alert}"));
+    b.fill("#form-escalate #task-assign", "cert/analysis");
+    b.click_nav("#alert-escalate");
+    let task = b.eval("location.pathname").as_str().unwrap().to_string();
+    assert!(
+        task.starts_with("/ui/task/x-liaison-task--"),
+        "{}",
+        b.text()
+    );
+
+    let pages = [
+        "/ui/".to_string(),
+        "/ui/search?q=gridspike".to_string(),
+        format!("/ui/object/{GRIDSPIKE}"),
+        format!("/ui/graph/{GRIDSPIKE}"),
+        "/ui/tasks?filter=all".to_string(),
+        "/ui/tasks?view=board&filter=all".to_string(),
+        "/ui/tasks/new".to_string(),
+        task.clone(),
+        "/ui/alerts".to_string(),
+        "/ui/upload".to_string(),
+        "/ui/export".to_string(),
+        "/ui/feeds".to_string(),
+        "/ui/no-such-page".to_string(),
+    ];
+    let mut left = Vec::new();
+    let mut check = |b: &mut Browser, page: &str, name: &str| {
+        assert_eq!(
+            b.eval("document.documentElement.lang"),
+            Value::from("zh"),
+            "{page}"
+        );
+        b.screenshot(name);
+        // Data shown verbatim on the page (banners, portion marks, ids, times,
+        // countdowns, JSON) is data whatever its letters.
+        let text = b.eval(
+            "(() => { const c = document.body.cloneNode(true);
+               c.querySelectorAll('.banner, .mini, .id, .type, pre, code, .countdown, time, #props td, #props th, .diff, #whoami, .error-text, .data, script').forEach(e => e.remove());
+               const w = document.createTreeWalker(c, NodeFilter.SHOW_TEXT); const out = [];
+               while (w.nextNode()) out.push(w.currentNode.data);
+               return out.join(' '); })()",
+        );
+        let english: Vec<String> = words(text.as_str().unwrap_or(""))
+            .into_iter()
+            .filter(|w| !data.contains(w))
+            .collect();
+        if !english.is_empty() {
+            left.push(format!("{page}: {english:?}"));
+        }
+    };
+    for (i, p) in pages.iter().enumerate() {
+        b.goto(&format!("{base}{p}"));
+        if p.starts_with("/ui/graph/") {
+            b.wait_for(
+                "window.liaisonGraph && window.liaisonGraph.ready",
+                "the graph",
+            );
+        }
+        check(&mut b, p, &format!("zh-{i:02}"));
+    }
+    // The upload report, drawn by the script.
+    b.goto(&format!("{base}/ui/upload"));
+    let misp = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../liaison-misp/tests/fixtures/events/event_with_domain_ip_attribute.json")
+        .canonicalize()
+        .unwrap();
+    upload_file(&mut b, &misp, "");
+    check(&mut b, "upload report", "zh-upload-report");
+    // Alert page (the alert now escalated shows its state) and a fresh alert's page
+    // with every form.
+    b.goto(&format!("{base}/ui/alert/{alert}"));
+    check(&mut b, "alert", "zh-alert");
+    b.goto(&format!("{base}/ui/alerts"));
+    if let Some(fresh) = b
+        .eval("(document.querySelector('.alert-row') || {dataset: {}}).dataset.id || null")
+        .as_str()
+        .map(str::to_string)
+    {
+        b.goto(&format!("{base}/ui/alert/{fresh}"));
+        check(&mut b, "alert with forms", "zh-alert-forms");
+    }
+    // Signed out: the login page.
+    let mut anon = Browser::launch();
+    anon.goto(&format!("{base}/ui/login?lang=zh"));
+    check(&mut anon, "/ui/login", "zh-login");
+    // The administrator's page.
+    a.goto(&format!("{base}/ui/admin?lang=zh"));
+    check(&mut a, "/ui/admin", "zh-admin");
+    assert!(
+        left.is_empty(),
+        "English interface text left on Chinese pages:\n{}",
+        left.join("\n")
+    );
+    assert!(b.errors.is_empty(), "script errors: {:?}", b.errors);
 }

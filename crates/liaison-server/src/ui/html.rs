@@ -231,7 +231,10 @@ mod tests {
 
     #[test]
     fn the_switcher_keeps_the_page_and_drops_an_old_language() {
-        assert_eq!(without_lang("/ui/search?q=x&lang=zh&type=y"), "/ui/search?q=x&type=y");
+        assert_eq!(
+            without_lang("/ui/search?q=x&lang=zh&type=y"),
+            "/ui/search?q=x&type=y"
+        );
         assert_eq!(without_lang("/ui/?lang=en"), "/ui/");
         assert_eq!(without_lang("/ui/tasks"), "/ui/tasks");
         let shell = Shell {
@@ -247,7 +250,10 @@ mod tests {
             html.contains("href=\"/ui/search?q=a&amp;b&amp;lang=en\""),
             "{html}"
         );
-        assert!(html.contains("id=\"lang-zh\" aria-current=\"true\""), "{html}");
+        assert!(
+            html.contains("id=\"lang-zh\" aria-current=\"true\""),
+            "{html}"
+        );
     }
 
     #[test]

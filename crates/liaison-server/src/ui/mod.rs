@@ -204,7 +204,12 @@ impl FromRequestParts<AppState> for Viewer {
                     .map(|s| csrf_of(&s))
                     .unwrap_or_default();
                 let here = (parts.method == axum::http::Method::GET)
-                    .then(|| parts.uri.path_and_query().map(|p| html::without_lang(p.as_str())))
+                    .then(|| {
+                        parts
+                            .uri
+                            .path_and_query()
+                            .map(|p| html::without_lang(p.as_str()))
+                    })
                     .flatten();
                 Ok(Viewer {
                     caller,

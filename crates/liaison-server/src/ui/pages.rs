@@ -259,7 +259,8 @@ pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
             if names.is_empty() {
                 continue;
             }
-            let _ = write!(
+            let _ =
+                write!(
                 b,
                 "<li><span class=\"health h-{}\">{}</span> <span class=\"count\">{}</span> {}</li>",
                 h.replace(' ', "-"),

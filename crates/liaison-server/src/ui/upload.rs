@@ -165,6 +165,33 @@ pub(crate) async fn import(
     crate::Query(p): crate::Query<UploadParams>,
     req: Request,
 ) -> Response {
+    let limit = state.0.settings.max_body;
+    match checked(&state, &v, &p, &req) {
+        Ok(forced) => upload(state, v, p, req, forced).await,
+        Err(e) => {
+            // A browser that is still sending sees a refusal sent mid-upload as a
+            // broken connection: read (and drop) the rest of the file first.
+            let mut stream = req.into_body().into_data_stream();
+            let mut seen = 0usize;
+            while let Some(Ok(b)) = stream.next().await {
+                seen += b.len();
+                if seen > limit {
+                    break;
+                }
+            }
+            e.into_response()
+        }
+    }
+}
+
+/// The refusals that need no byte of the file: the form's token, the credential's
+/// scope, the label, the format asked for.
+fn checked(
+    state: &AppState,
+    v: &Viewer,
+    p: &UploadParams,
+    req: &Request,
+) -> Result<Option<Format>, AppError> {
     let token = req
         .headers()
         .get("x-csrf-token")
@@ -172,26 +199,32 @@ pub(crate) async fn import(
         .unwrap_or("")
         .to_string();
     if v.refuse_csrf(&token).is_some() {
-        return AppError::Forbidden("csrf: the form expired; reload the page".into())
-            .into_response();
+        return Err(AppError::Forbidden(
+            "csrf: the form expired; reload the page".into(),
+        ));
     }
-    if let Err(e) = v.caller.require(Scope::Write) {
-        return e.into_response();
+    v.caller.require(Scope::Write)?;
+    upload_label(state, &v.caller.subject, p.label.as_deref())?;
+    match p.format.as_deref().unwrap_or("auto") {
+        "auto" | "" => Ok(None),
+        "stix" => Ok(Some(Format::Stix)),
+        "misp" => Ok(Some(Format::Misp)),
+        other => Err(AppError::BadRequest(format!(
+            "format: expected auto, stix or misp, not '{other}'"
+        ))),
     }
+}
+
+async fn upload(
+    state: AppState,
+    v: Viewer,
+    p: UploadParams,
+    req: Request,
+    forced: Option<Format>,
+) -> Response {
     let label = match upload_label(&state, &v.caller.subject, p.label.as_deref()) {
         Ok(l) => l,
         Err(e) => return e.into_response(),
-    };
-    let forced = match p.format.as_deref().unwrap_or("auto") {
-        "auto" | "" => None,
-        "stix" => Some(Format::Stix),
-        "misp" => Some(Format::Misp),
-        other => {
-            return AppError::BadRequest(format!(
-                "format: expected auto, stix or misp, not '{other}'"
-            ))
-            .into_response()
-        }
     };
     let limit = state.0.settings.max_body;
     let (parts, body) = req.into_parts();
@@ -207,8 +240,7 @@ pub(crate) async fn import(
                 head.push(b);
             }
             Some(Err(e)) => {
-                return AppError::BadRequest(format!("cannot read the upload: {e}"))
-                    .into_response()
+                return AppError::BadRequest(format!("cannot read the upload: {e}")).into_response()
             }
             None => {
                 ended = true;

@@ -375,7 +375,12 @@ pub(crate) async fn task(
         ),
     );
     if let Some(d) = &task.description {
-        row(&mut b, M::Description, esc(d));
+        // Stored free text (data), in whatever language it was written.
+        row(
+            &mut b,
+            M::Description,
+            format!("<span class=\"data\">{}</span>", esc(d)),
+        );
     }
     if !task.object_refs.is_empty() {
         row(
@@ -641,7 +646,7 @@ pub(crate) async fn alert(
     if let Triage::Escalated { task_ref, .. } = &state_now {
         let _ = write!(
             b,
-            "<p>→ <a id=\"escalated-task\" href=\"/ui/task/{}\">{}</a></p>",
+            "<p>→ <a id=\"escalated-task\" class=\"id\" href=\"/ui/task/{}\">{}</a></p>",
             url(task_ref),
             esc(task_ref)
         );
@@ -672,7 +677,11 @@ pub(crate) async fn alert(
                 ),
                 M::Dismiss,
             );
-            let title = format!("{}: {}", t(l, M::AlertTitle), a["name"].as_str().unwrap_or(&id));
+            let title = format!(
+                "{}: {}",
+                t(l, M::AlertTitle),
+                a["name"].as_str().unwrap_or(&id)
+            );
             form(
                 &mut b,
                 "escalate",

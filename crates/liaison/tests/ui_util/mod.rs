@@ -220,6 +220,7 @@ impl Browser {
         let (code, text) = match key {
             "Enter" => (13, "\r".to_string()),
             "Escape" => (27, String::new()),
+            "Tab" => (9, String::new()),
             k => (
                 k.chars()
                     .next()
