@@ -28,7 +28,7 @@ fn make_log(n: u64) -> (String, ed25519_dalek::SigningKey, Checkpoint) {
         last = Some(r);
     }
     let last = last.expect("records");
-    let head = Checkpoint::sign(&sk, last.seq, last.hash);
+    let head = Checkpoint::sign_head(&sk, last.seq, last.hash, out.len() as u64);
     (out, sk, head)
 }
 

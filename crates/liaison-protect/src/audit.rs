@@ -1017,6 +1017,11 @@ impl Verifier {
         self.head_seq = head.map(|h| h.seq);
     }
 
+    /// Lines fed so far.
+    pub fn lines_fed(&self) -> u64 {
+        self.lines
+    }
+
     /// Scan on at most this many threads (default: the machine's cores, up to 8).
     pub fn threads(&mut self, n: usize) {
         self.threads = n.max(1);

@@ -321,7 +321,7 @@ fn audit_records_reads_writes_exports_and_detects_tampering() {
             "audit", "query", "--json", "--action", "read", "--object", id,
         ],
     );
-    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+    assert_eq!(r.stdout.lines().count(), 1, "{}{}", r.stdout, r.stderr);
 
     // The log names every user's searches and ids: a reader who is not an
     // administrator may not query it.
@@ -338,14 +338,23 @@ fn audit_records_reads_writes_exports_and_detects_tampering() {
     let r = keyed(&data, &key, &["audit", "verify"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 
-    // Alter the read record (line of record 3): named by verify.
+    // The store is encrypted, so the log beside it is sealed: the user, the object id
+    // read and the query searched are not in the file.
     let log = data.join("audit/audit.log");
     let text = std::fs::read_to_string(&log).unwrap();
+    for needle in [id.as_str(), WORD, "\"admin\"", "\"read\""] {
+        assert!(!text.contains(needle), "{needle} readable in the audit log");
+    }
+
+    // Alter the read record (line of record 3, one character of its ciphertext): named
+    // by verify, which needs no decryption key.
     let tampered: Vec<String> = text
         .lines()
         .map(|l| {
-            if l.contains("\"seq\":3,") {
-                l.replace(id.as_str(), "malware--00000002-6f7f-459a-80ea-9c1f17b5891b")
+            if l.starts_with("{\"v\":2,\"seq\":3,") {
+                let at = l.find("\"enc\":\"").unwrap() + 20;
+                let c = if &l[at..at + 1] == "A" { "B" } else { "A" };
+                format!("{}{c}{}", &l[..at], &l[at + 1..])
             } else {
                 l.to_string()
             }
@@ -364,6 +373,30 @@ fn audit_records_reads_writes_exports_and_detects_tampering() {
     let r = keyed(&data, &key, &["audit", "verify"]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("truncated"), "{}", r.stdout);
+
+    // Only the last record and the checkpoint after it cut: named too.
+    let last_record = lines.iter().rposition(|l| l.starts_with("{\"v\"")).unwrap();
+    let kept = lines[..last_record].join("\n") + "\n";
+    std::fs::write(&log, &kept).unwrap();
+    let r = keyed(&data, &key, &["audit", "verify", "--json"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let v = json(&r);
+    assert_eq!(v["status"], "tampered");
+    assert!(
+        v["problems_text"][0]
+            .as_str()
+            .unwrap()
+            .contains("ends at record 4"),
+        "{}",
+        r.stdout
+    );
+
+    // The head removed: named.
+    std::fs::write(&log, &text).unwrap();
+    std::fs::remove_file(data.join("audit/head.json")).unwrap();
+    let r = keyed(&data, &key, &["audit", "verify", "--json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(json(&r)["report"]["problems"][0]["kind"], "head_missing");
 }
 
 #[test]

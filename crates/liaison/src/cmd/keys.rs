@@ -181,13 +181,35 @@ fn open_store_inner(data: &Path, policy: Policy) -> Result<SqliteStore> {
 }
 
 /// The audit log of a data directory, signing checkpoints with the keyring's key
-/// when there is a keyring (and the master key is given).
+/// and sealing records when there is a keyring (and the master key is given).
 pub fn audit_log(data: &Path) -> Result<AuditLog> {
-    let signer = match load_keyring(data)? {
-        Some(ring) => Some(ring.signing_key(&master_key(&ring)?)?),
-        None => None,
-    };
-    Ok(AuditLog::open(&audit_dir(data), signer)?)
+    match load_keyring(data)? {
+        Some(ring) => keyed_audit_log(data, ring.signing_key(&master_key(&ring)?)?),
+        None => Ok(AuditLog::open(&audit_dir(data), None)?),
+    }
+}
+
+/// The audit log of an encrypted deployment: checkpoints signed by `signer`, records
+/// sealed under the key derived from it (the store is encrypted, so the log beside it
+/// must not name users and objects in clear).
+fn keyed_audit_log(data: &Path, signer: ed25519_dalek::SigningKey) -> Result<AuditLog> {
+    let seal = liaison_protect::audit::AuditKey::derive(&signer);
+    Ok(AuditLog::open_sealed(
+        &audit_dir(data),
+        Some(signer),
+        Some(seal),
+    )?)
+}
+
+/// The key that opens sealed audit records, when the data directory has a keyring
+/// (the master key must be given).
+pub fn audit_key(data: &Path) -> Result<Option<liaison_protect::audit::AuditKey>> {
+    match load_keyring(data)? {
+        Some(ring) => Ok(Some(liaison_protect::audit::AuditKey::derive(
+            &ring.signing_key(&master_key(&ring)?)?,
+        ))),
+        None => Ok(None),
+    }
 }
 
 /// `liaison keys …`
@@ -318,7 +340,7 @@ pub fn run(ctx: &Ctx, c: KeysCommand) -> Result<ExitCode> {
             }
             ring.data_keys[0].state = liaison_protect::keyring::KeyState::Current;
             save_keyring(data, &ring)?;
-            let audit = AuditLog::open(&audit_dir(data), Some(ring.signing_key(&master)?))?;
+            let audit = keyed_audit_log(data, ring.signing_key(&master)?)?;
             audit.record(
                 &user,
                 action::KEY,
@@ -344,7 +366,7 @@ pub fn run(ctx: &Ctx, c: KeysCommand) -> Result<ExitCode> {
             ring.rotate(&old, &new, kdf, &now())?;
             save_keyring(data, &ring)?;
             // The audit signer is unchanged; open the log with the new master key.
-            let audit = AuditLog::open(&audit_dir(data), Some(ring.signing_key(&new)?))?;
+            let audit = keyed_audit_log(data, ring.signing_key(&new)?)?;
             audit.record(
                 &user,
                 action::KEY,
