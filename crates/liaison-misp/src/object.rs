@@ -150,7 +150,12 @@ fn typed(kind: Kind, value: &str) -> Result<Option<(Value, String)>, String> {
             Ok(n) => plain(json!(n)),
             Err(_) => Ok(None),
         },
-        Kind::IntOrStr => plain(value.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(value))),
+        Kind::IntOrStr => plain(
+            value
+                .parse::<i64>()
+                .map(|n| json!(n))
+                .unwrap_or(json!(value)),
+        ),
         Kind::Float => match value.parse::<f64>() {
             Ok(n) if n.is_finite() => plain(json!(n)),
             _ => Ok(None),
@@ -258,7 +263,8 @@ impl<'a> Job<'a> {
         m.insert("value".into(), json!(a.value));
         let id = id_of(&m);
         self.main.insert(format!("{side}_ref"), json!(id));
-        self.b.cmp(a, &format!("network-traffic:{side}_ref.type"), ty);
+        self.b
+            .cmp(a, &format!("network-traffic:{side}_ref.type"), ty);
         self.b
             .cmp(a, &format!("network-traffic:{side}_ref.value"), &a.value);
         self.extra.push(m);
@@ -285,10 +291,8 @@ impl<'a> Job<'a> {
     /// destination (kept as `x_misp_*` by the quiet rest).
     fn traffic_host(&mut self, rel: &str) {
         for a in attrs_of(self.attrs, rel) {
-            self.b
-                .cmp(a, "network-traffic:dst_ref.type", "domain-name");
-            self.b
-                .cmp(a, "network-traffic:dst_ref.value", &a.value);
+            self.b.cmp(a, "network-traffic:dst_ref.type", "domain-name");
+            self.b.cmp(a, "network-traffic:dst_ref.value", &a.value);
         }
     }
 
@@ -507,10 +511,10 @@ impl<'a> Job<'a> {
             self.sections(&pe.children)?;
             if leftover(&pe.attrs, &used) {
                 rest(
-                &mut self.b,
-                object_at(&mut self.main, PE_EXT),
-                &pe.attrs,
-                &used,
+                    &mut self.b,
+                    object_at(&mut self.main, PE_EXT),
+                    &pe.attrs,
+                    &used,
                     &format!("file:{}.", pattern_path(PE_EXT)),
                 );
             }
@@ -689,8 +693,7 @@ impl<'a> Job<'a> {
                 let mut f = sco("file", &i.uuid);
                 f.insert("name".into(), json!(i.value));
                 m.insert("image_ref".into(), json!(id_of(&f)));
-                self.b
-                    .cmp(i, "process:parent_ref.image_ref.name", &i.value);
+                self.b.cmp(i, "process:parent_ref.image_ref.name", &i.value);
                 self.extra.push(f);
                 self.used.push("parent-image");
             }

@@ -188,7 +188,11 @@ pub(crate) const PE_EXT: &str = "extensions.windows-pebinary-ext";
 /// `pe` attributes, relative to the file that carries the extension.
 pub(crate) const PE_FIELDS: &[Field] = &[
     f("type", "text", "extensions.windows-pebinary-ext.pe_type"),
-    f("imphash", "imphash", "extensions.windows-pebinary-ext.imphash"),
+    f(
+        "imphash",
+        "imphash",
+        "extensions.windows-pebinary-ext.imphash",
+    ),
     f(
         "number-sections",
         "counter",
@@ -231,7 +235,11 @@ pub(crate) const PE_FIELDS: &[Field] = &[
         "filename",
         "extensions.windows-pebinary-ext.x_misp_internal_filename",
     ),
-    f("lang-id", "text", "extensions.windows-pebinary-ext.x_misp_lang_id"),
+    f(
+        "lang-id",
+        "text",
+        "extensions.windows-pebinary-ext.x_misp_lang_id",
+    ),
     f(
         "legal-copyright",
         "text",
@@ -359,16 +367,26 @@ pub(crate) const TEMPLATES: &[Template] = &[
                 "extensions.http-request-ext.request_method",
             ),
             f("uri", "uri", "extensions.http-request-ext.request_value"),
+            // Header values are lists (the OASIS validator insists; misp-stix
+            // writes strings).
             f(
                 "user-agent",
                 "user-agent",
                 "extensions.http-request-ext.request_header.User-Agent",
-            ),
+            )
+            .kind(Kind::List)
+            .pat(Pat::At(
+                "extensions.'http-request-ext'.request_header.'User-Agent'[*]",
+            )),
             f(
                 "content-type",
                 "text",
                 "extensions.http-request-ext.request_header.Content-Type",
-            ),
+            )
+            .kind(Kind::List)
+            .pat(Pat::At(
+                "extensions.'http-request-ext'.request_header.'Content-Type'[*]",
+            )),
             // misp-stix compares the URL as the request value.
             f("url", "url", "x_misp_url")
                 .pat(Pat::At("extensions.'http-request-ext'.request_value")),
@@ -485,8 +503,12 @@ pub(crate) const TEMPLATES: &[Template] = &[
                 "subject_public_key_algorithm",
             ),
             f("pubkey-info-modulus", "text", "subject_public_key_modulus"),
-            f("pubkey-info-exponent", "text", "subject_public_key_exponent")
-                .kind(Kind::IntOrStr),
+            f(
+                "pubkey-info-exponent",
+                "text",
+                "subject_public_key_exponent",
+            )
+            .kind(Kind::IntOrStr),
         ],
     )
     .hashes("x509-fingerprint-"),
@@ -592,12 +614,7 @@ pub(crate) const TEMPLATES: &[Template] = &[
     )
     .account(&[("account_type", "twitter")]),
     // Software and directories.
-    t(
-        "android-app",
-        "software",
-        &[f("name", "text", "name")],
-    )
-    .needs(Needs::AnyProperty),
+    t("android-app", "software", &[f("name", "text", "name")]).needs(Needs::AnyProperty),
     t(
         "cpe-asset",
         "software",
@@ -677,10 +694,7 @@ pub(crate) fn template(name: &str) -> Option<&'static Template> {
 pub(crate) fn pattern_path(path: &str) -> String {
     path.split('.')
         .map(|step| {
-            if step
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
+            if step.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 step.to_string()
             } else {
                 format!("'{step}'")
@@ -711,7 +725,10 @@ pub(crate) fn set_path(m: &mut Map<String, Value>, path: &str, v: Value) {
 }
 
 /// The object at a path, made when missing.
-pub(crate) fn object_at<'m>(m: &'m mut Map<String, Value>, path: &str) -> &'m mut Map<String, Value> {
+pub(crate) fn object_at<'m>(
+    m: &'m mut Map<String, Value>,
+    path: &str,
+) -> &'m mut Map<String, Value> {
     let mut cur = m;
     for step in path.split('.') {
         let next = cur
@@ -767,7 +784,10 @@ mod tests {
         let mut m = Map::new();
         set_path(&mut m, "a.b-c.d", json!(1));
         set_path(&mut m, "a.e", json!(2));
-        assert_eq!(Value::Object(m.clone()), json!({"a": {"b-c": {"d": 1}, "e": 2}}));
+        assert_eq!(
+            Value::Object(m.clone()),
+            json!({"a": {"b-c": {"d": 1}, "e": 2}})
+        );
         assert_eq!(get_path(&Value::Object(m), "a.b-c.d"), Some(&json!(1)));
     }
 }

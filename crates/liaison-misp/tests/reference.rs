@@ -81,6 +81,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "misp-stix puts the attribute UUID as `data` of an attachment without data; we keep the value only",
     ),
     (
+        "event_with_http_request_object",
+        "observables",
+        "HTTP request header values are lists of strings, as the OASIS validator requires; misp-stix writes plain strings",
+    ),
+    (
         "event_with_regkey_attribute",
         "indicators",
         "hive abbreviation HKLM expanded to HKEY_LOCAL_MACHINE (a STIX 2.1 MUST); misp-stix keeps HKLM",
