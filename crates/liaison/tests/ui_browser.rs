@@ -529,6 +529,26 @@ fn analyst_signs_in_searches_opens_an_object_and_triages_an_alert_into_an_answer
     assert!(a.text().contains("ui-made"));
     a.click_nav("#tokens form button");
     assert!(a.html().contains("✔"), "revoked");
+    // Units list their members; compartments who is read into them.
+    a.goto(&format!("{base}/ui/admin"));
+    let grid =
+        a.eval("document.querySelector('#compartments tr[data-compartment=GRID]').textContent");
+    assert!(grid.as_str().unwrap().contains("alice"), "{grid}");
+    // A password set from the page signs the user in; the old one no longer does.
+    a.fill(
+        "#users tr[data-user=bob] input[name=password]",
+        "new-bob-pass-1",
+    );
+    a.click_nav("#users tr[data-user=bob] button");
+    assert!(a.text().contains("Password set"), "{}", a.text());
+    let status = |a: &mut Browser, pw: &str| {
+        a.eval(&format!(
+            "fetch('/api/v1/stats', {{credentials: 'omit', headers: {{Authorization: 'Basic ' + btoa('bob:{pw}')}}}}).then(r => r.status)"
+        ))
+    };
+    assert_eq!(status(&mut a, "new-bob-pass-1"), Value::from(200));
+    assert_eq!(status(&mut a, PASSWORD), Value::from(401));
+    assert!(a.errors.is_empty(), "script errors: {:?}", a.errors);
 }
 
 #[test]
@@ -697,6 +717,40 @@ fn a_reader_without_clearance_finds_no_trace_of_a_labelled_object() {
     b.screenshot("bob-tasks");
     b.goto(&format!("{base}/ui/"));
     assert!(!b.html().contains(&task));
+
+    // A MISP event alice uploads as SECRET//GRID: no trace for bob on the dashboard,
+    // in search, at the indicator's or the report's URL.
+    a.goto(&format!("{base}/ui/upload"));
+    let misp = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../liaison-misp/tests/fixtures/events/event_with_domain_ip_attribute.json")
+        .canonicalize()
+        .unwrap();
+    upload_file(&mut a, &misp, "SECRET//GRID");
+    let container = a.eval("document.getElementById('upload-open').getAttribute('href')");
+    let container = container.as_str().unwrap().to_string();
+    let indicator = "/ui/object/indicator--91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f";
+    assert_eq!(fetch(&mut a, indicator).0, 200, "alice reads it");
+    for path in [indicator, container.as_str()] {
+        let (s, body) = fetch(&mut b, path);
+        assert_eq!(s, 404, "{path}");
+        assert_eq!(body, absent, "the same not-found page: {path}");
+    }
+    b.goto(&format!("{base}/ui/search?q=circl.lu"));
+    assert!(b.text().contains("0 results"), "{}", b.text());
+    assert!(!b.html().contains("91ae0a21"));
+    b.goto(&format!("{base}/ui/"));
+    assert!(!b.html().contains("MISP-STIX-Converter"));
+    b.goto(&format!("{base}/ui/upload"));
+    assert!(
+        !b.html().contains("GRID"),
+        "no compartment bob lacks is suggested"
+    );
+    b.screenshot("bob-upload");
+    // Administration, including the password form, is refused to a non-administrator.
+    let refused = b.eval(
+        "fetch('/ui/admin/password', {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'user=alice&password=xxxxxxxxxxxx'}).then(r => r.status)",
+    );
+    assert_eq!(refused, Value::from(403));
     assert!(b.errors.is_empty(), "script errors: {:?}", b.errors);
 }
 
