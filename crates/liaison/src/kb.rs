@@ -695,6 +695,10 @@ pub struct ExportArgs {
     /// The key id partners pinned the signing key under.
     #[arg(long)]
     kid: Option<String>,
+    /// Leave human-source fields sealed even where you hold their compartment (for
+    /// bundles leaving the organization); by default they are opened, as `get` opens them.
+    #[arg(long)]
+    keep_sealed: bool,
 }
 
 /// What `export` writes.
@@ -722,7 +726,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
             Some(&target),
             "misp",
         )?;
-        let code = export_misp(&store, &subject, a)?;
+        let code = export_misp(ctx, &store, &subject, a)?;
         if let Some(((key, kid), out)) = signing {
             crate::cmd::sign::sign_file(&out, &key, &kid)?;
             audit.record(
@@ -760,6 +764,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
         since: a.since,
         all_versions: a.all_versions,
     };
+    let mut unsealer = crate::cmd::keys::Unsealer::new(&ctx.data, &subject);
     let n = store.export(&subject, &filter, &mut |o| {
         for m in o.object.object_marking_refs() {
             markings.insert(m.to_string());
@@ -769,11 +774,16 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
         {
             seen_ids.insert(o.object.id().to_string());
         }
-        let v = if a.no_labels {
+        let mut v = if a.no_labels {
             o.object.to_value()
         } else {
             store.labelled_value(&o)
         };
+        if !a.keep_sealed {
+            unsealer
+                .unseal(&mut v)
+                .map_err(|e| StoreError::Sink(format!("{}: {e:#}", o.object.id())))?;
+        }
         emit(&mut w, &v).map_err(|e| StoreError::Sink(e.to_string()))
     })?;
     // Make the bundle self-contained: the TLP markings it uses and our label extension.
@@ -797,7 +807,10 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
         &subject.name,
         liaison_protect::audit::action::EXPORT,
         Some(&target),
-        &format!("{n} objects"),
+        &format!(
+            "{n} objects, {} with sealed source fields opened",
+            unsealer.opened
+        ),
     )?;
     if let Some(((key, kid), out)) = signing {
         let sig = crate::cmd::sign::sign_file(&out, &key, &kid)?;
@@ -818,15 +831,27 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
 
 /// Export as MISP events: every readable object is converted in memory
 /// (MISP events are single JSON documents).
-fn export_misp(store: &SqliteStore, subject: &Subject, a: ExportArgs) -> Result<ExitCode> {
+fn export_misp(
+    ctx: &Ctx,
+    store: &SqliteStore,
+    subject: &Subject,
+    a: ExportArgs,
+) -> Result<ExitCode> {
     let filter = ExportFilter {
         types: a.types,
         since: a.since,
         all_versions: false,
     };
     let mut objects = Vec::new();
+    let mut unsealer = crate::cmd::keys::Unsealer::new(&ctx.data, subject);
     store.export(subject, &filter, &mut |o| {
-        objects.push(o.object.to_value());
+        let mut v = o.object.to_value();
+        if !a.keep_sealed {
+            unsealer
+                .unseal(&mut v)
+                .map_err(|e| StoreError::Sink(format!("{}: {e:#}", o.object.id())))?;
+        }
+        objects.push(v);
         Ok(())
     })?;
     let doc = crate::misp::events_json(&objects)?;

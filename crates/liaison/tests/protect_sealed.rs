@@ -156,3 +156,102 @@ fn source_identities_are_sealed_and_graded() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("G9"), "{}", r.stderr);
 }
+
+/// `export` opens sealed source fields for a reader holding their compartment, as
+/// `get` does; a reader without it gets nothing that reveals the source.
+#[test]
+fn export_opens_sealed_fields_for_cleared_readers_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init(tmp.path());
+    let key = tmp.path().join("master.key");
+    let r = run(
+        &data,
+        &["keys", "init", "--generate-key-file", key.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let f = tmp.path().join("source.json");
+    std::fs::write(&f, SOURCE).unwrap();
+    let r = keyed(
+        &data,
+        &key,
+        &[
+            "import",
+            "--label",
+            "SECRET//GRID//REL TO ALL",
+            f.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let mut cfg = std::fs::read_to_string(data.join("config.toml")).unwrap();
+    cfg.push_str(concat!(
+        "\n[[users]]\nname = \"grid\"\norg = \"cert\"\nclearance = \"SECRET\"\ncompartments = [\"GRID\"]\nroles = [\"reader\"]\n",
+        "\n[[users]]\nname = \"telco\"\norg = \"cert\"\nclearance = \"TOP SECRET\"\ncompartments = [\"TELCO\"]\nroles = [\"reader\"]\n",
+    ));
+    std::fs::write(data.join("config.toml"), cfg).unwrap();
+    let export = |user: &str, extra: &[&str]| {
+        let out = tmp.path().join(format!("{user}{}.json", extra.len()));
+        let mut args = vec!["--as", user, "export", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let r = keyed(&data, &key, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        std::fs::read_to_string(out).unwrap()
+    };
+    let source_id = "identity--023d105b-752e-4e3c-941c-7d3f3cb15e9e";
+
+    // Cleared for GRID: the source's name and contact details, in clear, nothing sealed.
+    let text = export("grid", &[]);
+    let bundle: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let source = objects_of(&bundle)
+        .into_iter()
+        .find(|o| o["id"] == source_id)
+        .expect("the source is exported");
+    assert_eq!(source["name"], "Jane Qorvath");
+    assert_eq!(
+        source["contact_information"],
+        "+1 555 0199 qorvath@example.org"
+    );
+    assert!(source.get("x_liaison_sealed").is_none(), "{source}");
+
+    // The same reader asking to keep them sealed (a bundle for partners).
+    let text = export("grid", &["--keep-sealed"]);
+    assert!(text.contains("x_liaison_sealed"));
+    for secret in ["Qorvath", "555 0199"] {
+        assert!(!text.contains(secret), "{secret} in a --keep-sealed export");
+    }
+
+    // Not cleared for GRID: neither the source nor any trace of it.
+    let text = export("telco", &[]);
+    for trace in [
+        "Qorvath",
+        "555 0199",
+        "qorvath@example.org",
+        "contact_information",
+        "x_liaison_sealed",
+        "[sealed source]",
+        source_id,
+    ] {
+        assert!(
+            !text.contains(trace),
+            "{trace} in an export by a reader without GRID"
+        );
+    }
+
+    // The export records say how many objects had their sealed fields opened.
+    let r = keyed(
+        &data,
+        &key,
+        &["audit", "query", "--action", "export", "--json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let details: Vec<String> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["detail"].to_string())
+        .collect();
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains("1 with sealed source fields opened")),
+        "{details:?}"
+    );
+}

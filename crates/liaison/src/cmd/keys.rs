@@ -683,19 +683,69 @@ pub fn unseal_for(
     subject: &liaison_policy::Subject,
     v: &mut serde_json::Value,
 ) -> Result<()> {
-    let Some(o) = v.as_object_mut() else {
-        return Ok(());
-    };
-    let Some((comp, id)) = liaison_protect::sealed::sealed_under(o) else {
-        return Ok(());
-    };
-    if comp != liaison_protect::sealed::NO_COMPARTMENT && !subject.compartments.contains(&comp) {
-        return Ok(());
+    Unsealer::new(data, subject).unseal(v).map(|_| ())
+}
+
+/// Opens sealed fields for one reader across many objects (an export): the keyring
+/// and master key are read once, on the first sealed object the reader holds the
+/// compartment of, and each compartment key is unwrapped once.
+pub struct Unsealer<'a> {
+    data: &'a Path,
+    subject: &'a liaison_policy::Subject,
+    /// `None` until needed; then the keyring and master key, if there is a keyring.
+    ring: Option<Option<(Keyring, Key)>>,
+    keys: std::collections::HashMap<(String, u32), Key>,
+    /// Objects whose sealed fields were opened.
+    pub opened: u64,
+}
+
+impl<'a> Unsealer<'a> {
+    /// An unsealer for `subject` in the data directory `data`.
+    pub fn new(data: &'a Path, subject: &'a liaison_policy::Subject) -> Self {
+        Unsealer {
+            data,
+            subject,
+            ring: None,
+            keys: Default::default(),
+            opened: 0,
+        }
     }
-    let Some(ring) = load_keyring(data)? else {
-        return Ok(());
-    };
-    let key = ring.compartment_key_by_id(&master_key(&ring)?, &comp, id)?;
-    liaison_protect::sealed::unseal_object(o, &key)?;
-    Ok(())
+
+    /// Open `v`'s sealed fields if the reader holds their compartment; returns
+    /// whether it did. Objects of other compartments stay sealed (only ciphertext).
+    pub fn unseal(&mut self, v: &mut serde_json::Value) -> Result<bool> {
+        let Some(o) = v.as_object_mut() else {
+            return Ok(false);
+        };
+        let Some((comp, id)) = liaison_protect::sealed::sealed_under(o) else {
+            return Ok(false);
+        };
+        if comp != liaison_protect::sealed::NO_COMPARTMENT
+            && !self.subject.compartments.contains(&comp)
+        {
+            return Ok(false);
+        }
+        if self.ring.is_none() {
+            self.ring = Some(match load_keyring(self.data)? {
+                Some(ring) => {
+                    let master = master_key(&ring)?;
+                    Some((ring, master))
+                }
+                None => None,
+            });
+        }
+        let Some(Some((ring, master))) = &self.ring else {
+            return Ok(false);
+        };
+        let key = match self.keys.entry((comp, id)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let k = ring.compartment_key_by_id(master, &e.key().0, id)?;
+                e.insert(k)
+            }
+        };
+        liaison_protect::sealed::unseal_object(o, key)?;
+        self.opened += 1;
+        Ok(true)
+    }
 }
