@@ -221,30 +221,30 @@ impl EngineBuilder {
     /// Compile. Indicators whose pattern can't be compiled are skipped and
     /// listed in [`Engine::skipped`].
     pub fn build(self) -> Result<Engine> {
-        // (key, target, case-insensitive); keys are folded below if needed.
-        let mut entries: Vec<(Vec<u8>, Target, bool)> = Vec::new();
-        let mut add = |key: Vec<u8>, t: Target, ci: bool| entries.push((key, t, ci));
         let terms = self.watchlist.terms;
+        // The keys (folded when case-insensitive) in one arena, no
+        // allocation per term; entries are (start, end, target,
+        // case-insensitive).
+        let mut keys: Vec<u8> = Vec::with_capacity(terms.iter().map(|t| t.text.len()).sum());
+        let mut entries: Vec<(usize, usize, Target, bool)> = Vec::with_capacity(terms.len());
         for (i, t) in terms.iter().enumerate() {
             if t.text.is_empty() {
                 continue;
             }
             let ci = t.case_insensitive || self.ignore_case;
             let ww = t.whole_word || self.whole_word;
-            let key = if ci {
-                fold::fold_str_owned(&t.text).into_bytes()
+            let start = keys.len();
+            if ci {
+                fold::fold_str_into(&t.text, &mut keys);
             } else {
-                t.text.clone().into_bytes()
-            };
-            add(
-                key,
-                Target::Term {
-                    idx: i as u32,
-                    ci,
-                    ww,
-                },
+                keys.extend_from_slice(t.text.as_bytes());
+            }
+            let target = Target::Term {
+                idx: i as u32,
                 ci,
-            );
+                ww,
+            };
+            entries.push((start, keys.len(), target, ci));
         }
         let mut literals: Vec<Literal> = Vec::new();
         let mut lookup: Vec<HashMap<String, Vec<u32>, FastHash>> = vec![HashMap::default(); KINDS];
@@ -272,24 +272,23 @@ impl EngineBuilder {
                         }
                         let li = literals.len() as u32;
                         literals.push(l);
-                        add(
-                            key,
-                            Target::Literal {
-                                rule: ri as u32,
-                                lit: li,
-                                ci,
-                                boundary,
-                            },
+                        let start = keys.len();
+                        keys.extend_from_slice(&key);
+                        let target = Target::Literal {
+                            rule: ri as u32,
+                            lit: li,
                             ci,
-                        );
+                            boundary,
+                        };
+                        entries.push((start, keys.len(), target, ci));
                     }
                 }
                 Ok(Compiled::Matcher(m)) => matchers.push((ri as u32, m)),
                 Err(e) => skipped.push(Error::pattern(&r.id, e)),
             }
         }
-        let any_ci = entries.iter().any(|e| e.2);
-        let any_cs = entries.iter().any(|e| !e.2);
+        let any_ci = entries.iter().any(|e| e.3);
+        let any_cs = entries.iter().any(|e| !e.3);
         let mode = match (any_ci, any_cs) {
             (true, true) => Mode::Mixed,
             (true, false) => Mode::Folded,
@@ -307,30 +306,29 @@ impl EngineBuilder {
             let mut by_key: HashMap<(&[u8], bool), u32, FastHash> =
                 HashMap::with_capacity_and_hasher(entries.len(), FastHash::default());
             let mut pats: Vec<Pat<'_>> = Vec::new();
-            for (key, t, ci) in &entries {
+            for &(s, e, t, ci) in &entries {
+                let key = &keys[s..e];
                 let n = pats.len() as u32;
-                let id = *by_key.entry((key.as_slice(), *ci)).or_insert(n);
+                let id = *by_key.entry((key, ci)).or_insert(n);
                 if id == n {
-                    pats.push(Pat {
-                        bytes: key,
-                        ci: *ci,
-                    });
+                    pats.push(Pat { bytes: key, ci });
                 }
                 pattern_of.push(id);
-                entry_targets.push(*t);
+                entry_targets.push(t);
             }
             Matcher::Strided(Strided::new(&pats).map_err(|e| Error::new(ErrorKind::Build(e)))?)
         } else {
             let mut patterns: Vec<Vec<u8>> = Vec::new();
             let mut by_key: HashMap<Vec<u8>, u32, FastHash> =
                 HashMap::with_capacity_and_hasher(entries.len(), FastHash::default());
-            for (key, t, ci) in entries {
+            for &(s, e, t, ci) in &entries {
+                let key = &keys[s..e];
                 let key = if mode == Mode::Mixed && !ci {
                     let mut f = Vec::with_capacity(key.len());
-                    fold::fold_into(&key, &mut f);
+                    fold::fold_into(key, &mut f);
                     f
                 } else {
-                    key
+                    key.to_vec()
                 };
                 let n = patterns.len() as u32;
                 let id = *by_key.entry(key.clone()).or_insert(n);

@@ -273,7 +273,8 @@ pub(crate) fn case_pairs() -> &'static [(char, char)] {
     })
 }
 
-fn fold_str(s: &str, out: &mut Vec<u8>) {
+/// Append the fold of `s` to `out` (for terms: many keys in one buffer).
+pub(crate) fn fold_str_into(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -305,7 +306,7 @@ fn fold_str(s: &str, out: &mut Vec<u8>) {
 /// Fold a string (for terms).
 pub fn fold_str_owned(s: &str) -> String {
     let mut out = Vec::with_capacity(s.len());
-    fold_str(s, &mut out);
+    fold_str_into(s, &mut out);
     // fold_str maps valid UTF-8 to valid UTF-8 char by char.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

@@ -27,6 +27,7 @@
 use crate::fold;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
+
 /// Gram widths, widest first: a pattern is indexed by the widest grams its
 /// length allows at its group's stride (wider grams are rarer in text).
 const WIDTHS: [usize; 5] = [8, 7, 6, 5, 4];
@@ -54,23 +55,30 @@ struct PatRef {
 /// One slot of an exact gram table (open addressing).
 #[derive(Clone, Copy)]
 struct Slot {
-    gram: u64,
+    /// [`hash`] of the gram (a bijection: equal hashes are equal grams).
+    hash: u64,
     /// `entries[start..end]`; `start == end` marks an empty slot.
     start: u32,
     end: u32,
 }
 
-/// The grams of one width in one group: a Bloom filter and the exact table
-/// behind it.
+const EMPTY: Slot = Slot {
+    hash: 0,
+    start: 0,
+    end: 0,
+};
+
+/// The grams of one width in one group: the exact table behind the filters.
 struct Tier {
     w: usize,
     /// Mask of the low `w` bytes of a `u64`.
     mask: u64,
-    slots: Vec<Slot>,
+    /// Two tables, by the top bit of the gram hash (each built by its own
+    /// thread). Grams are inserted in hash order, so linear probing never
+    /// wraps: a table ends with an empty slot, which ends every probe.
+    slots: [Vec<Slot>; 2],
     slot_shift: u32,
     entries: Vec<Entry>,
-    /// The distinct grams.
-    grams: Vec<u64>,
 }
 
 /// A pattern behind a gram, with its first and last eight bytes (in byte
@@ -114,9 +122,12 @@ struct Group {
 
 /// The compiled matcher. Immutable and shared by all scanning threads.
 pub(crate) struct Strided {
-    /// Byte classes for the probe when some pattern is case-insensitive.
+    /// Byte classes for the probe when some pattern is case-insensitive
+    /// (see [`byte_classes`]).
     classes: Option<Box<[u8; 256]>>,
-    /// The classes merge only the two cases of ASCII letters.
+    /// No class merges non-ASCII bytes: every byte is mapped as ASCII
+    /// bytes are, `b | 0x20` (one OR for eight bytes; a coarser map of the
+    /// non-ASCII bytes, which only costs a few more candidates).
     ascii_classes: bool,
     groups: Vec<Group>,
     arena: Vec<u8>,
@@ -163,6 +174,26 @@ fn hash(g: u64) -> u64 {
     (h ^ (h >> 32)).wrapping_mul(0xD6E8_FEB8_6659_FD93)
 }
 
+/// The inverse of [`hash`]: the gram of a slot, for the filters.
+#[inline(always)]
+fn unhash(h: u64) -> u64 {
+    const fn inverse(c: u64) -> u64 {
+        // Newton's iteration: each step doubles the correct low bits (an
+        // odd c is its own inverse to three bits).
+        let mut x = c;
+        let mut i = 0;
+        while i < 5 {
+            x = x.wrapping_mul(2u64.wrapping_sub(c.wrapping_mul(x)));
+            i += 1;
+        }
+        x
+    }
+    const I1: u64 = inverse(0x9E37_79B9_7F4A_7C15);
+    const I2: u64 = inverse(0xD6E8_FEB8_6659_FD93);
+    let x = h.wrapping_mul(I2);
+    (x ^ (x >> 32)).wrapping_mul(I1)
+}
+
 /// Three bits of one Bloom word, from the low bits of the hash (the word
 /// index comes from the high bits).
 #[inline(always)]
@@ -170,6 +201,7 @@ fn bloom_mask(h: u64) -> u64 {
     (1u64 << (h & 63)) | (1u64 << ((h >> 6) & 63)) | (1u64 << ((h >> 12) & 63))
 }
 
+#[inline(always)]
 fn width_mask(w: usize) -> u64 {
     if w >= 8 {
         u64::MAX
@@ -178,129 +210,206 @@ fn width_mask(w: usize) -> u64 {
     }
 }
 
+/// What [`Tier::new`] reads: the patterns (in one arena) and the classes.
+struct Src<'a> {
+    arena: &'a [u8],
+    refs: &'a [PatRef],
+    classes: Option<&'a [u8; 256]>,
+    ascii_classes: bool,
+    /// Use a second thread for large tiers.
+    par: bool,
+}
+
+impl Src<'_> {
+    /// Where pattern `i` starts in the arena, and its length.
+    #[inline(always)]
+    fn span(&self, i: u32) -> (usize, usize) {
+        let p = self.refs[i as usize];
+        (p.start as usize, p.len as usize)
+    }
+
+    /// The `n ≤ 8` bytes at `at` in the arena, in classes (the arena ends
+    /// with eight padding bytes: one load).
+    #[inline(always)]
+    fn gram(&self, at: usize, n: usize) -> u64 {
+        class8(self.classes, self.ascii_classes, load(self.arena, at, n)) & width_mask(n)
+    }
+}
+
+/// A tier with at least this many patterns is built on two threads.
+const PAR_MIN: usize = 4096;
+
+/// Run `a` on a scoped thread and `b` here when `par`, else one after the
+/// other.
+fn par2<A: Send, B: Send>(
+    par: bool,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if !par {
+        let ra = a();
+        return (ra, b());
+    }
+    std::thread::scope(|s| {
+        let h = s.spawn(a);
+        let rb = b();
+        (
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            rb,
+        )
+    })
+}
+
 impl Tier {
     /// Index `k` consecutive `w`-grams of each pattern in `ids`: the run whose
     /// grams are the least frequent among all these patterns' grams (an
-    /// approximate count in a hashed counter array).
-    fn new(w: usize, k: usize, ids: &[u32], pats: &[Pat<'_>], classes: Option<&[u8; 256]>) -> Tier {
-        let class = |g: u64| match classes {
-            None => g,
-            Some(c) => map_gram(c, g),
-        };
-        const COUNT_BITS: u32 = 20;
-        let mut counts = vec![0u16; 1 << COUNT_BITS];
-        let cidx = |g: u64| (hash(g) >> (64 - COUNT_BITS)) as usize;
-        // Each pattern's windows: (gram, its counter).
-        let mut windows: Vec<(u64, usize)> = Vec::new();
-        let mut all: Vec<u32> = Vec::with_capacity(ids.len());
-        let mut starts: Vec<usize> = Vec::with_capacity(ids.len() + 1);
-        for &i in ids {
-            let b = pats[i as usize].bytes;
-            starts.push(windows.len());
-            for o in 0..=b.len() - w {
-                let g = class(load(b, o, w));
-                let c = cidx(g);
-                counts[c] = counts[c].saturating_add(1);
-                windows.push((g, c));
-            }
-            all.push(i);
-        }
-        starts.push(windows.len());
-        let mut grams: Vec<(u64, u32, u32)> = Vec::with_capacity(ids.len() * k);
-        let entry = |i: u32, off: u32| {
-            let b = pats[i as usize].bytes;
-            let n = b.len();
-            Entry {
-                pat: i,
-                off,
-                len: n as u32,
-                head: class(load(b, 0, n.min(8))),
-                tail: class(load(b, n.saturating_sub(8), n.min(8))),
-            }
-        };
-        for (x, &i) in all.iter().enumerate() {
-            let win = &windows[starts[x]..starts[x + 1]];
-            let cost = |o: usize| counts[win[o].1] as u64;
-            let mut sum: u64 = (0..k).map(cost).sum();
-            let (mut best, mut best_j) = (sum, 0);
-            for j in 1..=win.len() - k {
-                sum = sum + cost(j + k - 1) - cost(j - 1);
-                if sum < best {
-                    best = sum;
-                    best_j = j;
+    /// approximate count in a hashed counter array). Returns the tier and its
+    /// distinct grams (for the filters).
+    fn new(w: usize, k: usize, ids: &[u32], src: &Src<'_>) -> (Tier, Vec<u64>) {
+        let par = src.par && ids.len() >= PAR_MIN;
+        let windows: usize = ids.iter().map(|&i| src.span(i).1 - w + 1).sum();
+        let bits = windows.next_power_of_two().trailing_zeros().clamp(10, 22);
+        let cidx = |g: u64| (hash(g) >> (64 - bits)) as usize;
+        let (lo, hi) = ids.split_at(ids.len() / 2);
+        // Window counts, each half of the patterns on its own thread.
+        let count = |ids: &[u32]| {
+            let mut c = vec![0u8; 1 << bits];
+            for &i in ids {
+                let (at, n) = src.span(i);
+                for o in at..=at + n - w {
+                    let x = cidx(src.gram(o, w));
+                    c[x] = c[x].saturating_add(1);
                 }
             }
-            for (o, &(g, _)) in win.iter().enumerate().skip(best_j).take(k) {
-                grams.push((g, i, o as u32));
-            }
-        }
-        grams.sort_unstable_by_key(|g| g.0);
-        let mut distinct = 0usize;
-        for (i, g) in grams.iter().enumerate() {
-            if i == 0 || grams[i - 1].0 != g.0 {
-                distinct += 1;
-            }
-        }
-        let nslots = (distinct * 2).next_power_of_two().max(16);
-        let slot_shift = 64 - nslots.trailing_zeros();
-        let empty = Slot {
-            gram: 0,
-            start: 0,
-            end: 0,
+            c
         };
-        let mut slots = vec![empty; nslots];
-        let mut entries = Vec::with_capacity(grams.len());
-        let mut distinct_grams = Vec::with_capacity(distinct);
-        let mut i = 0;
-        while i < grams.len() {
-            let g = grams[i].0;
-            distinct_grams.push(g);
-            let start = entries.len() as u32;
-            while i < grams.len() && grams[i].0 == g {
-                entries.push(entry(grams[i].1, grams[i].2));
-                i += 1;
-            }
-            let h = hash(g);
-            let mut s = (h >> slot_shift) as usize;
-            while slots[s].start != slots[s].end {
-                s = (s + 1) & (nslots - 1);
-            }
-            slots[s] = Slot {
-                gram: g,
-                start,
-                end: entries.len() as u32,
-            };
+        let (mut counts, c2) = par2(par, || count(lo), || count(hi));
+        for (x, y) in counts.iter_mut().zip(&c2) {
+            *x = x.saturating_add(*y);
         }
-        Tier {
+        drop(c2);
+        // Each pattern's cheapest run of k windows: (gram hash, pattern,
+        // offset), apart by the top bit of the hash (the two tables).
+        let select = |ids: &[u32]| {
+            let mut out: [Vec<(u64, u32, u32)>; 2] = [
+                Vec::with_capacity(ids.len() * k / 2 + 64),
+                Vec::with_capacity(ids.len() * k / 2 + 64),
+            ];
+            let mut cost: Vec<u32> = Vec::new();
+            for &i in ids {
+                let (at, n) = src.span(i);
+                cost.clear();
+                cost.extend((at..=at + n - w).map(|o| counts[cidx(src.gram(o, w))] as u32));
+                let mut sum: u32 = cost[..k].iter().sum();
+                let (mut best, mut best_j) = (sum, 0);
+                for j in 1..=cost.len() - k {
+                    sum = sum + cost[j + k - 1] - cost[j - 1];
+                    if sum < best {
+                        best = sum;
+                        best_j = j;
+                    }
+                }
+                for o in best_j..best_j + k {
+                    let h = hash(src.gram(at + o, w));
+                    out[(h >> 63) as usize].push((h, i, o as u32));
+                }
+            }
+            out
+        };
+        let (ga, gb) = par2(par, || select(lo), || select(hi));
+        drop(counts);
+        // Each table's grams sorted: in slot order.
+        let half = |top: usize| {
+            let mut v: Vec<(u64, u32, u32)> = Vec::with_capacity(ga[top].len() + gb[top].len());
+            v.extend_from_slice(&ga[top]);
+            v.extend_from_slice(&gb[top]);
+            v.sort_unstable_by_key(|g| g.0);
+            let distinct = 1 + v.windows(2).filter(|p| p[0].0 != p[1].0).count();
+            (v, distinct)
+        };
+        let ((g0, d0), (g1, d1)) = par2(par, || half(0), || half(1));
+        drop((ga, gb));
+        // Two slots per distinct gram, as one power of two over both tables.
+        let half_slots = ((d0 + d1) * 2).next_power_of_two().max(32) / 2;
+        let slot_shift = 64 - half_slots.trailing_zeros();
+        let mut entries = vec![
+            Entry {
+                pat: 0,
+                off: 0,
+                len: 0,
+                head: 0,
+                tail: 0,
+            };
+            g0.len() + g1.len()
+        ];
+        let (e0, e1) = entries.split_at_mut(g0.len());
+        let fill = |grams: &[(u64, u32, u32)], entries: &mut [Entry], base: usize| {
+            let mut slots = vec![EMPTY; half_slots + 1];
+            let mut distinct = Vec::with_capacity(grams.len());
+            let mut free = 0usize;
+            let mut i = 0;
+            while i < grams.len() {
+                let h = grams[i].0;
+                let start = i;
+                while i < grams.len() && grams[i].0 == h {
+                    let (p, off) = (grams[i].1, grams[i].2);
+                    let (at, n) = src.span(p);
+                    entries[i] = Entry {
+                        pat: p,
+                        off,
+                        len: n as u32,
+                        head: src.gram(at, n.min(8)),
+                        tail: src.gram(at + n - n.min(8), n.min(8)),
+                    };
+                    i += 1;
+                }
+                let pos = (((h << 1) >> slot_shift) as usize).max(free);
+                if pos + 1 >= slots.len() {
+                    slots.resize(pos + 2, EMPTY);
+                }
+                slots[pos] = Slot {
+                    hash: h,
+                    start: (base + start) as u32,
+                    end: (base + i) as u32,
+                };
+                free = pos + 1;
+                distinct.push(unhash(h));
+            }
+            (slots, distinct)
+        };
+        let base1 = g0.len();
+        let ((s0, mut grams), (s1, grams1)) =
+            par2(par, || fill(&g0, e0, 0), || fill(&g1, e1, base1));
+        grams.extend(grams1);
+        let tier = Tier {
             w,
             mask: width_mask(w),
-            slots,
+            slots: [s0, s1],
             slot_shift,
             entries,
-            grams: distinct_grams,
-        }
+        };
+        (tier, grams)
     }
 
     fn memory_usage(&self) -> usize {
-        self.slots.len() * std::mem::size_of::<Slot>()
+        (self.slots[0].len() + self.slots[1].len()) * std::mem::size_of::<Slot>()
             + self.entries.len() * std::mem::size_of::<Entry>()
-            + self.grams.len() * 8
     }
 
-    /// The entries of gram `g` (hash `h`).
+    /// The entries of the gram of hash `h`.
     #[inline(always)]
-    fn lookup(&self, g: u64, h: u64) -> &[Entry] {
-        let mask = self.slots.len() - 1;
-        let mut s = (h >> self.slot_shift) as usize;
+    fn lookup(&self, h: u64) -> &[Entry] {
+        let slots = &self.slots[(h >> 63) as usize];
+        let mut s = ((h << 1) >> self.slot_shift) as usize;
         loop {
-            let sl = self.slots[s];
+            let sl = slots[s];
             if sl.start == sl.end {
                 return &[];
             }
-            if sl.gram == g {
+            if sl.hash == h {
                 return &self.entries[sl.start as usize..sl.end as usize];
             }
-            s = (s + 1) & mask;
+            s += 1;
         }
     }
 }
@@ -319,7 +428,12 @@ impl Strided {
             });
             arena.extend_from_slice(p.bytes);
         }
+        // Padding for eight-byte loads at the end of the last pattern.
+        arena.extend_from_slice(&[0; 8]);
         let classes = pats.iter().any(|p| p.ci).then(|| byte_classes(pats));
+        let ascii_classes = classes
+            .as_ref()
+            .is_some_and(|c| (0x80..256).all(|b| c[b] == b as u8));
         let plan = plan(pats);
         let mut short_ids = Vec::new();
         let mut by_tier: Vec<Vec<Vec<u32>>> = vec![vec![Vec::new(); WIDTHS.len()]; plan.len()];
@@ -341,38 +455,55 @@ impl Strided {
                 }
             }
         }
+        let src = Src {
+            arena: &arena,
+            refs: &refs,
+            classes: classes.as_deref(),
+            ascii_classes,
+            par: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+        };
         let groups = plan
             .iter()
             .zip(by_tier)
             .map(|(&k, tiers)| {
-                let tiers = build_tiers(k, &tiers, pats, classes.as_deref());
-                let mut heads: Vec<u64> = tiers
+                let (tiers, grams): (Vec<Tier>, Vec<Vec<u64>>) = tiers
                     .iter()
-                    .flat_map(|t| &t.grams)
-                    .map(|g| g & 0xFFFF_FFFF)
-                    .collect();
-                heads.sort_unstable();
-                heads.dedup();
-                let words = (heads.len() * BITS_PER_GRAM / 64)
-                    .next_power_of_two()
-                    .clamp(8, 1 << 24);
-                let gate_shift = 64 - words.trailing_zeros();
-                let mut gate = vec![0u64; words];
-                for &g in &heads {
-                    let h = gate_hash(g as u32);
-                    gate[(h >> gate_shift) as usize] |= gate_mask(h);
-                }
-                let grams: usize = tiers.iter().map(|t| t.entries.len()).sum();
-                let nblocks = (grams * 32 / 512).next_power_of_two().clamp(2, 1 << 20);
-                let block_shift = 64 - nblocks.trailing_zeros();
-                let mut blocks = vec![Block([0; 8]); nblocks];
-                for (ti, t) in tiers.iter().enumerate() {
-                    for &g in &t.grams {
-                        let b = (gate_hash(g as u32) >> block_shift) as usize;
-                        let h = tier_hash(g, ti);
-                        blocks[b].0[(h >> 61) as usize] |= bloom_mask(h);
+                    .enumerate()
+                    .filter(|(_, ids)| !ids.is_empty())
+                    .map(|(t, ids)| Tier::new(WIDTHS[t], k, ids, &src))
+                    .unzip();
+                let entries: usize = tiers.iter().map(|t| t.entries.len()).sum();
+                let par = src.par && entries >= PAR_MIN;
+                // The gate and the blocks, each on its own thread.
+                let gate = || {
+                    let mut heads: Vec<u32> = grams.iter().flatten().map(|&g| g as u32).collect();
+                    heads.sort_unstable();
+                    heads.dedup();
+                    let words = (heads.len() * BITS_PER_GRAM / 64)
+                        .next_power_of_two()
+                        .clamp(8, 1 << 24);
+                    let gate_shift = 64 - words.trailing_zeros();
+                    let mut gate = vec![0u64; words];
+                    for &g in &heads {
+                        let h = gate_hash(g);
+                        gate[(h >> gate_shift) as usize] |= gate_mask(h);
                     }
-                }
+                    (gate, gate_shift)
+                };
+                let blocks = || {
+                    let nblocks = (entries * 32 / 512).next_power_of_two().clamp(2, 1 << 20);
+                    let block_shift = 64 - nblocks.trailing_zeros();
+                    let mut blocks = vec![Block([0; 8]); nblocks];
+                    for (ti, gs) in grams.iter().enumerate() {
+                        for &g in gs {
+                            let b = (gate_hash(g as u32) >> block_shift) as usize;
+                            let h = tier_hash(g, ti);
+                            blocks[b].0[(h >> 61) as usize] |= bloom_mask(h);
+                        }
+                    }
+                    (blocks, block_shift)
+                };
+                let ((gate, gate_shift), (blocks, block_shift)) = par2(par, gate, blocks);
                 Group {
                     k,
                     gate,
@@ -414,12 +545,6 @@ impl Strided {
                 full_fold,
             })
         };
-        let ascii_classes = classes.as_ref().is_some_and(|c| {
-            (0..256).all(|b| {
-                let u = b as u8;
-                c[b] == if u < 0x80 { u.to_ascii_lowercase() } else { u }
-            })
-        });
         Ok(Strided {
             ascii_classes,
             classes,
@@ -463,18 +588,14 @@ impl Strided {
         for g in &self.groups {
             match &self.classes {
                 None => self.probe(g, hay, |x| x, |x| x, emit),
-                // Only ASCII letters merged: SWAR lowercasing, whatever the bytes.
-                Some(c) if self.ascii_classes => {
-                    self.probe(g, hay, lower4_any, |x| map_gram(c, x), emit)
-                }
-                Some(c) if c[b'A' as usize] == b'a' => self.probe(
+                Some(_) if self.ascii_classes => self.probe(
                     g,
                     hay,
-                    |x| map4_ascii_fast(c, x),
-                    |x| map8_ascii_fast(c, x),
+                    |x| x | 0x2020_2020,
+                    |x| x | 0x2020_2020_2020_2020,
                     emit,
                 ),
-                Some(c) => self.probe(g, hay, |x| map4(c, x), |x| map_gram(c, x), emit),
+                Some(c) => self.probe(g, hay, |x| map4_fast(c, x), |x| map8_fast(c, x), emit),
             }
         }
         if let Some(s) = &self.short {
@@ -565,7 +686,7 @@ impl Strided {
             let h = tier_hash(gw, ti);
             let m = bloom_mask(h);
             if blk[(h >> 61) as usize] & m == m {
-                self.verify(t, hay, pos, gw, hash(gw), emit);
+                self.verify(t, hay, pos, hash(gw), emit);
             }
         }
     }
@@ -576,23 +697,22 @@ impl Strided {
         tier: &Tier,
         hay: &[u8],
         pos: usize,
-        g: u64,
         h: u64,
         emit: &mut dyn FnMut(usize, usize, usize),
     ) {
-        let class = |x: u64| match &self.classes {
-            None => x,
-            Some(c) => map8_ascii_fast(c, x),
+        let class = |x: u64, n: usize| {
+            class8(self.classes.as_deref(), self.ascii_classes, x) & width_mask(n)
         };
-        let es = tier.lookup(g, h);
+        let es = tier.lookup(h);
         for e in es {
             let (off, n) = (e.off as usize, e.len as usize);
             if off > pos || pos - off + n > hay.len() {
                 continue;
             }
             let start = pos - off;
-            if class(load(hay, start, n.min(8))) != e.head
-                || class(load(hay, start + n - n.min(8), n.min(8))) != e.tail
+            let m = n.min(8);
+            if class(load(hay, start, m), m) != e.head
+                || class(load(hay, start + n - m, m), m) != e.tail
             {
                 continue;
             }
@@ -661,6 +781,12 @@ static MASKS: [u64; 1024] = {
 /// `n ≤ 8` bytes at `at` as a little-endian `u64` (zero above).
 #[inline(always)]
 fn load(t: &[u8], at: usize, n: usize) -> u64 {
+    if let Some(w) = t.get(at..at + 8) {
+        // One load and a mask instead of a copy of `n` bytes.
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        return u64::from_le_bytes(b) & width_mask(n);
+    }
     let mut b = [0u8; 8];
     b[..n].copy_from_slice(&t[at..at + n]);
     u64::from_le_bytes(b)
@@ -672,88 +798,43 @@ fn map4(c: &[u8; 256], g: u32) -> u32 {
     u32::from_le_bytes(b.map(|x| c[x as usize]))
 }
 
-/// [`map4`] for classes whose ASCII letters stand as lowercase: an all-ASCII
-/// gram (most of them in most text) is lowercased without the table.
+/// [`map4`] with a shortcut for four ASCII bytes (most of them in most
+/// text): the table maps ASCII as `b | 0x20`.
 #[inline(always)]
-fn map4_ascii_fast(c: &[u8; 256], g: u32) -> u32 {
+fn map4_fast(c: &[u8; 256], g: u32) -> u32 {
     if g & 0x8080_8080 == 0 {
-        ascii_lower4(g)
+        g | 0x2020_2020
     } else {
         map4(c, g)
     }
 }
 
-/// [`map_gram`] with the all-ASCII shortcut of [`map4_ascii_fast`] (falls
-/// back to the table when the classes' letters do not stand as lowercase).
+/// [`map_gram`] with the shortcut of [`map4_fast`].
 #[inline(always)]
-fn map8_ascii_fast(c: &[u8; 256], g: u64) -> u64 {
-    if g & 0x8080_8080_8080_8080 == 0 && c[b'A' as usize] == b'a' {
-        let ge_a = g.wrapping_add(0x3f3f_3f3f_3f3f_3f3f);
-        let gt_z = g.wrapping_add(0x2525_2525_2525_2525);
-        g | (((ge_a ^ gt_z) & 0x8080_8080_8080_8080) >> 2)
+fn map8_fast(c: &[u8; 256], g: u64) -> u64 {
+    if g & 0x8080_8080_8080_8080 == 0 {
+        g | 0x2020_2020_2020_2020
     } else {
         map_gram(c, g)
     }
 }
 
-/// Lowercase the ASCII capitals among any four bytes (bytes from 0x80 up
-/// are left as they are: their high bit masks them out).
+/// Eight bytes in classes: `classes` as given, `ascii` as in
+/// [`Strided::ascii_classes`]. Bytes past a gram's width map to 0x20: mask
+/// after mapping.
 #[inline(always)]
-fn lower4_any(g: u32) -> u32 {
-    let h = g & 0x7f7f_7f7f;
-    let upper = (h.wrapping_add(0x3f3f_3f3f) ^ h.wrapping_add(0x2525_2525)) & !g & 0x8080_8080;
-    g | (upper >> 2)
-}
-
-/// Lowercase the ASCII capitals among four ASCII bytes (SWAR: for each byte,
-/// the high bit of `b + 0x3f` says `b >= 'A'`, that of `b + 0x25` `b > 'Z'`).
-#[inline(always)]
-fn ascii_lower4(g: u32) -> u32 {
-    let ge_a = g.wrapping_add(0x3f3f_3f3f);
-    let gt_z = g.wrapping_add(0x2525_2525);
-    g | (((ge_a ^ gt_z) & 0x8080_8080) >> 2)
+fn class8(classes: Option<&[u8; 256]>, ascii: bool, g: u64) -> u64 {
+    match classes {
+        None => g,
+        Some(_) if ascii => g | 0x2020_2020_2020_2020,
+        Some(c) => map8_fast(c, g),
+    }
 }
 
 #[inline(always)]
 fn map_gram(c: &[u8; 256], g: u64) -> u64 {
     let b = g.to_le_bytes();
     u64::from_le_bytes(b.map(|x| c[x as usize]))
-}
-
-/// The tiers of one group (the non-empty ones), built on two threads when
-/// there are many patterns: the widest tier holds most of them.
-fn build_tiers(
-    k: usize,
-    ids: &[Vec<u32>],
-    pats: &[Pat<'_>],
-    classes: Option<&[u8; 256]>,
-) -> Vec<Tier> {
-    let todo: Vec<(usize, &Vec<u32>)> = ids
-        .iter()
-        .enumerate()
-        .filter(|(_, ids)| !ids.is_empty())
-        .collect();
-    let total: usize = todo.iter().map(|(_, ids)| ids.len()).sum();
-    if total < 20_000 || todo.len() < 2 {
-        return todo
-            .into_iter()
-            .map(|(t, ids)| Tier::new(WIDTHS[t], k, ids, pats, classes))
-            .collect();
-    }
-    // The first (widest) tier on its own thread, the others here.
-    std::thread::scope(|s| {
-        let (t0, ids0) = todo[0];
-        let first = s.spawn(move || Tier::new(WIDTHS[t0], k, ids0, pats, classes));
-        let rest: Vec<Tier> = todo[1..]
-            .iter()
-            .map(|&(t, ids)| Tier::new(WIDTHS[t], k, ids, pats, classes))
-            .collect();
-        let mut out = vec![first
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p))];
-        out.extend(rest);
-        out
-    })
 }
 
 /// The strides of the groups, smallest first. One group probes at the
@@ -799,16 +880,24 @@ fn byte_classes(pats: &[Pat<'_>]) -> Box<[u8; 256]> {
         }
         x
     }
-    let mut used = std::collections::HashSet::new();
-    for p in pats.iter().filter(|p| p.ci) {
-        for c in String::from_utf8_lossy(p.bytes).chars() {
-            used.insert(c);
+    // The non-ASCII characters of the case-insensitive patterns, a bit per
+    // code point.
+    let mut used = vec![0u64; (char::MAX as usize + 1) / 64];
+    let bit = |c: char| (c as usize / 64, 1u64 << (c as usize % 64));
+    for p in pats.iter().filter(|p| p.ci && !p.bytes.is_ascii()) {
+        for c in String::from_utf8_lossy(p.bytes)
+            .chars()
+            .filter(|c| !c.is_ascii())
+        {
+            let (w, m) = bit(c);
+            used[w] |= m;
         }
     }
     for &(upper, folded) in fold::case_pairs() {
         // ASCII letters always (an all-ASCII gram is then mapped by SWAR
         // lowercasing); the others only for the patterns' characters.
-        if !upper.is_ascii() && !used.contains(&folded) {
+        let (w, m) = bit(folded);
+        if !upper.is_ascii() && used[w] & m == 0 {
             continue;
         }
         let (mut a, mut b) = ([0u8; 4], [0u8; 4]);
@@ -824,15 +913,13 @@ fn byte_classes(pats: &[Pat<'_>]) -> Box<[u8; 256]> {
     for i in 0..256 {
         out[i] = find(&mut parent, i as u8);
     }
-    // ASCII letters stand for their class as the lowercase letter (a class
-    // holds at most the two cases of one letter: no other character's bytes
-    // are ASCII), so that an all-ASCII gram maps by SWAR lowercasing.
-    for b in b'A'..=b'Z' {
-        let lower = b.to_ascii_lowercase();
-        if out[b as usize] == out[lower as usize] {
-            out[b as usize] = lower;
-            out[lower as usize] = lower;
-        }
+    // ASCII bytes map to `b | 0x20`: the two cases of a letter together
+    // (no other character's bytes are ASCII, so no class joins ASCII with
+    // other bytes), and a few rare bytes with others (`@` with `` ` ``,
+    // control characters with punctuation), which costs nothing but lets an
+    // all-ASCII gram map with one OR.
+    for b in 0..0x80u8 {
+        out[b as usize] = b | 0x20;
     }
     out
 }
@@ -842,25 +929,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn swar_lowercase_agrees_with_the_byte_table() {
-        for a in 0u8..0x80 {
-            for b in [b'@', b'A', b'Z', b'[', b'`', b'a', b'z', b'{', 0x7f, b'0'] {
-                let g = u32::from_le_bytes([a, b, b'M', a]);
-                let want = u32::from_le_bytes([a, b, b'M', a].map(|x| x.to_ascii_lowercase()));
-                assert_eq!(ascii_lower4(g), want, "{a:#x} {b:#x}");
-                for hi in [0x80u8, 0xC1, 0xC3, 0xDA, 0xE1, 0xFF] {
-                    let bytes = [a, hi, b, hi ^ 0x20];
-                    let want = u32::from_le_bytes(bytes.map(|x| x.to_ascii_lowercase()));
-                    assert_eq!(lower4_any(u32::from_le_bytes(bytes)), want, "{bytes:?}");
-                }
-                let mut t = [0u8; 256];
-                for (i, x) in t.iter_mut().enumerate() {
-                    *x = (i as u8).to_ascii_lowercase();
-                }
-                let g8 = u64::from_le_bytes([a, b, b'Q', b'q', b, a, b'_', b'Z']);
-                assert_eq!(map8_ascii_fast(&t, g8), map_gram(&t, g8));
-            }
+    fn swar_shortcuts_agree_with_the_byte_table() {
+        let c = byte_classes(&[Pat {
+            bytes: "москва".as_bytes(),
+            ci: true,
+        }]);
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for i in 0..100_000u32 {
+            // xorshift; every third word all-ASCII, to take the shortcut.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let g = if i % 3 == 0 {
+                x & 0x7f7f_7f7f_7f7f_7f7f
+            } else {
+                x
+            };
+            assert_eq!(map8_fast(&c, g), map_gram(&c, g), "{g:#x}");
+            assert_eq!(map4_fast(&c, g as u32), map4(&c, g as u32), "{g:#x}");
         }
+        // Letters of both cases meet; other ASCII bytes stay apart from
+        // letters and digits.
+        for (u, l) in (b'A'..=b'Z').zip(b'a'..=b'z') {
+            assert_eq!(c[u as usize], c[l as usize]);
+        }
+        assert_ne!(c[b'0' as usize], c[b'a' as usize]);
+        assert_ne!(c[b' ' as usize], c[b'a' as usize]);
     }
 
     #[test]

@@ -188,3 +188,94 @@ fn tiers_and_folds_together() {
         ]
     );
 }
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Terms of 2 to 24 characters from `alphabet`.
+fn random_terms(rng: &mut Rng, alphabet: &[&str], n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let len = 2 + rng.below(23);
+            (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect()
+        })
+        .collect()
+}
+
+/// Large lists take the matcher's two-thread build (tiers of thousands of
+/// terms): on text made of the terms in changed case, of their pieces and
+/// of filler, it finds what one automaton finds, case-sensitive and not,
+/// with ASCII-only lists (a byte map of one OR) and with Greek and Cyrillic
+/// ones (a byte table).
+#[test]
+fn large_lists_find_what_the_automaton_finds() {
+    let ascii: &[&str] = &[
+        "a", "b", "c", "d", "e", "K", "Q", "x", "Y", "z", " ", "-", "0",
+    ];
+    let mixed: &[&str] = &[
+        "a", "b", "c", "D", "e", "k", " ", "σ", "Σ", "ς", "д", "Д", "р", "Р", "ϴ", "θ", "中", "é",
+        "É", "Ā", "ā",
+    ];
+    for (seed, alphabet) in [(7u64, ascii), (11, mixed)] {
+        let mut rng = Rng(seed);
+        let terms = random_terms(&mut rng, alphabet, 12_000);
+        let mut text = String::new();
+        for _ in 0..6_000 {
+            let t = &terms[rng.below(terms.len())];
+            match rng.below(6) {
+                0 => text.push_str(t),
+                1 => text.push_str(&t.to_uppercase()),
+                2 => text.push_str(&t.to_lowercase()),
+                3 => text.push('\n'),
+                4 => {
+                    let cut = t
+                        .char_indices()
+                        .nth(t.chars().count() / 2)
+                        .map_or(0, |c| c.0);
+                    text.push_str(&t[cut..]);
+                }
+                _ => {
+                    for _ in 0..rng.below(12) {
+                        text.push_str(alphabet[rng.below(alphabet.len())]);
+                    }
+                }
+            }
+        }
+        for ignore_case in [false, true] {
+            let c = Case {
+                terms: terms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (t.clone(), i % 5 == 0, false))
+                    .collect(),
+                text: text.clone(),
+                ignore_case,
+                whole_word: false,
+            };
+            let fast = hits(&engine(&c, true), &c.text);
+            let reference = hits(&engine(&c, false), &c.text);
+            assert!(
+                reference.len() > 1000,
+                "{seed} {ignore_case}: {}",
+                reference.len()
+            );
+            assert_eq!(fast.len(), reference.len(), "{seed} {ignore_case}");
+            assert!(fast == reference, "{seed} {ignore_case}: the hits differ");
+        }
+    }
+}
