@@ -73,10 +73,13 @@ const EMPTY_HASHES: &[&str] = &[
 /// An allow-list: extracted values it covers are dropped.
 #[derive(Debug, Clone, Default)]
 pub struct AllowList {
-    v4: Vec<(u32, u8)>,
+    /// (network, mask): the mask is kept, not recomputed for every address.
+    v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u8)>,
-    domains: HashSet<String, FastHash>,
-    values: HashSet<String, FastHash>,
+    /// Kept as bytes: extracted values are checked as the bytes they were
+    /// found as, without a UTF-8 check per value.
+    domains: HashSet<Vec<u8>, FastHash>,
+    values: HashSet<Vec<u8>, FastHash>,
 }
 
 impl AllowList {
@@ -120,7 +123,7 @@ impl AllowList {
             a.add_domain(d);
         }
         for h in EMPTY_HASHES {
-            a.values.insert((*h).to_string());
+            a.values.insert(h.as_bytes().to_vec());
         }
         a
     }
@@ -137,7 +140,7 @@ impl AllowList {
         };
         if let Ok(v4) = addr.parse::<Ipv4Addr>() {
             let len = len.unwrap_or(32).min(32);
-            self.v4.push((u32::from(v4) & mask4(len), len));
+            self.v4.push((u32::from(v4) & mask4(len), mask4(len)));
             true
         } else if let Ok(v6) = addr.parse::<Ipv6Addr>() {
             let len = len.unwrap_or(128).min(128);
@@ -150,13 +153,17 @@ impl AllowList {
 
     /// Allow a domain and all its sub-domains.
     pub fn add_domain(&mut self, d: &str) {
-        self.domains
-            .insert(d.trim().trim_end_matches('.').to_ascii_lowercase());
+        self.domains.insert(
+            d.trim()
+                .trim_end_matches('.')
+                .to_ascii_lowercase()
+                .into_bytes(),
+        );
     }
 
     /// Allow one exact (normalised) value: a hash, URL, e-mail address, ….
     pub fn add_value(&mut self, v: &str) {
-        self.values.insert(v.trim().to_string());
+        self.values.insert(v.trim().as_bytes().to_vec());
     }
 
     /// Read an allow-list text: one entry a line (CIDR or address, domain, or
@@ -181,50 +188,61 @@ impl AllowList {
     /// Is this extracted (normalised) value allowed, i.e. to be dropped?
     pub fn allows(&self, kind: Kind, value: &str) -> bool {
         match kind {
-            Kind::Ipv4 => v4_bits(value)
-                .map(|a| self.v4.iter().any(|&(net, len)| a & mask4(len) == net))
-                .unwrap_or(false),
+            Kind::Ipv4 => v4_bits(value).is_some_and(|a| self.allows_v4(a)),
             Kind::Ipv6 => value
                 .parse::<Ipv6Addr>()
-                .map(|a| {
-                    let a = u128::from(a);
-                    self.v6.iter().any(|&(net, len)| a & mask6(len) == net)
-                })
-                .unwrap_or(false),
+                .is_ok_and(|a| self.allows_v6(u128::from(a))),
+            _ => self.allows_text(kind, value.as_bytes()),
+        }
+    }
+
+    /// [`AllowList::allows`] for an extracted value as bytes, whose address
+    /// is already parsed: `num` is the IPv4 (as `u32`) or IPv6 address for
+    /// those kinds and is not read for the others.
+    pub(crate) fn allows_parsed(&self, kind: Kind, num: u128, value: &[u8]) -> bool {
+        match kind {
+            Kind::Ipv4 => self.allows_v4(num as u32),
+            Kind::Ipv6 => self.allows_v6(num),
+            _ => self.allows_text(kind, value),
+        }
+    }
+
+    fn allows_text(&self, kind: Kind, value: &[u8]) -> bool {
+        match kind {
+            Kind::Ipv4 => parse_v4_bytes(value).is_some_and(|a| self.allows_v4(a)),
+            Kind::Ipv6 => v6_bits(value).is_some_and(|a| self.allows_v6(a)),
             Kind::Domain => self.domain_allowed(value),
             Kind::Email => {
                 self.values.contains(value)
-                    || value
-                        .rsplit_once('@')
-                        .is_some_and(|(_, d)| self.domain_allowed(d))
+                    || memchr::memrchr(b'@', value)
+                        .is_some_and(|p| self.domain_allowed(&value[p + 1..]))
             }
             Kind::Url => {
                 self.values.contains(value)
                     || url_host(value).is_some_and(|h| {
                         self.domain_allowed(h)
-                            || self.allows(Kind::Ipv4, h)
-                            || self.allows(Kind::Ipv6, h.trim_matches(['[', ']']))
+                            || parse_v4_bytes(h).is_some_and(|a| self.allows_v4(a))
+                            // A host with no colon is no IPv6 address:
+                            // spares a parse attempt on every host name.
+                            || (h.contains(&b':')
+                                && v6_bits(trim_brackets(h))
+                                    .is_some_and(|a| self.allows_v6(a)))
                     })
             }
             _ => self.values.contains(value),
         }
     }
 
-    /// [`AllowList::allows`] for an extracted value whose address is
-    /// already parsed: `num` is the IPv4 (as `u32`) or IPv6 address for
-    /// those kinds and is not read for the others.
-    pub(crate) fn allows_parsed(&self, kind: Kind, num: u128, value: &str) -> bool {
-        match kind {
-            Kind::Ipv4 => {
-                let a = num as u32;
-                self.v4.iter().any(|&(net, len)| a & mask4(len) == net)
-            }
-            Kind::Ipv6 => self.v6.iter().any(|&(net, len)| num & mask6(len) == net),
-            _ => self.allows(kind, value),
-        }
+    /// Is this IPv4 address (as a number) allowed?
+    pub(crate) fn allows_v4(&self, a: u32) -> bool {
+        self.v4.iter().any(|&(net, mask)| a & mask == net)
     }
 
-    fn domain_allowed(&self, d: &str) -> bool {
+    fn allows_v6(&self, a: u128) -> bool {
+        self.v6.iter().any(|&(net, len)| a & mask6(len) == net)
+    }
+
+    fn domain_allowed(&self, d: &[u8]) -> bool {
         if self.domains.is_empty() {
             return false;
         }
@@ -233,24 +251,56 @@ impl AllowList {
             if self.domains.contains(rest) {
                 return true;
             }
-            match rest.split_once('.') {
-                Some((_, r)) => rest = r,
+            match memchr::memchr(b'.', rest) {
+                Some(p) => rest = &rest[p + 1..],
                 None => return false,
             }
         }
     }
 }
 
-/// The host of a normalised URL.
-pub(crate) fn url_host(url: &str) -> Option<&str> {
-    let rest = &url[url.find("://")? + 3..];
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let auth = &rest[..end];
-    let host = auth.rsplit_once('@').map(|(_, h)| h).unwrap_or(auth);
-    if host.starts_with('[') {
-        return host.find(']').map(|i| &host[..=i]);
+/// `[` and `]` trimmed from both ends.
+fn trim_brackets(mut v: &[u8]) -> &[u8] {
+    while let [b'[' | b']', rest @ ..] = v {
+        v = rest;
     }
-    Some(host.split(':').next().unwrap_or(host))
+    while let [rest @ .., b'[' | b']'] = v {
+        v = rest;
+    }
+    v
+}
+
+/// An IPv6 address as a number.
+fn v6_bits(v: &[u8]) -> Option<u128> {
+    std::str::from_utf8(v)
+        .ok()?
+        .parse::<Ipv6Addr>()
+        .ok()
+        .map(u128::from)
+}
+
+/// The host of a normalised URL.
+pub(crate) fn url_host(url: &[u8]) -> Option<&[u8]> {
+    // The first "://", found from the colons: a substring search sets up a
+    // searcher for each URL.
+    let sep = memchr::memchr_iter(b':', url).find(|&i| url[i..].starts_with(b"://"))?;
+    let rest = &url[sep + 3..];
+    let end = rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let auth = &rest[..end];
+    let host = match memchr::memrchr(b'@', auth) {
+        Some(p) => &auth[p + 1..],
+        None => auth,
+    };
+    if host.first() == Some(&b'[') {
+        return memchr::memchr(b']', host).map(|i| &host[..=i]);
+    }
+    Some(match memchr::memchr(b':', host) {
+        Some(p) => &host[..p],
+        None => host,
+    })
 }
 
 /// A dotted quad as a number (the extractor has validated it; this is the
@@ -262,9 +312,14 @@ fn v4_bits(s: &str) -> Option<u32> {
 /// A dotted quad (each part 0–255, one to three digits) as a `u32`; without
 /// the standard parser's generality, since it runs once per extracted address.
 pub(crate) fn parse_v4(s: &str) -> Option<u32> {
+    parse_v4_bytes(s.as_bytes())
+}
+
+/// [`parse_v4`] on bytes.
+pub(crate) fn parse_v4_bytes(s: &[u8]) -> Option<u32> {
     let mut out = 0u32;
     let (mut parts, mut cur, mut digits) = (0, 0u32, 0);
-    for &b in s.as_bytes() {
+    for &b in s {
         match b {
             b'0'..=b'9' if digits < 3 => {
                 cur = cur * 10 + (b - b'0') as u32;

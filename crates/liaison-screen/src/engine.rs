@@ -380,9 +380,8 @@ impl EngineBuilder {
             overlapping: self.overlapping,
             extract: self.extract,
             allow: self.allow,
-            by_kind: index_matchers(&matchers, by_kind),
+            by_kind: index_matchers(&matchers, by_kind, &lookup),
             matchers,
-            lookup,
             skipped,
         })
     }
@@ -563,8 +562,6 @@ pub struct Engine {
     matchers: Vec<(u32, Box<dyn ObservableMatcher>)>,
     /// Matchers by the kind of extracted observable they can match.
     by_kind: Vec<KindMatchers>,
-    /// Literal indicators by extracted kind and normalised value.
-    lookup: Vec<HashMap<String, Vec<u32>, FastHash>>,
     skipped: Vec<Error>,
 }
 
@@ -599,7 +596,7 @@ pub struct Scratch {
     pending: Vec<Pending>,
     defanged: Vec<(usize, usize)>,
     /// An extracted value, made here before it is known to be a hit.
-    value: String,
+    value: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -755,8 +752,18 @@ impl Engine {
         // 2. Extraction, then the matchers on what was extracted.
         if let Some(which) = self.extract {
             found.clear();
-            extract::extract_raw(chunk, which, found);
-            found.retain(|f| !in_defanged(defanged, f.start));
+            // The text around the defanged lines as it stands (a find never
+            // spans a line end), then each of those lines refanged.
+            let mut from = 0;
+            for &(ls, le) in defanged.iter().chain([(chunk.len(), chunk.len())].iter()) {
+                let n = found.len();
+                extract::extract_raw(&chunk[from..ls], which, found);
+                for f in &mut found[n..] {
+                    f.start += from;
+                    f.end += from;
+                }
+                from = le;
+            }
             for &(ls, le) in defanged.iter() {
                 refang::refang_into(&chunk[ls..le], refanged, map);
                 let n = found.len();
@@ -764,14 +771,14 @@ impl Engine {
                 for f in &mut found[n..] {
                     // The span is about to be one of the original text: the
                     // value (of the refanged text) is made now.
-                    f.owned = Some(f.value_into(refanged, vbuf).to_owned());
+                    f.owned =
+                        Some(String::from_utf8_lossy(f.value_bytes(refanged, vbuf)).into_owned());
                     f.start = ls + map[f.start] as usize;
                     f.end = ls + map[f.end] as usize;
                 }
             }
             for f in found.iter() {
-                let v = f.value_into(chunk, vbuf);
-                self.observe(f, v, pending);
+                self.observe(f, chunk, vbuf, pending);
             }
         }
 
@@ -829,50 +836,63 @@ impl Engine {
     /// The hits of one extracted observable (value `v`): literal
     /// indicators, then — unless the allow-list drops it — the matchers and
     /// the extractor's own hit. Only a hit's value is allocated.
-    fn observe(&self, f: &Raw, v: &str, pending: &mut Vec<Pending>) {
-        let push = |pending: &mut Vec<Pending>, src: Src| {
+    fn observe(&self, f: &Raw, text: &[u8], vbuf: &mut Vec<u8>, pending: &mut Vec<Pending>) {
+        let km = &self.by_kind[f.kind as usize];
+        if matches!(f.kind, Kind::Ipv4 | Kind::Ipv6) {
+            // Most addresses in logs are private ones: dropped here, on the
+            // number, unless an indicator names the address itself.
+            if !km.addr_literals.contains_key(&AddrKey(f.num))
+                && self.allow.allows_parsed(f.kind, f.num, &[])
+            {
+                return;
+            }
+        }
+        let v = f.value_bytes(text, vbuf);
+        // The value as text, made for hits only.
+        let text_value = || String::from_utf8_lossy(v).into_owned();
+        let push = |pending: &mut Vec<Pending>, src: Src, value: String| {
             pending.push(Pending {
                 start: f.start,
                 end: f.end,
                 src,
-                value: Some(v.to_owned()),
+                value: Some(value),
             })
         };
-        if let Some(rules) = self.lookup[f.kind as usize].get(v) {
+        if let Some(rules) = km.literals.get(v) {
             for &r in rules {
-                push(pending, Src::Rule(r));
+                push(pending, Src::Rule(r), text_value());
             }
         }
         if self.allow.allows_parsed(f.kind, f.num, v) {
             return;
         }
+        let value = text_value();
         if let Some((ty, path)) = f.kind.stix() {
-            let km = &self.by_kind[f.kind as usize];
             if !(km.rest.is_empty() && km.index.is_empty()) {
-                let value = if f.kind == Kind::Asn {
-                    v.get(2..).unwrap_or("")
+                let obs_value = if f.kind == Kind::Asn {
+                    value.get(2..).unwrap_or("")
                 } else {
-                    v
+                    &value[..]
                 };
                 let obs = Observable {
                     object_type: ty,
                     path,
-                    value,
+                    value: obs_value,
                 };
                 let mut test = |mi: u32| {
                     let (rule, m) = &self.matchers[mi as usize];
                     if m.matches(&obs) {
-                        push(pending, Src::Rule(*rule));
+                        push(pending, Src::Rule(*rule), value.clone());
                     }
                 };
                 for &mi in &km.rest {
                     test(mi);
                 }
                 let v4 = (f.kind == Kind::Ipv4).then_some(f.num as u32);
-                km.index.candidates(value, v4, &mut test);
+                km.index.candidates(obs_value, v4, &mut test);
             }
         }
-        push(pending, Src::Extract(f.kind));
+        push(pending, Src::Extract(f.kind), value);
     }
 
     fn fold(&self, text: &[u8], out: &mut Vec<u8>) {
@@ -957,6 +977,24 @@ struct KindMatchers {
     rest: Vec<u32>,
     /// The others: evaluated on the candidates their keys give.
     index: KeyIndex,
+    /// For IPv4 and IPv6: the addresses that literal indicators name, as
+    /// numbers (the rules of the literal indicators of that value).
+    addr_literals: HashMap<AddrKey, Vec<u32>, FastHash>,
+    /// The literal indicators of this kind by normalised value, keyed by
+    /// bytes (extracted values are
+    /// looked up without a UTF-8 check).
+    literals: HashMap<Box<[u8]>, Vec<u32>, FastHash>,
+}
+
+/// An address as a map key, hashed as one word (the default hash of a
+/// `u128` feeds its sixteen bytes through the hasher one by one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AddrKey(u128);
+
+impl std::hash::Hash for AddrKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_usize(((self.0 >> 64) as u64).rotate_left(29) as usize ^ self.0 as usize);
+    }
 }
 
 /// Splits each kind's matchers into those with an index key for that kind
@@ -965,6 +1003,7 @@ struct KindMatchers {
 fn index_matchers(
     matchers: &[(u32, Box<dyn ObservableMatcher>)],
     by_kind: Vec<Vec<u32>>,
+    lookup: &[HashMap<String, Vec<u32>, FastHash>],
 ) -> Vec<KindMatchers> {
     let keys: Vec<_> = matchers.iter().map(|(_, m)| m.index_key()).collect();
     by_kind
@@ -972,6 +1011,19 @@ fn index_matchers(
         .zip(ALL_KINDS)
         .map(|(ms, kind)| {
             let mut km = KindMatchers::default();
+            let num = |v: &str| match kind {
+                Kind::Ipv4 => crate::allow::parse_v4(v).map(u128::from),
+                Kind::Ipv6 => v.parse::<std::net::Ipv6Addr>().ok().map(u128::from),
+                _ => None,
+            };
+            km.addr_literals = lookup[kind as usize]
+                .iter()
+                .filter_map(|(v, rules)| Some((AddrKey(num(v)?), rules.clone())))
+                .collect();
+            km.literals = lookup[kind as usize]
+                .iter()
+                .map(|(v, rules)| (v.as_bytes().into(), rules.clone()))
+                .collect();
             for mi in ms {
                 match &keys[mi as usize] {
                     Some(k) => {

@@ -142,20 +142,29 @@ impl Raw {
     /// The normalised value, written into `buf`; `text` is the text that
     /// the span is of.
     pub fn value_into<'b>(&self, text: &[u8], buf: &'b mut String) -> &'b str {
-        use std::fmt::Write;
+        let mut bytes = std::mem::take(buf).into_bytes();
+        self.value_bytes(text, &mut bytes);
+        *buf = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        buf
+    }
+
+    /// The normalised value as bytes, written into `buf`. The spans are
+    /// ASCII (every extractor's character class is), and the engine checks
+    /// most values only against maps of bytes: no UTF-8 check is made here,
+    /// which on values this short cost more than the copy.
+    pub fn value_bytes<'b>(&self, text: &[u8], buf: &'b mut Vec<u8>) -> &'b [u8] {
+        use std::io::Write;
         buf.clear();
         if let Some(o) = &self.owned {
-            buf.push_str(o);
+            buf.extend_from_slice(o.as_bytes());
             return buf;
         }
-        // The spans are ASCII (every extractor's class is); a span that is
-        // not valid UTF-8 gives an empty value rather than a panic.
-        let span = text
-            .get(self.start..self.end)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or("");
+        let span = text.get(self.start..self.end).unwrap_or(&[]);
         match self.kind {
-            Kind::Ipv4 | Kind::Bitcoin => buf.push_str(span),
+            Kind::Ipv4 | Kind::Bitcoin => buf.extend_from_slice(span),
             Kind::Ipv6 => {
                 let _ = write!(buf, "{}", Ipv6Addr::from(self.num));
             }
@@ -163,22 +172,17 @@ impl Raw {
                 let _ = write!(buf, "AS{}", self.num);
             }
             Kind::Cve => {
-                buf.push_str("CVE-");
-                buf.push_str(span.get(4..).unwrap_or(""));
+                buf.extend_from_slice(b"CVE-");
+                buf.extend_from_slice(span.get(4..).unwrap_or(&[]));
             }
             Kind::Url => {
-                buf.push_str(span);
-                if let Some(head) = buf.get_mut(..self.num as usize) {
-                    head.make_ascii_lowercase();
-                }
+                // Scheme and authority lowercased, the rest as it stands.
+                buf.extend_from_slice(span);
+                let n = (self.num as usize).min(buf.len());
+                buf[..n].make_ascii_lowercase();
             }
-            Kind::Domain
-            | Kind::Email
-            | Kind::Md5
-            | Kind::Sha1
-            | Kind::Sha256
-            | Kind::Sha512 => {
-                buf.push_str(span);
+            Kind::Domain | Kind::Email | Kind::Md5 | Kind::Sha1 | Kind::Sha256 | Kind::Sha512 => {
+                buf.extend_from_slice(span);
                 buf.make_ascii_lowercase();
             }
         }
@@ -744,30 +748,85 @@ fn ipv6_at(t: &[u8], i: usize, out: &mut Vec<Raw>) -> usize {
     skip
 }
 
+/// Shortest run of word characters that [`classify_run`] looks at.
+const MIN_RUN: usize = 26;
+
+/// Every maximal run of word characters (`[A-Za-z0-9_]`) at least
+/// [`MIN_RUN`] long, classified. The text is read 64 bytes at a time into a
+/// mask of its word characters (a loop the compiler turns into vector
+/// compares); the runs are then found in two consecutive masks by shifting
+/// and AND-ing, so prose, where such runs are rare, costs about a byte's
+/// worth of instructions per byte.
 fn long_runs(t: &[u8], out: &mut Vec<Raw>) {
-    const STEP: usize = 13; // every run of >= 26 covers two probes
-    let mut g = 0;
-    while g + STEP < t.len() {
-        if !(is(t[g], C_WORD) && is(t[g + STEP], C_WORD)) {
-            g += STEP;
-            continue;
+    let full = t.len() / 64;
+    let mut prev = 0u64;
+    // No run is looked for before `resume` (the end of the last one).
+    let mut resume = 0;
+    // Block k's mask is shifted in when block k - 1's starts are read; one
+    // block past the text (a zero mask) flushes the last one.
+    for k in 0..=full + 1 {
+        let cur = if k < full {
+            let blk: &[u8; 64] = t[k * 64..k * 64 + 64].try_into().unwrap_or(&[0; 64]);
+            word_mask(blk)
+        } else if k == full {
+            t[k * 64..]
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (j, &b)| m | ((is_word(b) as u64) << j))
+        } else {
+            0
+        };
+        if k > 0 {
+            let base = (k - 1) * 64;
+            let x = prev as u128 | ((cur as u128) << 64);
+            // Bit p of `r`: bits p..p + 26 of `x` are all set.
+            let mut r = x & (x >> 1);
+            r &= r >> 2;
+            r &= r >> 4;
+            r &= r >> 8;
+            r &= r >> (MIN_RUN - 16);
+            let mut starts = r as u64;
+            if resume > base {
+                starts &= u64::MAX.checked_shl((resume - base) as u32).unwrap_or(0);
+            }
+            while starts != 0 {
+                let mut s = base + starts.trailing_zeros() as usize;
+                while before(t, s, C_WORD) {
+                    s -= 1;
+                }
+                let mut e = s + 1;
+                while at(t, e, C_WORD) {
+                    e += 1;
+                }
+                classify_run(t, s, e, out);
+                resume = e;
+                starts &= u64::MAX.checked_shl((e - base) as u32).unwrap_or(0);
+            }
         }
-        let mut e = g + 1;
-        while at(t, e, C_WORD) {
-            e += 1;
-        }
-        if e <= g + STEP {
-            // The run from g ends before the next probe.
-            g += STEP;
-            continue;
-        }
-        let mut s = g;
-        while before(t, s, C_WORD) {
-            s -= 1;
-        }
-        classify_run(t, s, e, out);
-        g = e.div_ceil(STEP) * STEP;
+        prev = cur;
     }
+}
+
+/// `[A-Za-z0-9_]`, without a table (so that it vectorises).
+#[inline(always)]
+fn is_word(b: u8) -> bool {
+    (b.wrapping_sub(b'0') < 10) | ((b | 0x20).wrapping_sub(b'a') < 26) | (b == b'_')
+}
+
+/// Bit j: is `blk[j]` a word character? One flag byte per byte first (vector
+/// compares), then eight flags at a time gathered into bits by one multiply.
+fn word_mask(blk: &[u8; 64]) -> u64 {
+    let mut f = [0u8; 64];
+    for (o, &b) in f.iter_mut().zip(blk) {
+        *o = is_word(b) as u8;
+    }
+    let mut m = 0u64;
+    for (j, c) in f.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+        // Byte j of `w` (0 or 1) lands on bit 56 + j; no two terms collide.
+        m |= (w.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * j);
+    }
+    m
 }
 
 fn classify_run(t: &[u8], s: usize, e: usize, out: &mut Vec<Raw>) {
