@@ -419,6 +419,25 @@ impl Builder<'_> {
                         return;
                     }
                 }
+                if let Some(name) = label(o, "name") {
+                    let pattern = self
+                        .by_id
+                        .get(format!("indicator--{uuid}").as_str())
+                        .and_then(|i| i["pattern"].as_str())
+                        .unwrap_or_default();
+                    let meta = label(o, "meta-category").unwrap_or_else(|| "misc".into());
+                    let ts = epoch_of(o["modified"].as_str());
+                    if let Some(objs) =
+                        crate::from_object::objects(&name, &uuid, &meta, &ts, &scos, pattern)
+                    {
+                        for s in &scos {
+                            self.done
+                                .insert(s["id"].as_str().unwrap_or_default().to_string());
+                        }
+                        self.objects.extend(objs);
+                        return;
+                    }
+                }
                 let attrs: Vec<Value> = scos
                     .iter()
                     .flat_map(|s| self.sco_attributes(s, to_ids))

@@ -30,6 +30,7 @@
 //! ```
 
 mod attribute;
+mod from_object;
 mod from_stix;
 mod manifest;
 mod object;

@@ -288,3 +288,117 @@ fn foreign_stix_becomes_one_event_with_attributes() {
     // The exported event converts again without error.
     event_to_stix(&events[0], &Options::default()).unwrap();
 }
+
+/// The templates whose STIX form has a misp-stix reference and comes back
+/// as the MISP object it was (pe and pe-section folded into their file or pe).
+const OBJECT_TEMPLATES: &[&str] = &[
+    "http-request",
+    "image",
+    "netflow",
+    "pe",
+    "pe-section",
+    "process",
+];
+
+type AttrKey = (String, String, String, bool, Option<String>);
+
+/// (relation, type, value, to_ids, data) of an object's attributes, with
+/// MISP's default for `to_ids` where the input leaves it out.
+fn object_attributes(o: &Value) -> BTreeSet<AttrKey> {
+    o["Attribute"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            let t = a["type"].as_str().unwrap_or_default().to_string();
+            let ids = match &a["to_ids"] {
+                Value::Bool(b) => *b,
+                _ => liaison_misp::default_to_ids(&t),
+            };
+            (
+                a["object_relation"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                t,
+                a["value"].as_str().unwrap_or_default().to_string(),
+                ids,
+                a["data"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn objects_named<'a>(event: &'a Value, name: &str) -> Vec<&'a Value> {
+    event["Event"]["Object"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["name"] == name)
+        .collect()
+}
+
+#[test]
+fn misp_stix_misp_keeps_mapped_objects() {
+    let mut checked = BTreeSet::new();
+    for (name, event) in events() {
+        let has = |t: &str| !objects_named(&event, t).is_empty();
+        if !OBJECT_TEMPLATES.iter().any(|t| has(t)) {
+            continue;
+        }
+        let conv = event_to_stix(&event, &Options::default()).expect("converts");
+        let back = stix_to_events(&conv.objects, &Options::default()).expect("converts back");
+        assert_eq!(back.len(), 1, "{name}: one event back");
+        for t in OBJECT_TEMPLATES {
+            let before = objects_named(&event, t);
+            let after = objects_named(&back[0], t);
+            assert_eq!(before.len(), after.len(), "{name}: {t} objects back");
+            for (b, a) in before.iter().zip(&after) {
+                let (kb, ka) = (object_attributes(b), object_attributes(a));
+                assert_eq!(
+                    kb,
+                    ka,
+                    "{name}: {t} lost {:?}, gained {:?}",
+                    kb.difference(&ka).collect::<Vec<_>>(),
+                    ka.difference(&kb).collect::<Vec<_>>()
+                );
+                // Objects that were not folded into another keep their UUID
+                // (sections always are; a PE is when its file is there).
+                let folded = *t == "pe-section" || (*t == "pe" && has("file"));
+                if !folded {
+                    assert_eq!(a["uuid"], b["uuid"], "{name}: {t} UUID");
+                }
+                checked.insert(*t);
+            }
+        }
+        // What included what comes back as references.
+        let refs = |e: &Value, from: &str, to: &str| -> usize {
+            let targets: BTreeSet<&str> = objects_named(e, to)
+                .iter()
+                .filter_map(|o| o["uuid"].as_str())
+                .collect();
+            objects_named(e, from)
+                .iter()
+                .flat_map(|o| o["ObjectReference"].as_array().into_iter().flatten())
+                .filter(|r| {
+                    r["relationship_type"] == "includes"
+                        && r["referenced_uuid"]
+                            .as_str()
+                            .is_some_and(|u| targets.contains(u))
+                })
+                .count()
+        };
+        for (from, to) in [("file", "pe"), ("pe", "pe-section")] {
+            assert_eq!(
+                refs(&event, from, to),
+                refs(&back[0], from, to),
+                "{name}: {from} includes {to}"
+            );
+        }
+    }
+    assert_eq!(
+        checked.len(),
+        OBJECT_TEMPLATES.len(),
+        "every template checked at least once: {checked:?}"
+    );
+}
