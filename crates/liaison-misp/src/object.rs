@@ -942,6 +942,34 @@ fn collect_attrs(ctx: &mut Ctx, o: &Value, path: &str) -> Vec<ObjAttr> {
     out
 }
 
+/// SDO templates that are a name (required), a description and constant
+/// properties: (template, SDO type, constants).
+type NamedSdo = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const NAMED_SDOS: &[NamedSdo] = &[
+    ("course-of-action", "course-of-action", &[]),
+    ("intrusion-set", "intrusion-set", &[]),
+    (
+        "organization",
+        "identity",
+        &[("identity_class", "organization")],
+    ),
+    (
+        "legal-entity",
+        "identity",
+        &[("identity_class", "organization")],
+    ),
+    (
+        "news-agency",
+        "identity",
+        &[("identity_class", "organization")],
+    ),
+];
+
 /// SDO templates: vulnerability, course-of-action, attack-pattern, person…
 fn sdo_object(
     ctx: &mut Ctx,
@@ -951,6 +979,24 @@ fn sdo_object(
     attrs: &[ObjAttr],
 ) -> Option<Map<String, Value>> {
     let get = |rel: &str| first(attrs, rel).map(|a| a.value.clone());
+    if let Some((_, ty, fixed)) = NAMED_SDOS.iter().find(|(t, _, _)| *t == name) {
+        let mut m = ctx.sdo(ty, uuid, ts);
+        m.insert("name".into(), json!(get("name")?));
+        if let Some(d) = get("description") {
+            m.insert("description".into(), json!(d));
+        }
+        for (k, v) in *fixed {
+            m.insert((*k).into(), json!(v));
+        }
+        rest(
+            &mut Built::default(),
+            &mut m,
+            attrs,
+            &["name", "description"],
+            "",
+        );
+        return Some(m);
+    }
     let (ty, mut m, used): (&str, Map<String, Value>, Vec<&str>) = match name {
         "vulnerability" => {
             let mut m = ctx.sdo("vulnerability", uuid, ts);
@@ -969,14 +1015,6 @@ fn sdo_object(
                 json!([{"source_name": source, "external_id": id}]),
             );
             ("vulnerability", m, vec!["id", "summary", "description"])
-        }
-        "course-of-action" => {
-            let mut m = ctx.sdo("course-of-action", uuid, ts);
-            m.insert("name".into(), json!(get("name")?));
-            if let Some(d) = get("description") {
-                m.insert("description".into(), json!(d));
-            }
-            ("course-of-action", m, vec!["name", "description"])
         }
         "attack-pattern" => {
             let mut m = ctx.sdo("attack-pattern", uuid, ts);
@@ -997,14 +1035,6 @@ fn sdo_object(
             }
             ("attack-pattern", m, vec!["name", "summary", "id"])
         }
-        "intrusion-set" => {
-            let mut m = ctx.sdo("intrusion-set", uuid, ts);
-            m.insert("name".into(), json!(get("name")?));
-            if let Some(d) = get("description") {
-                m.insert("description".into(), json!(d));
-            }
-            ("intrusion-set", m, vec!["name", "description"])
-        }
         "person" | "employee" => {
             let mut m = ctx.sdo("identity", uuid, ts);
             let full = match (get("first-name"), get("last-name"), get("full-name")) {
@@ -1017,15 +1047,6 @@ fn sdo_object(
             m.insert("name".into(), json!(full));
             m.insert("identity_class".into(), json!("individual"));
             ("identity", m, vec!["first-name", "last-name", "full-name"])
-        }
-        "organization" | "legal-entity" | "news-agency" => {
-            let mut m = ctx.sdo("identity", uuid, ts);
-            m.insert("name".into(), json!(get("name")?));
-            if let Some(d) = get("description") {
-                m.insert("description".into(), json!(d));
-            }
-            m.insert("identity_class".into(), json!("organization"));
-            ("identity", m, vec!["name", "description"])
         }
         "identity" => {
             let mut m = ctx.sdo("identity", uuid, ts);
@@ -1245,6 +1266,12 @@ fn map_merged(ctx: &mut Ctx, merged: &[Merged], main: &str) {
     }
 }
 
+/// What an object becomes when it is not kept as MISP data.
+enum Form {
+    Observable(Built),
+    Sdo(Map<String, Value>),
+}
+
 /// One MISP object (objects folded into another are converted with it).
 pub(crate) fn convert(ctx: &mut Ctx, o: &Value, path: &str) {
     if let Some(u) = o.get("uuid").and_then(Value::as_str) {
@@ -1294,8 +1321,19 @@ fn convert_object(ctx: &mut Ctx, o: &Value, path: &str) {
         None => Ok(None),
     });
     let observable = matches!(built, Ok(Some(_)));
+    let built = match built {
+        Err(why) => {
+            ctx.warn(
+                format!("{path}.Attribute"),
+                format!("{why}; object kept as x-misp-object"),
+            );
+            None
+        }
+        Ok(None) => sdo_object(ctx, name, &uuid, ts, &attrs).map(Form::Sdo),
+        Ok(Some(b)) => Some(Form::Observable(b)),
+    };
     let main = match built {
-        Ok(Some(b)) => {
+        Some(Form::Observable(b)) => {
             let ids: Vec<String> = b.scos.iter().map(id_of).collect();
             let od_id = format!("observed-data--{uuid}");
             let od = ctx.observed_data(&uuid, ts, ids, labels.clone(), marks.clone());
@@ -1325,45 +1363,26 @@ fn convert_object(ctx: &mut Ctx, o: &Value, path: &str) {
                 .insert(0, od_id.clone());
             od_id
         }
-        Ok(None) => match sdo_object(ctx, name, &uuid, ts, &attrs) {
-            Some(mut m) => {
-                m.insert("labels".into(), json!(labels));
-                if !marks.is_empty() {
-                    m.insert("object_marking_refs".into(), json!(marks));
-                }
-                let id = id_of(&m);
-                ctx.push(m);
-                id
+        Some(Form::Sdo(mut m)) => {
+            m.insert("labels".into(), json!(labels));
+            if !marks.is_empty() {
+                m.insert("object_marking_refs".into(), json!(marks));
             }
-            None => custom(
-                ctx,
-                name,
-                &meta,
-                &uuid,
-                ts,
-                comment.as_deref(),
-                &attrs,
-                labels,
-                marks,
-            ),
-        },
-        Err(why) => {
-            ctx.warn(
-                format!("{path}.Attribute"),
-                format!("{why}; object kept as x-misp-object"),
-            );
-            custom(
-                ctx,
-                name,
-                &meta,
-                &uuid,
-                ts,
-                comment.as_deref(),
-                &attrs,
-                labels,
-                marks,
-            )
+            let id = id_of(&m);
+            ctx.push(m);
+            id
         }
+        None => custom(
+            ctx,
+            name,
+            &meta,
+            &uuid,
+            ts,
+            comment.as_deref(),
+            &attrs,
+            labels,
+            marks,
+        ),
     };
     if !observable {
         // Nothing to fold them into: the folded objects stand on their own.
