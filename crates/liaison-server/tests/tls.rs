@@ -422,3 +422,230 @@ async fn a_mapped_client_certificate_authenticates_as_its_user() {
     );
     assert!(logins.contains(&("admin".to_string(), "token: ok".to_string())));
 }
+
+/// A partner's CA stands for the partner's organization: leaf certificates it issues
+/// (and re-issues, when the partner rotates them) map without any fingerprint in the
+/// config; their names pick the user.
+#[tokio::test]
+async fn a_partner_ca_maps_its_certificates_to_its_organization() {
+    use liaison_server::tls::{certificate_fingerprint, CaMapping, CertMap, CertMapping, CertOrg};
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Pki::new("Liaison test CA");
+    let (srv, srv_key) = ours.issue(vec!["localhost".into()], "localhost");
+    let partner = Pki::new("CERT-EU issuing CA");
+    let acme = Pki::new("ACME CA");
+    let w = |n: &str, t: String| {
+        let p = dir.path().join(n);
+        std::fs::write(&p, t).unwrap();
+        p
+    };
+    let cp = w("cert.pem", srv.pem());
+    let kp = w("key.pem", srv_key.serialize_pem());
+    let partner_ca = w("cert-eu-ca.pem", partner.ca.pem());
+    let acme_ca = w("acme-ca.pem", acme.ca.pem());
+    let cas = vec![
+        CaMapping {
+            ca: partner_ca.clone(),
+            org: "partner".into(),
+            users: [
+                ("sync.cert-eu.example".to_string(), "other".to_string()),
+                ("analyst-7".to_string(), "analyst7".to_string()),
+            ]
+            .into(),
+            default_user: Some("cert-eu-service".into()),
+            scope: Some(liaison_server::Scope::Write),
+        },
+        // No default user: unknown names map to the organization only.
+        CaMapping {
+            ca: acme_ca.clone(),
+            org: "acme".into(),
+            users: Default::default(),
+            default_user: None,
+            scope: None,
+        },
+    ];
+    // This year's and next year's certificate of the partner's sync node (new key).
+    let (sync1, sync1_key) = partner.issue(vec!["sync.cert-eu.example".into()], "node-2026");
+    let (sync2, sync2_key) = partner.issue(vec!["sync.cert-eu.example".into()], "node-2027");
+    // Named by its subject common name only.
+    let (by_cn, by_cn_key) = partner.issue(vec![], "analyst-7");
+    // A name the mapping does not list: the service account.
+    let (unlisted, unlisted_key) = partner.issue(vec!["batch.cert-eu.example".into()], "batch");
+    // Another trusted CA issuing the partner's name: maps to its own organization.
+    let (forged, forged_key) = acme.issue(vec!["sync.cert-eu.example".into()], "analyst-7");
+    // Pinned by fingerprint: the pin wins over the CA mapping.
+    let (pinned, pinned_key) = partner.issue(vec!["sync.cert-eu.example".into()], "pinned");
+    let pins = vec![CertMapping {
+        fingerprint: certificate_fingerprint(pinned.der()),
+        org: "cert".into(),
+        user: Some("reader".into()),
+        scope: None,
+    }];
+    let map = CertMap::new(pins, &cas).unwrap();
+
+    let router = axum::Router::new().route(
+        "/whoami",
+        axum::routing::get(|org: Option<axum::Extension<CertOrg>>| async move {
+            match org {
+                Some(axum::Extension(o)) => {
+                    format!("org={} user={:?} scope={:?}", o.org, o.user, o.scope)
+                }
+                None => "anonymous".to_string(),
+            }
+        }),
+    );
+    // Only the partner CAs are trusted (no [server] tls_client_ca), certificates required.
+    let mut trusted = map.ca_files();
+    trusted.sort();
+    assert_eq!(trusted, {
+        let mut v = vec![acme_ca.as_path(), partner_ca.as_path()];
+        v.sort();
+        v
+    });
+    let acceptor =
+        liaison_server::tls::mtls_acceptor_with(&cp, &kp, &map.ca_files(), true).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(liaison_server::tls::serve_mtls(
+        listener,
+        acceptor,
+        router,
+        map,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let whoami = |cert: &rcgen::Certificate, key: &rcgen::KeyPair| {
+        let c = tls_client(&ours.ca, Some((cert, key)));
+        async move {
+            send(
+                addr,
+                c,
+                "GET /whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            )
+            .await
+        }
+    };
+    for (cert, key) in [(&sync1, &sync1_key), (&sync2, &sync2_key)] {
+        let r = whoami(cert, key).await;
+        assert!(
+            r.ends_with("org=partner user=Some(\"other\") scope=Some(Write)"),
+            "{r}"
+        );
+    }
+    let r = whoami(&by_cn, &by_cn_key).await;
+    assert!(
+        r.ends_with("org=partner user=Some(\"analyst7\") scope=Some(Write)"),
+        "{r}"
+    );
+    let r = whoami(&unlisted, &unlisted_key).await;
+    assert!(
+        r.ends_with("org=partner user=Some(\"cert-eu-service\") scope=Some(Write)"),
+        "{r}"
+    );
+    let r = whoami(&forged, &forged_key).await;
+    assert!(r.ends_with("org=acme user=None scope=None"), "{r}");
+    let r = whoami(&pinned, &pinned_key).await;
+    assert!(
+        r.ends_with("org=cert user=Some(\"reader\") scope=None"),
+        "{r}"
+    );
+    // A certificate of our own CA is not trusted here: refused in the handshake.
+    let (own, own_key) = ours.issue(vec!["sync.cert-eu.example".into()], "x");
+    let c = tls_client(&ours.ca, Some((&own, &own_key)));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let refused = match c
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+    {
+        Err(_) => true,
+        Ok(mut tls) => {
+            let _ = tls
+                .write_all(b"GET /whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .await;
+            let mut out = String::new();
+            tls.read_to_string(&mut out).await.is_err() || out.is_empty()
+        }
+    };
+    assert!(refused, "a certificate of an untrusted CA must be refused");
+    let _ = stop_tx.send(());
+    server.await.unwrap().unwrap();
+
+    // A missing CA file is an error naming it.
+    let err = CertMap::new(
+        vec![],
+        &[CaMapping {
+            ca: dir.path().join("nope.pem"),
+            ..cas[0].clone()
+        }],
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("nope.pem"), "{err}");
+}
+
+/// End to end on the real app: a partner's rotated certificate authenticates as the
+/// user its name maps to, with that user's clearance.
+#[tokio::test]
+async fn a_partner_ca_certificate_authenticates_on_the_app() {
+    use liaison_server::tls::{CaMapping, CertMap};
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Pki::new("Liaison test CA");
+    let (srv, srv_key) = ours.issue(vec!["localhost".into()], "localhost");
+    let partner = Pki::new("Partner CA");
+    let w = |n: &str, t: String| {
+        let p = dir.path().join(n);
+        std::fs::write(&p, t).unwrap();
+        p
+    };
+    let cp = w("cert.pem", srv.pem());
+    let kp = w("key.pem", srv_key.serialize_pem());
+    let ours_ca = w("ca.pem", ours.ca.pem());
+    let partner_ca = w("partner-ca.pem", partner.ca.pem());
+    let map = CertMap::new(
+        vec![],
+        &[CaMapping {
+            ca: partner_ca,
+            org: "partner".into(),
+            users: [("sync.partner.example".to_string(), "other".to_string())].into(),
+            default_user: None,
+            scope: None,
+        }],
+    )
+    .unwrap();
+    let mut cas = vec![ours_ca.as_path()];
+    cas.extend(map.ca_files());
+    let acceptor = liaison_server::tls::mtls_acceptor_with(&cp, &kp, &cas, false).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(liaison_server::tls::serve_mtls(
+        listener,
+        acceptor,
+        liaison_server::app(f.state.clone()),
+        map,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let get = format!(
+        "GET {} HTTP/1.1\r\nHost: localhost\r\nAccept: {TAXII}\r\nConnection: close\r\n\r\n",
+        coll_path("objects/")
+    );
+    for year in ["2026", "2027"] {
+        let (leaf, key) = partner.issue(vec!["sync.partner.example".into()], year);
+        let r = send(addr, tls_client(&ours.ca, Some((&leaf, &key))), &get).await;
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+        // 'other' is of another organization: the protected object is not releasable to it.
+        assert!(r.contains(PUBLIC_ID) && !r.contains(SECRET_ID), "{r}");
+    }
+    // A partner certificate whose name is not listed (and no default user): no login.
+    let (leaf, key) = partner.issue(vec!["unknown.partner.example".into()], "x");
+    let r = send(addr, tls_client(&ours.ca, Some((&leaf, &key))), &get).await;
+    assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+    let _ = stop_tx.send(());
+    server.await.unwrap().unwrap();
+}

@@ -155,6 +155,10 @@ pub struct ServerConfig {
     /// Client certificates (SHA-256 fingerprints) and the organization each stands for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub client_certs: Vec<liaison_server::tls::CertMapping>,
+    /// Partner CAs and the organization each one's certificates stand for (mapping by
+    /// issuer: partners rotate their leaf certificates without a config change).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_cas: Vec<liaison_server::tls::CaMapping>,
 }
 
 /// Deployment-wide settings.

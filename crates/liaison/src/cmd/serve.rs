@@ -366,21 +366,30 @@ pub fn serve_dir(
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         match (&cfg.server.tls_cert, &cfg.server.tls_key) {
-            (Some(cert), Some(key)) if cfg.server.tls_client_ca.is_some() => {
-                let ca = cfg.server.tls_client_ca.as_deref().unwrap_or(cert);
-                let tls = liaison_server::tls::mtls_acceptor(
+            (Some(cert), Some(key))
+                if cfg.server.tls_client_ca.is_some() || !cfg.server.client_cas.is_empty() =>
+            {
+                let map = liaison_server::tls::CertMap::new(
+                    cfg.server.client_certs.clone(),
+                    &cfg.server.client_cas,
+                )
+                .context("[[server.client_cas]]")?;
+                let mut cas: Vec<&std::path::Path> =
+                    cfg.server.tls_client_ca.as_deref().into_iter().collect();
+                cas.extend(map.ca_files());
+                let tls = liaison_server::tls::mtls_acceptor_with(
                     cert,
                     key,
-                    ca,
+                    &cas,
                     cfg.server.tls_client_required,
                 )
-                .with_context(|| format!("mutual TLS with client CA {}", ca.display()))?;
+                .with_context(|| format!("mutual TLS with client CAs {cas:?}"))?;
                 ready(addr, true);
                 liaison_server::tls::serve_mtls(
                     listener,
                     tls,
                     liaison_server::app(state),
-                    cfg.server.client_certs.clone(),
+                    map,
                     liaison_server::shutdown_signal(),
                 )
                 .await?;
