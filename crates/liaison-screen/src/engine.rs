@@ -751,34 +751,40 @@ impl Engine {
 
         // 2. Extraction, then the matchers on what was extracted.
         if let Some(which) = self.extract {
-            found.clear();
             // The text around the defanged lines as it stands (a find never
-            // spans a line end), then each of those lines refanged.
+            // spans a line end), in blocks of whole lines small enough to
+            // stay in the cache while all the extractors run over them and
+            // what they found is looked at: over a whole chunk, each pass
+            // read it from memory again.
             let mut from = 0;
             for &(ls, le) in defanged.iter().chain([(chunk.len(), chunk.len())].iter()) {
-                let n = found.len();
-                extract::extract_raw(&chunk[from..ls], which, found);
-                for f in &mut found[n..] {
-                    f.start += from;
-                    f.end += from;
+                while from < ls {
+                    let to = block_end(chunk, from, ls);
+                    found.clear();
+                    extract::extract_raw(&chunk[from..to], which, found);
+                    for f in found.iter_mut() {
+                        f.start += from;
+                        f.end += from;
+                        self.observe(f, chunk, vbuf, pending);
+                    }
+                    from = to;
                 }
                 from = le;
             }
+            // Then each defanged line, refanged.
             for &(ls, le) in defanged.iter() {
                 refang::refang_into(&chunk[ls..le], refanged, map);
-                let n = found.len();
+                found.clear();
                 extract::extract_raw(refanged, which, found);
-                for f in &mut found[n..] {
+                for f in found.iter_mut() {
                     // The span is about to be one of the original text: the
                     // value (of the refanged text) is made now.
                     f.owned =
                         Some(String::from_utf8_lossy(f.value_bytes(refanged, vbuf)).into_owned());
                     f.start = ls + map[f.start] as usize;
                     f.end = ls + map[f.end] as usize;
+                    self.observe(f, chunk, vbuf, pending);
                 }
-            }
-            for f in found.iter() {
-                self.observe(f, chunk, vbuf, pending);
             }
         }
 
@@ -1037,6 +1043,23 @@ fn index_matchers(
             km
         })
         .collect()
+}
+
+/// Bytes of text extracted at a time (see `Engine::scan_with`).
+const EXTRACT_BLOCK: usize = 64 << 10;
+
+/// The end of the block of whole lines from `from` (before `limit`): just
+/// after the last line end within [`EXTRACT_BLOCK`] bytes, or after the
+/// first line end beyond when a line is longer than that.
+fn block_end(t: &[u8], from: usize, limit: usize) -> usize {
+    if limit - from <= EXTRACT_BLOCK {
+        return limit;
+    }
+    let cut = from + EXTRACT_BLOCK;
+    match memchr::memrchr(b'\n', &t[from..cut]) {
+        Some(p) => from + p + 1,
+        None => memchr::memchr(b'\n', &t[cut..limit]).map_or(limit, |p| cut + p + 1),
+    }
 }
 
 fn src_order(s: Src) -> (u8, u32) {

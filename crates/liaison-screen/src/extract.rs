@@ -363,15 +363,16 @@ fn dots(t: &[u8], which: Extractors, out: &mut Vec<Raw>) {
         };
         let i = from + p;
         from = i + 1;
-        let mut s = i;
-        while before(t, s, C_HOST) {
-            s -= 1;
-        }
-        let mut e = i + 1;
-        while at(t, e, C_HOST) {
-            e += 1;
-        }
+        let mut e = i + 1 + t[i + 1..].iter().take_while(|&&b| is(b, C_HOST)).count();
         skip = e;
+        // This is the token's first dot (the search resumes after each
+        // token). With nothing after it ("end of a sentence."), the token has
+        // no inner dot: no address, no name — unless a non-ASCII letter
+        // follows (an internationalised name).
+        if e == i + 1 && !at(t, e, C_HIGH) {
+            continue;
+        }
+        let mut s = i - t[..i].iter().rev().take_while(|&&b| is(b, C_HOST)).count();
         // A non-ASCII letter against the token: maybe an internationalised
         // name (IDN); if not, the ASCII token is tried as before.
         if which.net && (before(t, s, C_HIGH) || at(t, e, C_HIGH)) {
@@ -706,6 +707,10 @@ fn emails(t: &[u8], out: &mut Vec<Raw>) {
 /// The IPv6 address around the colon at `i`, if any; returns the end of the
 /// run of address characters, where the next search may resume.
 fn ipv6_at(t: &[u8], i: usize, out: &mut Vec<Raw>) -> usize {
+    // "key": value, "key: value": no address character on either side.
+    if !at(t, i + 1, C_V6) && !before(t, i, C_V6) {
+        return i + 1;
+    }
     let mut s = i;
     while before(t, s, C_V6) {
         s -= 1;
