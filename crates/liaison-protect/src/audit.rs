@@ -637,14 +637,35 @@ pub enum Scanned {
     Unreadable(String),
 }
 
+/// Nibble of each lower-case hex digit; 0xff for every other byte.
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 fn lower_hex32(b: &[u8]) -> Option<Hash> {
     // Lower case only: an upper-case digit decodes the same, and a changed byte must show.
-    if b.len() != 64 || !b.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+    if b.len() != 64 {
         return None;
     }
     let mut out = [0u8; 32];
-    hex::decode_to_slice(b, &mut out).ok()?;
-    Some(out)
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
+        let (hi, lo) = (HEX[pair[0] as usize], HEX[pair[1] as usize]);
+        bad |= (hi | lo) & 0xf0;
+        *o = (hi << 4) | (lo & 0x0f);
+    }
+    (bad == 0).then_some(out)
 }
 
 /// A version-2 record line: its hash is checked over its own bytes, nothing is parsed
@@ -738,12 +759,16 @@ pub fn scan_line(line: &[u8], key: &ed25519_dalek::VerifyingKey) -> Scanned {
 pub fn scan_block(block: &[u8], key: &ed25519_dalek::VerifyingKey, threads: usize) -> Vec<Scanned> {
     fn scan_part(part: &[u8], key: &ed25519_dalek::VerifyingKey) -> Vec<Scanned> {
         let mut out = Vec::with_capacity(part.len() / 200 + 1);
-        let body = part.strip_suffix(b"\n").unwrap_or(part);
         if part.is_empty() {
             return out;
         }
-        for l in body.split(|&b| b == b'\n') {
-            out.push(scan_line(l, key));
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', part) {
+            out.push(scan_line(&part[start..end], key));
+            start = end + 1;
+        }
+        if start < part.len() {
+            out.push(scan_line(&part[start..], key));
         }
         out
     }
