@@ -113,9 +113,14 @@ fn rest(
         }
         let key = x_key(&a.relation);
         b.cmp(a, &format!("{prefix}{key}"), &a.value);
-        let v = match &a.data {
-            Some(d) => json!({"value": a.value, "data": d}),
-            None => json!(a.value),
+        let v = match (&a.data, a.ty.as_str()) {
+            (Some(d), _) => json!({"value": a.value, "data": d}),
+            // A MISP boolean is a boolean in STIX too.
+            (None, "boolean") => match typed(Kind::Bool, &a.value) {
+                Ok(Some((b, _))) => b,
+                _ => json!(a.value),
+            },
+            (None, _) => json!(a.value),
         };
         match target.get_mut(&key) {
             Some(Value::Array(list)) => list.push(v),
@@ -917,7 +922,13 @@ fn collect_attrs(ctx: &mut Ctx, o: &Value, path: &str) -> Vec<ObjAttr> {
             );
             continue;
         };
-        let Some(value) = text(a.get("value")) else {
+        // MISP's JSON may carry a boolean attribute's value as a JSON boolean.
+        let value = text(a.get("value")).or_else(|| {
+            a.get("value")
+                .and_then(Value::as_bool)
+                .map(|b| if b { "1" } else { "0" }.to_string())
+        });
+        let Some(value) = value else {
             ctx.warn(
                 format!("{apath}.value"),
                 "missing attribute value; attribute skipped",
@@ -1299,6 +1310,13 @@ fn convert_object(ctx: &mut Ctx, o: &Value, path: &str) {
         return;
     };
     let uuid = ctx.item_uuid(o, path);
+    if ctx.stix_of.contains_key(&uuid) {
+        // STIX ids name one object: the first with this UUID is the one kept.
+        ctx.warn(
+            format!("{path}.uuid"),
+            format!("UUID {uuid} is already used by another object of this event; this object's content is not in the STIX output"),
+        );
+    }
     let ts = epoch(o.get("timestamp")).unwrap_or(ctx.event_ts);
     let meta = o
         .get("meta-category")

@@ -333,3 +333,24 @@ fn process_without_pid_number_keeps_it_as_misp_property() {
         json!(["process--34cb1a7c-55ec-412a-8684-ba4a88d83a45"])
     );
 }
+
+#[test]
+fn objects_sharing_a_uuid_keep_the_first_and_warn_about_the_others() {
+    let uuid = "5d234f25-539c-4d12-bf93-2c46a964451a";
+    let account = |ty: &str, n: &str| {
+        json!({"uuid": uuid, "name": "user-account", "meta-category": "misc", "Attribute": [
+            attr(&format!("91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1{n}"), "username", "text", "iglocska"),
+            attr(&format!("518b4bcb-a86b-4783-9457-391d548b605{n}"), "account-type", "text", ty)]})
+    };
+    let ev = event(json!([account("unix", "1"), account("windows-local", "2")]));
+    let conv = event_to_stix(&ev, &Options::default()).expect("converts");
+    let accounts: Vec<&Value> = conv
+        .objects
+        .iter()
+        .filter(|o| o["type"] == "user-account")
+        .collect();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0]["account_type"], "unix");
+    let w: Vec<_> = conv.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(w, ["Event.Object[1].uuid"], "{:?}", conv.warnings);
+}
