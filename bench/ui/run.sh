@@ -71,7 +71,8 @@ IND=$(get "/api/v1/search?q=water&type=indicator&limit=1" | python3 -c 'import j
 MAL=$(get "/api/v1/search?q=campaigns&type=malware&limit=1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["hits"][0]["id"])')
 TASK=$($L --data "$D" --as admin task list --all --json | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["id"])')
 ALERT=$($L --data "$D" --as admin alert list --all --json | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["id"])')
-HUB=$(python3 - "$BUNDLE" <<'PY'
+# The most connected identity (HUB may name it, to skip reading the bundle again).
+[ -n "${HUB:-}" ] || HUB=$(python3 - "$BUNDLE" <<'PY'
 import json, re, sys, collections
 c = collections.Counter()
 with open(sys.argv[1]) as f:
@@ -110,18 +111,26 @@ PAGES=(
 )
 echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(uptime | sed 's/.*load/load/'); commit $(git rev-parse --short HEAD)"
 echo "== $N objects; wrk -t1 -c$CONC -d$DUR --latency, session cookie"
-printf '%-8s %-58s %9s %9s %9s %9s %6s\n' user page req/s p50 p90 p99 non2xx
+# Server CPU (user+sys) per request, from /proc: beside wall time, which another
+# process's load stretches, CPU time is what the page costs the server.
+HZ=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+printf '%-8s %-58s %9s %9s %9s %9s %6s %10s\n' user page req/s p50 p90 p99 non2xx cpu/req
 for who in admin ana; do
     C=$ADMIN; [ $who = ana ] && C=$ANA
     for p in "${PAGES[@]}"; do
         [ $who = ana ] && [ "$p" = /ui/admin ] && continue
         [ -n "${ONLY:-}" ] && ! [[ "$p" =~ $ONLY ]] && continue
+        c0=$(cpu)
         out=$(wrk -t1 -c"$CONC" -d"$DUR" --latency -H "Cookie: $C" "$B$p")
+        c1=$(cpu)
         rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
         p50=$(echo "$out" | awk '$1=="50%"{print $2}')
         p90=$(echo "$out" | awk '$1=="90%"{print $2}')
         p99=$(echo "$out" | awk '$1=="99%"{print $2}')
         bad=$(echo "$out" | awk '/Non-2xx/{print $5}')
-        printf '%-8s %-58s %9s %9s %9s %9s %6s\n' "$who" "${p:0:58}" "$rps" "$p50" "$p90" "$p99" "${bad:-0}"
+        reqs=$(echo "$out" | awk '/requests in/{print $1}')
+        cpr=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v n="${reqs:-0}" 'BEGIN { if (n > 0) printf "%.3fms", 1000 * d / hz / n; else print "-" }')
+        printf '%-8s %-58s %9s %9s %9s %9s %6s %10s\n' "$who" "${p:0:58}" "$rps" "$p50" "$p90" "$p99" "${bad:-0}" "$cpr"
     done
 done
