@@ -48,7 +48,8 @@ fn text_of(v: &Value, kind: Kind) -> Option<String> {
         (Value::Number(n), Kind::Asn) => Some(format!("AS{n}")),
         (Value::String(s), _) => Some(s.clone()),
         (Value::Number(n), _) => Some(n.to_string()),
-        (Value::Bool(b), _) => Some(if *b { "True" } else { "False" }.to_string()),
+        // MISP's own spelling of a boolean attribute.
+        (Value::Bool(b), _) => Some(if *b { "1" } else { "0" }.to_string()),
         _ => None,
     }
 }
@@ -152,8 +153,17 @@ impl Reader<'_> {
         }
     }
 
-    /// `x_misp_*` properties of `v` the fields do not name.
-    fn custom(&self, v: &Value, fields: &[Field], at: &str, prefix: &str, out: &mut Vec<Back>) {
+    /// `x_misp_*` properties of `v` the fields do not name; `also` gives the
+    /// relation and type of those the template knows.
+    fn custom(
+        &self,
+        v: &Value,
+        fields: &[Field],
+        also: &[(&str, &str)],
+        at: &str,
+        prefix: &str,
+        out: &mut Vec<Back>,
+    ) {
         for (k, x) in v.as_object().into_iter().flatten() {
             let Some(rel) = k.strip_prefix("x_misp_") else {
                 continue;
@@ -166,7 +176,11 @@ impl Reader<'_> {
             if fields.iter().any(|f| f.path == path) {
                 continue;
             }
-            let rel = rel.replace('_', "-");
+            let known = also.iter().find(|(r, _)| crate::object::x_key(r) == *k);
+            let (rel, ty) = match known {
+                Some((r, t)) => (r.to_string(), *t),
+                None => (rel.replace('_', "-"), "text"),
+            };
             let values = match x {
                 Value::Array(list) => list.iter().collect(),
                 one => vec![one],
@@ -176,7 +190,7 @@ impl Reader<'_> {
                     Value::Object(o) => {
                         let mut b = back(
                             &rel,
-                            "attachment",
+                            if known.is_some() { ty } else { "attachment" },
                             o.get("value")
                                 .and_then(Value::as_str)
                                 .unwrap_or_default()
@@ -187,7 +201,7 @@ impl Reader<'_> {
                     }
                     other => {
                         if let Some(s) = text_of(other, Kind::Str) {
-                            out.push(back(&rel, "text", s).at(format!("{prefix}{k}")));
+                            out.push(back(&rel, ty, s).at(format!("{prefix}{k}")));
                         }
                     }
                 }
@@ -206,7 +220,8 @@ impl Reader<'_> {
         };
         let (rel, ty) = match s["type"].as_str() {
             Some("domain-name") => (host_rel, "hostname"),
-            _ => (ip_rel, ip_rel),
+            _ if side == "src_ref" => (ip_rel, "ip-src"),
+            _ => (ip_rel, "ip-dst"),
         };
         out.push(
             back(rel, ty, v.to_string())
@@ -226,7 +241,7 @@ impl Reader<'_> {
             let prefix = format!("file:{}.sections[{i}].", pattern_path(PE_EXT));
             self.fields(s, PE_SECTION_FIELDS, &prefix, &mut attrs);
             self.hashes(s, "", &prefix, &mut attrs);
-            self.custom(s, PE_SECTION_FIELDS, "", &prefix, &mut attrs);
+            self.custom(s, PE_SECTION_FIELDS, &[], "", &prefix, &mut attrs);
             let uuid = derived(&format!("{pe_uuid}:pe-section:{i}"));
             refs.push(("includes".to_string(), uuid.clone()));
             objs.push(Obj {
@@ -246,7 +261,7 @@ impl Reader<'_> {
         self.fields(file, PE_FIELDS, "file:", &mut attrs);
         if let Some(ext) = get_path(file, PE_EXT) {
             let prefix = format!("file:{}.", pattern_path(PE_EXT));
-            self.custom(ext, PE_FIELDS, PE_EXT, &prefix, &mut attrs);
+            self.custom(ext, PE_FIELDS, &[], PE_EXT, &prefix, &mut attrs);
         }
         let refs = self.sections(file, uuid, objs);
         Obj {
@@ -280,7 +295,13 @@ impl Reader<'_> {
                     _ => "hostname-dst",
                 };
                 self.address(main, "src_ref", "ip-src", "hostname-src", out);
-                self.address(main, "dst_ref", "ip-dst", host, out);
+                // ip-port's destination is its `ip`.
+                let dst = if t.hook == Hook::IpPort {
+                    "ip"
+                } else {
+                    "ip-dst"
+                };
+                self.address(main, "dst_ref", dst, host, out);
                 if t.hook == Hook::HttpRequest {
                     // The host resolving to the destination address.
                     for s in self.scos.iter().filter(|s| s["type"] == "domain-name") {
@@ -322,6 +343,23 @@ impl Reader<'_> {
                             b.cmp = Some(("network-traffic:protocols[*]".into(), p.to_string()));
                             out.push(b);
                         }
+                    }
+                }
+                if matches!(t.hook, Hook::NetworkConnection | Hook::NetworkSocket) {
+                    // Protocols back by their layer (MISP writes them in upper case).
+                    for p in main["protocols"].as_array().into_iter().flatten() {
+                        let Some(p) = p.as_str() else {
+                            continue;
+                        };
+                        let rel = match (t.hook, p) {
+                            (Hook::NetworkSocket, _) => "protocol",
+                            (_, "ip" | "ipv4" | "ipv6" | "icmp" | "arp") => "layer3-protocol",
+                            (_, "tcp" | "udp" | "sctp") => "layer4-protocol",
+                            _ => "layer7-protocol",
+                        };
+                        let mut b = back(rel, "text", p.to_ascii_uppercase());
+                        b.cmp = Some(("network-traffic:protocols[*]".into(), p.to_string()));
+                        out.push(b);
                     }
                 }
                 if t.hook == Hook::NetworkSocket {
@@ -539,6 +577,27 @@ impl Reader<'_> {
     }
 }
 
+/// `x_misp_*` properties whose comparison is not at their own path: host
+/// names of traffic are compared as the destination, a described malware
+/// sample as the file's content.
+fn compared_elsewhere(hook: Hook, b: &mut Back) {
+    let cmp = match (hook, b.rel.as_str()) {
+        (Hook::IpPort, "domain" | "hostname")
+        | (Hook::NetworkConnection | Hook::NetworkSocket, "hostname-dst") => {
+            ("network-traffic:dst_ref.value".to_string(), b.value.clone())
+        }
+        (Hook::File, "malware-sample") if b.own.is_none() => match b.value.split_once('|') {
+            Some((name, _)) => (
+                "file:content_ref.x_misp_filename".to_string(),
+                name.to_string(),
+            ),
+            None => return,
+        },
+        _ => return,
+    };
+    b.cmp = Some(cmp);
+}
+
 fn derived(seed: &str) -> String {
     Uuid::new_v5(&crate::to_stix::NAMESPACE, seed.as_bytes()).to_string()
 }
@@ -554,8 +613,8 @@ pub(crate) fn objects(
     scos: &[&Value],
     pattern: &str,
 ) -> Option<Vec<Value>> {
-    let alias = ALIASES.iter().find(|(n, _, _)| *n == name);
-    let t = template(alias.map(|(_, target, _)| *target).unwrap_or(name))?;
+    let alias = ALIASES.iter().find(|(n, _, _, _)| *n == name);
+    let t = template(alias.map(|(_, target, _, _)| *target).unwrap_or(name))?;
     let main_id = format!("{}--{uuid}", t.ty);
     let main = scos.iter().copied().find(|s| s["id"] == main_id.as_str())?;
     let r = Reader { scos, pattern };
@@ -568,15 +627,21 @@ pub(crate) fn objects(
     r.fields(main, t.fields, &prefix, &mut attrs);
     let refs = r.hook(t, main, uuid, &mut attrs, &mut objs);
     match t.rest {
-        Rest::Main | Rest::Quiet => r.custom(main, t.fields, "", &prefix, &mut attrs),
+        Rest::Main | Rest::Quiet => {
+            let also = alias.map(|(_, _, _, also)| *also).unwrap_or(t.also);
+            r.custom(main, t.fields, also, "", &prefix, &mut attrs)
+        }
         Rest::At(path) => {
             if let Some(at) = get_path(main, path) {
                 let at_prefix = format!("{prefix}{}.", pattern_path(path));
-                r.custom(at, t.fields, path, &at_prefix, &mut attrs);
+                r.custom(at, t.fields, t.also, path, &at_prefix, &mut attrs);
             }
         }
     }
-    if let Some((_, _, names)) = alias {
+    for b in &mut attrs {
+        compared_elsewhere(t.hook, b);
+    }
+    if let Some((_, _, names, _)) = alias {
         for b in &mut attrs {
             if let Some((from, _)) = names.iter().find(|(_, to)| *to == b.rel) {
                 b.rel = (*from).to_string();

@@ -822,7 +822,7 @@ fn build(
     attrs: &[ObjAttr],
     merged: &[Merged],
 ) -> Result<Option<Built>, String> {
-    if let Some((_, target, names)) = ALIASES.iter().find(|(n, _, _)| *n == name) {
+    if let Some((_, target, names, _)) = ALIASES.iter().find(|(n, _, _, _)| *n == name) {
         return build(target, obj_uuid, &renamed(attrs, names), merged);
     }
     if name == "domain-ip" {

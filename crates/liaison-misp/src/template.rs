@@ -144,6 +144,10 @@ pub(crate) struct Template {
     pub needs: Needs,
     pub rest: Rest,
     pub hook: Hook,
+    /// Relations known to stay `x_misp_*` properties, with their MISP types
+    /// (only the way back needs them: the property name alone says neither
+    /// the type nor the relation's case).
+    pub also: &'static [(&'static str, &'static str)],
 }
 
 const fn t(name: &'static str, ty: &'static str, fields: &'static [Field]) -> Template {
@@ -156,6 +160,7 @@ const fn t(name: &'static str, ty: &'static str, fields: &'static [Field]) -> Te
         needs: Needs::Nothing,
         rest: Rest::Main,
         hook: Hook::None,
+        also: &[],
     }
 }
 
@@ -178,6 +183,10 @@ impl Template {
     }
     const fn account(mut self, account_type: &'static [(&'static str, &'static str)]) -> Template {
         self.fixed = account_type;
+        self
+    }
+    const fn also(mut self, also: &'static [(&'static str, &'static str)]) -> Template {
+        self.also = also;
         self
     }
 }
@@ -340,7 +349,8 @@ pub(crate) const TEMPLATES: &[Template] = &[
             .pat(Pat::At("additional_header_fields.x_mailer")),
         ],
     )
-    .hook(Hook::Email),
+    .hook(Hook::Email)
+    .also(&[("mime-boundary", "email-mime-boundary")]),
     t(
         "file",
         "file",
@@ -356,7 +366,11 @@ pub(crate) const TEMPLATES: &[Template] = &[
         ],
     )
     .hashes("")
-    .hook(Hook::File),
+    .hook(Hook::File)
+    .also(&[
+        ("malware-sample", "malware-sample"),
+        ("attachment", "attachment"),
+    ]),
     t(
         "http-request",
         "network-traffic",
@@ -413,8 +427,9 @@ pub(crate) const TEMPLATES: &[Template] = &[
         ],
     )
     .rest(Rest::Quiet)
-    .hook(Hook::IpPort),
-    t("mutex", "mutex", &[f("name", "mutex", "name")]).needs(Needs::Rel("name")),
+    .hook(Hook::IpPort)
+    .also(&[("domain", "domain"), ("hostname", "hostname")]),
+    t("mutex", "mutex", &[f("name", "text", "name")]).needs(Needs::Rel("name")),
     t(
         "netflow",
         "network-traffic",
@@ -429,7 +444,8 @@ pub(crate) const TEMPLATES: &[Template] = &[
     .hook(Hook::Netflow),
     t("network-connection", "network-traffic", &PORTS)
         .rest(Rest::Quiet)
-        .hook(Hook::NetworkConnection),
+        .hook(Hook::NetworkConnection)
+        .also(&[("hostname-dst", "hostname"), ("hostname-src", "hostname")]),
     t(
         "network-socket",
         "network-traffic",
@@ -446,7 +462,12 @@ pub(crate) const TEMPLATES: &[Template] = &[
         ],
     )
     .rest(Rest::Quiet)
-    .hook(Hook::NetworkSocket),
+    .hook(Hook::NetworkSocket)
+    .also(&[
+        ("hostname-dst", "hostname"),
+        ("hostname-src", "hostname"),
+        ("domain-family", "text"),
+    ]),
     t("pe", "file", PE_FIELDS)
         .rest(Rest::At(PE_EXT))
         .hook(Hook::Pe),
@@ -485,7 +506,14 @@ pub(crate) const TEMPLATES: &[Template] = &[
     )
     .needs(Needs::AnyProperty)
     .hook(Hook::Registry),
-    t("url", "url", &[f("url", "url", "value")]).needs(Needs::Rel("url")),
+    t("url", "url", &[f("url", "url", "value")])
+        .needs(Needs::Rel("url"))
+        .also(&[
+            ("domain", "domain"),
+            ("host", "hostname"),
+            ("ip", "ip-dst"),
+            ("port", "port"),
+        ]),
     t(
         "x509",
         "x509-certificate",
@@ -533,7 +561,8 @@ pub(crate) const TEMPLATES: &[Template] = &[
             UNIX_ACCOUNT[3],
         ],
     )
-    .needs(Needs::AnyProperty),
+    .needs(Needs::AnyProperty)
+    .also(&[("user-avatar", "attachment")]),
     t(
         "credential",
         "user-account",
@@ -555,7 +584,8 @@ pub(crate) const TEMPLATES: &[Template] = &[
             f("account-name", "text", "account_login"),
         ],
     )
-    .account(&[("account_type", "facebook")]),
+    .account(&[("account_type", "facebook")])
+    .also(&[("link", "link"), ("user-avatar", "attachment")]),
     t(
         "github-user",
         "user-account",
@@ -565,7 +595,11 @@ pub(crate) const TEMPLATES: &[Template] = &[
             f("username", "github-username", "account_login"),
         ],
     )
-    .account(&[("account_type", "github")]),
+    .account(&[("account_type", "github")])
+    .also(&[
+        ("organisation", "github-organisation"),
+        ("profile-image", "attachment"),
+    ]),
     t(
         "gitlab-user",
         "user-account",
@@ -584,7 +618,8 @@ pub(crate) const TEMPLATES: &[Template] = &[
             f("account-name", "text", "account_login"),
         ],
     )
-    .account(&[("account_type", "parler")]),
+    .account(&[("account_type", "parler")])
+    .also(&[("human", "boolean"), ("profile-photo", "attachment")]),
     t(
         "reddit-account",
         "user-account",
@@ -593,7 +628,8 @@ pub(crate) const TEMPLATES: &[Template] = &[
             f("account-name", "text", "account_login"),
         ],
     )
-    .account(&[("account_type", "reddit")]),
+    .account(&[("account_type", "reddit")])
+    .also(&[("account-avatar", "attachment")]),
     t(
         "telegram-account",
         "user-account",
@@ -612,9 +648,12 @@ pub(crate) const TEMPLATES: &[Template] = &[
             f("displayed-name", "text", "display_name"),
         ],
     )
-    .account(&[("account_type", "twitter")]),
+    .account(&[("account_type", "twitter")])
+    .also(&[("profile-image", "attachment")]),
     // Software and directories.
-    t("android-app", "software", &[f("name", "text", "name")]).needs(Needs::AnyProperty),
+    t("android-app", "software", &[f("name", "text", "name")])
+        .needs(Needs::AnyProperty)
+        .also(&[("certificate", "sha1"), ("domain", "domain")]),
     t(
         "cpe-asset",
         "software",
@@ -642,10 +681,12 @@ pub(crate) const TEMPLATES: &[Template] = &[
 ];
 
 /// Templates that are another template under other relation names:
-/// (template, converted as, [(relation, relation it stands for)]).
+/// (template, converted as, [(relation, relation it stands for)], relations
+/// kept as `x_misp_*` with their MISP types, as `Template::also`).
 pub(crate) type Alias = (
     &'static str,
     &'static str,
+    &'static [(&'static str, &'static str)],
     &'static [(&'static str, &'static str)],
 );
 
@@ -663,6 +704,16 @@ pub(crate) const ALIASES: &[Alias] = &[
             ("SSDEEP", "ssdeep"),
             ("TLSH", "tlsh"),
         ],
+        &[
+            ("KnownMalicious", "text"),
+            ("PackageArch", "text"),
+            ("PackageDescription", "text"),
+            ("PackageMaintainer", "text"),
+            ("PackageName", "text"),
+            ("PackageRelease", "text"),
+            ("PackageVersion", "text"),
+            ("source", "text"),
+        ],
     ),
     (
         "lnk",
@@ -673,6 +724,7 @@ pub(crate) const ALIASES: &[Alias] = &[
             ("lnk-modification-time", "modification-time"),
             ("lnk-access-time", "access-time"),
         ],
+        &[("malware-sample", "malware-sample")],
     ),
 ];
 
