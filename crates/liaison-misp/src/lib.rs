@@ -12,7 +12,14 @@
 //! * [`parse_manifest`] reads a MISP feed's `manifest.json`.
 //! * [`stix_to_events`] goes back: a report or grouping (or, lacking one, all
 //!   the objects) becomes a MISP event whose attributes keep type, value,
-//!   category and `to_ids`.
+//!   category and `to_ids`, and whose objects (observed-data labelled with a
+//!   MISP template) keep their attributes' relations and types.
+//!
+//! MISP object templates with an observable form are one table (`template.rs`:
+//! template → STIX type, attribute relation → property path and MISP type),
+//! read forwards by the MISP → STIX direction and backwards by STIX → MISP;
+//! what a table cannot say (observables referring to other observables) is a
+//! hook per template shape in `object.rs` and `from_object.rs`.
 //!
 //! ```
 //! use liaison_misp::{event_to_stix, Options};
