@@ -22,9 +22,11 @@ use collections::ImportHook;
 
 /// 2: versions are polyinstantiated, `(id, version, inst)`; `latest` is per label; `multi`
 /// marks the rows of ids stored at more than one label.
-/// 3: `docs` keeps each document's source (`created_by_ref`) and `modified`, so search
-/// counts its source and month facets from the rows it already reads.
-const SCHEMA_VERSION: i64 = 3;
+/// 4: `docs` keeps each document's source (`created_by_ref`, interned in `sources`) and
+/// month of `modified`, so search counts its source and month facets from the rows it
+/// already reads. (3 kept them as text for a few hours of development; such stores are
+/// migrated like version 2 ones.)
+const SCHEMA_VERSION: i64 = 4;
 
 /// Search counts and facets stop at this many readable matches (and say so), as
 /// Elasticsearch's `track_total_hits` does: exact below, "at least" above.
@@ -109,10 +111,14 @@ CREATE TABLE IF NOT EXISTS objects(
 -- The JSON apart, so that the rows scanned by look-ups, stats and graph walks stay narrow.
 CREATE TABLE IF NOT EXISTS bodies(rid INTEGER PRIMARY KEY, json TEXT NOT NULL);
 -- One narrow row per full-text document (latest, unrevoked versions): what search
--- filters, counts and facets by (type, label, source = created_by_ref, modified), without
--- touching the wide tables: a facet is then no extra row read per match.
+-- filters, counts and facets by (type, label, source, month), without touching the wide
+-- tables: a facet is then no extra row read per match. `source` is the `sources` id of
+-- its `created_by_ref`, `month` the month of its `modified` (or `created`) as YYYYMM:
+-- small integers keep the row, read once per match, narrow.
 CREATE TABLE IF NOT EXISTS docs(rid INTEGER PRIMARY KEY, type TEXT NOT NULL, label_id INTEGER NOT NULL,
-    multi INTEGER NOT NULL DEFAULT 0, source TEXT, modified TEXT);
+    multi INTEGER NOT NULL DEFAULT 0, source INTEGER, month INTEGER);
+-- Interned `created_by_ref` ids (creators are few, documents many).
+CREATE TABLE IF NOT EXISTS sources(id INTEGER PRIMARY KEY, ref TEXT NOT NULL UNIQUE);
 CREATE INDEX IF NOT EXISTS objects_type ON objects(type, label_id) WHERE latest = 1;
 CREATE INDEX IF NOT EXISTS objects_multi ON objects(id) WHERE multi = 1;
 CREATE TABLE IF NOT EXISTS edges(
@@ -219,10 +225,10 @@ fn migrate_from_v1(conn: &Connection) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-/// Bring a version 2 store to version 3 in one transaction: `docs` rebuilt with each
-/// document's source (its `created_by_ref` edge) and `modified` (its `objects` row), in
-/// rowid order (one sequential write of the new table). Returns whether it did.
-fn migrate_from_v2(conn: &Connection) -> Result<bool, StoreError> {
+/// Bring a version 2 (or 3) store to version 4 in one transaction: `docs` rebuilt in
+/// rowid order with each document's source (its `created_by_ref` edge, interned) and
+/// month (of its `objects` row's `modified`). Returns whether it did.
+fn migrate_docs(conn: &Connection) -> Result<bool, StoreError> {
     let has_meta: bool = conn.query_row(
         "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
         [],
@@ -238,24 +244,42 @@ fn migrate_from_v2(conn: &Connection) -> Result<bool, StoreError> {
             |r| r.get(0),
         )
         .optional()?;
-    if v.as_deref() != Some("2") {
+    if !matches!(v.as_deref(), Some("2" | "3")) {
         return Ok(false);
     }
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "BEGIN;
-         CREATE TABLE docs_v3(rid INTEGER PRIMARY KEY, type TEXT NOT NULL, label_id INTEGER NOT NULL,
-             multi INTEGER NOT NULL DEFAULT 0, source TEXT, modified TEXT);
-         INSERT INTO docs_v3(rid, type, label_id, multi, source, modified)
+         CREATE TABLE IF NOT EXISTS sources(id INTEGER PRIMARY KEY, ref TEXT NOT NULL UNIQUE);
+         INSERT OR IGNORE INTO sources(ref)
+             SELECT DISTINCT dst FROM edges WHERE kind = 'created_by_ref' ORDER BY dst;
+         CREATE TABLE docs_v4(rid INTEGER PRIMARY KEY, type TEXT NOT NULL, label_id INTEGER NOT NULL,
+             multi INTEGER NOT NULL DEFAULT 0, source INTEGER, month INTEGER);
+         INSERT INTO docs_v4(rid, type, label_id, multi, source, month)
              SELECT d.rid, d.type, d.label_id, d.multi,
-                 (SELECT e.dst FROM edges e WHERE e.owner_rid = d.rid AND e.kind = 'created_by_ref' LIMIT 1),
-                 (SELECT o.modified FROM objects o WHERE o.rid = d.rid)
+                 (SELECT s.id FROM edges e JOIN sources s ON s.ref = e.dst
+                  WHERE e.owner_rid = d.rid AND e.kind = 'created_by_ref' LIMIT 1),
+                 (SELECT {} FROM objects o WHERE o.rid = d.rid)
              FROM docs d ORDER BY d.rid;
          DROP TABLE docs;
-         ALTER TABLE docs_v3 RENAME TO docs;
-         UPDATE meta SET value = '3' WHERE key = 'schema_version';
+         ALTER TABLE docs_v4 RENAME TO docs;
+         UPDATE meta SET value = '4' WHERE key = 'schema_version';
          COMMIT;",
-    )?;
+        MONTH_OF_MODIFIED
+    ))?;
     Ok(true)
+}
+
+/// SQL: the month of `o.modified` as YYYYMM, as [`month_of`] computes it.
+const MONTH_OF_MODIFIED: &str = "CASE WHEN o.modified GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]*'
+    THEN CAST(substr(o.modified, 1, 4) || substr(o.modified, 6, 2) AS INTEGER) END";
+
+/// The month of a STIX timestamp as YYYYMM (`2024-07-14T…` → 202407), for the month facet.
+fn month_of(ts: &str) -> Option<i64> {
+    let b = ts.as_bytes();
+    if b.len() < 7 || b[4] != b'-' || !b[..4].iter().chain(&b[5..7]).all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(ts[..4].parse::<i64>().ok()? * 100 + ts[5..7].parse::<i64>().ok()?)
 }
 
 fn label_key(policy: &Policy, l: &Label) -> String {
@@ -395,7 +419,7 @@ impl SqliteStore {
     ) -> Result<Self, StoreError> {
         let conn = open_conn(path.as_deref(), key.as_ref())?;
         let migrated = migrate_from_v1(&conn)?;
-        migrate_from_v2(&conn)?;
+        migrate_docs(&conn)?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(collections::SCHEMA)?;
         feeds::create_or_migrate(&conn)?;
@@ -1042,16 +1066,22 @@ fn index_latest(
     refs: Vec<liaison_stix::Reference>,
 ) -> Result<(), StoreError> {
     let (name, aliases, body) = text;
+    let source = obj.str_prop("created_by_ref");
+    if let Some(s) = source {
+        tx.prepare_cached("INSERT OR IGNORE INTO sources(ref) VALUES (?1)")?
+            .execute([s])?;
+    }
     tx.prepare_cached(
-        "INSERT INTO docs(rid, type, label_id, multi, source, modified) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO docs(rid, type, label_id, multi, source, month)
+         VALUES (?1, ?2, ?3, ?4, (SELECT id FROM sources WHERE ref = ?5), ?6)",
     )?
     .execute(params![
         rid,
         obj.type_name(),
         label_id,
         multi as i64,
-        obj.str_prop("created_by_ref"),
-        obj.modified().or(obj.created()),
+        source,
+        obj.modified().or(obj.created()).and_then(month_of),
     ])?;
     tx.prepare_cached("INSERT INTO fts(rowid, name, aliases, body) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![rid, name, aliases, body])?;
@@ -1365,12 +1395,17 @@ impl Store for SqliteStore {
                 n += 1;
             }
             if !filter.sources.is_empty() {
-                sql.push_str(&format!(" AND d.source IN rarray(?{n})"));
+                sql.push_str(&format!(
+                    " AND d.source IN (SELECT id FROM sources WHERE ref IN rarray(?{n}))"
+                ));
                 n += 1;
             }
             if by_time {
+                // Filters are timestamps or prefixes of one (not whole months): they
+                // compare with the object's own `modified`, read only when filtering.
                 sql.push_str(&format!(
-                    " AND (?{n} IS NULL OR d.modified >= ?{n}) AND (?{m} IS NULL OR d.modified < ?{m})",
+                    " AND EXISTS (SELECT 1 FROM objects t WHERE t.rid = d.rid AND (?{n} IS NULL OR t.modified >= ?{n})
+                       AND (?{m} IS NULL OR t.modified < ?{m}))",
                     m = n + 1
                 ));
             }
@@ -1400,20 +1435,21 @@ impl Store for SqliteStore {
                 // the match already reads (label, source, modified): no further row read.
                 let mut stmt = conn.prepare_cached(&format!(
                     "WITH m AS MATERIALIZED (
-                         SELECT d.type AS type, d.label_id AS label_id, d.source AS source, d.modified AS modified
+                         SELECT d.type AS type, d.label_id AS label_id, d.source AS source, d.month AS month
                          FROM fts JOIN docs d ON d.rid = fts.rowid
                          WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (d.multi = 0 OR NOT {shadow}){}
                          ORDER BY fts.rowid DESC LIMIT ?3
-                     ), k AS MATERIALIZED (SELECT label_id, source, modified FROM m WHERE ?4 OR type IN rarray(?5))
+                     ), k AS MATERIALIZED (SELECT label_id, source, month FROM m WHERE ?4 OR type IN rarray(?5))
                      SELECT 0, type, count(*) FROM m GROUP BY type{}",
                     numbered(6),
                     // Only when asked (the page asks, the API does not).
                     if filter.facets {
                         "
                      UNION ALL SELECT 1, CAST(label_id AS TEXT), count(*) FROM k GROUP BY label_id
-                     UNION ALL SELECT 2, source, count(*) FROM k WHERE source IS NOT NULL GROUP BY source
-                     UNION ALL SELECT 3, substr(modified, 1, 7), count(*) FROM k
-                         WHERE modified IS NOT NULL GROUP BY 2"
+                     UNION ALL SELECT 2, (SELECT ref FROM sources s WHERE s.id = g.source), g.c
+                         FROM (SELECT source, count(*) AS c FROM k WHERE source IS NOT NULL GROUP BY source) g
+                     UNION ALL SELECT 3, printf('%04d-%02d', month / 100, month % 100), count(*) FROM k
+                         WHERE month IS NOT NULL GROUP BY month"
                     } else {
                         ""
                     }

@@ -174,7 +174,8 @@ fn schema_1_store_opens_with_latest_per_label() {
     conn.execute_batch(&format!(
         "DROP INDEX objects_multi; DROP INDEX edges_multi;
          ALTER TABLE docs DROP COLUMN multi; ALTER TABLE edges DROP COLUMN multi;
-         ALTER TABLE docs DROP COLUMN source; ALTER TABLE docs DROP COLUMN modified;
+         ALTER TABLE docs DROP COLUMN source; ALTER TABLE docs DROP COLUMN month;
+         DROP TABLE sources;
          CREATE TABLE o1(rid INTEGER PRIMARY KEY, id TEXT NOT NULL, version INTEGER NOT NULL,
              type TEXT NOT NULL, label_id INTEGER NOT NULL, latest INTEGER NOT NULL,
              revoked INTEGER NOT NULL, added INTEGER NOT NULL, modified TEXT, name TEXT,
@@ -224,7 +225,7 @@ fn schema_1_store_opens_with_latest_per_label() {
     assert_eq!(s.versions(&admin, id).unwrap().len(), 2);
 }
 
-/// A version 2 store (its search rows without source and modified) opens as version 3
+/// A version 2 store (its search rows without source and month) opens as version 4
 /// with both filled in from the objects and their `created_by_ref` edges: the source and
 /// month facets and filters find what a fresh store would, and still only what a
 /// subject may read.
@@ -278,7 +279,8 @@ fn schema_2_store_opens_with_source_and_month_facets() {
     // Rewrite the search rows as version 2 kept them.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "ALTER TABLE docs DROP COLUMN source; ALTER TABLE docs DROP COLUMN modified;
+        "ALTER TABLE docs DROP COLUMN source; ALTER TABLE docs DROP COLUMN month;
+         DROP TABLE sources;
          UPDATE meta SET value = '2' WHERE key = 'schema_version';",
     )
     .unwrap();
@@ -292,7 +294,7 @@ fn schema_2_store_opens_with_source_and_month_facets() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "3");
+    assert_eq!(version, "4");
     let blue = SearchQuery::text("blue");
     let facets = |sub, f: SearchFilter| {
         s.search_filtered(sub, &blue, &SearchFilter { facets: true, ..f })
