@@ -27,7 +27,6 @@
 use crate::fold;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
-
 /// Gram widths, widest first: a pattern is indexed by the widest grams its
 /// length allows at its group's stride (wider grams are rarer in text).
 const WIDTHS: [usize; 5] = [8, 7, 6, 5, 4];
@@ -35,6 +34,8 @@ const WIDTHS: [usize; 5] = [8, 7, 6, 5, 4];
 const W: usize = 4;
 /// Bloom filter bits per gram.
 const BITS_PER_GRAM: usize = 12;
+/// Bits per gram of the second-level blocks.
+const BLOCK_BITS_PER_GRAM: usize = 32;
 /// Largest stride considered.
 const MAX_K: usize = 16;
 
@@ -108,15 +109,21 @@ fn tier_hash(g: u64, tier: usize) -> u64 {
 struct Group {
     k: usize,
     /// Bloom filter of the first four bytes of every gram of every tier: one
-    /// test per probe before the tiers' own filters. A power of two of words,
-    /// indexed by the top bits of [`gate_hash`].
+    /// test per probe before the tiers' own filters. A power of two of words
+    /// (at most 2^22), indexed by [`gate_word`].
     gate: Vec<u64>,
-    gate_shift: u32,
-    /// Behind the gate, a blocked Bloom filter of every tier's whole grams:
-    /// the block (one cache line) is chosen by the gate hash, so a probe that
-    /// passes the gate tests all tiers in one line.
+    /// Behind the gate, a blocked Bloom filter of the whole grams of the
+    /// tiers of five bytes and more: the block (one cache line) is chosen by
+    /// the first five bytes ([`block_hash`]), so a probe that passes the gate
+    /// tests all these tiers in one line. (Five, not four: the four-byte
+    /// heads of a list's grams are few, some shared by thousands of grams,
+    /// whose block would be full.)
     blocks: Vec<Block>,
     block_shift: u32,
+    /// The Bloom filter of the four-byte tier (words by the top bits of
+    /// [`tier_hash`]).
+    narrow: Vec<u64>,
+    narrow_shift: u32,
     tiers: Vec<Tier>,
 }
 
@@ -481,35 +488,48 @@ impl Strided {
                     heads.dedup();
                     let words = (heads.len() * BITS_PER_GRAM / 64)
                         .next_power_of_two()
-                        .clamp(8, 1 << 24);
-                    let gate_shift = 64 - words.trailing_zeros();
+                        .clamp(8, 1 << 22);
                     let mut gate = vec![0u64; words];
                     for &g in &heads {
                         let h = gate_hash(g);
-                        gate[(h >> gate_shift) as usize] |= gate_mask(h);
+                        gate[gate_word(h) & (words - 1)] |= gate_mask(h);
                     }
-                    (gate, gate_shift)
+                    gate
                 };
                 let blocks = || {
-                    let nblocks = (entries * 32 / 512).next_power_of_two().clamp(2, 1 << 20);
+                    let (mut wide, mut narrow) = (0, 0);
+                    for (t, gs) in tiers.iter().zip(&grams) {
+                        *if t.w == W { &mut narrow } else { &mut wide } += gs.len();
+                    }
+                    let nblocks = (wide * BLOCK_BITS_PER_GRAM / 512)
+                        .next_power_of_two()
+                        .clamp(2, 1 << 20);
                     let block_shift = 64 - nblocks.trailing_zeros();
                     let mut blocks = vec![Block([0; 8]); nblocks];
-                    for (ti, gs) in grams.iter().enumerate() {
+                    let words = (narrow * 16 / 64).next_power_of_two().max(8);
+                    let narrow_shift = 64 - words.trailing_zeros();
+                    let mut narrow = vec![0u64; words];
+                    for (ti, (t, gs)) in tiers.iter().zip(&grams).enumerate() {
                         for &g in gs {
-                            let b = (gate_hash(g as u32) >> block_shift) as usize;
                             let h = tier_hash(g, ti);
-                            blocks[b].0[(h >> 61) as usize] |= bloom_mask(h);
+                            if t.w == W {
+                                narrow[(h >> narrow_shift) as usize] |= bloom_mask(h);
+                            } else {
+                                let b = (block_hash(g) >> block_shift) as usize;
+                                blocks[b].0[(h >> 61) as usize] |= bloom_mask(h);
+                            }
                         }
                     }
-                    (blocks, block_shift)
+                    (blocks, block_shift, narrow, narrow_shift)
                 };
-                let ((gate, gate_shift), (blocks, block_shift)) = par2(par, gate, blocks);
+                let (gate, (blocks, block_shift, narrow, narrow_shift)) = par2(par, gate, blocks);
                 Group {
                     k,
                     gate,
-                    gate_shift,
                     blocks,
                     block_shift,
+                    narrow,
+                    narrow_shift,
                     tiers,
                 }
             })
@@ -626,7 +646,7 @@ impl Strided {
     }
 
     /// Probe the tiers of group `g` at every multiple of its stride.
-    #[inline(always)]
+    #[inline(never)]
     fn probe(
         &self,
         g: &Group,
@@ -636,7 +656,10 @@ impl Strided {
         emit: &mut dyn FnMut(usize, usize, usize),
     ) {
         let k = g.k;
-        let (gate, shift) = (&g.gate[..], g.gate_shift);
+        let gate = &g.gate[..];
+        // The gate has a power of two of words: a fixed shift and a mask
+        // (no bounds check) give the word.
+        let wmask = gate.len() - 1;
         let mut pos = 0;
         // Positions with eight bytes ahead: one load serves all tiers.
         if hay.len() >= 8 {
@@ -645,10 +668,10 @@ impl Strided {
                 let x4 = class4(load4(hay, pos));
                 let h4 = gate_hash(x4);
                 let m4 = gate_mask(h4);
-                if gate[(h4 >> shift) as usize] & m4 == m4 {
+                if gate[gate_word(h4) & wmask] & m4 == m4 {
                     // The low half is mapped already.
                     let hi = class4(load4(hay, pos + 4));
-                    self.stage2(g, hay, pos, h4, x4 as u64 | (hi as u64) << 32, emit);
+                    self.stage2(g, hay, pos, x4 as u64 | (hi as u64) << 32, emit);
                 }
                 pos += k;
             }
@@ -658,26 +681,28 @@ impl Strided {
             let x = class(load(hay, pos, hay.len() - pos));
             let h4 = gate_hash(x as u32);
             let m4 = gate_mask(h4);
-            if gate[(h4 >> shift) as usize] & m4 == m4 {
-                self.stage2(g, hay, pos, h4, x, emit);
+            if gate[gate_word(h4) & wmask] & m4 == m4 {
+                self.stage2(g, hay, pos, x, emit);
             }
             pos += k;
         }
     }
 
     /// Past the gate: test every tier's grams at `pos` (`x`: the eight bytes
-    /// there, in classes, zero past the end) in the gate hash's block.
-    #[inline(always)]
+    /// there, in classes, zero past the end) in the block of the first five
+    /// bytes (the four-byte tier in its own filter). Out of line: about one
+    /// probe in twenty gets here, and the probe loop keeps its values in
+    /// registers.
+    #[inline(never)]
     fn stage2(
         &self,
         g: &Group,
         hay: &[u8],
         pos: usize,
-        h4: u64,
         x: u64,
         emit: &mut dyn FnMut(usize, usize, usize),
     ) {
-        let blk = &g.blocks[(h4 >> g.block_shift) as usize].0;
+        let blk = &g.blocks[(block_hash(x) >> g.block_shift) as usize].0;
         for (ti, t) in g.tiers.iter().enumerate() {
             if pos + t.w > hay.len() {
                 continue;
@@ -685,7 +710,12 @@ impl Strided {
             let gw = x & t.mask;
             let h = tier_hash(gw, ti);
             let m = bloom_mask(h);
-            if blk[(h >> 61) as usize] & m == m {
+            let word = if t.w == W {
+                g.narrow[(h >> g.narrow_shift) as usize]
+            } else {
+                blk[(h >> 61) as usize]
+            };
+            if word & m == m {
                 self.verify(t, hay, pos, hash(gw), emit);
             }
         }
@@ -739,12 +769,23 @@ fn load4(t: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b)
 }
 
+/// The block of a gram of five bytes or more: a hash of its first five.
+#[inline(always)]
+fn block_hash(g: u64) -> u64 {
+    (g & 0xFF_FFFF_FFFF).wrapping_mul(0xA24B_AED4_963E_E407)
+}
+
 /// The gate's hash of a 4-byte gram: one multiplication; the word index
-/// comes from the top bits and the mask from bits 32.., all of which depend
+/// comes from bits 42.. and the mask from bits 32..41, all of which depend
 /// on every bit of the gram.
 #[inline(always)]
 fn gate_hash(g: u32) -> u64 {
     (g as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+#[inline(always)]
+fn gate_word(h: u64) -> usize {
+    (h >> 42) as usize
 }
 
 #[inline(always)]
