@@ -193,19 +193,19 @@ fn apply_fields<'a>(
     used: &mut Vec<&'a str>,
 ) -> Result<(), String> {
     for f in fields {
-        let pat = match f.pat {
-            Pat::Same => Some(pattern_path(f.path)),
-            Pat::Off => None,
-            Pat::At(p) => Some(p.to_string()),
-        };
         let many = matches!(f.kind, Kind::List | Kind::LowerList);
         let mut values = vec![];
         for a in attrs_of(attrs, f.rel) {
             let Some((v, c)) = typed(f.kind, &a.value)? else {
                 continue;
             };
-            if let Some(p) = &pat {
-                b.cmp(a, &format!("{prefix}{p}"), &c);
+            // Paths are made only for what the pattern takes.
+            if a.to_ids {
+                match f.pat {
+                    Pat::Same => b.cmp(a, &format!("{prefix}{}", pattern_path(f.path)), &c),
+                    Pat::At(p) => b.cmp(a, &format!("{prefix}{p}"), &c),
+                    Pat::Off => {}
+                }
             }
             values.push(v);
             if !many {

@@ -823,6 +823,16 @@ mod tests {
                     f.misp
                 );
             }
+            for (rel, ty) in t.also {
+                assert!(rels.insert(rel), "{}: {rel} both mapped and kept", t.name);
+                assert!(crate::is_known_type(ty), "{}: {rel}: {ty}", t.name);
+            }
+        }
+        for (name, target, _, also) in ALIASES {
+            assert!(template(target).is_some(), "{name} stands for {target}");
+            for (_, ty) in *also {
+                assert!(crate::is_known_type(ty), "{name}: {ty}");
+            }
         }
     }
 
