@@ -397,6 +397,22 @@ mod tests {
     }
 
     #[test]
+    fn url_and_email_hosts() {
+        let a = AllowList::builtin();
+        assert!(a.allows(Kind::Url, "http://[fe80::1]:8080/x"));
+        assert!(a.allows(Kind::Url, "http://[[fe80::1]]/x"));
+        assert!(!a.allows(Kind::Url, "http://[2a00:1450::1]/x"));
+        assert!(a.allows(Kind::Url, "https://user@sub.github.com:443/x"));
+        assert!(!a.allows(Kind::Url, "https://github.com.evil.net/x"));
+        assert!(a.allows(Kind::Url, "http://192.168.1.1/"));
+        assert!(a.allows(Kind::Email, "a@b@example.com"));
+        assert!(!a.allows(Kind::Email, "example.com@evil.net"));
+        assert!(a.allows_parsed(Kind::Ipv4, 0x0a00_0001, b""));
+        assert!(!a.allows_parsed(Kind::Ipv4, 0x0808_0808, b""));
+        assert!(a.allows_parsed(Kind::Domain, 0, b"www.example.com"));
+    }
+
+    #[test]
     fn custom_text() {
         let mut a = AllowList::empty();
         a.add_text("# ours\n8.8.8.0/24\ncorp.net\n");

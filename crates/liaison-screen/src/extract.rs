@@ -1043,6 +1043,89 @@ fn asns(t: &[u8], out: &mut Vec<Raw>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The long-run search as it was before the word masks: a probe every
+    /// 13 bytes, grown byte by byte (the reference for `long_runs`).
+    fn long_runs_probing(t: &[u8], out: &mut Vec<Raw>) {
+        const STEP: usize = 13;
+        let mut g = 0;
+        while g + STEP < t.len() {
+            if !(is(t[g], C_WORD) && is(t[g + STEP], C_WORD)) {
+                g += STEP;
+                continue;
+            }
+            let mut e = g + 1;
+            while at(t, e, C_WORD) {
+                e += 1;
+            }
+            if e <= g + STEP {
+                g += STEP;
+                continue;
+            }
+            let mut s = g;
+            while before(t, s, C_WORD) {
+                s -= 1;
+            }
+            classify_run(t, s, e, out);
+            g = e.div_ceil(STEP) * STEP;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Hex runs of every length around the hash lengths, cut by
+        /// separators, found as the byte-by-byte search finds them, wherever
+        /// they fall against the 64-byte blocks.
+        #[test]
+        fn long_runs_as_probing(
+            parts in prop::collection::vec(
+                ("[0-9a-f]{0,3}|[0-9a-f]{24,70}|[0-9A-F]{30,42}|[1-9A-HJ-NP-Za-km-z]{25,36}|[g_é]{1,2}", "[ .\n_é-]"),
+                0..12),
+            lead in "[a-z ]{0,70}",
+        ) {
+            let mut text = lead.into_bytes();
+            for (run, sep) in &parts {
+                text.extend_from_slice(run.as_bytes());
+                text.extend_from_slice(sep.as_bytes());
+            }
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            long_runs(&text, &mut a);
+            long_runs_probing(&text, &mut b);
+            prop_assert_eq!(a, b);
+        }
+
+        /// The one-pass dotted-quad parser agrees with `is_ipv4`.
+        #[test]
+        fn dotted_quad_as_is_ipv4(tok in "[0-9.]{1,18}|[0-9.a]{1,8}") {
+            let t = tok.as_bytes();
+            match dotted_quad(t) {
+                Quad::Valid(a) => {
+                    prop_assert!(is_ipv4(t));
+                    prop_assert_eq!(Some(a), crate::allow::parse_v4(&tok));
+                }
+                Quad::Invalid => prop_assert!(!is_ipv4(t) && t.iter().all(|b| b.is_ascii_digit() || *b == b'.')),
+                Quad::NotNumeric => prop_assert!(t.contains(&b'a')),
+            }
+        }
+    }
+
+    #[test]
+    fn values_made_from_the_span() {
+        let text = "HTTPS://Mal.Example.ORG/X?Q=A cve-2021-44228 ASN64512 Bob@Corp.COM 2001:DB8:0:0:0:0:0:1";
+        let f = extract_str(text);
+        let v: Vec<_> = f.iter().map(|f| (f.kind, f.value.as_str())).collect();
+        for want in [
+            (Kind::Url, "https://mal.example.org/X?Q=A"),
+            (Kind::Cve, "CVE-2021-44228"),
+            (Kind::Asn, "AS64512"),
+            (Kind::Email, "bob@corp.com"),
+            (Kind::Ipv6, "2001:db8::1"),
+        ] {
+            assert!(v.contains(&want), "{want:?} not in {v:?}");
+        }
+    }
 
     fn kinds(s: &str) -> Vec<(Kind, String)> {
         extract_str(s)

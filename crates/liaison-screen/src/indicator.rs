@@ -692,26 +692,26 @@ fn regex_prefix(re: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// Matchers (their numbers) by key.
+type ByKey<K> = HashMap<K, Vec<u32>, FastHash>;
+
 /// The matchers indexed by [`ObservableMatcher::index_key`], for one kind of
 /// extracted observable: each observable meets them with a few hash look-ups
 /// instead of one evaluation per matcher.
 #[derive(Debug, Default)]
 pub(crate) struct KeyIndex {
     /// IPv4 networks by prefix length: (length, mask, network → matchers).
-    v4: Vec<(u8, u32, HashMap<u32, Vec<u32>, FastHash>)>,
+    v4: Vec<(u8, u32, ByKey<u32>)>,
     /// Prefixes by their length.
-    prefix: Vec<(usize, HashMap<String, Vec<u32>, FastHash>)>,
+    prefix: Vec<(usize, ByKey<String>)>,
     /// Suffixes that start with a dot (`LIKE '%.evil.com'`): looked up at
     /// each dot of the value.
-    dot_suffix: HashMap<String, Vec<u32>, FastHash>,
+    dot_suffix: ByKey<String>,
     /// Other suffixes, by their length.
-    suffix: Vec<(usize, HashMap<String, Vec<u32>, FastHash>)>,
+    suffix: Vec<(usize, ByKey<String>)>,
 }
 
-fn by_len<'a>(
-    v: &'a mut Vec<(usize, HashMap<String, Vec<u32>, FastHash>)>,
-    n: usize,
-) -> &'a mut HashMap<String, Vec<u32>, FastHash> {
+fn by_len(v: &mut Vec<(usize, ByKey<String>)>, n: usize) -> &mut ByKey<String> {
     let i = match v.iter().position(|e| e.0 == n) {
         Some(i) => i,
         None => {
@@ -944,6 +944,57 @@ mod tests {
             path: "value",
             value: "notevil.com"
         }));
+    }
+
+    #[test]
+    fn anchored_regex_prefixes() {
+        let cases = [
+            (r"^https://evil\.com/", Some("https://evil.com/")),
+            (r"^https://evil\.com/x?", Some("https://evil.com/")),
+            (r"^https?://", Some("http")),
+            (r"^ab*c", Some("a")),
+            (r"^a{2}", None),
+            (r"^http://(a|b)", None),
+            (r"^http://a|^b", None),
+            (r"evil\.com", None),
+            (r"(?i)^evil", None),
+            (r"^\d+", None),
+            (r"^a\<b", Some("a")),
+            (r"^a\.b\.", Some("a.b.")),
+            (r"^x[0-9]", Some("x")),
+        ];
+        for (re, want) in cases {
+            assert_eq!(regex_prefix(re).as_deref(), want, "{re}");
+        }
+    }
+
+    #[test]
+    fn index_keys() {
+        let key = |p: &str| match SimpleCompiler.compile(p).unwrap() {
+            Compiled::Matcher(m) => m.index_key().map(|k| k.test),
+            Compiled::Literals(_) => panic!("literal: {p}"),
+        };
+        assert_eq!(
+            key("[ipv4-addr:value ISSUBSET '10.1.2.3/16']"),
+            Some(KeyTest::Ipv4Cidr {
+                net: 0x0a01_0000,
+                len: 16
+            })
+        );
+        assert_eq!(
+            key("[domain-name:value LIKE '%.evil.com']"),
+            Some(KeyTest::Suffix(".evil.com".into()))
+        );
+        assert_eq!(
+            key("[url:value MATCHES '^http://x\\\\.biz/']"),
+            Some(KeyTest::Prefix("http://x.biz/".into()))
+        );
+        assert_eq!(key("[domain-name:value NOT LIKE '%.evil.com']"), None);
+        assert_eq!(key("[ipv6-addr:value ISSUBSET '2001:db8::/32']"), None);
+        assert_eq!(
+            key("[domain-name:value LIKE '%.a' AND domain-name:value != 'x.a']"),
+            None
+        );
     }
 
     #[test]
