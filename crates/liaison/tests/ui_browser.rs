@@ -386,20 +386,8 @@ fn analyst_signs_in_searches_opens_an_object_and_triages_an_alert_into_an_answer
          "created":"2026-11-01T00:00:00.000Z","modified":"2026-11-01T00:00:00.000Z","name":"Uploaded Sample","is_family":false}]}"#,
     )
     .unwrap();
-    let doc = b.call("DOM.getDocument", serde_json::json!({}));
-    let node = b.call(
-        "DOM.querySelector",
-        serde_json::json!({"nodeId": doc["root"]["nodeId"], "selector": "#upload-file"}),
-    );
-    b.call(
-        "DOM.setFileInputFiles",
-        serde_json::json!({"nodeId": node["nodeId"], "files": [bundle.to_str().unwrap()]}),
-    );
-    b.eval("document.getElementById('upload-go').click()");
-    b.wait_for(
-        "document.getElementById('upload-report').dataset.status",
-        "the upload",
-    );
+    // A bundle under a label chosen in the form (its object carries none).
+    upload_file(&mut b, &bundle, "CONFIDENTIAL//TLP:GREEN");
     assert_eq!(
         b.eval("document.getElementById('upload-report').dataset.status"),
         Value::from("200")
@@ -466,6 +454,31 @@ fn analyst_signs_in_searches_opens_an_object_and_triages_an_alert_into_an_answer
     assert!(t.contains("[domain-name:value = 'circl.lu' AND"), "{t}");
     assert!(t.contains("SECRET//GRID"), "the chosen label: {t}");
     b.screenshot("upload-misp-indicator");
+    // What the conversion could not map is shown with its JSON path in the event.
+    let odd = tmp.path().join("odd-event.json");
+    std::fs::write(
+        &odd,
+        r#"{"Event": {"uuid": "5e7c1a2b-3d4e-4f50-8a6b-7c8d9e0f1a2b", "info": "Odd attributes",
+          "timestamp": "1764000000", "Orgc": {"name": "CERT", "uuid": "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"},
+          "Attribute": [
+            {"uuid": "6f8d2b3c-4e5f-4061-9b7c-8d9e0f1a2b3c", "type": "domain", "category": "Network activity",
+             "value": "odd-example.test", "to_ids": true, "timestamp": "1764000000"},
+            {"uuid": "7a9e3c4d-5f60-4172-8c8d-9e0f1a2b3c4d", "type": "no-such-misp-type", "category": "Other",
+             "value": "x", "to_ids": false, "timestamp": "1764000000"}]}}"#,
+    )
+    .unwrap();
+    b.goto(&format!("{base}/ui/upload"));
+    upload_file(&mut b, &odd, "");
+    assert_eq!(count(&mut b, "fmt"), Value::from("MISP"), "{}", b.text());
+    let warned = b.eval(
+        "Array.from(document.querySelectorAll('#upload-warnings tbody tr')).map(r => r.textContent).join('|')",
+    );
+    assert!(
+        warned.as_str().unwrap().contains("Event.Attribute[1]"),
+        "the unknown type is named by its path: {warned} {}",
+        b.text()
+    );
+    b.screenshot("upload-misp-warnings");
     // bob (CONFIDENTIAL, no GRID) finds no trace of it.
     let bob = format!(
         "fetch('/api/v1/search?q=circl.lu', {{credentials: 'omit', headers: {{Authorization: 'Basic ' + btoa('bob:{PASSWORD}')}}}}).then(async r => [r.status, await r.text()])"
@@ -475,6 +488,14 @@ fn analyst_signs_in_searches_opens_an_object_and_triages_an_alert_into_an_answer
     assert!(!r[1].as_str().unwrap().contains("indicator--"), "{r}");
     b.goto(&format!("{base}/ui/search?q=uploaded"));
     assert!(b.text().contains("Uploaded Sample"));
+    let (_, page) = fetch(
+        &mut b,
+        "/ui/object/malware--5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e",
+    );
+    assert!(
+        page.contains("CONFIDENTIAL//REL TO cert//TLP:GREEN"),
+        "the chosen label: {page}"
+    );
     b.goto(&format!("{base}/ui/export"));
     b.screenshot("export");
     let (st, body) = fetch(&mut b, "/api/v1/export?type=malware");
@@ -970,19 +991,19 @@ fn every_page_in_chinese_leaves_no_interface_text_in_english_and_the_switcher_ke
     );
 
     let pages = [
-        "/ui/".to_string(),
-        "/ui/search?q=gridspike".to_string(),
-        format!("/ui/object/{GRIDSPIKE}"),
-        format!("/ui/graph/{GRIDSPIKE}"),
-        "/ui/tasks?filter=all".to_string(),
-        "/ui/tasks?view=board&filter=all".to_string(),
-        "/ui/tasks/new".to_string(),
-        task.clone(),
-        "/ui/alerts".to_string(),
-        "/ui/upload".to_string(),
-        "/ui/export".to_string(),
-        "/ui/feeds".to_string(),
-        "/ui/no-such-page".to_string(),
+        ("/ui/".to_string(), "dashboard"),
+        ("/ui/search?q=gridspike".to_string(), "search"),
+        (format!("/ui/object/{GRIDSPIKE}"), "object"),
+        (format!("/ui/graph/{GRIDSPIKE}"), "graph"),
+        ("/ui/tasks?filter=all".to_string(), "tasks"),
+        ("/ui/tasks?view=board&filter=all".to_string(), "tasks-board"),
+        ("/ui/tasks/new".to_string(), "task-new"),
+        (task.clone(), "task"),
+        ("/ui/alerts".to_string(), "alerts"),
+        ("/ui/upload".to_string(), "upload"),
+        ("/ui/export".to_string(), "export"),
+        ("/ui/feeds".to_string(), "feeds"),
+        ("/ui/no-such-page".to_string(), "not-found"),
     ];
     let mut left = Vec::new();
     let mut check = |b: &mut Browser, page: &str, name: &str| {
@@ -1009,7 +1030,7 @@ fn every_page_in_chinese_leaves_no_interface_text_in_english_and_the_switcher_ke
             left.push(format!("{page}: {english:?}"));
         }
     };
-    for (i, p) in pages.iter().enumerate() {
+    for (p, name) in &pages {
         b.goto(&format!("{base}{p}"));
         if p.starts_with("/ui/graph/") {
             b.wait_for(
@@ -1017,7 +1038,7 @@ fn every_page_in_chinese_leaves_no_interface_text_in_english_and_the_switcher_ke
                 "the graph",
             );
         }
-        check(&mut b, p, &format!("zh-{i:02}"));
+        check(&mut b, p, &format!("zh-{name}"));
     }
     // The upload report, drawn by the script.
     b.goto(&format!("{base}/ui/upload"));

@@ -541,6 +541,37 @@ mod tests {
     }
 
     #[test]
+    fn every_word_of_the_shown_vocabularies_has_chinese_text() {
+        use liaison_tasks::alert::Severity;
+        use liaison_tasks::{Priority, Status, TaskType};
+        let mut words: Vec<&str> = Vec::new();
+        words.extend(Status::ALL.iter().map(|s| s.as_str()));
+        words.extend(Priority::ALL.iter().map(|s| s.as_str()));
+        words.extend(TaskType::ALL.iter().map(|s| s.as_str()));
+        words.extend(
+            [
+                Severity::Info,
+                Severity::Low,
+                Severity::Medium,
+                Severity::High,
+                Severity::Critical,
+            ]
+            .map(Severity::as_str),
+        );
+        words.extend(["new", "acknowledged", "dismissed", "escalated", "promoted"]);
+        words.extend(["ok", "failing", "paused", "never run"]);
+        words.extend(["read", "write", "admin", "reader", "analyst"]);
+        for w in words {
+            assert_eq!(term(Lang::En, w), w, "English shows the stored word");
+            let z = term(Lang::Zh, w);
+            assert!(
+                z != w && !z.is_ascii(),
+                "'{w}' has no Chinese text in TERMS_ZH"
+            );
+        }
+    }
+
+    #[test]
     fn language_is_chosen_by_query_then_cookie_then_accept_language() {
         assert_eq!(Lang::choose(None, None, None), Lang::En);
         assert_eq!(
