@@ -390,3 +390,61 @@ async fn web_ui_logins_are_recorded_without_the_password() {
     let text = a.text();
     assert!(!text.contains("web-Wrong-3Zp") && !text.contains("web-Real-8Kq"));
 }
+
+/// An encrypted deployment's server seals its audit records: the file beside the store
+/// names no user, object or query; the log verifies while the server still runs (the
+/// head is re-signed after every append), and the key opens the records.
+#[tokio::test]
+async fn a_sealed_log_names_nobody_in_clear_and_verifies_while_serving() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let key = ed25519_dalek::SigningKey::from_bytes(&[11; 32]);
+    let seal = liaison_protect::audit::AuditKey::derive(&key);
+    let log = Arc::new(AuditLog::open_sealed(dir.path(), Some(key.clone()), Some(seal)).unwrap());
+    let _ = f.state.clone().with_audit(log.clone());
+    let r = f.get("/api/v1/search?q=Public", "admin").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = f
+        .get(&format!("/api/v1/objects/{PUBLIC_ID}"), "reader")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let text = std::fs::read_to_string(audit::log_path(dir.path())).unwrap();
+    assert!(text.lines().count() >= 4, "{text}");
+    for needle in ["admin", "reader", PUBLIC_ID, "Public", "search"] {
+        assert!(!text.contains(needle), "{needle} in the sealed log");
+    }
+    // No checkpoint or close needed: the head vouches for every append.
+    let report = audit::verify(dir.path(), &key.verifying_key()).unwrap();
+    assert!(
+        report.ok(),
+        "{:?} {}",
+        report.problems,
+        report.unsigned_tail
+    );
+
+    let mut reads = Vec::new();
+    let seal = liaison_protect::audit::AuditKey::derive(&key);
+    let got = audit::query_with(
+        dir.path(),
+        Some(&seal),
+        &Query {
+            user: Some("reader".into()),
+            action: Some("read".into()),
+            ..Default::default()
+        },
+        &mut |r| {
+            reads.push(r.object.clone());
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(got.unreadable, 0);
+    assert!(
+        reads
+            .iter()
+            .any(|o| o.as_deref().is_some_and(|o| o.contains(PUBLIC_ID))),
+        "{reads:?}"
+    );
+    drop(log);
+}

@@ -26,6 +26,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Errors of the audit log.
@@ -60,6 +61,8 @@ struct Inner {
     file: File,
     /// `head.json`, opened once: rewritten in place after every append.
     head: Option<File>,
+    /// Records were appended since the head was last signed.
+    head_stale: bool,
     chain: Chain,
     /// File length after our last write: another process wrote when it differs.
     len: u64,
@@ -74,6 +77,8 @@ pub struct AuditLog {
     signer: Option<ed25519_dalek::SigningKey>,
     seal: Option<AuditKey>,
     checkpoint_every: u64,
+    /// Threads of this process waiting to append (group commit of the head).
+    waiting: AtomicUsize,
 }
 
 /// Size the head file is padded to: one sector, written whole.
@@ -208,10 +213,12 @@ impl AuditLog {
                 chain: last.map(|(s, h)| Chain::resume(s, h)).unwrap_or_default(),
                 len,
                 since_checkpoint: 0,
+                head_stale: false,
             }),
             signer,
             seal,
             checkpoint_every: 1000,
+            waiting: AtomicUsize::new(0),
         })
     }
 
@@ -233,21 +240,46 @@ impl AuditLog {
     }
 
     /// Append several records under one lock and one write, then re-sign the head.
+    ///
+    /// Group commit: when other threads of this process wait to append, the head is
+    /// left to the last of them (each re-signing costs a signature), so a burst of
+    /// appends pays for one; when no append is under way the head covers the whole log.
     pub fn record_many<'a>(
         &self,
         events: &mut dyn Iterator<Item = (&'a str, &'a str, Option<&'a str>, &'a str)>,
     ) -> Result<(), AuditError> {
         let path = log_path(&self.dir);
-        let mut g = self.inner.lock().map_err(|_| AuditError::Broken {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let g = self.inner.lock();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let mut g = g.map_err(|_| AuditError::Broken {
             path: path.display().to_string(),
             reason: "lock poisoned".into(),
         })?;
         let inner = &mut *g;
-        let f = inner.file.try_clone().map_err(|e| io(&path, e))?;
-        let _lock = Flock::new(&f, &path)?;
-        let len = inner.file.metadata().map_err(|e| io(&path, e))?.len();
+        let r = self.append_locked(inner, events, &path);
+        if r.is_err() {
+            // The chain may have moved past what reached the file: read it again next time.
+            inner.len = u64::MAX;
+        }
+        if inner.head_stale && (r.is_err() || self.waiting.load(Ordering::SeqCst) == 0) {
+            self.write_head(inner)?;
+            inner.head_stale = false;
+        }
+        r
+    }
+
+    fn append_locked<'a>(
+        &self,
+        inner: &mut Inner,
+        events: &mut dyn Iterator<Item = (&'a str, &'a str, Option<&'a str>, &'a str)>,
+        path: &Path,
+    ) -> Result<(), AuditError> {
+        let f = inner.file.try_clone().map_err(|e| io(path, e))?;
+        let _lock = Flock::new(&f, path)?;
+        let len = inner.file.metadata().map_err(|e| io(path, e))?.len();
         if len != inner.len {
-            let (last, l) = last_record(&mut inner.file, &path)?;
+            let (last, l) = last_record(&mut inner.file, path)?;
             inner.chain = last.map(|(s, h)| Chain::resume(s, h)).unwrap_or_default();
             inner.len = l;
         }
@@ -286,9 +318,10 @@ impl AuditLog {
         inner
             .file
             .write_all(buf.as_bytes())
-            .map_err(|e| io(&path, e))?;
+            .map_err(|e| io(path, e))?;
         inner.len += buf.len() as u64;
-        self.write_head(inner)
+        inner.head_stale = true;
+        Ok(())
     }
 
     /// Re-sign the head over the last record and the log's length (lock held).
@@ -337,6 +370,7 @@ impl AuditLog {
         inner.chain = Chain::resume(seq, hash);
         inner.since_checkpoint = 0;
         self.write_head(inner)?;
+        inner.head_stale = false;
         if let Some(h) = &inner.head {
             h.sync_data().map_err(|e| io(&head_path(&self.dir), e))?;
         }
@@ -806,6 +840,29 @@ mod tests {
             "{:?}",
             r.problems
         );
+    }
+
+    #[test]
+    fn concurrent_appends_leave_the_head_over_the_whole_log() {
+        // Group commit skips re-signing while others wait; once every append returned,
+        // the head must cover them all (no unsigned tail), with the log still open.
+        let dir = tempfile::tempdir().unwrap();
+        let log = write(dir.path(), 0, true);
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let log = &log;
+                s.spawn(move || {
+                    for i in 0..200 {
+                        log.record(&format!("u{t}"), "read", Some(&format!("x{i}")), "")
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let r = check(dir.path());
+        assert!(r.ok(), "{:?}, unsigned {}", r.problems, r.unsigned_tail);
+        assert_eq!((r.records, r.signed_through), (1600, 1600));
+        drop(log);
     }
 
     #[test]

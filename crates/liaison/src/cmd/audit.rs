@@ -23,7 +23,7 @@ pub enum AuditCommand {
     Query(QueryArgs),
     /// Measure append and verify speed on a scratch log (nothing in the data directory is touched).
     #[command(
-        after_help = "Example:\n  liaison audit bench --records 1000000 --batch 100\n  liaison audit bench --records 1000000 --plain --json"
+        after_help = "Example:\n  liaison audit bench --records 1000000 --batch 100\n  liaison audit bench --records 100000 --batch 1 --writers 4\n  liaison audit bench --records 1000000 --plain --json"
     )]
     Bench(BenchArgs),
 }
@@ -40,6 +40,9 @@ pub struct BenchArgs {
     /// Plain records (default: sealed, as an encrypted deployment writes them).
     #[arg(long)]
     plain: bool,
+    /// Threads appending at once to the one log (as a server's request handlers do).
+    #[arg(long, default_value_t = 1)]
+    writers: u64,
     /// Verify on at most this many threads (0: every core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -228,8 +231,8 @@ fn loadavg() -> String {
 fn bench(a: BenchArgs) -> Result<ExitCode> {
     use liaison_protect::audit::AuditKey;
     use liaison_store::audit::AuditLog;
-    if a.batch == 0 || a.records == 0 {
-        bail!("--records and --batch must be at least 1");
+    if a.batch == 0 || a.records == 0 || a.writers == 0 {
+        bail!("--records, --batch and --writers must be at least 1");
     }
     /// Removes the scratch directory it made, also when the bench fails.
     struct Scratch(Option<std::path::PathBuf>);
@@ -270,22 +273,40 @@ fn bench(a: BenchArgs) -> Result<ExitCode> {
     let (c0, t0) = (cpu_seconds(), std::time::Instant::now());
     {
         let log = AuditLog::open_sealed(&dir, Some(sk.clone()), seal)?;
-        let mut done = 0u64;
-        while done < a.records {
-            let n = a.batch.min(a.records - done);
-            log.record_many(&mut (done..done + n).map(|i| {
-                (
-                    "analyst-17",
-                    liaison_protect::audit::action::READ,
-                    Some(objects[(i % 1000) as usize].as_str()),
-                    "GET /objects/{id}",
-                )
-            }))?;
-            done += n;
-            if done % 10_000 < n {
-                bar.set_position(done);
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let per = a.records.div_ceil(a.writers);
+        std::thread::scope(|s| -> Result<()> {
+            let mut handles = Vec::new();
+            for w in 0..a.writers {
+                let (log, objects, done, bar) = (&log, &objects, &done, &bar);
+                let (from, to) = ((w * per).min(a.records), ((w + 1) * per).min(a.records));
+                handles.push(s.spawn(move || -> Result<()> {
+                    let mut i = from;
+                    while i < to {
+                        let n = a.batch.min(to - i);
+                        log.record_many(&mut (i..i + n).map(|k| {
+                            (
+                                "analyst-17",
+                                liaison_protect::audit::action::READ,
+                                Some(objects[(k % 1000) as usize].as_str()),
+                                "GET /objects/{id}",
+                            )
+                        }))?;
+                        i += n;
+                        let d = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+                        if d % 10_000 < n {
+                            bar.set_position(d);
+                        }
+                    }
+                    Ok(())
+                }));
             }
-        }
+            for h in handles {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("an append thread panicked"))??;
+            }
+            Ok(())
+        })?;
         // Closing: a checkpoint line, the head, fsync.
     }
     bar.finish_and_clear();
@@ -309,7 +330,7 @@ fn bench(a: BenchArgs) -> Result<ExitCode> {
     };
     let n = a.records as f64;
     let out = serde_json::json!({
-        "records": a.records, "batch": a.batch, "sealed": !a.plain, "log_bytes": size,
+        "records": a.records, "batch": a.batch, "writers": a.writers, "sealed": !a.plain, "log_bytes": size,
         "append": {"wall_s": append_wall, "cpu_s": append_cpu, "records_per_s": n / append_wall},
         "verify": {"wall_s": verify_wall, "cpu_s": verify_cpu, "records_per_s": n / verify_wall, "threads": threads},
         "load_before": load_before, "load_after": loadavg(),
@@ -318,10 +339,11 @@ fn bench(a: BenchArgs) -> Result<ExitCode> {
         println!("{out}");
     } else {
         println!(
-            "{} records ({}), {} per append call, log {:.1} MB, load {} -> {}",
+            "{} records ({}), {} per append call, {} writer(s), log {:.1} MB, load {} -> {}",
             a.records,
             if a.plain { "plain" } else { "sealed" },
             a.batch,
+            a.writers,
             size as f64 / 1e6,
             load_before,
             loadavg()
