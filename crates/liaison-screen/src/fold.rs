@@ -104,9 +104,16 @@ pub fn fold_into(text: &[u8], out: &mut Vec<u8>) {
         text.iter()
             .map(|&b| b + (((b.wrapping_sub(b'A') < 26) as u8) << 5)),
     );
-    if text.is_ascii() {
-        return;
+    if !text.is_ascii() {
+        fold_non_ascii(out);
     }
+    debug_assert_eq!(out.len(), text.len());
+}
+
+/// Fold the non-ASCII characters of `out` in place (its ASCII is folded
+/// already): only the lead bytes of characters that can have a case are
+/// visited.
+fn fold_non_ascii(out: &mut [u8]) {
     let t2 = fold2_table();
     let n = out.len();
     let mut i = 0;
@@ -172,7 +179,6 @@ pub fn fold_into(text: &[u8], out: &mut Vec<u8>) {
             _ => i += 1,
         }
     }
-    debug_assert_eq!(out.len(), text.len());
 }
 
 /// Does `text` fold (as [`fold_into`] folds it, from a character boundary)
@@ -273,33 +279,16 @@ pub(crate) fn case_pairs() -> &'static [(char, char)] {
     })
 }
 
-/// Append the fold of `s` to `out` (for terms: many keys in one buffer).
+/// Append the fold of `s` to `out` (for terms: many keys in one buffer), as
+/// [`fold_into`] folds it.
 pub(crate) fn fold_str_into(s: &str, out: &mut Vec<u8>) {
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        // ASCII run fast path.
-        let start = i;
-        while i < bytes.len() && bytes[i] < 0x80 {
-            i += 1;
-        }
-        out.extend(bytes[start..i].iter().map(|&b| ASCII_LOWER[b as usize]));
-        if i >= bytes.len() {
-            break;
-        }
-        // Non-ASCII run: per char. `i` is on a char boundary of a valid str.
-        let rest = &s[i..];
-        let mut consumed = 0;
-        for c in rest.chars() {
-            if c.is_ascii() {
-                break;
-            }
-            let f = fold_char(c);
-            let mut buf = [0u8; 4];
-            out.extend_from_slice(f.encode_utf8(&mut buf).as_bytes());
-            consumed += c.len_utf8();
-        }
-        i += consumed;
+    let start = out.len();
+    out.extend(
+        s.bytes()
+            .map(|b| b + (((b.wrapping_sub(b'A') < 26) as u8) << 5)),
+    );
+    if !s.is_ascii() {
+        fold_non_ascii(&mut out[start..]);
     }
 }
 
@@ -357,6 +346,14 @@ mod tests {
         let b: String = s.chars().map(fold_char).collect();
         assert_eq!(String::from_utf8(a).unwrap(), b);
         assert_eq!(fold_str_owned(s), b);
+    }
+
+    #[test]
+    fn terms_fold_into_one_buffer() {
+        let mut keys = b"Keep".to_vec();
+        fold_str_into("ΑβΓ ДОМ abC 中文", &mut keys);
+        fold_str_into("Ǆ", &mut keys);
+        assert_eq!(String::from_utf8(keys).unwrap(), "Keepαβγ дом abc 中文ǆ");
     }
 
     #[test]
