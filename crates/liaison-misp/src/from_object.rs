@@ -3,9 +3,10 @@
 //! main one refers to (addresses, images, parent processes, PE sections).
 //!
 //! What STIX cannot tell is decided thus: an attribute is for IDS when the
-//! object's indicator compares its value; an `x_misp_*` property the table
-//! does not name comes back as a `text` attribute whose relation is the
-//! property name with `-` for `_`.
+//! object's indicator makes the comparison the attribute makes on the way
+//! out; an `x_misp_*` property comes back with the relation and type the
+//! template's `also` column gives, else as a `text` attribute whose relation
+//! is the property name with `-` for `_`.
 
 use crate::pattern::{escape, hash_path};
 use crate::template::{
