@@ -124,7 +124,11 @@ struct Group {
     /// [`tier_hash`]).
     narrow: Vec<u64>,
     narrow_shift: u32,
+    /// Widest first; all but the four-byte tier (the last, if any) are in
+    /// the blocks.
     tiers: Vec<Tier>,
+    /// Number of tiers in the blocks.
+    wide: usize,
 }
 
 /// The compiled matcher. Immutable and shared by all scanning threads.
@@ -523,6 +527,7 @@ impl Strided {
                     (blocks, block_shift, narrow, narrow_shift)
                 };
                 let (gate, (blocks, block_shift, narrow, narrow_shift)) = par2(par, gate, blocks);
+                let wide = tiers.iter().filter(|t| t.w != W).count();
                 Group {
                     k,
                     gate,
@@ -531,6 +536,7 @@ impl Strided {
                     narrow,
                     narrow_shift,
                     tiers,
+                    wide,
                 }
             })
             .filter(|g| !g.tiers.is_empty())
@@ -703,19 +709,26 @@ impl Strided {
         emit: &mut dyn FnMut(usize, usize, usize),
     ) {
         let blk = &g.blocks[(block_hash(x) >> g.block_shift) as usize].0;
-        for (ti, t) in g.tiers.iter().enumerate() {
-            if pos + t.w > hay.len() {
+        // Eight bytes ahead (all but the last few probes): every tier fits.
+        let full = pos + 8 <= hay.len();
+        let (wide, narrow) = g.tiers.split_at(g.wide);
+        for (ti, t) in wide.iter().enumerate() {
+            if !full && pos + t.w > hay.len() {
                 continue;
             }
             let gw = x & t.mask;
             let h = tier_hash(gw, ti);
             let m = bloom_mask(h);
-            let word = if t.w == W {
-                g.narrow[(h >> g.narrow_shift) as usize]
-            } else {
-                blk[(h >> 61) as usize]
-            };
-            if word & m == m {
+            if blk[(h >> 61) as usize] & m == m {
+                self.verify(t, hay, pos, hash(gw), emit);
+            }
+        }
+        // The four-byte tier (a probe always has four bytes).
+        if let Some(t) = narrow.first() {
+            let gw = x & t.mask;
+            let h = tier_hash(gw, g.wide);
+            let m = bloom_mask(h);
+            if g.narrow[(h >> g.narrow_shift) as usize] & m == m {
                 self.verify(t, hay, pos, hash(gw), emit);
             }
         }
