@@ -30,7 +30,9 @@ fn chunk_size() -> usize {
     std::env::var("LIAISON_FEED_CHUNK")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000usize)
+        // 10,000: a 1M-line CSV feed peaks at ~0.55 GB RSS instead of ~1.2-1.6 GB with
+        // 100,000, for about the same CPU (bench/records/collect-2026-11-29-csv.md).
+        .unwrap_or(10_000usize)
         .max(1)
 }
 
@@ -657,9 +659,9 @@ fn run_inner(
     // one after the other.)
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Option<u64>, Vec<ImportItem>)>(1);
     let pipelined = store.file_size() > 0;
-    if pipelined {
-        sink.writer = Some(tx);
-    }
+    // Without the pipeline the sender goes here too: dropped with the sink, so the
+    // writer thread, getting nothing, ends (an in-memory store's run would wait forever).
+    sink.writer = pipelined.then_some(tx);
     let label = rec.label.clone();
     std::thread::scope(|sc| {
         let writer = sc.spawn(move || -> Result<Written, FeedError> {

@@ -20,6 +20,13 @@ mod misp;
 mod pattern_cmd;
 mod ui;
 
+/// mimalloc instead of glibc malloc: an import or feed run builds millions of small JSON
+/// values on one thread and frees them on the store's writer thread, where glibc spent
+/// about a third of the feed thread's time (`malloc_consolidate`, `unlink_chunk`, fresh
+/// pages from the kernel after trimming); see bench/records/collect-2026-11-29-csv.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
