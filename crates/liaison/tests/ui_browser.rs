@@ -766,7 +766,16 @@ fn a_reader_without_clearance_finds_no_trace_of_a_labelled_object() {
         !b.html().contains("GRID"),
         "no compartment bob lacks is suggested"
     );
+    // bob reads but may not write: his upload is refused before anything is stored.
+    upload_file(&mut b, &misp, "");
+    let refusal = b.eval("(document.getElementById('upload-error') || {}).textContent || ''");
+    assert!(
+        refusal.as_str().unwrap().contains("write"),
+        "a reader is told he may not write: {refusal}"
+    );
     b.screenshot("bob-upload");
+    b.goto(&format!("{base}/ui/search?q=circl.lu"));
+    assert!(b.text().contains("0 results"), "{}", b.text());
     // Administration, including the password form, is refused to a non-administrator.
     let refused = b.eval(
         "fetch('/ui/admin/password', {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'user=alice&password=xxxxxxxxxxxx'}).then(r => r.status)",

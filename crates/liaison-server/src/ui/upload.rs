@@ -204,7 +204,14 @@ fn checked(
         ));
     }
     v.caller.require(Scope::Write)?;
-    upload_label(state, &v.caller.subject, p.label.as_deref())?;
+    let me = &v.caller.subject;
+    if upload_label(state, me, p.label.as_deref())?.is_none() {
+        // No label chosen: the store's default. A reader, who may write at none, is
+        // told so now rather than by one refusal per object after the upload.
+        liaison_policy::check_write(me, &Label::public(Some(me.org.clone()))).map_err(
+            |denied| AppError::Forbidden(format!("upload: you may not write: {denied}")),
+        )?;
+    }
     match p.format.as_deref().unwrap_or("auto") {
         "auto" | "" => Ok(None),
         "stix" => Ok(Some(Format::Stix)),
