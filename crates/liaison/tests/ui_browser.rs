@@ -454,6 +454,22 @@ fn analyst_signs_in_searches_opens_an_object_and_triages_an_alert_into_an_answer
     assert!(t.contains("[domain-name:value = 'circl.lu' AND"), "{t}");
     assert!(t.contains("SECRET//GRID"), "the chosen label: {t}");
     b.screenshot("upload-misp-indicator");
+    // The observable it came with is titled by its value.
+    let (_, found) = fetch(&mut b, "/api/v1/search?q=circl.lu&type=domain-name");
+    let found: Value = serde_json::from_str(&found).unwrap();
+    let domain = found["hits"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(domain.starts_with("domain-name--"), "{found}");
+    b.goto(&format!("{base}/ui/object/{domain}"));
+    assert_eq!(
+        b.eval("document.querySelector('h1').textContent.includes('circl.lu')"),
+        Value::Bool(true),
+        "{}",
+        b.text()
+    );
+    b.screenshot("upload-misp-observable");
     // What the conversion could not map is shown with its JSON path in the event.
     let odd = tmp.path().join("odd-event.json");
     std::fs::write(

@@ -702,7 +702,14 @@ pub(crate) async fn object(
         .unwrap_or_else(|| banner(policy, &cur.label));
     let id = cur.object.id().to_string();
     let val = cur.object.to_value();
-    let title = cur.object.name().unwrap_or(&id).to_string();
+    // Cyber-observables have no name: their value (a domain, an address, a URL) is
+    // what an analyst reads them by.
+    let title = cur
+        .object
+        .name()
+        .or_else(|| val.get("value").and_then(Value::as_str))
+        .unwrap_or(&id)
+        .to_string();
     let mut b = String::new();
     let _ = write!(
         b,
