@@ -141,7 +141,9 @@
     var tb = el("tbody");
     rows.forEach(function (r) {
       var row = el("tr");
-      r.forEach(function (c, i) { row.appendChild(el("td", c, i === 0 ? "id" : "")); });
+      // The path is code; the reason is the validator's or converter's message (in
+      // English, as the CLI and the API give it).
+      r.forEach(function (c, i) { row.appendChild(el("td", c, i === 0 ? "id" : (i === r.length - 1 ? "error-text" : ""))); });
       tb.appendChild(row);
     });
     t.appendChild(tb);
@@ -173,7 +175,7 @@
     }
     if (refused.length) {
       box.appendChild(el("h2", T("refused")));
-      box.appendChild(table("upload-refusals", [T("path"), "id", T("reason")],
+      box.appendChild(table("upload-refusals", [T("path"), T("id"), T("reason")],
         refused.map(function (r) { return [r.path, r.id || "", r.reason]; })));
     }
     if (warnings.length) {

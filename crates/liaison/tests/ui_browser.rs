@@ -1073,6 +1073,25 @@ fn every_page_in_chinese_leaves_no_interface_text_in_english_and_the_switcher_ke
         .unwrap();
     upload_file(&mut b, &misp, "");
     check(&mut b, "upload report", "zh-upload-report");
+    // A refusal, with its JSON path, in the report's table.
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"type":"bundle","id":"bundle--1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b","objects":[
+        {"type":"indicator","spec_version":"2.1","id":"indicator--2f3a4b5c-6d7e-4f80-9a0b-1c2d3e4f5a6b",
+         "created":"2026-11-01T00:00:00.000Z","modified":"2026-11-01T00:00:00.000Z",
+         "pattern_type":"stix","valid_from":"2026-11-01T00:00:00Z"}]}"#,
+    )
+    .unwrap();
+    upload_file(&mut b, &bad, "");
+    let path =
+        b.eval("(document.querySelector('#upload-refusals tbody td') || {}).textContent || ''");
+    assert!(
+        path.as_str().unwrap().starts_with("$.objects[0]"),
+        "the refused object's JSON path: {path} {}",
+        b.text()
+    );
+    check(&mut b, "upload refusals", "zh-upload-refusals");
     // Alert page (the alert now escalated shows its state) and a fresh alert's page
     // with every form.
     b.goto(&format!("{base}/ui/alert/{alert}"));

@@ -73,7 +73,7 @@ pub(crate) async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         "<h1>{}</h1><p>{}</p><form id=\"upload-form\" class=\"stack\" data-csrf=\"{}\" \
          data-t-new=\"{}\" data-t-updated=\"{}\" data-t-unchanged=\"{}\" data-t-refused=\"{}\" \
          data-t-warnings=\"{}\" data-t-format=\"{}\" data-t-path=\"{}\" data-t-reason=\"{}\" \
-         data-t-failed=\"{}\" data-t-importing=\"{}\" data-t-open=\"{}\">\
+         data-t-failed=\"{}\" data-t-importing=\"{}\" data-t-open=\"{}\" data-t-id=\"{}\">\
          <label>{}<input type=\"file\" id=\"upload-file\" accept=\".json,application/json\" required></label>\
          <label>{}<input id=\"upload-label\" name=\"label\" list=\"upload-labels\" placeholder=\"{}\" autocomplete=\"off\">\
          <small>{}</small></label><datalist id=\"upload-labels\">{options}</datalist>\
@@ -98,6 +98,7 @@ pub(crate) async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         t(l, M::UploadFailed),
         t(l, M::Importing),
         t(l, M::OpenImported),
+        t(l, M::Id),
         t(l, M::File),
         t(l, M::UploadLabel),
         esc(&policy.banner(&Label::public(Some(me.org.clone())))),
