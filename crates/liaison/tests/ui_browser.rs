@@ -902,7 +902,7 @@ fn every_page_in_chinese_leaves_no_interface_text_in_english_and_the_switcher_ke
     let mut reached = false;
     for _ in 0..40 {
         b.key("Tab");
-        if b.eval("document.activeElement && document.activeElement.id") == Value::from("lang-zh") {
+        if b.eval("document.activeElement && document.activeElement.id") == "lang-zh" {
             reached = true;
             break;
         }
