@@ -420,6 +420,16 @@ pub fn verify_with(
     key: &ed25519_dalek::VerifyingKey,
     threads: usize,
 ) -> Result<Report, AuditError> {
+    verify_progress(dir, key, threads, &mut |_, _| {})
+}
+
+/// [`verify_with`], telling `progress` the bytes read so far and the bytes to read.
+pub fn verify_progress(
+    dir: &Path,
+    key: &ed25519_dalek::VerifyingKey,
+    threads: usize,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, AuditError> {
     let path = log_path(dir);
     let mut v = audit::Verifier::new(*key);
     if threads > 0 {
@@ -451,6 +461,7 @@ pub fn verify_with(
     let mut r = f.take(len);
     let mut buf = vec![0u8; BLOCK];
     let mut filled = 0;
+    let mut read = 0u64;
     loop {
         if filled == buf.len() {
             // One line longer than a block: grow rather than split it.
@@ -461,6 +472,8 @@ pub fn verify_with(
             break;
         }
         filled += got;
+        read += got as u64;
+        progress(read, len);
         if let Some(end) = buf[..filled].iter().rposition(|&b| b == b'\n') {
             v.feed_block(&buf[..=end]);
             buf.copy_within(end + 1..filled, 0);

@@ -114,7 +114,12 @@ pub fn run(ctx: &Ctx, c: AuditCommand) -> Result<ExitCode> {
                     ctx.data.display()
                 ),
             };
-            let r = liaison_store::audit::verify(&dir, &key)?;
+            let bar = crate::ui::bytes_bar(0, "verify");
+            let r = liaison_store::audit::verify_progress(&dir, &key, 0, &mut |done, len| {
+                bar.set_length(len);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
             let code = match r.status() {
                 "ok" => 0,
                 "unsigned_tail" => 2,
