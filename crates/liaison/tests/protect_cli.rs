@@ -464,3 +464,43 @@ fn signed_bundles_verify_against_pinned_keys_and_bad_ones_are_refused() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains(".jws"), "{}", r.stderr);
 }
+
+/// A record written without the signing key (a refused open: no master key at hand) is
+/// reported as an unsigned tail, exit status 2, apart from tampering; the next keyed
+/// command signs it.
+#[test]
+fn records_no_signature_covers_are_reported_apart_from_tampering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init(tmp.path());
+    let key = tmp.path().join("master.key");
+    assert_eq!(
+        run(
+            &data,
+            &["keys", "init", "--generate-key-file", key.to_str().unwrap()]
+        )
+        .code,
+        0
+    );
+    let r = keyed(&data, &key, &["audit", "verify"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+
+    // No master key: the open is refused, and the refusal is recorded unsigned.
+    let r = run(&data, &["search", WORD]);
+    assert_ne!(r.code, 0);
+    let r = run(&data, &["audit", "verify"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("UNSIGNED: records 2 to 2"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("TAMPERED"), "{}", r.stdout);
+    let r = run(&data, &["audit", "verify", "--json"]);
+    assert_eq!(json(&r)["status"], "unsigned_tail");
+
+    // A keyed command appends and re-signs the head over everything (a search that
+    // finds nothing exits 1, and is recorded all the same).
+    keyed(&data, &key, &["search", WORD]);
+    let r = run(&data, &["audit", "verify"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
