@@ -131,33 +131,36 @@ fn last_record(
     }
 }
 
-struct Flock<'a>(&'a File);
+/// An advisory lock on a log file descriptor, released when dropped. It holds the
+/// raw descriptor (no duplicate per append): the `File` it came from outlives it in
+/// every use (a local or the locked `Inner`).
+struct Flock(std::os::fd::RawFd);
 
-impl<'a> Flock<'a> {
-    fn new(f: &'a File, path: &Path) -> Result<Self, AuditError> {
+impl Flock {
+    fn new(f: &File, path: &Path) -> Result<Self, AuditError> {
         Self::with(f, path, libc::LOCK_EX)
     }
 
     /// A shared lock: no writer is between its append and its head.
-    fn shared(f: &'a File, path: &Path) -> Result<Self, AuditError> {
+    fn shared(f: &File, path: &Path) -> Result<Self, AuditError> {
         Self::with(f, path, libc::LOCK_SH)
     }
 
-    fn with(f: &'a File, path: &Path, op: libc::c_int) -> Result<Self, AuditError> {
+    fn with(f: &File, path: &Path, op: libc::c_int) -> Result<Self, AuditError> {
         use std::os::fd::AsRawFd;
-        // SAFETY: flock on a file descriptor we own; released in Drop.
-        if unsafe { libc::flock(f.as_raw_fd(), op) } != 0 {
+        let fd = f.as_raw_fd();
+        // SAFETY: flock on an open descriptor; released in Drop, while still open.
+        if unsafe { libc::flock(fd, op) } != 0 {
             return Err(io(path, std::io::Error::last_os_error()));
         }
-        Ok(Flock(f))
+        Ok(Flock(fd))
     }
 }
 
-impl Drop for Flock<'_> {
+impl Drop for Flock {
     fn drop(&mut self) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: unlocking the descriptor locked in `new`.
-        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+        // SAFETY: unlocking the descriptor locked in `with`, which is still open.
+        unsafe { libc::flock(self.0, libc::LOCK_UN) };
     }
 }
 
@@ -201,8 +204,7 @@ impl AuditLog {
             None => None,
         };
         let (last, len) = {
-            let f = file.try_clone().map_err(|e| io(&path, e))?;
-            let _lock = Flock::new(&f, &path)?;
+            let _lock = Flock::new(&file, &path)?;
             last_record(&mut file, &path)?
         };
         Ok(AuditLog {
@@ -275,8 +277,7 @@ impl AuditLog {
         events: &mut dyn Iterator<Item = (&'a str, &'a str, Option<&'a str>, &'a str)>,
         path: &Path,
     ) -> Result<(), AuditError> {
-        let f = inner.file.try_clone().map_err(|e| io(path, e))?;
-        let _lock = Flock::new(&f, path)?;
+        let _lock = Flock::new(&inner.file, path)?;
         let len = inner.file.metadata().map_err(|e| io(path, e))?.len();
         if len != inner.len {
             let (last, l) = last_record(&mut inner.file, path)?;
@@ -354,8 +355,7 @@ impl AuditLog {
             reason: "lock poisoned".into(),
         })?;
         let inner = &mut *g;
-        let f = inner.file.try_clone().map_err(|e| io(&path, e))?;
-        let _lock = Flock::new(&f, &path)?;
+        let _lock = Flock::new(&inner.file, &path)?;
         let (last, len) = last_record(&mut inner.file, &path)?;
         let Some((seq, hash)) = last else {
             return Ok(());
