@@ -250,6 +250,39 @@ impl Src<'_> {
     }
 }
 
+/// Sort grams by hash (all of one table: the same top bit): a counting sort
+/// on the next bits (about one gram a bucket), then each bucket.
+fn sort_by_hash(v: &mut Vec<(u64, u32, u32)>) {
+    let n = v.len();
+    if n < 4096 {
+        v.sort_unstable_by_key(|g| g.0);
+        return;
+    }
+    let bits = n.next_power_of_two().trailing_zeros().min(22);
+    let bucket = |h: u64| ((h << 1) >> (64 - bits)) as usize;
+    let mut start = vec![0u32; (1 << bits) + 1];
+    for g in v.iter() {
+        start[bucket(g.0) + 1] += 1;
+    }
+    for i in 0..1 << bits {
+        start[i + 1] += start[i];
+    }
+    let mut at = start.clone();
+    let mut out = vec![(0u64, 0u32, 0u32); n];
+    for &g in v.iter() {
+        let b = bucket(g.0);
+        out[at[b] as usize] = g;
+        at[b] += 1;
+    }
+    for w in start.windows(2) {
+        let b = &mut out[w[0] as usize..w[1] as usize];
+        if b.len() > 1 {
+            b.sort_unstable_by_key(|g| g.0);
+        }
+    }
+    *v = out;
+}
+
 /// A tier with at least this many patterns is built on two threads.
 const PAR_MIN: usize = 4096;
 
@@ -337,7 +370,7 @@ impl Tier {
             let mut v: Vec<(u64, u32, u32)> = Vec::with_capacity(ga[top].len() + gb[top].len());
             v.extend_from_slice(&ga[top]);
             v.extend_from_slice(&gb[top]);
-            v.sort_unstable_by_key(|g| g.0);
+            sort_by_hash(&mut v);
             let distinct = 1 + v.windows(2).filter(|p| p[0].0 != p[1].0).count();
             (v, distinct)
         };
