@@ -835,7 +835,13 @@ impl Drop for RunClaim {
 /// Claim `rec` for a run, unless a run of it is under way in this process.
 pub fn claim(rec: &FeedRecord) -> Option<RunClaim> {
     let mut set = running().lock().ok()?;
-    set.insert(rec.instance).then_some(RunClaim(rec.instance))
+    // Not `then_some`: a claim made eagerly and dropped on refusal would release
+    // the run under way (and take this lock again).
+    if set.insert(rec.instance) {
+        Some(RunClaim(rec.instance))
+    } else {
+        None
+    }
 }
 
 /// Start the scheduler: every few seconds it runs the feeds that are due, two at a

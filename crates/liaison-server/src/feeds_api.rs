@@ -369,6 +369,8 @@ impl Feeds<'_> {
             .policy()
             .parse_banner(&banner, &self.subject.org)
             .map_err(|e| invalid("label", format!("'{banner}': {e}")))?;
+        // The caller writes the definition at that label; the feed's user its items.
+        check_write(self.subject, &label).map_err(|e| FeedError::Denied(e.to_string()))?;
         f.label = banner;
         f.paused = spec.paused;
         f.follow = spec.follow;
@@ -832,4 +834,124 @@ async fn run_now(
         StatusCode::ACCEPTED,
         &json!({"feed": feed, "started": true}),
     ))
+}
+
+// ---------------------------------------------------------------------------------------
+// OpenAPI.
+
+fn doc_err(desc: &str) -> Value {
+    json!({"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn doc_ok(desc: &str, schema: Value) -> Value {
+    json!({"description": desc, "content": {"application/json": {"schema": schema}}})
+}
+
+/// The answers every route may give, beside its own.
+fn doc_common(mut responses: Value) -> Value {
+    for (code, d) in [
+        ("400", "Malformed request"),
+        ("401", "Missing or wrong credentials"),
+        (
+            "403",
+            "Not permitted (the credential's scope, or no right to write at the feed's label)",
+        ),
+        ("429", "Rate limit exceeded"),
+    ] {
+        responses[code] = doc_err(d);
+    }
+    responses
+}
+
+/// `/feeds…` for the OpenAPI document.
+pub(crate) fn openapi_paths() -> Value {
+    let view = json!({"$ref": "#/components/schemas/Feed"});
+    let hidden = doc_err("Absent, or not readable by the caller (answered alike)");
+    let name = json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "description": "A feed name"});
+    let action = |summary: &str| {
+        json!({"post": {
+            "summary": summary,
+            "parameters": [name.clone()],
+            "responses": doc_common(json!({"200": doc_ok("The feed", view.clone()), "404": hidden.clone()}))
+        }})
+    };
+    json!({
+        "/feeds": {
+            "get": {
+                "summary": "The feeds the caller may read (by their label), by name, with their status",
+                "responses": doc_common(json!({"200": doc_ok("Feeds", json!({"type": "object", "properties": {"feeds": {"type": "array", "items": view.clone()}}}))}))
+            },
+            "post": {
+                "summary": "Define a feed (http or https URL). A name the caller cannot see is free to it, whoever else holds it under a label the caller may not read",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FeedSpec"}}}},
+                "responses": doc_common(json!({
+                    "201": doc_ok("The feed", view.clone()),
+                    "409": doc_err("The caller already has a feed of that name"),
+                    "413": doc_err("Body too large"),
+                    "415": doc_err("Not JSON"),
+                    "422": doc_err("A field is wrong (URL, schedule, format, label, reliability, kind, CSV columns, user): the message names it")
+                }))
+            }
+        },
+        "/feeds/{name}": {
+            "get": {
+                "summary": "A feed with its status: health, last run and success, next run, failures and last error, counts, cursor",
+                "parameters": [name.clone()],
+                "responses": doc_common(json!({"200": doc_ok("The feed", view.clone()), "404": hidden.clone()}))
+            },
+            "delete": {
+                "summary": "Remove a feed (what it collected stays)",
+                "parameters": [name.clone()],
+                "responses": doc_common(json!({"204": {"description": "Removed"}, "404": hidden.clone()}))
+            }
+        },
+        "/feeds/{name}/pause": action("Pause a feed: the scheduler skips it until resumed"),
+        "/feeds/{name}/resume": action("Resume a paused feed"),
+        "/feeds/{name}/run": {"post": {
+            "summary": "Run a feed now, whatever its schedule or pause, as its user; answered at once, the outcome lands in its status",
+            "parameters": [name.clone()],
+            "responses": doc_common(json!({
+                "202": doc_ok("Started", json!({"type": "object", "properties": {"feed": {"type": "string"}, "started": {"type": "boolean"}}})),
+                "404": hidden.clone(),
+                "409": doc_err("A run of the feed is under way"),
+                "422": doc_err("The feed's user is not in the directory")
+            }))
+        }}
+    })
+}
+
+/// The schemas `/feeds…` uses.
+pub(crate) fn openapi_schemas() -> Value {
+    let s = json!({"type": "string"});
+    let ch = json!({"type": "string", "minLength": 1, "maxLength": 1});
+    json!({
+        "FeedSpec": {"type": "object", "additionalProperties": false, "required": ["name", "url", "format"], "properties": {
+            "name": {"type": "string", "description": "Lower-case letters, digits, '.', '_' and '-'"},
+            "url": {"type": "string", "description": "http:// or https:// URL"},
+            "format": {"type": "string", "enum": ["news", "csv", "list", "misp", "taxii", "eve"]},
+            "schedule": {"type": "string", "description": "Interval (30s, 15m, 6h, 1d) or cron:MIN HOUR DOM MON DOW; default 1h"},
+            "label": {"type": "string", "description": "Label banner of the feed and what it collects; default UNCLASSIFIED//REL TO ALL"},
+            "reliability": {"type": "string", "enum": ["A", "B", "C", "D", "E", "F"]},
+            "paused": {"type": "boolean"},
+            "follow": {"type": "boolean"},
+            "delimiter": ch.clone(), "comment": ch,
+            "header": {"type": "boolean"},
+            "value_column": s.clone(), "type_column": s.clone(),
+            "kind": {"type": "string", "enum": ["ip", "ipv6", "domain", "url", "email", "md5", "sha1", "sha256"]},
+            "labels_column": {"type": "array", "items": s.clone()},
+            "description_column": s.clone(), "first_seen_column": s.clone(),
+            "encoding": s.clone(),
+            "max_mib": {"type": "integer", "minimum": 1, "maximum": 1_048_576},
+            "auth": {"type": "string", "description": "TAXII: Authorization value or bare bearer token; never shown"},
+            "user": {"type": "string", "description": "The user it runs as (another than the caller: administrators)"}}},
+        "Feed": {"type": "object", "required": ["name", "label", "paused", "user", "health", "due", "definition", "state"], "properties": {
+            "name": s.clone(), "url": {"type": "string", "nullable": true}, "format": {"type": "string", "nullable": true},
+            "schedule": {"type": "string", "nullable": true}, "label": s.clone(),
+            "reliability": {"type": "string", "nullable": true}, "paused": {"type": "boolean"}, "user": s.clone(),
+            "health": {"type": "string", "enum": ["ok", "failing", "paused", "never run"]},
+            "due": {"type": "boolean"},
+            "blocked": {"type": "string", "nullable": true, "description": "Why the scheduler will not run it"},
+            "definition": {"type": "object"},
+            "state": {"type": "object", "description": "last_run, last_success, next_run, failures, last_error, runs, items, stored, rejected, last_items, cursor, warnings"}}}
+    })
 }

@@ -41,6 +41,17 @@ pub fn spec() -> Value {
     {
         schemas.extend(more);
     }
+    if let (Some(Value::Object(paths)), Value::Object(more)) =
+        (doc.get_mut("paths"), crate::feeds_api::openapi_paths())
+    {
+        paths.extend(more);
+    }
+    if let (Some(Value::Object(schemas)), Value::Object(more)) = (
+        doc.pointer_mut("/components/schemas"),
+        crate::feeds_api::openapi_schemas(),
+    ) {
+        schemas.extend(more);
+    }
     doc
 }
 

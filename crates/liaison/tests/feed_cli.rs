@@ -573,15 +573,35 @@ fn labelled_feed_is_invisible_without_clearance() {
     assert_eq!(l, serde_json::json!([]));
     let st = json(&run(&d, &["--as", "intern", "feed", "status", "--json"]));
     assert_eq!(st, serde_json::json!([]));
-    let a = run(&d, &["--as", "intern", "feed", "status", "secret-ips"]);
-    let b = run(&d, &["--as", "intern", "feed", "status", "no-such-feed"]);
-    assert_ne!(a.code, 0);
-    assert_eq!(
-        a.stderr.replace("secret-ips", "X"),
-        b.stderr.replace("no-such-feed", "X")
-    );
-    let a = run(&d, &["--as", "intern", "feed", "run", "secret-ips"]);
-    assert!(a.stderr.contains("no feed named"), "{}", a.stderr);
+    // Every command naming the feed answers the intern exactly as for an absent name.
+    for cmd in [
+        &["feed", "status"][..],
+        &["feed", "status", "--json"][..],
+        &["feed", "run"][..],
+        &["feed", "run", "--json"][..],
+        &["feed", "pause"][..],
+        &["feed", "resume"][..],
+        &["feed", "remove"][..],
+    ] {
+        let with = |name: &str| {
+            let mut a = vec!["--as", "intern"];
+            a.extend_from_slice(&cmd[..2]);
+            a.push(name);
+            a.extend_from_slice(&cmd[2..]);
+            run(&d, &a)
+        };
+        let a = with("secret-ips");
+        let b = with("no-such-feed");
+        assert_ne!(a.code, 0, "{cmd:?}");
+        assert_eq!(a.code, b.code, "{cmd:?}");
+        assert_eq!(a.stdout, b.stdout, "{cmd:?}");
+        assert_eq!(
+            a.stderr.replace("secret-ips", "X"),
+            b.stderr.replace("no-such-feed", "X"),
+            "{cmd:?}"
+        );
+        assert!(a.stderr.contains("no feed named"), "{cmd:?}: {}", a.stderr);
+    }
     let s = json(&run(
         &d,
         &["--as", "intern", "search", "--json", "198.51.100.7"],
@@ -589,23 +609,68 @@ fn labelled_feed_is_invisible_without_clearance() {
     assert_eq!(s["total"], 0, "{s}");
     let g = run(&d, &["--as", "intern", "get", &id]);
     assert_ne!(g.code, 0);
-    // Nor can the intern redefine it (as if it were absent, it cannot be claimed either).
-    let r = run(
-        &d,
-        &[
-            "--as",
-            "intern",
-            "feed",
-            "add",
-            "secret-ips",
-            f.to_str().unwrap(),
-            "--format",
-            "list",
-        ],
-    );
-    assert_ne!(r.code, 0, "{}", r.stderr);
     let s = json(&run(&d, &["--as", "intern", "stats", "--json"]));
     assert_eq!(s["by_type"].get("indicator"), None, "{s}");
+    // The name is free to the intern: defining it answers as for a fresh name and makes
+    // the intern's own feed, which leaves the admin's alone.
+    let define = |name: &str| {
+        run(
+            &d,
+            &[
+                "--as",
+                "intern",
+                "feed",
+                "add",
+                name,
+                f.to_str().unwrap(),
+                "--format",
+                "list",
+                "--json",
+            ],
+        )
+    };
+    let a = define("secret-ips");
+    let b = define("fresh-ips");
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    assert_eq!(a.code, b.code);
+    assert_eq!(
+        a.stdout.replace("secret-ips", "X"),
+        b.stdout.replace("fresh-ips", "X")
+    );
+    let l = json(&run(&d, &["--as", "intern", "feed", "list", "--json"]));
+    let names: Vec<&str> = l
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["fresh-ips", "secret-ips"]);
+    assert!(
+        l[1]["label"].as_str().unwrap().starts_with("UNCLASSIFIED"),
+        "{l}"
+    );
+    assert_eq!(l[1]["user"], "intern");
+    assert_eq!(
+        l[1]["state"],
+        serde_json::json!({}),
+        "the intern's feed has its own state"
+    );
+    let mine = json(&run(&d, &["feed", "status", "secret-ips", "--json"]));
+    assert!(
+        mine[0]["label"].as_str().unwrap().starts_with("SECRET"),
+        "{mine}"
+    );
+    assert_eq!(mine[0]["state"]["runs"], 1, "{mine}");
+    // The intern's run, pause and removal touch only its own feed.
+    ok(&run(&d, &["--as", "intern", "feed", "pause", "secret-ips"]));
+    let mine = json(&run(&d, &["feed", "status", "secret-ips", "--json"]));
+    assert_eq!(mine[0]["paused"], false);
+    ok(&run(
+        &d,
+        &["--as", "intern", "feed", "remove", "secret-ips"],
+    ));
+    let mine = json(&run(&d, &["feed", "status", "secret-ips", "--json"]));
+    assert_eq!(mine[0]["state"]["runs"], 1, "{mine}");
 }
 
 fn run_env(d: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
