@@ -310,7 +310,7 @@ impl EngineBuilder {
             // compared exactly, the others folded, by the filter itself.
             let mut by_key: HashMap<(&[u8], bool), u32, FastHash> =
                 HashMap::with_capacity_and_hasher(entries.len(), FastHash::default());
-            let mut pats: Vec<Pat<'_>> = Vec::new();
+            let mut pats: Vec<Pat<'_>> = Vec::with_capacity(entries.len());
             for &(s, e, t, ci) in &entries {
                 let key = &keys[s..e];
                 let n = pats.len() as u32;

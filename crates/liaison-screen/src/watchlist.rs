@@ -160,9 +160,11 @@ impl Watchlist {
             if let Some(nl) = memchr::memchr(b'\n', &text.as_bytes()[mid..]) {
                 // After a '\n': a character boundary and a line start.
                 let (a, b) = text.split_at(mid + nl + 1);
+                // The first half's vector has room for all (no copy of it).
+                let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
                 let (mut first, second) = std::thread::scope(|s| {
-                    let h = s.spawn(|| Self::plain_terms(b));
-                    let first = Self::plain_terms(a);
+                    let h = s.spawn(|| Self::plain_terms(b, 0));
+                    let first = Self::plain_terms(a, lines);
                     (
                         first,
                         h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
@@ -173,18 +175,19 @@ impl Watchlist {
             }
         }
         Watchlist {
-            terms: Self::plain_terms(text),
+            terms: Self::plain_terms(text, 0),
         }
     }
 
-    /// The terms of plain text. Line ends are found once (memchr), then one
-    /// allocation for the list; a '\n' byte is always a character boundary,
-    /// so the lines are slices of `text`.
-    fn plain_terms(text: &str) -> Vec<Term> {
+    /// The terms of plain text, in a vector with room for at least
+    /// `room`. Line ends are found once (memchr), then one allocation for
+    /// the list; a '\n' byte is always a character boundary, so the lines
+    /// are slices of `text`.
+    fn plain_terms(text: &str, room: usize) -> Vec<Term> {
         let ends: Vec<usize> = memchr::memchr_iter(b'\n', text.as_bytes())
             .chain(std::iter::once(text.len()))
             .collect();
-        let mut terms = Vec::with_capacity(ends.len());
+        let mut terms = Vec::with_capacity(ends.len().max(room));
         let mut start = 0;
         for &end in &ends {
             let line = &text[start..end];
