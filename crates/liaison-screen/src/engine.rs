@@ -717,25 +717,22 @@ impl Engine {
             i < defanged.len() && defanged[i].0 <= pos
         };
 
-        // 1. The automaton: watchlist terms and indicator literals (the
-        // strided filter runs block by block below, with the extractors).
-        let strided = matches!(self.matcher, Matcher::Strided(_));
+        // 1. The automaton: watchlist terms and indicator literals.
         if !matches!(self.matcher, Matcher::None) {
-            if let Matcher::Ac(_) = self.matcher {
-                let hay: &[u8] = match self.mode {
-                    Mode::Raw => chunk,
-                    Mode::Folded | Mode::Mixed => {
-                        self.fold(chunk, folded);
-                        folded
-                    }
-                };
-                self.automaton_pass(chunk, hay, short_fold, false, &mut |s, e, t| {
-                    if matches!(t, Target::Literal { .. }) && in_defanged(defanged, s) {
-                        return;
-                    }
-                    pending.push(self.pending_of(s, e, t, None));
-                });
-            }
+            let hay: &[u8] = match self.mode {
+                _ if !matches!(self.matcher, Matcher::Ac(_)) => chunk,
+                Mode::Raw => chunk,
+                Mode::Folded | Mode::Mixed => {
+                    self.fold(chunk, folded);
+                    folded
+                }
+            };
+            self.automaton_pass(chunk, hay, short_fold, false, &mut |s, e, t| {
+                if matches!(t, Target::Literal { .. }) && in_defanged(defanged, s) {
+                    return;
+                }
+                pending.push(self.pending_of(s, e, t, None));
+            });
             for &(ls, le) in defanged.iter() {
                 if self.literals.is_empty() {
                     break;
@@ -757,51 +754,28 @@ impl Engine {
             }
         }
 
-        // 2. Block by block (whole lines, small enough to stay in the cache
-        // while the strided filter and all the extractors run over them and
-        // what they found is looked at: over a whole chunk, each pass read it
-        // from memory again): the strided filter, then the extractors on the
-        // text around the defanged lines as it stands (a find never spans a
-        // line end).
-        let mut next_defanged = 0;
-        let mut from = 0;
-        while (strided || self.extract.is_some()) && from < chunk.len() {
-            let to = block_end(chunk, from, chunk.len());
-            let block = &chunk[from..to];
-            if strided {
-                self.automaton_pass(block, block, short_fold, false, &mut |s, e, t| {
-                    let (s, e) = (from + s, from + e);
-                    if matches!(t, Target::Literal { .. }) && in_defanged(defanged, s) {
-                        return;
-                    }
-                    pending.push(self.pending_of(s, e, t, None));
-                });
-            }
-            if let Some(which) = self.extract {
-                let mut p = from;
-                while p < to {
-                    let (ls, le) = match defanged.get(next_defanged) {
-                        Some(&(ls, le)) if ls < to => (ls, le),
-                        _ => (to, to),
-                    };
+        // 2. Extraction, then the matchers on what was extracted.
+        if let Some(which) = self.extract {
+            // The text around the defanged lines as it stands (a find never
+            // spans a line end), in blocks of whole lines small enough to
+            // stay in the cache while all the extractors run over them and
+            // what they found is looked at: over a whole chunk, each pass
+            // read it from memory again.
+            let mut from = 0;
+            for &(ls, le) in defanged.iter().chain([(chunk.len(), chunk.len())].iter()) {
+                while from < ls {
+                    let to = block_end(chunk, from, ls);
                     found.clear();
-                    extract::extract_raw(&chunk[p..ls], which, found);
+                    extract::extract_raw(&chunk[from..to], which, found);
                     for f in found.iter_mut() {
-                        f.start += p;
-                        f.end += p;
+                        f.start += from;
+                        f.end += from;
                         self.observe(f, chunk, vbuf, pending);
                     }
-                    if ls < to {
-                        next_defanged += 1;
-                        p = le;
-                    } else {
-                        p = to;
-                    }
+                    from = to;
                 }
+                from = le;
             }
-            from = to;
-        }
-        if let Some(which) = self.extract {
             // Then each defanged line, refanged.
             for &(ls, le) in defanged.iter() {
                 refang::refang_into(&chunk[ls..le], refanged, map);
