@@ -1355,7 +1355,6 @@ impl Store for SqliteStore {
         // Ranking every body match by BM25 costs time in proportion to the matches (half a
         // million for a common word in a million objects); this order costs the page.
         let name_q = format!("{{name aliases}} : ({q})");
-        let body_q = format!("({q}) NOT {{name aliases}} : ({q})");
         let shadow = format!(
             "EXISTS (SELECT 1 FROM objects w WHERE w.rid = d.rid AND {})",
             shadowed_latest("w", "?2")
@@ -1487,9 +1486,10 @@ impl Store for SqliteStore {
             by_source.truncate(SOURCE_FACETS);
             let mut hits = Vec::with_capacity(limit);
             let mut name_hits = 0usize;
+            let mut name_rids: Vec<SqlValue> = Vec::new();
             {
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT o.id, o.type, o.name, r.score FROM (
+                    "SELECT o.id, o.type, o.name, r.score, r.rid FROM (
                          SELECT fts.rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS score
                          FROM fts JOIN docs d ON d.rid = fts.rowid
                          WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
@@ -1499,28 +1499,40 @@ impl Store for SqliteStore {
                     numbered(6)
                 ))?;
                 let ps = with(vec![&name_q, &readable, &any_type, &types, &want], extra);
-                let rows = stmt.query_map(&ps[..], hit)?;
+                let rows = stmt.query_map(&ps[..], |r| Ok((hit(r)?, r.get::<_, i64>(4)?)))?;
                 for h in rows {
+                    let (h, rid) = h?;
                     name_hits += 1;
+                    name_rids.push(SqlValue::Integer(rid));
                     if name_hits > query.offset {
-                        hits.push(h?);
+                        hits.push(h);
                     }
                 }
             }
             if hits.len() < limit {
+                // Fewer name matches than the page reaches (else it would be full): the
+                // query above found every one of them, so the other matches are the
+                // matches minus those rows. Excluding them by rowid costs one FTS
+                // evaluation of the query less than `q NOT {name aliases}: q` (which
+                // evaluates it twice: 4 prefix-AND walks became 3 for two-word queries).
                 let skip = query.offset.saturating_sub(name_hits) as i64;
+                let name_rids = Rc::new(name_rids);
                 let mut stmt = conn.prepare_cached(&format!(
                     "SELECT o.id, o.type, o.name, r.score FROM (
                          SELECT fts.rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS score
                          FROM fts JOIN docs d ON d.rid = fts.rowid
-                         WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
+                         WHERE fts MATCH ?1 AND fts.rowid NOT IN rarray(?7)
+                           AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
                            AND (d.multi = 0 OR NOT {shadow}){}
                          ORDER BY fts.rowid DESC LIMIT ?5 OFFSET ?6
                      ) r JOIN objects o ON o.rid = r.rid",
-                    numbered(7)
+                    numbered(8)
                 ))?;
                 let page = (limit - hits.len()) as i64;
-                let ps = with(vec![&body_q, &readable, &any_type, &types, &page, &skip], extra);
+                let ps = with(
+                    vec![&q, &readable, &any_type, &types, &page, &skip, &name_rids],
+                    extra,
+                );
                 let rows = stmt.query_map(&ps[..], hit)?;
                 for h in rows {
                     hits.push(h?);
