@@ -141,7 +141,8 @@ pub struct AddArgs {
     /// News: a watchlist file; matching terms become labels `watchlist:TERM`.
     #[arg(long)]
     watchlist: Option<String>,
-    /// Run as this user (default: you); the feed writes with that user's rights.
+    /// Run as this user (default: you; another user: administrators only); the feed
+    /// writes with that user's rights.
     #[arg(long)]
     user: Option<String>,
     /// Print the definition as JSON.
