@@ -510,7 +510,7 @@ mod tests {
         let run = s.feeds_to_run(&[a.clone(), i.clone()]).unwrap();
         assert_eq!(run.len(), 3, "{run:?}");
         assert!(s
-            .feeds_to_run(&[i.clone()])
+            .feeds_to_run(std::slice::from_ref(&i))
             .unwrap()
             .iter()
             .all(|f| f.user == "intern"));
@@ -523,7 +523,7 @@ mod tests {
             FeedWrite::Create,
         )
         .unwrap();
-        let run = s.feeds_to_run(&[i.clone()]).unwrap();
+        let run = s.feeds_to_run(std::slice::from_ref(&i)).unwrap();
         assert!(run.iter().all(|f| f.name != "lost"), "{run:?}");
         assert_eq!(run.len(), 2);
         // Removing removes only the remover's instance.
