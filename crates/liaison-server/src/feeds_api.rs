@@ -867,7 +867,7 @@ fn doc_common(mut responses: Value) -> Value {
 pub(crate) fn openapi_paths() -> Value {
     let view = json!({"$ref": "#/components/schemas/Feed"});
     let hidden = doc_err("Absent, or not readable by the caller (answered alike)");
-    let name = json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "description": "A feed name"});
+    let name = json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "description": "A feed name", "example": "abuse-ips"});
     let action = |summary: &str| {
         json!({"post": {
             "summary": summary,
@@ -925,9 +925,11 @@ pub(crate) fn openapi_schemas() -> Value {
     let s = json!({"type": "string"});
     let ch = json!({"type": "string", "minLength": 1, "maxLength": 1});
     json!({
-        "FeedSpec": {"type": "object", "additionalProperties": false, "required": ["name", "url", "format"], "properties": {
-            "name": {"type": "string", "description": "Lower-case letters, digits, '.', '_' and '-'"},
-            "url": {"type": "string", "description": "http:// or https:// URL"},
+        "FeedSpec": {"type": "object", "additionalProperties": false, "required": ["name", "url", "format"],
+            "example": {"name": "abuse-ips", "url": "https://feeds.example/ips.txt", "format": "list", "schedule": "1h", "reliability": "B"},
+            "properties": {
+            "name": {"type": "string", "pattern": "^[a-z0-9._-]+$", "description": "Lower-case letters, digits, '.', '_' and '-'"},
+            "url": {"type": "string", "pattern": "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/.*)?$", "description": "http:// or https:// URL"},
             "format": {"type": "string", "enum": ["news", "csv", "list", "misp", "taxii", "eve"]},
             "schedule": {"type": "string", "description": "Interval (30s, 15m, 6h, 1d) or cron:MIN HOUR DOM MON DOW; default 1h"},
             "label": {"type": "string", "description": "Label banner of the feed and what it collects; default UNCLASSIFIED//REL TO ALL"},
