@@ -602,6 +602,58 @@ pub struct Scratch {
     defanged: Vec<(usize, usize)>,
     /// An extracted value, made here before it is known to be a hit.
     value: Vec<u8>,
+    /// Values lately dropped (see [`DropMemo`]).
+    dropped: DropMemo,
+}
+
+/// The values of a kind lately found to be named by no literal indicator
+/// and dropped by the allow-list: logs repeat the same hosts and URLs
+/// (referrers, update servers), and a small direct-mapped table kept in the
+/// cache answers for them without the probes of the large maps.
+#[derive(Debug, Default)]
+struct DropMemo {
+    /// `DROP_SLOTS` slots once used: kind + 1 (0: empty), length, bytes.
+    slots: Vec<(u8, u8, [u8; DROP_KEY])>,
+}
+
+/// Longest value [`DropMemo`] keeps.
+const DROP_KEY: usize = 46;
+/// Slots in [`DropMemo`] (a power of two).
+const DROP_SLOTS: usize = 256;
+
+impl DropMemo {
+    fn slot(kind: Kind, v: &[u8]) -> usize {
+        let mut h = (kind as u64) << 8 | v.len() as u64;
+        for c in v.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7CC1_B727_220A_95);
+        }
+        (h >> 32) as usize % DROP_SLOTS
+    }
+
+    /// Was `v` (of `kind`) dropped lately?
+    fn contains(&self, kind: Kind, v: &[u8]) -> bool {
+        if v.len() > DROP_KEY || self.slots.is_empty() {
+            return false;
+        }
+        let (k, n, b) = &self.slots[Self::slot(kind, v)];
+        *k == kind as u8 + 1 && *n as usize == v.len() && b[..v.len()] == *v
+    }
+
+    /// `v` (of `kind`) was dropped.
+    fn insert(&mut self, kind: Kind, v: &[u8]) {
+        if v.len() > DROP_KEY {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![(0, 0, [0; DROP_KEY]); DROP_SLOTS];
+        }
+        let slot = &mut self.slots[Self::slot(kind, v)];
+        slot.0 = kind as u8 + 1;
+        slot.1 = v.len() as u8;
+        slot.2[..v.len()].copy_from_slice(v);
+    }
 }
 
 #[derive(Debug)]
@@ -693,6 +745,7 @@ impl Engine {
             pending,
             defanged,
             value: vbuf,
+            dropped,
         } = scratch;
         pending.clear();
         defanged.clear();
@@ -770,7 +823,7 @@ impl Engine {
                     for f in found.iter_mut() {
                         f.start += from;
                         f.end += from;
-                        self.observe(f, chunk, vbuf, pending);
+                        self.observe(f, chunk, vbuf, dropped, pending);
                     }
                     from = to;
                 }
@@ -788,7 +841,7 @@ impl Engine {
                         Some(String::from_utf8_lossy(f.value_bytes(refanged, vbuf)).into_owned());
                     f.start = ls + map[f.start] as usize;
                     f.end = ls + map[f.end] as usize;
-                    self.observe(f, chunk, vbuf, pending);
+                    self.observe(f, chunk, vbuf, dropped, pending);
                 }
             }
         }
@@ -847,7 +900,14 @@ impl Engine {
     /// The hits of one extracted observable (value `v`): literal
     /// indicators, then — unless the allow-list drops it — the matchers and
     /// the extractor's own hit. Only a hit's value is allocated.
-    fn observe(&self, f: &Raw, text: &[u8], vbuf: &mut Vec<u8>, pending: &mut Vec<Pending>) {
+    fn observe(
+        &self,
+        f: &Raw,
+        text: &[u8],
+        vbuf: &mut Vec<u8>,
+        dropped: &mut DropMemo,
+        pending: &mut Vec<Pending>,
+    ) {
         let km = &self.by_kind[f.kind as usize];
         if matches!(f.kind, Kind::Ipv4 | Kind::Ipv6) {
             // Most addresses in logs are private ones: dropped here, on the
@@ -857,6 +917,9 @@ impl Engine {
             }
         }
         let v = f.value_bytes(text, vbuf);
+        if dropped.contains(f.kind, v) {
+            return;
+        }
         // The value as text, made for hits only.
         let text_value = || String::from_utf8_lossy(v).into_owned();
         let push = |pending: &mut Vec<Pending>, src: Src, value: String| {
@@ -867,12 +930,16 @@ impl Engine {
                 value: Some(value),
             })
         };
-        if let Some(rules) = km.literals.get(v) {
+        let named = km.literals.get(v);
+        if let Some(rules) = named {
             for &r in rules {
                 push(pending, Src::Rule(r), text_value());
             }
         }
         if self.allow.allows_parsed(f.kind, f.num, v) {
+            if named.is_none() {
+                dropped.insert(f.kind, v);
+            }
             return;
         }
         let value = text_value();

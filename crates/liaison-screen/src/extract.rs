@@ -553,8 +553,66 @@ pub fn domain(tok: &[u8]) -> Option<String> {
 }
 
 /// [`domain`] without making the value.
+///
+/// Logs name the same few hosts over and over (a web log's referrers, an
+/// update server), and the public-suffix look-up cost hundreds of
+/// instructions a token: short tokens' answers are kept in a small
+/// per-thread table ([`DomainMemo`]).
 fn domain_ok(tok: &[u8]) -> bool {
-    domain_check(tok).is_some()
+    if tok.len() > MEMO_KEY {
+        return domain_check(tok).is_some();
+    }
+    DOMAIN_MEMO.with(|m| m.borrow_mut().get_or_check(tok))
+}
+
+/// Longest token [`DomainMemo`] keeps.
+const MEMO_KEY: usize = 32;
+/// Entries in [`DomainMemo`] (a power of two).
+const MEMO_SLOTS: usize = 128;
+
+/// A direct-mapped table of [`domain_check`]'s answers by token bytes.
+struct DomainMemo {
+    /// Token bytes, its length (0: empty slot) and the answer.
+    slots: [([u8; MEMO_KEY], u8, bool); MEMO_SLOTS],
+}
+
+impl DomainMemo {
+    const fn new() -> DomainMemo {
+        DomainMemo {
+            slots: [([0; MEMO_KEY], 0, false); MEMO_SLOTS],
+        }
+    }
+
+    /// The answer for `tok` (at most [`MEMO_KEY`] bytes), from the table or
+    /// checked and kept.
+    fn get_or_check(&mut self, tok: &[u8]) -> bool {
+        let slot = &mut self.slots[memo_slot(tok)];
+        if slot.1 as usize == tok.len() && slot.0[..tok.len()] == *tok {
+            return slot.2;
+        }
+        let ok = domain_check(tok).is_some();
+        slot.0[..tok.len()].copy_from_slice(tok);
+        slot.1 = tok.len() as u8;
+        slot.2 = ok;
+        ok
+    }
+}
+
+/// The [`DomainMemo`] slot of a token: a multiplicative hash of its bytes,
+/// eight at a time.
+fn memo_slot(tok: &[u8]) -> usize {
+    let mut h = tok.len() as u64;
+    for c in tok.chunks(8) {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7CC1_B727_220A_95);
+    }
+    (h >> 32) as usize % MEMO_SLOTS
+}
+
+thread_local! {
+    static DOMAIN_MEMO: std::cell::RefCell<DomainMemo> =
+        const { std::cell::RefCell::new(DomainMemo::new()) };
 }
 
 fn domain_check(tok: &[u8]) -> Option<()> {
