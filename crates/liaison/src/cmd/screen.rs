@@ -2,19 +2,31 @@
 //! and STIX indicators. Files, directories, stdin and gzip in; JSON lines out.
 //!
 //! The engine lives in `liaison-screen`; this module does the IO: inputs are
-//! read in chunks cut at line boundaries, scanned by a pool of workers and
-//! written back in input order.
+//! cut in chunks at line boundaries, scanned by a pool of workers and
+//! written back in input order. Regular files are mapped into memory in
+//! windows (no copy); stdin, pipes and gzip files are read.
+//!
+//! Line numbers: a chunk's first line number depends on the newlines of every
+//! chunk before it, which are counted by the workers scanning those chunks at
+//! the same time. So workers number lines from 1 within their chunk, note
+//! where each hit's line number stands in its JSON line, and the ordered
+//! writer adds the chunk's base. A worker gets its chunk's newline count from
+//! its last hit (whose line the engine counted) plus the text after it, so
+//! the text is counted once.
 
 use anyhow::{Context, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use liaison_screen::{
     rules_from_bundle, AllowList, Engine, EngineBuilder, Extractors, Scratch, Watchlist,
 };
+use memmap2::{Mmap, MmapOptions};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Screen text for watchlist terms, indicators (IPs, domains, URLs, e-mail
@@ -75,6 +87,14 @@ pub struct ScreenArgs {
     /// Chunk size in MiB for splitting inputs across threads.
     #[arg(long, default_value_t = 8, value_name = "MIB", hide = true)]
     pub chunk_mib: usize,
+    /// Read files with read(2) instead of mapping them into memory. A mapped
+    /// file that another program truncates while it is screened can kill
+    /// the process (SIGBUS); use this for files that may shrink meanwhile.
+    #[arg(long)]
+    pub no_mmap: bool,
+    /// Size in MiB of the windows in which files are mapped (for measurements).
+    #[arg(long, default_value_t = 32, value_name = "MIB", hide = true)]
+    pub window_mib: usize,
     /// Keep the hits in the store as sightings and alerts (for `liaison alert`) instead of
     /// printing them; acts as `--as` in `--data`.
     #[arg(long)]
@@ -131,6 +151,7 @@ pub fn run_diverted(args: ScreenArgs, divert: Option<Diversion>) -> Result<ExitC
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1);
     let chunk = args.chunk_mib.clamp(1, 1024) << 20;
+    let window = (args.window_mib.clamp(1, 4096) << 20).max(chunk);
 
     // Expand the inputs.
     let mut failed = false;
@@ -173,7 +194,7 @@ pub fn run_diverted(args: ScreenArgs, divert: Option<Diversion>) -> Result<ExitC
     let t1 = Instant::now();
     for input in &inputs {
         let name = input.name();
-        let reader = match input.open() {
+        let reader = match input.open(!args.no_mmap) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("liaison: {name}: {e}");
@@ -186,6 +207,7 @@ pub fn run_diverted(args: ScreenArgs, divert: Option<Diversion>) -> Result<ExitC
             source: &name,
             threads,
             chunk,
+            window,
             count: args.count,
             field: args.field.as_deref(),
             pb: &pb,
@@ -351,25 +373,48 @@ impl Input {
         }
     }
 
-    /// Open, decompressing gzip (by magic number).
-    fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+    /// Open: a regular file (not gzip, not empty) to be mapped when `mmap`,
+    /// anything else to be read, decompressing gzip (by magic number).
+    fn open(&self, mmap: bool) -> io::Result<Opened> {
         let mut r: Box<dyn BufRead + Send> = match self {
             Input::Stdin => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
             Input::File(p) => {
-                let f = File::open(p)?;
-                if f.metadata()?.is_dir() {
+                let mut f = File::open(p)?;
+                let meta = f.metadata()?;
+                if meta.is_dir() {
                     return Err(io::Error::other("is a directory"));
+                }
+                // Only regular files are mapped: pipes and devices can't be,
+                // and files such as those of /proc say they are empty.
+                if mmap && meta.is_file() && meta.len() > 0 {
+                    let mut head = [0u8; 2];
+                    let n = f.read(&mut head)?;
+                    if n < 2 || head != [0x1f, 0x8b] {
+                        return Ok(Opened::Map(f, meta.len()));
+                    }
+                    f.seek(SeekFrom::Start(0))?;
                 }
                 Box::new(BufReader::with_capacity(1 << 16, f))
             }
         };
         let head = r.fill_buf()?;
         if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-            Ok(Box::new(flate2::bufread::MultiGzDecoder::new(r)))
+            Ok(Opened::Read(Box::new(
+                flate2::bufread::MultiGzDecoder::new(r),
+            )))
         } else {
-            Ok(Box::new(r))
+            Ok(Opened::Read(Box::new(r)))
         }
     }
+}
+
+/// An opened input.
+enum Opened {
+    /// A regular file and its length at opening: mapped, in windows, up to
+    /// that length (what is appended later is not screened).
+    Map(File, u64),
+    /// Anything else: read into buffers.
+    Read(Box<dyn Read + Send>),
 }
 
 fn walk(dir: &Path, out: &mut Vec<Input>) -> io::Result<()> {
@@ -395,6 +440,7 @@ struct StreamCfg<'a> {
     source: &'a str,
     threads: usize,
     chunk: usize,
+    window: usize,
     count: bool,
     field: Option<&'a str>,
     pb: &'a indicatif::ProgressBar,
@@ -427,42 +473,84 @@ enum StreamError {
 
 struct Job {
     seq: u64,
-    first_line: u64,
-    /// Newlines in `data` (counted once, by the reader).
-    newlines: u64,
     offset: u64,
-    data: Vec<u8>,
+    data: Chunk,
+}
+
+/// A chunk's bytes: a buffer read from a stream, or a range of a mapped
+/// window of a file (the window is unmapped when its last chunk is dropped).
+enum Chunk {
+    Owned(Vec<u8>),
+    Mapped(Arc<Mmap>, Range<usize>),
+}
+
+impl Chunk {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Chunk::Owned(v) => v,
+            Chunk::Mapped(m, r) => &m[r.clone()],
+        }
+    }
+}
+
+/// Where a hit's line number stands in a worker's output: at byte `at`, the
+/// digits of `line`, the number within the chunk (from 1).
+struct Mark {
+    at: usize,
+    line: u64,
 }
 
 struct Done {
     seq: u64,
+    /// JSON lines with chunk-relative line numbers (see `marks`).
     out: Vec<u8>,
+    marks: Vec<Mark>,
+    /// Newlines in the chunk: the next chunk's first line is this many on.
+    newlines: u64,
+    /// Lines that are not JSON (with `--field`).
+    bad_json: u64,
     stats: Totals,
-    buf: Vec<u8>,
+    /// A read buffer to reuse.
+    buf: Option<Vec<u8>>,
 }
 
 /// Screen one input: a reader thread cuts chunks, `threads` workers scan
 /// them, and this thread writes the results in input order.
 fn screen_stream(
     cfg: &StreamCfg<'_>,
-    reader: Box<dyn Read + Send>,
+    input: Opened,
     out: &mut impl Write,
 ) -> Result<Totals, StreamError> {
     let (job_tx, job_rx) = bounded::<Job>(cfg.threads * 2);
     let (done_tx, done_rx) = bounded::<Done>(cfg.threads * 4);
     let (free_tx, free_rx) = bounded::<Vec<u8>>(cfg.threads * 4);
+    // Each hit's JSON line starts so: its line number follows.
+    let line_at = {
+        let mut p = b"{\"source\":".to_vec();
+        // Serialising a string to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut p, cfg.source);
+        p.extend_from_slice(b",\"line\":");
+        p
+    };
     std::thread::scope(|s| {
-        let chunk = cfg.chunk;
-        let rd = s.spawn(move || read_chunks(reader, chunk, job_tx, free_rx));
+        let (chunk, window) = (cfg.chunk, cfg.window);
+        let rd = match input {
+            Opened::Read(r) => s.spawn(move || read_chunks(r, chunk, job_tx, free_rx)),
+            Opened::Map(f, len) => {
+                drop(free_rx);
+                s.spawn(move || map_chunks(&f, len, chunk, window, job_tx))
+            }
+        };
         for _ in 0..cfg.threads {
             let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
-            s.spawn(move || worker(cfg, job_rx, done_tx));
+            let line_at = &line_at;
+            s.spawn(move || worker(cfg, line_at, job_rx, done_tx));
         }
         drop(done_tx);
         drop(job_rx);
         let mut totals = Totals::default();
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
-        let mut next = 0u64;
+        let (mut next, mut line) = (0u64, 1u64);
         let mut out_err: Option<io::Error> = None;
         for d in done_rx.iter() {
             pending.insert(d.seq, d);
@@ -470,12 +558,23 @@ fn screen_stream(
                 next += 1;
                 totals.add(&d.stats);
                 cfg.pb.inc(d.stats.bytes);
+                if d.bad_json > 0 {
+                    cfg.pb.suspend(|| {
+                        eprintln!(
+                            "liaison: {}: {} of the lines from line {line} on are not JSON (skipped)",
+                            cfg.source, d.bad_json
+                        )
+                    });
+                }
                 if out_err.is_none() && !d.out.is_empty() {
-                    if let Err(e) = out.write_all(&d.out) {
+                    if let Err(e) = write_numbered(out, &d, line) {
                         out_err = Some(e);
                     }
                 }
-                let _ = free_tx.try_send(d.buf);
+                line += d.newlines;
+                if let Some(b) = d.buf {
+                    let _ = free_tx.try_send(b);
+                }
             }
             if out_err.is_some() {
                 break;
@@ -498,6 +597,35 @@ fn screen_stream(
     })
 }
 
+/// Write a worker's JSON lines, each line number moved on by the chunk's
+/// first line `base` less one.
+fn write_numbered(out: &mut impl Write, d: &Done, base: u64) -> io::Result<()> {
+    if base == 1 {
+        return out.write_all(&d.out);
+    }
+    let mut from = 0;
+    let mut digits = [0u8; 20];
+    for m in &d.marks {
+        out.write_all(&d.out[from..m.at])?;
+        out.write_all(decimal(base - 1 + m.line, &mut digits))?;
+        from = m.at + decimal(m.line, &mut digits).len();
+    }
+    out.write_all(&d.out[from..])
+}
+
+/// `n` in decimal, in `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
 /// Read `r` into chunks of about `size` bytes ending at a line end.
 fn read_chunks(
     mut r: Box<dyn Read + Send>,
@@ -506,7 +634,7 @@ fn read_chunks(
     free: Receiver<Vec<u8>>,
 ) -> io::Result<()> {
     let mut carry: Vec<u8> = Vec::new();
-    let (mut seq, mut line, mut offset) = (0u64, 1u64, 0u64);
+    let (mut seq, mut offset) = (0u64, 0u64);
     let mut eof = false;
     while !eof {
         let mut buf = free.try_recv().unwrap_or_default();
@@ -528,7 +656,7 @@ fn read_chunks(
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         // Screen what was read, then report.
-                        let _ = send_chunk(&tx, &mut seq, &mut line, &mut offset, buf);
+                        let _ = send_chunk(&tx, &mut seq, &mut offset, Chunk::Owned(buf));
                         return Err(e);
                     }
                 }
@@ -550,106 +678,155 @@ fn read_chunks(
         if buf.is_empty() {
             break;
         }
-        if send_chunk(&tx, &mut seq, &mut line, &mut offset, buf).is_err() {
+        if send_chunk(&tx, &mut seq, &mut offset, Chunk::Owned(buf)).is_err() {
             return Ok(()); // the consumer stopped
         }
     }
     Ok(())
 }
 
-fn send_chunk(
-    tx: &Sender<Job>,
-    seq: &mut u64,
-    line: &mut u64,
-    offset: &mut u64,
-    data: Vec<u8>,
-) -> Result<(), ()> {
-    if data.is_empty() {
+/// Cut the file `f` (`len` bytes at opening) into chunks of about `size`
+/// bytes ending at a line end, as ranges of windows of about `window` bytes
+/// mapped one after the other: no copy, and only the windows of the chunks in
+/// flight are mapped.
+///
+/// A mapped file that shrinks while it is screened makes reads of the
+/// vanished pages fault (SIGBUS): the length is checked again before each
+/// window is mapped, which catches a file truncated before, not while, its
+/// window is screened (`--no-mmap` reads instead).
+fn map_chunks(f: &File, len: u64, size: usize, window: usize, tx: Sender<Job>) -> io::Result<()> {
+    let len = usize::try_from(len).map_err(|_| io::Error::other("file too large to map"))?;
+    let (mut seq, mut pos) = (0u64, 0usize);
+    // The current window and where it starts in the file.
+    let mut win: Option<(Arc<Mmap>, usize)> = None;
+    let map = |from: usize, n: usize| -> io::Result<(Arc<Mmap>, usize)> {
+        let now = f.metadata()?.len();
+        if now < (from + n) as u64 {
+            return Err(io::Error::other(format!(
+                "the file shrank to {now} bytes while it was screened"
+            )));
+        }
+        // SAFETY: the map is only read, within the length the file had just
+        // now (see above for a file truncated meanwhile).
+        let m = unsafe { MmapOptions::new().offset(from as u64).len(n).map(f)? };
+        let _ = m.advise(memmap2::Advice::Sequential);
+        Ok((Arc::new(m), from))
+    };
+    while pos < len {
+        let want = (pos + size).min(len);
+        let (mut m, mut ws) = match win.take() {
+            Some((m, ws)) if ws + m.len() >= want => (m, ws),
+            _ => map(pos, window.max(size).min(len - pos))?,
+        };
+        let end = if want == len {
+            len
+        } else if let Some(p) = memchr::memrchr(b'\n', &m[pos - ws..want - ws]) {
+            pos + p + 1
+        } else {
+            // One long line: on to its end, up to MAX_LINE.
+            let limit = (pos + MAX_LINE).min(len);
+            if ws + m.len() < limit {
+                (m, ws) = map(pos, limit - pos)?;
+            }
+            memchr::memchr(b'\n', &m[want - ws..limit - ws]).map_or(limit, |p| want + p + 1)
+        };
+        let job = Job {
+            seq,
+            offset: pos as u64,
+            data: Chunk::Mapped(Arc::clone(&m), pos - ws..end - ws),
+        };
+        win = Some((m, ws));
+        if tx.send(job).is_err() {
+            return Ok(()); // the consumer stopped
+        }
+        seq += 1;
+        pos = end;
+    }
+    Ok(())
+}
+
+fn send_chunk(tx: &Sender<Job>, seq: &mut u64, offset: &mut u64, data: Chunk) -> Result<(), ()> {
+    let n = data.bytes().len();
+    if n == 0 {
         return Ok(());
     }
-    // The next chunk starts on the line after the last newline: the line a
-    // chunk cut inside an over-long line continues, or (at the end) nothing.
-    let nl = memchr::memchr_iter(b'\n', &data).count() as u64;
     let job = Job {
         seq: *seq,
-        first_line: *line,
-        newlines: nl,
         offset: *offset,
         data,
     };
     *seq += 1;
-    *line += nl;
-    *offset += job.data.len() as u64;
+    *offset += n as u64;
     tx.send(job).map_err(|_| ())
 }
 
-fn worker(cfg: &StreamCfg<'_>, rx: Receiver<Job>, tx: Sender<Done>) {
+fn worker(cfg: &StreamCfg<'_>, line_at: &[u8], rx: Receiver<Job>, tx: Sender<Done>) {
     let mut scratch = Scratch::default();
     let mut fields = FieldScratch::default();
     for job in rx.iter() {
+        let data = job.data.bytes();
         let mut stats = Totals {
-            bytes: job.data.len() as u64,
-            lines: job.newlines + u64::from(job.data.last() != Some(&b'\n')),
+            bytes: data.len() as u64,
             ..Totals::default()
         };
         let mut out = Vec::new();
-        let mut last_line = 0u64;
+        let mut marks = Vec::new();
+        // Line and offset of the last hit (hits come in input order).
+        let mut last = (1u64, job.offset);
         let mut emit = |h: liaison_screen::Hit<'_>| {
             stats.hits += 1;
-            if h.line != last_line {
+            if h.line != last.0 || stats.hits == 1 {
                 stats.hit_lines += 1;
-                last_line = h.line;
             }
+            last = (h.line, h.offset.max(last.1));
             if !cfg.count {
+                let at = out.len() + line_at.len();
                 // Serialising a Hit to a Vec cannot fail.
                 let _ = serde_json::to_writer(&mut out, &h);
                 out.push(b'\n');
+                debug_assert!(out[at - line_at.len()..].starts_with(line_at));
+                marks.push(Mark { at, line: h.line });
             }
         };
-        match cfg.field {
-            None => cfg.engine.scan_with(
-                cfg.source,
-                &job.data,
-                job.first_line,
-                job.offset,
-                &mut scratch,
-                &mut emit,
-            ),
+        // Lines are numbered from 1 in the chunk (see the module's comment).
+        let (newlines, bad_json) = match cfg.field {
+            None => {
+                cfg.engine
+                    .scan_with(cfg.source, data, 1, job.offset, &mut scratch, &mut emit);
+                // The engine counted the newlines before the last hit.
+                let tail = ((last.1 - job.offset) as usize).min(data.len());
+                let after = memchr::memchr_iter(b'\n', &data[tail..]).count() as u64;
+                (last.0 - 1 + after, 0)
+            }
             Some(field) => {
-                fields.load(&job.data, field);
+                fields.load(data, field);
                 let starts = &fields.line_starts;
-                cfg.engine.scan_with(
-                    cfg.source,
-                    &fields.text,
-                    job.first_line,
-                    0,
-                    &mut scratch,
-                    |mut h| {
+                cfg.engine
+                    .scan_with(cfg.source, &fields.text, 1, 0, &mut scratch, |mut h| {
                         // Point at the JSON line; the column stays within the field's text.
-                        let k = (h.line - job.first_line) as usize;
+                        let k = (h.line - 1) as usize;
                         h.offset = job.offset + starts.get(k).copied().unwrap_or(0) as u64;
                         emit(h)
-                    },
-                );
-                if fields.bad > 0 {
-                    cfg.pb.suspend(|| {
-                        eprintln!(
-                            "liaison: {}: {} of the lines from line {} on are not JSON (skipped)",
-                            cfg.source, fields.bad, job.first_line
-                        )
                     });
-                }
+                let partial = usize::from(data.last() != Some(&b'\n'));
+                ((starts.len() - partial) as u64, fields.bad)
             }
-        }
-        if tx
-            .send(Done {
-                seq: job.seq,
-                out,
-                stats,
-                buf: job.data,
-            })
-            .is_err()
-        {
+        };
+        stats.lines = newlines + u64::from(data.last() != Some(&b'\n'));
+        let buf = match job.data {
+            Chunk::Owned(v) => Some(v),
+            Chunk::Mapped(..) => None,
+        };
+        let done = Done {
+            seq: job.seq,
+            out,
+            marks,
+            newlines,
+            bad_json,
+            stats,
+            buf,
+        };
+        if tx.send(done).is_err() {
             return;
         }
     }
