@@ -34,23 +34,33 @@ impl Schedule {
         let t = t.strip_prefix("every").unwrap_or(t).trim();
         let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
         let n: u64 = num.parse().map_err(|_| bad(text))?;
-        let secs = match unit.trim() {
-            "" | "s" => n,
-            "m" => n * 60,
-            "h" => n * 3600,
-            "d" => n * 86400,
+        let per = match unit.trim() {
+            "" | "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86400,
             _ => return Err(bad(text)),
         };
-        if secs == 0 {
+        // A feed that runs less than once in ten years is a typo, and larger values
+        // would overflow the date arithmetic of `next_after`.
+        let secs = n
+            .checked_mul(per)
+            .filter(|s| (1..=MAX_INTERVAL).contains(s));
+        let Some(secs) = secs else {
             return Err(bad(text));
-        }
+        };
         Ok(Schedule::Every(secs))
     }
 
     /// The first run time strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> DateTime<Utc> {
         match self {
-            Schedule::Every(s) => after + chrono::Duration::seconds(*s as i64),
+            Schedule::Every(s) => {
+                let s = (*s).min(MAX_INTERVAL) as i64;
+                after
+                    .checked_add_signed(chrono::Duration::seconds(s))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
+            }
             Schedule::Cron(expr) => cron_of(expr)
                 .ok()
                 .and_then(|c| c.after(&after).next())
@@ -60,11 +70,14 @@ impl Schedule {
     }
 }
 
+/// The longest interval a schedule accepts: ten years (3650 days), in seconds.
+pub const MAX_INTERVAL: u64 = 3650 * 86400;
+
 fn bad(text: &str) -> Error {
     Error::new(
         ErrorKind::Config,
         "schedule",
-        format!("'{text}': expected an interval (30s, 15m, 6h, 1d) or cron:MIN HOUR DOM MON DOW"),
+        format!("'{text}': expected an interval from 1s to 3650d (30s, 15m, 6h, 1d) or cron:MIN HOUR DOM MON DOW"),
     )
 }
 
@@ -119,6 +132,11 @@ mod tests {
         assert_eq!(Schedule::parse("1d").unwrap().to_string(), "1d");
         assert!(Schedule::parse("0s").is_err());
         assert!(Schedule::parse("soon").is_err());
+        assert!(Schedule::parse("3650d").is_ok());
+        assert!(Schedule::parse("3651d").is_err());
+        // 2^64 / 86400 days overflows the multiplication: refused, not wrapped or panicking.
+        assert!(Schedule::parse("213503982334602d").is_err());
+        assert!(Schedule::parse("99999999999999999999").is_err());
         assert_eq!(
             Schedule::Every(900).next_after(t("2026-11-29T10:00:00Z")),
             t("2026-11-29T10:15:00Z")
