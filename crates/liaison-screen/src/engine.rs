@@ -388,6 +388,7 @@ impl EngineBuilder {
             by_kind: index_matchers(&matchers, by_kind, &lookup),
             matchers,
             skipped,
+            id: next_engine_id(),
         })
     }
 }
@@ -568,6 +569,15 @@ pub struct Engine {
     /// Matchers by the kind of extracted observable they can match.
     by_kind: Vec<KindMatchers>,
     skipped: Vec<Error>,
+    /// Unique to this engine: a [`Scratch`] remembers what it learnt of
+    /// which engine (see [`DropMemo`]).
+    id: u64,
+}
+
+/// A new [`Engine::id`].
+fn next_engine_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl std::fmt::Debug for Engine {
@@ -612,16 +622,27 @@ pub struct Scratch {
 /// cache answers for them without the probes of the large maps.
 #[derive(Debug, Default)]
 struct DropMemo {
+    /// The engine whose answers these are (a scratch may be used with
+    /// several engines; 0: none yet).
+    engine: u64,
     /// `DROP_SLOTS` slots once used: kind + 1 (0: empty), length, bytes.
     slots: Vec<(u8, u8, [u8; DROP_KEY])>,
 }
 
 /// Longest value [`DropMemo`] keeps.
-const DROP_KEY: usize = 46;
+const DROP_KEY: usize = 48;
 /// Slots in [`DropMemo`] (a power of two).
 const DROP_SLOTS: usize = 256;
 
 impl DropMemo {
+    /// Forget the answers of any other engine than `engine`.
+    fn for_engine(&mut self, engine: u64) {
+        if self.engine != engine {
+            self.engine = engine;
+            self.slots.clear();
+        }
+    }
+
     fn slot(kind: Kind, v: &[u8]) -> usize {
         let mut h = (kind as u64) << 8 | v.len() as u64;
         for c in v.chunks(8) {
@@ -638,7 +659,15 @@ impl DropMemo {
             return false;
         }
         let (k, n, b) = &self.slots[Self::slot(kind, v)];
-        *k == kind as u8 + 1 && *n as usize == v.len() && b[..v.len()] == *v
+        // Padded with zeros and compared whole (see `DomainMemo` in
+        // extract.rs): no `memcmp` call.
+        *k == kind as u8 + 1 && *n as usize == v.len() && *b == Self::key(v)
+    }
+
+    fn key(v: &[u8]) -> [u8; DROP_KEY] {
+        let mut key = [0u8; DROP_KEY];
+        key[..v.len()].copy_from_slice(v);
+        key
     }
 
     /// `v` (of `kind`) was dropped.
@@ -650,9 +679,7 @@ impl DropMemo {
             self.slots = vec![(0, 0, [0; DROP_KEY]); DROP_SLOTS];
         }
         let slot = &mut self.slots[Self::slot(kind, v)];
-        slot.0 = kind as u8 + 1;
-        slot.1 = v.len() as u8;
-        slot.2[..v.len()].copy_from_slice(v);
+        *slot = (kind as u8 + 1, v.len() as u8, Self::key(v));
     }
 }
 
@@ -749,6 +776,7 @@ impl Engine {
         } = scratch;
         pending.clear();
         defanged.clear();
+        dropped.for_engine(self.id);
         let want_refang = self.extract.is_some() || !self.literals.is_empty();
         if want_refang {
             let mut last_end = 0;
