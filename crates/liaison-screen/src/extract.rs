@@ -1156,6 +1156,20 @@ mod tests {
             prop_assert_eq!(a, b);
         }
 
+        /// The remembered public-suffix answers are the check's own, for
+        /// tokens that come back (from a small pool, so that they do) and
+        /// tokens that share a slot (more tokens than slots).
+        #[test]
+        fn domain_memo_as_check(
+            pool in prop::collection::vec("[a-zA-Z0-9-]{0,9}(\\.[a-zA-Z0-9-]{0,12}){0,3}\\.?(com|org|co\\.uk|py|x|de)?", 1..300),
+            picks in prop::collection::vec(any::<prop::sample::Index>(), 1..2000),
+        ) {
+            for i in picks {
+                let tok = pool[i.index(pool.len())].as_bytes();
+                prop_assert_eq!(domain_ok(tok), domain_check(tok).is_some(), "{:?}", String::from_utf8_lossy(tok));
+            }
+        }
+
         /// The one-pass dotted-quad parser agrees with `is_ipv4`.
         #[test]
         fn dotted_quad_as_is_ipv4(tok in "[0-9.]{1,18}|[0-9.a]{1,8}") {
