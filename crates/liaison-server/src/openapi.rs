@@ -240,7 +240,9 @@ fn core_spec() -> Value {
             }},
             "/import": {"post": {
                 "summary": "Import a bundle streamed in the body, in one transaction",
-                "parameters": [{"name": "strict", "in": "query", "schema": {"type": "boolean"}}],
+                "parameters": [{"name": "strict", "in": "query", "schema": {"type": "boolean"}},
+                    {"name": "label", "in": "query", "schema": {"type": "string"},
+                     "description": "Banner (SECRET//GRID//TLP:AMBER) for objects that carry no label; 400 if it does not parse, 403 if the caller may not write at it (nothing stored)"}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": any}}},
                 "responses": common(json!({"200": ok("Import report", json!({"$ref": "#/components/schemas/ImportReport"})), "413": err("Body too large"), "422": err("Broken input: nothing stored")}))
             }},

@@ -594,3 +594,88 @@ async fn oversized_rest_bodies_are_refused_and_nothing_is_written() {
         .await;
     assert_eq!(r.status, 200, "still serving");
 }
+
+/// `POST /import?label=` puts unlabelled objects under the banner given; a banner
+/// beyond the caller's clearance is 403 and a broken one 400, with nothing stored.
+#[tokio::test]
+async fn import_takes_a_label_for_unlabelled_objects() {
+    let f = fixture();
+    let id = "malware--15151515-1111-4111-8111-111111111111";
+    let b = json!({"type": "bundle", "id": "bundle--15151515-5f74-4287-9642-33f4c354e56d",
+        "objects": [malware(id, "Labelled on import", "2026-02-01T00:00:00.000Z", None)]});
+    for (user, label, status) in [
+        ("low", "SECRET//GRID", 403),
+        ("admin", "NO SUCH LEVEL", 400),
+    ] {
+        let r = f
+            .call(rest(
+                &f,
+                "POST",
+                &format!("/api/v1/import?label={}", label.replace(' ', "%20")),
+                user,
+                Some(&b),
+            ))
+            .await;
+        assert_eq!(r.status, status, "{user} {label}: {}", r.text);
+        let r = f
+            .call(rest(
+                &f,
+                "GET",
+                &format!("/api/v1/objects/{id}"),
+                "admin",
+                None,
+            ))
+            .await;
+        assert_eq!(
+            r.status, 404,
+            "nothing stored after a refused import: {}",
+            r.text
+        );
+    }
+    let r = f
+        .call(rest(
+            &f,
+            "POST",
+            "/api/v1/import?label=SECRET//GRID",
+            "admin",
+            Some(&b),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["new"], 1, "{}", r.text);
+    let r = f
+        .call(rest(
+            &f,
+            "GET",
+            &format!("/api/v1/objects/{id}"),
+            "admin",
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let banner = r.json()["label"].as_str().unwrap_or_default().to_string();
+    assert!(banner.starts_with("SECRET//GRID"), "{banner}");
+    let absent = f
+        .call(rest(
+            &f,
+            "GET",
+            "/api/v1/objects/malware--15151515-9999-4111-8111-111111111111",
+            "low",
+            None,
+        ))
+        .await;
+    let r = f
+        .call(rest(
+            &f,
+            "GET",
+            &format!("/api/v1/objects/{id}"),
+            "low",
+            None,
+        ))
+        .await;
+    assert_eq!(
+        (r.status, r.text),
+        (absent.status, absent.text),
+        "low sees it as absent"
+    );
+}

@@ -30,23 +30,6 @@ pub(crate) async fn export(v: Viewer) -> Response {
     v.page("export", t(l, M::Export), None, &b)
 }
 
-/// A feed's health, as `liaison feed status` words it.
-pub(crate) fn feed_health(config: &Value, state: &Value) -> &'static str {
-    if config
-        .get("paused")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
-        "paused"
-    } else if state.get("failures").and_then(Value::as_u64).unwrap_or(0) > 0 {
-        "failing"
-    } else if state.get("last_success").is_some_and(|v| !v.is_null()) {
-        "ok"
-    } else {
-        "never run"
-    }
-}
-
 /// Percent-decode a query component (`+` is a space).
 fn decode(s: &str) -> String {
     let b = s.as_bytes();
@@ -152,7 +135,7 @@ pub(crate) async fn feeds(State(state): State<AppState>, v: Viewer) -> Response 
     let s = |x: &Value, k: &str| esc(x.get(k).and_then(Value::as_str).unwrap_or(""));
     let n = |x: &Value, k: &str| x.get(k).and_then(Value::as_u64).unwrap_or(0);
     for f in &list {
-        let health = feed_health(&f.config, &f.state);
+        let health = crate::feeds_api::health(&f.config, &f.state);
         let _ = write!(
             b,
             "<tr class=\"nav-row\"><td><b>{}</b> {}</td><td><span class=\"health h-{}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{} · {} · {} · {}</td><td class=\"error-text\">{}</td></tr>",

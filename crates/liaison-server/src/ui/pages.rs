@@ -165,7 +165,7 @@ pub(crate) async fn dashboard(State(state): State<AppState>, v: Viewer) -> Respo
             .feeds(w.subject)?
             .into_iter()
             .map(|f| {
-                let h = super::admin::feed_health(&f.config, &f.state);
+                let h = crate::feeds_api::health(&f.config, &f.state);
                 (f.name, h, f.label)
             })
             .collect();
