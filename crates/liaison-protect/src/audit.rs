@@ -433,12 +433,17 @@ pub struct Checkpoint {
     pub key: String,
     /// Ed25519 signature (base64).
     pub sig: String,
+    /// Head format: absent for checkpoints and version-2 heads; 3 for a head that is
+    /// always written beside a [`MacHead`] (signed, so that removing the MAC part shows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v: Option<u32>,
 }
 
-fn checkpoint_message(seq: u64, hash: &Hash, len: Option<u64>) -> Vec<u8> {
-    let mut m = match len {
-        None => b"liaison-audit-checkpoint-v1\0".to_vec(),
-        Some(_) => b"liaison-audit-head-v2\0".to_vec(),
+fn checkpoint_message(seq: u64, hash: &Hash, len: Option<u64>, v: Option<u32>) -> Vec<u8> {
+    let mut m = match (len, v) {
+        (None, _) => b"liaison-audit-checkpoint-v1\0".to_vec(),
+        (Some(_), None) => b"liaison-audit-head-v2\0".to_vec(),
+        (Some(_), Some(v)) => format!("liaison-audit-head-v{v}\0").into_bytes(),
     };
     m.extend_from_slice(&seq.to_le_bytes());
     m.extend_from_slice(hash);
@@ -456,22 +461,35 @@ pub fn key_fingerprint(k: &ed25519_dalek::VerifyingKey) -> String {
 impl Checkpoint {
     /// Sign `(seq, hash)`.
     pub fn sign(key: &ed25519_dalek::SigningKey, seq: u64, hash: Hash) -> Self {
-        Self::sign_inner(key, seq, hash, None)
+        Self::sign_inner(key, seq, hash, None, None)
     }
 
     /// Sign a head: `(seq, hash)` of the last record and the log's length in bytes.
     pub fn sign_head(key: &ed25519_dalek::SigningKey, seq: u64, hash: Hash, len: u64) -> Self {
-        Self::sign_inner(key, seq, hash, Some(len))
+        Self::sign_inner(key, seq, hash, Some(len), None)
     }
 
-    fn sign_inner(key: &ed25519_dalek::SigningKey, seq: u64, hash: Hash, len: Option<u64>) -> Self {
-        let sig = key.sign(&checkpoint_message(seq, &hash, len));
+    /// Sign a version-3 head: like [`Checkpoint::sign_head`], and the signature also
+    /// says that a [`MacHead`] goes with it.
+    pub fn sign_head_v3(key: &ed25519_dalek::SigningKey, seq: u64, hash: Hash, len: u64) -> Self {
+        Self::sign_inner(key, seq, hash, Some(len), Some(3))
+    }
+
+    fn sign_inner(
+        key: &ed25519_dalek::SigningKey,
+        seq: u64,
+        hash: Hash,
+        len: Option<u64>,
+        v: Option<u32>,
+    ) -> Self {
+        let sig = key.sign(&checkpoint_message(seq, &hash, len, v));
         Checkpoint {
             seq,
             hash,
             len,
             key: key_fingerprint(&key.verifying_key()),
             sig: b64().encode(sig.to_bytes()),
+            v,
         }
     }
 
@@ -490,21 +508,205 @@ impl Checkpoint {
             .map_err(|e| malformed("checkpoint.sig", e.to_string()))?;
         let sig = ed25519_dalek::Signature::from_slice(&raw)
             .map_err(|e| malformed("checkpoint.sig", e.to_string()))?;
-        key.verify(&checkpoint_message(self.seq, &self.hash, self.len), &sig)
-            .map_err(|_| {
-                ProtectError::BadSignature(format!(
-                    "checkpoint of record {} (signed by key {}, pinned key is {})",
-                    self.seq,
-                    self.key,
-                    key_fingerprint(key)
-                ))
-            })
+        key.verify(
+            &checkpoint_message(self.seq, &self.hash, self.len, self.v),
+            &sig,
+        )
+        .map_err(|_| {
+            ProtectError::BadSignature(format!(
+                "checkpoint of record {} (signed by key {}, pinned key is {})",
+                self.seq,
+                self.key,
+                key_fingerprint(key)
+            ))
+        })
     }
 
     /// The checkpoint as one JSON line (no newline).
     pub fn to_line(&self) -> String {
         serde_json::json!({ "checkpoint": self }).to_string()
     }
+}
+
+/// The key that authenticates the head between two signatures (HMAC-SHA256).
+///
+/// Derived one-way from the audit signing key's seed, under a label of its own (so it
+/// is neither the record sealing key nor anything that reveals the signing key): whoever
+/// may sign the head may MAC it, and a verifier holding the master key (which unwraps
+/// the seed) checks it. A MAC costs two SHA-256 compressions where an Ed25519 signature
+/// costs a scalar multiplication, which is what lets one writer append a record per
+/// call and still keep a head over the whole log.
+#[derive(Clone)]
+pub struct HeadKey {
+    /// SHA-256 state after the key XOR ipad block.
+    inner: Sha256,
+    /// SHA-256 state after the key XOR opad block.
+    outer: Sha256,
+}
+
+impl std::fmt::Debug for HeadKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeadKey(..)")
+    }
+}
+
+const MAC_HEAD_DOMAIN: &[u8] = b"liaison-audit-head-mac-v3\0";
+
+impl HeadKey {
+    /// The head key belonging to an audit signing key.
+    pub fn derive(signing: &ed25519_dalek::SigningKey) -> Self {
+        let seed = zeroize::Zeroizing::new(signing.to_bytes());
+        let mut h = Sha256::new();
+        h.update(b"liaison audit head mac key v1\0");
+        h.update(seed.as_slice());
+        let k = zeroize::Zeroizing::new(<[u8; 32]>::from(h.finalize()));
+        Self::from_bytes(k.as_slice())
+    }
+
+    /// An HMAC-SHA256 key given directly (longer than a block: hashed first, as RFC 2104 says).
+    pub fn from_bytes(key: &[u8]) -> Self {
+        let mut block = zeroize::Zeroizing::new([0u8; 64]);
+        if key.len() > 64 {
+            block[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            block[..key.len()].copy_from_slice(key);
+        }
+        let pad = |x: u8| {
+            let mut b = zeroize::Zeroizing::new([0u8; 64]);
+            for (o, k) in b.iter_mut().zip(block.iter()) {
+                *o = k ^ x;
+            }
+            let mut h = Sha256::new();
+            h.update(b.as_slice());
+            h
+        };
+        HeadKey {
+            inner: pad(0x36),
+            outer: pad(0x5c),
+        }
+    }
+
+    /// HMAC-SHA256 of `msg`.
+    pub fn mac(&self, msg: &[u8]) -> Hash {
+        let mut i = self.inner.clone();
+        i.update(msg);
+        let mut o = self.outer.clone();
+        o.update(i.finalize());
+        o.finalize().into()
+    }
+}
+
+/// The head's MAC part: the key holder vouches that record `seq` has hash `hash` and
+/// that the log is `len` bytes long. Renewed after every append (cheap); the
+/// Ed25519-signed part of the head is renewed less often (see `liaison_store::audit`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacHead {
+    /// Format (3).
+    pub v: u32,
+    /// The last record.
+    pub seq: u64,
+    /// Its hash.
+    #[serde(with = "hex32")]
+    pub hash: Hash,
+    /// The log's length in bytes.
+    pub len: u64,
+    /// HMAC-SHA256 under the [`HeadKey`] (hex).
+    #[serde(with = "hex32")]
+    pub tag: Hash,
+}
+
+fn mac_message(seq: u64, hash: &Hash, len: u64) -> [u8; 26 + 8 + 32 + 8] {
+    let mut m = [0u8; 26 + 8 + 32 + 8];
+    m[..26].copy_from_slice(MAC_HEAD_DOMAIN);
+    m[26..34].copy_from_slice(&seq.to_le_bytes());
+    m[34..66].copy_from_slice(hash);
+    m[66..].copy_from_slice(&len.to_le_bytes());
+    m
+}
+
+impl MacHead {
+    /// MAC `(seq, hash, len)`.
+    pub fn new(key: &HeadKey, seq: u64, hash: Hash, len: u64) -> Self {
+        MacHead {
+            v: 3,
+            seq,
+            hash,
+            len,
+            tag: key.mac(&mac_message(seq, &hash, len)),
+        }
+    }
+
+    /// Whether the tag holds under `key` (compared in constant time).
+    pub fn check(&self, key: &HeadKey) -> bool {
+        let want = key.mac(&mac_message(self.seq, &self.hash, self.len));
+        want.iter()
+            .zip(self.tag.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+
+    /// As JSON (the object, no newline), written by hand: it is written after every append.
+    pub fn push_json(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{{\"v\":{},\"seq\":{},\"hash\":\"", self.v, self.seq);
+        push_hex(out, &self.hash);
+        let _ = write!(out, "\",\"len\":{},\"tag\":\"", self.len);
+        push_hex(out, &self.tag);
+        out.push_str("\"}");
+    }
+}
+
+/// What the head file holds: the Ed25519-signed head and, from format 3, the MAC head
+/// renewed after every append. A version-2 head file holds only the signed part.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Head {
+    /// The signed head (`checkpoint` with `len`).
+    #[serde(rename = "checkpoint")]
+    pub signed: Option<Checkpoint>,
+    /// The MAC head.
+    #[serde(default)]
+    pub mac: Option<MacHead>,
+}
+
+impl Head {
+    /// Only a signed head (version 2, or a head made in memory).
+    pub fn signed(c: Checkpoint) -> Self {
+        Head {
+            signed: Some(c),
+            mac: None,
+        }
+    }
+
+    /// The head as one JSON line (no newline).
+    pub fn to_line(&self) -> String {
+        let mut out = String::with_capacity(512);
+        out.push('{');
+        if let Some(c) = &self.signed {
+            out.push_str("\"checkpoint\":");
+            out.push_str(&serde_json::to_string(c).unwrap_or_default());
+        }
+        if let Some(m) = &self.mac {
+            if self.signed.is_some() {
+                out.push(',');
+            }
+            out.push_str("\"mac\":");
+            m.push_json(&mut out);
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// Parse the head file's text (either format).
+pub fn parse_head(text: &str) -> Result<Head, String> {
+    let h: Head = serde_json::from_str(text.trim()).map_err(|e| e.to_string())?;
+    if h.signed.is_none() && h.mac.is_none() {
+        return Err("neither a signed head nor a MAC head".into());
+    }
+    if h.mac.as_ref().is_some_and(|m| m.v != 3) {
+        return Err("unknown MAC head version".into());
+    }
+    Ok(h)
 }
 
 /// One line of the log.
@@ -935,7 +1137,7 @@ impl std::fmt::Display for Problem {
             }
             Problem::Shortened { len, expected_len } => write!(
                 f,
-                "log truncated: it is {len} bytes long, the signed head vouches for {expected_len} bytes"
+                "log truncated: it is {len} bytes long, the head vouches for {expected_len} bytes"
             ),
             Problem::HeadMissing { records } => write!(
                 f,
@@ -958,8 +1160,17 @@ pub struct Report {
     /// nothing, so cutting them off would not show. A crash between an append and the
     /// head's re-signing leaves some; so does a writer without the signing key.
     pub unsigned_tail: u64,
-    /// The newest record a valid signature vouches for.
+    /// The newest record a valid head vouches for: an Ed25519 signature, or the head's
+    /// MAC when the verifier holds the head key.
     pub signed_through: u64,
+    /// The newest record a valid Ed25519 signature vouches for (what a verifier holding
+    /// only the public key can check).
+    pub signature_through: u64,
+    /// Records after the newest signature that only the head's MAC vouches for, which
+    /// this verifier could not check (it holds only the public key): counted in
+    /// `unsigned_tail` too, so the log is not called intact. Verifying with the head
+    /// key (the master key) checks them.
+    pub mac_tail: u64,
     /// Everything found wrong, in log order.
     pub problems: Vec<Problem>,
 }
@@ -1011,6 +1222,11 @@ pub struct Verifier {
     /// The head's record number, told before feeding, and the hash found for it.
     head_seq: Option<u64>,
     head_hash: Option<Hash>,
+    /// The same for the MAC head.
+    mac_seq: Option<u64>,
+    mac_hash: Option<Hash>,
+    /// Checks the MAC head when given.
+    head_key: Option<HeadKey>,
     threads: usize,
 }
 
@@ -1032,6 +1248,9 @@ impl Verifier {
             bytes: 0,
             head_seq: None,
             head_hash: None,
+            mac_seq: None,
+            mac_hash: None,
+            head_key: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
         }
     }
@@ -1040,6 +1259,18 @@ impl Verifier {
     /// record's hash is kept however far from the end it lies.
     pub fn expect_head(&mut self, head: Option<&Checkpoint>) {
         self.head_seq = head.map(|h| h.seq);
+    }
+
+    /// [`Verifier::expect_head`] for a whole head file (signed and MAC parts).
+    pub fn expect(&mut self, head: &Head) {
+        self.head_seq = head.signed.as_ref().map(|h| h.seq);
+        self.mac_seq = head.mac.as_ref().map(|m| m.seq);
+    }
+
+    /// Check the head's MAC with this key (without it, records only the MAC head
+    /// vouches for are reported as [`Report::mac_tail`]).
+    pub fn head_key(&mut self, key: Option<HeadKey>) {
+        self.head_key = key;
     }
 
     /// Lines fed so far.
@@ -1074,6 +1305,9 @@ impl Verifier {
         self.report.last_seq = self.report.last_seq.max(seq);
         if self.head_seq == Some(seq) {
             self.head_hash = Some(hash);
+        }
+        if self.mac_seq == Some(seq) {
+            self.mac_hash = Some(hash);
         }
         if self.recent.len() == 64 {
             self.recent.pop_front();
@@ -1253,7 +1487,26 @@ impl Verifier {
 
     /// Finish: `head` is the newest checkpoint kept apart from the log, if any;
     /// `incomplete_last` that the log's last line had no newline.
-    pub fn finish(mut self, head: Option<&Checkpoint>, incomplete_last: Option<u64>) -> Report {
+    pub fn finish(self, head: Option<&Checkpoint>, incomplete_last: Option<u64>) -> Report {
+        let h = Head {
+            signed: head.cloned(),
+            mac: None,
+        };
+        self.finish_head(&h, incomplete_last)
+    }
+
+    /// [`Verifier::finish`] with a whole head file: the signed head and the MAC head.
+    pub fn finish_head(mut self, full: &Head, incomplete_last: Option<u64>) -> Report {
+        let head = full.signed.as_ref();
+        let mac_ok = match (&full.mac, &self.head_key) {
+            (Some(m), Some(k)) => Some(m.check(k)),
+            _ => None,
+        };
+        let mac_verified = full.mac.as_ref().filter(|_| mac_ok == Some(true));
+        // A verified MAC head at or past the signed head speaks for the log's length.
+        let length_by_mac = |h: &Checkpoint| {
+            mac_verified.is_some_and(|m| m.seq >= h.seq && h.len.is_none_or(|l| m.len >= l))
+        };
         let head_ok = head.map(|h| check_signature(h, &self.key));
         if let (Some(h), Some(Ok(()))) = (head, &head_ok) {
             self.resolve_twin(h);
@@ -1293,8 +1546,10 @@ impl Verifier {
             }),
             (Some(h), _) => {
                 let short_by_records = self.report.last_seq < h.seq;
+                let by_mac = length_by_mac(h);
                 match h.len {
-                    Some(len) if short_by_records || self.bytes < len => {
+                    _ if by_mac && short_by_records => {}
+                    Some(len) if !by_mac && (short_by_records || self.bytes < len) => {
                         if short_by_records {
                             self.problem(Problem::Truncated {
                                 last_seq: self.report.last_seq,
@@ -1336,8 +1591,69 @@ impl Verifier {
                 self.last_checkpoint = self.last_checkpoint.max(h.seq);
             }
         }
-        self.report.signed_through = self.last_checkpoint.min(self.report.last_seq);
-        self.report.unsigned_tail = self.report.last_seq.saturating_sub(self.last_checkpoint);
+        if let Some(h) = head.filter(|h| h.v.is_some() && full.mac.is_none()) {
+            self.problem(Problem::BadCheckpoint {
+                line: 0,
+                seq: h.seq,
+                reason: format!(
+                    "the head's MAC part is missing (removed from head.json): a cut after record {} would not show",
+                    h.seq
+                ),
+            });
+        }
+        let mut covered = self.last_checkpoint;
+        let mut unchecked = 0;
+        match (&full.mac, mac_ok) {
+            (Some(m), Some(false)) => self.problem(Problem::BadCheckpoint {
+                line: 0,
+                seq: m.seq,
+                reason: "the head's MAC does not hold (head altered, or written under another key)"
+                    .into(),
+            }),
+            (Some(m), Some(true)) => {
+                let short_by_records = self.report.last_seq < m.seq;
+                if short_by_records {
+                    self.problem(Problem::Truncated {
+                        last_seq: self.report.last_seq,
+                        expected_seq: m.seq,
+                    });
+                }
+                if self.bytes < m.len {
+                    self.problem(Problem::Shortened {
+                        len: self.bytes,
+                        expected_len: m.len,
+                    });
+                }
+                if !short_by_records && self.bytes >= m.len {
+                    let found = self.mac_hash.or_else(|| {
+                        self.recent
+                            .iter()
+                            .rev()
+                            .find(|(s, _, _)| *s == m.seq)
+                            .map(|(_, hash, _)| *hash)
+                    });
+                    if found.is_some_and(|f| f != m.hash) && self.report.problems.is_empty() {
+                        self.problem(Problem::BadCheckpoint {
+                            line: 0,
+                            seq: m.seq,
+                            reason:
+                                "the log's record differs from the one the head's MAC vouches for"
+                                    .into(),
+                        });
+                    }
+                }
+                covered = covered.max(m.seq);
+            }
+            // No key: the MAC head's claim cannot be checked, so what it covers past the
+            // newest signature is not called intact (a cut there would not show).
+            (Some(m), None) => unchecked = m.seq,
+            (None, _) => {}
+        }
+        let last = self.report.last_seq;
+        self.report.signature_through = self.last_checkpoint.min(last);
+        self.report.signed_through = covered.min(last);
+        self.report.mac_tail = unchecked.saturating_sub(self.last_checkpoint);
+        self.report.unsigned_tail = last.max(unchecked).saturating_sub(covered);
         self.report.problems.sort_by_key(problem_line);
         self.report
     }
@@ -1365,8 +1681,23 @@ pub fn verify_text(
     key: &ed25519_dalek::VerifyingKey,
     head: Option<&Checkpoint>,
 ) -> Report {
+    let h = Head {
+        signed: head.cloned(),
+        mac: None,
+    };
+    verify_text_head(text, key, &h, None)
+}
+
+/// [`verify_text`] with a whole head file, checking its MAC part with `head_key` when given.
+pub fn verify_text_head(
+    text: &str,
+    key: &ed25519_dalek::VerifyingKey,
+    head: &Head,
+    head_key: Option<&HeadKey>,
+) -> Report {
     let mut v = Verifier::new(*key);
-    v.expect_head(head);
+    v.expect(head);
+    v.head_key(head_key.cloned());
     let whole = text.rfind('\n').map_or(0, |i| i + 1);
     v.feed_block(&text.as_bytes()[..whole]);
     let incomplete = if whole < text.len() {
@@ -1376,7 +1707,7 @@ pub fn verify_text(
     } else {
         None
     };
-    v.finish(head, incomplete)
+    v.finish_head(head, incomplete)
 }
 
 /// A filter for audit queries.
@@ -1507,6 +1838,80 @@ mod tests {
                 last_seq: 8,
                 expected_seq: 10,
             },
+        );
+    }
+
+    #[test]
+    fn head_key_is_hmac_sha256() {
+        // RFC 4231, test case 2.
+        let k = HeadKey::from_bytes(b"Jefe");
+        assert_eq!(
+            hex::encode(k.mac(b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // The head key is not the sealing key's material, and depends on the seed.
+        let a = HeadKey::derive(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+        let b = HeadKey::derive(&ed25519_dalek::SigningKey::from_bytes(&[8; 32]));
+        assert_ne!(a.mac(b"x"), b.mac(b"x"));
+    }
+
+    #[test]
+    fn a_mac_head_covers_records_after_the_signed_head() {
+        let (text, sk, head) = log(10);
+        let hk = HeadKey::derive(&sk);
+        let vk = sk.verifying_key();
+        // Three more records after the signed head, covered by a MAC head.
+        let last: Record = serde_json::from_str(text.lines().rev().nth(1).unwrap()).unwrap();
+        let mut c = Chain::after(&last);
+        let mut more = text.clone();
+        let mut starts = Vec::new();
+        let mut r = last;
+        for i in 0..3 {
+            starts.push(more.len());
+            r = c.append(2_000 + i, "bob", action::WRITE, None, "");
+            more.push_str(&r.to_line());
+            more.push('\n');
+        }
+        let full = Head {
+            signed: Some(head),
+            mac: Some(MacHead::new(&hk, r.seq, r.hash, more.len() as u64)),
+        };
+        let keyed = verify_text_head(&more, &vk, &full, Some(&hk));
+        assert!(keyed.ok(), "{:?}", keyed.problems);
+        assert_eq!((keyed.signed_through, keyed.signature_through), (13, 10));
+        let public = verify_text_head(&more, &vk, &full, None);
+        assert_eq!(
+            (public.mac_tail, public.unsigned_tail, public.status()),
+            (3, 3, "unsigned_tail")
+        );
+        // Record 13 cut off: the keyed verify names it, the public one does not call it ok.
+        let cut = &more[..starts[2]];
+        let keyed = verify_text_head(cut, &vk, &full, Some(&hk));
+        assert!(
+            keyed.problems.contains(&Problem::Truncated {
+                last_seq: 12,
+                expected_seq: 13
+            }),
+            "{:?}",
+            keyed.problems
+        );
+        let public = verify_text_head(cut, &vk, &full, None);
+        assert!(!public.ok());
+        assert_eq!(public.status(), "unsigned_tail");
+        // A MAC head under another key does not hold.
+        let other = HeadKey::derive(&ed25519_dalek::SigningKey::from_bytes(&[9; 32]));
+        let r = verify_text_head(&more, &vk, &full, Some(&other));
+        assert!(
+            matches!(
+                &r.problems[..],
+                [Problem::BadCheckpoint {
+                    line: 0,
+                    seq: 13,
+                    ..
+                }]
+            ),
+            "{:?}",
+            r.problems
         );
     }
 

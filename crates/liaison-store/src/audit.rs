@@ -1,13 +1,22 @@
 //! The audit log on disk: `audit/audit.log` (JSON lines: records and signed
-//! checkpoints, see `liaison_protect::audit`) and `audit/head.json` (a signature over
-//! the last record and the log's length), in the data directory beside the store.
+//! checkpoints, see `liaison_protect::audit`) and `audit/head.json` (the last record
+//! and the log's length, vouched for by an HMAC and an Ed25519 signature), in the data
+//! directory beside the store.
 //!
-//! The head is re-signed after every append, under the same lock as the append, so
+//! The head is renewed after every append, under the same lock as the append, so
 //! whenever no writer holds the lock the head vouches for the whole log and cutting
-//! anything off its end shows. A crash between an append and the re-signing leaves
-//! records after the head: `verify` reports them as an unsigned tail, apart from
-//! tampering. The head is rewritten in place (one write of one sector, padded), not
-//! through a temporary file and a rename, to keep an append cheap.
+//! anything off its end shows. It has two parts. The MAC part (HMAC-SHA256 under a key
+//! derived from the signing seed, about a microsecond) covers `(last record, hash,
+//! length)` after every append. The Ed25519-signed part is renewed only when the last
+//! signature is [`SIGN_AFTER`] old or [`SIGN_EVERY`] records behind, and at every
+//! checkpoint and close: one thread appending one record per call would otherwise
+//! spend half its time signing. A verifier with the master key (the head key) checks
+//! the MAC part and so the whole log; one holding only the public key checks up to the
+//! newest signature and reports the records after it as covered only by the MAC
+//! (`mac_tail`), not as intact. A crash between an append and the head leaves records
+//! after both: `verify` reports them as an unsigned tail, apart from tampering. The head
+//! is rewritten in place (one write at offset 0, padded to a fixed size), not through
+//! a temporary file and a rename, to keep an append cheap.
 //!
 //! With an [`AuditKey`] (encrypted deployments) records are sealed: only their number
 //! and the chain hashes stay readable, so the log beside an encrypted store does not
@@ -21,7 +30,9 @@
 //! writing at once keep one chain; each process re-reads the last record when
 //! another has written since.
 
-use liaison_protect::audit::{self, AuditKey, Chain, Checkpoint, Query, Record, Report};
+use liaison_protect::audit::{
+    self, AuditKey, Chain, Checkpoint, Head, HeadKey, MacHead, Query, Record, Report,
+};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -67,7 +78,15 @@ struct Inner {
     /// File length after our last write: another process wrote when it differs.
     len: u64,
     since_checkpoint: u64,
+    /// The newest Ed25519-signed head part this process wrote (JSON), the record it
+    /// vouches for and when it was signed.
+    signed: Option<(String, u64, std::time::Instant)>,
 }
+
+/// The Ed25519 part of the head is renewed once the last signature is this old…
+pub const SIGN_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+/// …or this many records behind (and at every checkpoint and close).
+pub const SIGN_EVERY: u64 = 1000;
 
 /// An open audit log. Records are appended by [`AuditLog::record`]; a checkpoint is
 /// signed every `checkpoint_every` records and when the log is dropped.
@@ -75,14 +94,19 @@ pub struct AuditLog {
     dir: PathBuf,
     inner: Mutex<Inner>,
     signer: Option<ed25519_dalek::SigningKey>,
+    /// MACs the head after every append (derived from `signer`).
+    head_key: Option<HeadKey>,
     seal: Option<AuditKey>,
     checkpoint_every: u64,
+    /// When the signed part of the head is renewed: see [`SIGN_EVERY`], [`SIGN_AFTER`].
+    sign_every: u64,
+    sign_after: std::time::Duration,
     /// Threads of this process waiting to append (group commit of the head).
     waiting: AtomicUsize,
 }
 
-/// Size the head file is padded to: one sector, written whole.
-const HEAD_SIZE: usize = 512;
+/// Size the head file is padded to (two sectors), written whole by one `pwrite`.
+const HEAD_SIZE: usize = 1024;
 
 /// The log file in an audit directory.
 pub fn log_path(dir: &Path) -> PathBuf {
@@ -216,12 +240,24 @@ impl AuditLog {
                 len,
                 since_checkpoint: 0,
                 head_stale: false,
+                signed: None,
             }),
+            head_key: signer.as_ref().map(HeadKey::derive),
             signer,
             seal,
             checkpoint_every: 1000,
+            sign_every: SIGN_EVERY,
+            sign_after: SIGN_AFTER,
             waiting: AtomicUsize::new(0),
         })
+    }
+
+    /// Renew the head's signature once it is `records` behind or `after` old (defaults
+    /// [`SIGN_EVERY`], [`SIGN_AFTER`]); it is renewed at every checkpoint and close too.
+    pub fn head_signing(mut self, records: u64, after: std::time::Duration) -> Self {
+        self.sign_every = records.max(1);
+        self.sign_after = after;
+        self
     }
 
     /// Whether records are sealed.
@@ -265,7 +301,7 @@ impl AuditLog {
             inner.len = u64::MAX;
         }
         if inner.head_stale && (r.is_err() || self.waiting.load(Ordering::SeqCst) == 0) {
-            self.write_head(inner)?;
+            self.write_head(inner, false)?;
             inner.head_stale = false;
         }
         r
@@ -325,14 +361,40 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Re-sign the head over the last record and the log's length (lock held).
-    fn write_head(&self, inner: &Inner) -> Result<(), AuditError> {
-        let (Some(sk), Some(file)) = (&self.signer, &inner.head) else {
+    /// Renew the head over the last record and the log's length (lock held): the MAC
+    /// part always, the signed part when `sign` or when the last signature is old.
+    fn write_head(&self, inner: &mut Inner, sign: bool) -> Result<(), AuditError> {
+        let (Some(sk), Some(hk), Some(file)) = (&self.signer, &self.head_key, &inner.head) else {
             return Ok(());
         };
         let (seq, hash) = inner.chain.last();
-        let mut line = Checkpoint::sign_head(sk, seq, hash, inner.len).to_line();
-        // Padded to one sector: the whole head is replaced by one write.
+        let now = std::time::Instant::now();
+        let renew = sign
+            || match &inner.signed {
+                None => true,
+                Some((_, s, at)) => {
+                    seq.saturating_sub(*s) >= self.sign_every
+                        || *s > seq
+                        || now.duration_since(*at) >= self.sign_after
+                }
+            };
+        if renew {
+            let c = Checkpoint::sign_head_v3(sk, seq, hash, inner.len);
+            let json = serde_json::to_string(&c).map_err(|e| AuditError::Broken {
+                path: head_path(&self.dir).display().to_string(),
+                reason: e.to_string(),
+            })?;
+            inner.signed = Some((json, seq, now));
+        }
+        let mut line = String::with_capacity(HEAD_SIZE);
+        line.push_str("{\"checkpoint\":");
+        if let Some((json, _, _)) = &inner.signed {
+            line.push_str(json);
+        }
+        line.push_str(",\"mac\":");
+        MacHead::new(hk, seq, hash, inner.len).push_json(&mut line);
+        line.push('}');
+        // Padded to a fixed size: the whole head is replaced by one write.
         while line.len() < HEAD_SIZE - 1 {
             line.push(' ');
         }
@@ -369,7 +431,7 @@ impl AuditLog {
         inner.len = len + line.len() as u64;
         inner.chain = Chain::resume(seq, hash);
         inner.since_checkpoint = 0;
-        self.write_head(inner)?;
+        self.write_head(inner, true)?;
         inner.head_stale = false;
         if let Some(h) = &inner.head {
             h.sync_data().map_err(|e| io(&head_path(&self.dir), e))?;
@@ -386,14 +448,14 @@ impl Drop for AuditLog {
     }
 }
 
-/// The head checkpoint of an audit directory, if any (an empty head file, made by a
-/// writer that has not appended yet, is none).
-pub fn read_head(dir: &Path) -> Result<Option<Checkpoint>, AuditError> {
+/// The head of an audit directory, if any (an empty head file, made by a writer that
+/// has not appended yet, is none): its signed part and, from format 3, its MAC part.
+pub fn read_head(dir: &Path) -> Result<Option<Head>, AuditError> {
     let p = head_path(dir);
     match std::fs::read_to_string(&p) {
         Ok(t) if t.trim().is_empty() => Ok(None),
-        Ok(t) => match audit::parse_line(t.trim()) {
-            Ok(audit::Line::Checkpoint(c)) => Ok(Some(c)),
+        Ok(t) => match audit::parse_head(t.trim()) {
+            Ok(h) => Ok(Some(h)),
             _ => Err(AuditError::Broken {
                 path: p.display().to_string(),
                 reason: "not a signed checkpoint (altered or damaged head)".into(),
@@ -430,8 +492,22 @@ pub fn verify_progress(
     threads: usize,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, AuditError> {
+    verify_keyed(dir, key, None, threads, progress)
+}
+
+/// [`verify_progress`], checking the head's MAC part with `head_key` (derived from the
+/// signing key, which the master key unwraps): then the whole log up to the last append
+/// is checked, not only up to the newest signature.
+pub fn verify_keyed(
+    dir: &Path,
+    key: &ed25519_dalek::VerifyingKey,
+    head_key: Option<&HeadKey>,
+    threads: usize,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, AuditError> {
     let path = log_path(dir);
     let mut v = audit::Verifier::new(*key);
+    v.head_key(head_key.cloned());
     if threads > 0 {
         v.threads(threads);
     }
@@ -439,9 +515,9 @@ pub fn verify_progress(
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // No log at all: intact only if nothing was ever signed.
-            let head = read_head(dir)?;
-            v.expect_head(head.as_ref());
-            return Ok(v.finish(head.as_ref(), None));
+            let head = read_head(dir)?.unwrap_or_default();
+            v.expect(&head);
+            return Ok(v.finish_head(&head, None));
         }
         Err(e) => return Err(io(&path, e)),
     };
@@ -452,11 +528,11 @@ pub fn verify_progress(
     };
     // A damaged head is tampering to report, not a failure to verify.
     let (head, damaged) = match head {
-        Ok(h) => (h, None),
-        Err(AuditError::Broken { reason, .. }) => (None, Some(reason)),
+        Ok(h) => (h.unwrap_or_default(), None),
+        Err(AuditError::Broken { reason, .. }) => (Head::default(), Some(reason)),
         Err(e) => return Err(e),
     };
-    v.expect_head(head.as_ref());
+    v.expect(&head);
     const BLOCK: usize = 8 << 20;
     let mut r = f.take(len);
     let mut buf = vec![0u8; BLOCK];
@@ -486,7 +562,7 @@ pub fn verify_progress(
         v.feed(n, &String::from_utf8_lossy(&buf[..filled]));
         incomplete = Some(n);
     }
-    let mut report = v.finish(head.as_ref(), incomplete);
+    let mut report = v.finish_head(&head, incomplete);
     if let Some(reason) = damaged {
         report
             .problems
@@ -637,7 +713,14 @@ mod tests {
         log
     }
 
+    /// Verify as `liaison audit verify` with the master key: the head's MAC checked.
     fn check(dir: &Path) -> Report {
+        let hk = HeadKey::derive(&key());
+        verify_keyed(dir, &key().verifying_key(), Some(&hk), 0, &mut |_, _| {}).unwrap()
+    }
+
+    /// Verify with the public key only (an auditor without the master key).
+    fn check_public(dir: &Path) -> Report {
         verify(dir, &key().verifying_key()).unwrap()
     }
 
@@ -668,6 +751,164 @@ mod tests {
         assert_eq!((r.records, r.signed_through, r.status()), (25, 25, "ok"));
         drop(log);
         assert!(check(dir.path()).ok());
+        // Closed: the signature covers everything, the public key alone suffices.
+        let r = check_public(dir.path());
+        assert!(r.ok(), "{:?} {}", r.problems, r.unsigned_tail);
+        assert_eq!((r.signature_through, r.mac_tail), (25, 0));
+    }
+
+    /// A log whose signed head stays at record `signed` while records go on to `n`
+    /// (signature renewal pushed out of reach), kept open.
+    fn write_with_mac_tail(dir: &Path, signed: usize, n: usize) -> AuditLog {
+        let log = AuditLog::open(dir, Some(key()))
+            .unwrap()
+            .head_signing(u64::MAX, std::time::Duration::from_secs(3600));
+        for i in 0..n {
+            log.record("alice", "read", Some(&format!("indicator--{i:04}")), "")
+                .unwrap();
+            if i + 1 == signed {
+                // A checkpoint signs the head (as a close or a flush does).
+                log.checkpoint().unwrap();
+            }
+        }
+        log
+    }
+
+    #[test]
+    fn a_cut_within_the_mac_covered_tail_is_named_by_the_keyed_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let _log = write_with_mac_tail(dir.path(), 4, 10);
+        // Intact: the keyed verify vouches for all ten; the public key only for four,
+        // and the six after the signature are not called intact.
+        let r = check(dir.path());
+        assert!(r.ok(), "{:?} {}", r.problems, r.unsigned_tail);
+        assert_eq!((r.signed_through, r.signature_through), (10, 4));
+        let r = check_public(dir.path());
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        assert_eq!(
+            (r.signature_through, r.mac_tail, r.unsigned_tail, r.status()),
+            (4, 6, 6, "unsigned_tail")
+        );
+        assert!(!r.ok());
+
+        // Lines: records 1-4, the checkpoint of 4, records 5-10. Cut records 8-10.
+        let starts = line_starts(dir.path());
+        cut_to(dir.path(), starts[8]);
+        let r = check(dir.path());
+        assert!(
+            r.problems.contains(&Problem::Truncated {
+                last_seq: 7,
+                expected_seq: 10
+            }),
+            "{:?}",
+            r.problems
+        );
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| matches!(p, Problem::Shortened { .. })),
+            "{:?}",
+            r.problems
+        );
+        assert_eq!(r.status(), "tampered");
+        // Without the key: nothing it can prove, but not intact either.
+        let r = check_public(dir.path());
+        assert_eq!(
+            (r.signature_through, r.mac_tail, r.status()),
+            (4, 6, "unsigned_tail"),
+            "{:?}",
+            r.problems
+        );
+        assert!(!r.ok());
+
+        // Every record after the signature cut: the public verify still does not say ok.
+        cut_to(dir.path(), starts[5]);
+        let r = check(dir.path());
+        assert!(
+            r.problems.contains(&Problem::Truncated {
+                last_seq: 4,
+                expected_seq: 10
+            }),
+            "{:?}",
+            r.problems
+        );
+        let r = check_public(dir.path());
+        assert_eq!(
+            (r.last_seq, r.mac_tail, r.status()),
+            (4, 6, "unsigned_tail")
+        );
+    }
+
+    #[test]
+    fn a_head_without_its_mac_part_or_with_a_forged_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let _log = write_with_mac_tail(dir.path(), 3, 6);
+        let text = std::fs::read_to_string(head_path(dir.path())).unwrap();
+        let head = audit::parse_head(&text).unwrap();
+        let signed = head.signed.clone().unwrap();
+        // The MAC part removed (and records 4-6 cut to match the signed head).
+        let starts = line_starts(dir.path());
+        cut_to(dir.path(), starts[4]);
+        std::fs::write(
+            head_path(dir.path()),
+            audit::Head::signed(signed.clone()).to_line(),
+        )
+        .unwrap();
+        for r in [check(dir.path()), check_public(dir.path())] {
+            assert!(
+                r.problems
+                    .iter()
+                    .any(|p| matches!(p, Problem::BadCheckpoint { line: 0, reason, .. } if reason.contains("MAC part is missing"))),
+                "{:?}",
+                r.problems
+            );
+        }
+        // A MAC head rewritten to the shorter log without the key: its tag fails.
+        let mut forged = head.mac.clone().unwrap();
+        forged.seq = 3;
+        forged.len = starts[4] as u64;
+        forged.hash = signed.hash;
+        let h = audit::Head {
+            signed: Some(signed),
+            mac: Some(forged),
+        };
+        std::fs::write(head_path(dir.path()), h.to_line()).unwrap();
+        let r = check(dir.path());
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| matches!(p, Problem::BadCheckpoint { line: 0, reason, .. } if reason.contains("MAC does not hold"))),
+            "{:?}",
+            r.problems
+        );
+    }
+
+    #[test]
+    fn a_version_2_head_still_verifies() {
+        // A head file written before the MAC part existed: only the signed head.
+        let dir = tempfile::tempdir().unwrap();
+        drop(write(dir.path(), 5, false));
+        let text = std::fs::read_to_string(head_path(dir.path())).unwrap();
+        let h = audit::parse_head(&text).unwrap().signed.unwrap();
+        let old = Checkpoint::sign_head(&key(), h.seq, h.hash, h.len.unwrap());
+        assert!(old.v.is_none());
+        std::fs::write(head_path(dir.path()), old.to_line() + "\n").unwrap();
+        for r in [check(dir.path()), check_public(dir.path())] {
+            assert!(r.ok(), "{:?} {}", r.problems, r.unsigned_tail);
+            assert_eq!(r.signed_through, 5);
+        }
+        // …and a cut under it still shows.
+        let starts = line_starts(dir.path());
+        cut_to(dir.path(), starts[3]);
+        let r = check(dir.path());
+        assert!(
+            r.problems.contains(&Problem::Truncated {
+                last_seq: 3,
+                expected_seq: 5
+            }),
+            "{:?}",
+            r.problems
+        );
     }
 
     #[test]
