@@ -607,7 +607,7 @@ fn memo_slot(tok: &[u8]) -> usize {
     for c in tok.chunks(8) {
         let mut w = [0u8; 8];
         w[..c.len()].copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7CC1_B727_220A_95);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517C_C1B7_2722_0A95);
     }
     (h >> 32) as usize % MEMO_SLOTS
 }
