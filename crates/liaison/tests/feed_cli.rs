@@ -602,6 +602,44 @@ fn labelled_feed_is_invisible_without_clearance() {
         );
         assert!(a.stderr.contains("no feed named"), "{cmd:?}: {}", a.stderr);
     }
+    // Feed writes are audit records, refused ones too, and the intern's refusals read
+    // the same for the hidden feed as for an absent one.
+    let audit = |object: &str| -> Vec<serde_json::Value> {
+        let r = run(&d, &["audit", "query", "--json", "--object", object]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let hidden = audit("feed:secret-ips");
+    let absent = audit("feed:no-such-feed");
+    let by = |recs: &[serde_json::Value], user: &str| -> Vec<String> {
+        recs.iter()
+            .filter(|r| r["user"] == user)
+            .map(|r| format!("{} {}", r["action"], r["detail"]))
+            .collect()
+    };
+    assert_eq!(
+        by(&hidden, "admin"),
+        [
+            "\"write\" \"define feed: ok\"",
+            "\"write\" \"run feed: ok\""
+        ],
+        "{hidden:?}"
+    );
+    let intern = by(&hidden, "intern");
+    assert_eq!(
+        intern.len(),
+        5,
+        "run twice, pause, resume, remove: {intern:?}"
+    );
+    assert_eq!(
+        intern.join("\n").replace("secret-ips", "X"),
+        by(&absent, "intern")
+            .join("\n")
+            .replace("no-such-feed", "X")
+    );
     let s = json(&run(
         &d,
         &["--as", "intern", "search", "--json", "198.51.100.7"],

@@ -165,6 +165,29 @@ fn cli_error(e: FeedError) -> anyhow::Error {
     }
 }
 
+/// Writes to a feed are audit records, whatever their outcome, worded as the REST
+/// API words them. An absent and an unreadable name give the same error text, so
+/// the log does not tell them apart either.
+fn record<T>(
+    ctx: &Ctx,
+    subject: &liaison_policy::Subject,
+    name: &str,
+    what: &str,
+    res: &Result<T, FeedError>,
+) -> Result<()> {
+    let outcome = match res {
+        Ok(_) => "ok".to_string(),
+        Err(e) => format!("refused: {e}"),
+    };
+    ctx.audit()?.record(
+        &subject.name,
+        liaison_protect::audit::action::WRITE,
+        Some(&format!("feed:{name}")),
+        &format!("{what}: {outcome}"),
+    )?;
+    Ok(())
+}
+
 pub fn run(ctx: &Ctx, c: FeedCommand) -> Result<ExitCode> {
     let (cfg, store, subject) = ctx.open()?;
     let users = |n: &str| cfg.subject(Some(n)).ok();
@@ -221,7 +244,10 @@ pub fn run(ctx: &Ctx, c: FeedCommand) -> Result<ExitCode> {
                 watchlist,
                 user: a.user,
             };
-            let (v, _) = ops.define(&spec, FeedWrite::Upsert).map_err(cli_error)?;
+            let name = spec.name.clone();
+            let res = ops.define(&spec, FeedWrite::Upsert);
+            record(ctx, &subject, &name, "define feed", &res)?;
+            let (v, _) = res.map_err(cli_error)?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&v.definition)?);
             } else {
@@ -256,17 +282,23 @@ pub fn run(ctx: &Ctx, c: FeedCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         FeedCommand::Pause(n) => {
-            ops.set_paused(&n.name, true).map_err(cli_error)?;
+            let res = ops.set_paused(&n.name, true);
+            record(ctx, &subject, &n.name, "pause feed", &res)?;
+            res.map_err(cli_error)?;
             eprintln!("feed {} paused", n.name);
             Ok(ExitCode::SUCCESS)
         }
         FeedCommand::Resume(n) => {
-            ops.set_paused(&n.name, false).map_err(cli_error)?;
+            let res = ops.set_paused(&n.name, false);
+            record(ctx, &subject, &n.name, "resume feed", &res)?;
+            res.map_err(cli_error)?;
             eprintln!("feed {} resumed", n.name);
             Ok(ExitCode::SUCCESS)
         }
         FeedCommand::Remove(n) => {
-            ops.remove(&n.name).map_err(cli_error)?;
+            let res = ops.remove(&n.name);
+            record(ctx, &subject, &n.name, "remove feed", &res)?;
+            res.map_err(cli_error)?;
             eprintln!("feed {} removed", n.name);
             Ok(ExitCode::SUCCESS)
         }
@@ -301,6 +333,7 @@ pub fn run(ctx: &Ctx, c: FeedCommand) -> Result<ExitCode> {
             };
             let res = ops.run(&n.name, &client, rt.handle());
             spin.finish_and_clear();
+            record(ctx, &subject, &n.name, "run feed", &res)?;
             let r = res.map_err(cli_error)?;
             if n.json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
