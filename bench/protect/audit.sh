@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Audit log speed (issue 7: append >= 50,000 records/s, verify >= 500,000 records/s):
 # `liaison audit bench` appends N records through the real log (file, flock, head
-# re-signed after every append call, records sealed as an encrypted deployment writes
-# them, or plain), closes it, then verifies it as `liaison audit verify` does. Runs
+# renewed after every append call: its HMAC each time, its Ed25519 signature every
+# 100 ms or 1,000 records; records sealed as an encrypted deployment writes them, or
+# plain), closes it, then verifies it as `liaison audit verify` with the master key does. Runs
 # sealed and plain alternately for ROUNDS rounds, then one round of one record per
 # append call (a server's pattern), and prints wall and CPU (user+sys) times with the
 # load average. Usage: bench/protect/audit.sh [N] [ROUNDS]
@@ -20,7 +21,7 @@ for r in $(seq 1 "$ROUNDS"); do
   $L audit bench --records "$N" --batch 100 --plain
   $L audit bench --records "$N" --batch 100 --threads 1
 done
-echo "-- one record per append call: one writer (head re-signed each time), four writers (group commit)"
+echo "-- one record per append call: one writer (head MAC'd each time), four writers (group commit)"
 $L audit bench --records $((N / 10)) --batch 1
 $L audit bench --records $((N / 10)) --batch 1 --writers 4
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

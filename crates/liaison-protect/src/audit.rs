@@ -2,10 +2,16 @@
 //!
 //! Each record holds its sequence number, the hash of the record before it and its
 //! own hash. A checkpoint signs `(seq, hash)` of a record; the *head* kept apart from
-//! the log signs `(seq, hash, length of the log in bytes)` and is re-signed after every
-//! append, so cutting anything off the end shows — a whole record, the checkpoint
-//! line after it, or half a line. The log is JSON lines, one record or checkpoint a
-//! line, so ordinary tools read it.
+//! the log vouches for `(seq, hash, length of the log in bytes)` and is renewed after
+//! every append, so cutting anything off the end shows — a whole record, the checkpoint
+//! line after it, or half a line. The head ([`Head`], format 3) has two parts: a
+//! [`MacHead`] (HMAC-SHA256 under a [`HeadKey`] derived from the signing seed), renewed
+//! after every append for about a microsecond, and an Ed25519-signed head renewed less
+//! often (the writer decides; at close always). A verifier with the head key checks the
+//! whole log; one with only the public key checks up to the newest signature and counts
+//! what only the MAC covers as [`Report::mac_tail`], never as intact. A version-2 head
+//! (the signed part alone) still verifies. The log is JSON lines, one record or
+//! checkpoint a line, so ordinary tools read it.
 //!
 //! Record lines (version 2) are written in a fixed field order and the record's hash is
 //! SHA-256 over the line's own bytes up to `,"hash":`: a verifier checks a record by
