@@ -22,6 +22,8 @@ struct Cli {
     command: Cmd,
 }
 
+// Parsed once: the size of the screen arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Screen text (as `liaison screen`).

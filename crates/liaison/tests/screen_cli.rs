@@ -173,7 +173,7 @@ fn json_lines_keep_their_line_numbers_across_chunks() {
         if n % 1000 == 7 {
             text.extend_from_slice(b"not json\n");
             bad.push(n);
-        } else if n % 50 == 0 {
+        } else if n.is_multiple_of(50) {
             text.extend_from_slice(
                 format!("{{\"id\":{n},\"msg\":\"seen {TERM} here\"}}\n").as_bytes(),
             );

@@ -533,12 +533,12 @@ fn screen_stream(
         p
     };
     std::thread::scope(|s| {
-        let (chunk, window) = (cfg.chunk, cfg.window);
+        let (chunk, window, threads) = (cfg.chunk, cfg.window, cfg.threads);
         let rd = match input {
             Opened::Read(r) => s.spawn(move || read_chunks(r, chunk, job_tx, free_rx)),
             Opened::Map(f, len) => {
                 drop(free_rx);
-                s.spawn(move || map_chunks(&f, len, chunk, window, job_tx))
+                s.spawn(move || map_chunks(&f, len, chunk, window, threads, job_tx))
             }
         };
         for _ in 0..cfg.threads {
@@ -688,13 +688,21 @@ fn read_chunks(
 /// Cut the file `f` (`len` bytes at opening) into chunks of about `size`
 /// bytes ending at a line end, as ranges of windows of about `window` bytes
 /// mapped one after the other: no copy, and only the windows of the chunks in
-/// flight are mapped.
+/// flight are mapped. Near the end chunks get smaller (down to 1 MiB), so
+/// that the `threads` workers finish at about the same time.
 ///
 /// A mapped file that shrinks while it is screened makes reads of the
 /// vanished pages fault (SIGBUS): the length is checked again before each
 /// window is mapped, which catches a file truncated before, not while, its
 /// window is screened (`--no-mmap` reads instead).
-fn map_chunks(f: &File, len: u64, size: usize, window: usize, tx: Sender<Job>) -> io::Result<()> {
+fn map_chunks(
+    f: &File,
+    len: u64,
+    size: usize,
+    window: usize,
+    threads: usize,
+    tx: Sender<Job>,
+) -> io::Result<()> {
     let len = usize::try_from(len).map_err(|_| io::Error::other("file too large to map"))?;
     let (mut seq, mut pos) = (0u64, 0usize);
     // The current window and where it starts in the file.
@@ -713,6 +721,7 @@ fn map_chunks(f: &File, len: u64, size: usize, window: usize, tx: Sender<Job>) -
         Ok((Arc::new(m), from))
     };
     while pos < len {
+        let size = size.min(((len - pos) / (2 * threads)).max(1 << 20));
         let want = (pos + size).min(len);
         let (mut m, mut ws) = match win.take() {
             Some((m, ws)) if ws + m.len() >= want => (m, ws),
