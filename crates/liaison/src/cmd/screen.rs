@@ -536,10 +536,15 @@ fn screen_stream(
         let (chunk, window, threads) = (cfg.chunk, cfg.window, cfg.threads);
         let rd = match input {
             Opened::Read(r) => s.spawn(move || read_chunks(r, chunk, job_tx, free_rx)),
-            Opened::Map(f, len) => {
-                drop(free_rx);
-                s.spawn(move || map_chunks(&f, len, chunk, window, threads, job_tx))
-            }
+            Opened::Map(mut f, len) => s.spawn(move || {
+                if map_chunks(&f, len, chunk, window, threads, &job_tx)? {
+                    return Ok(());
+                }
+                // Not mappable after all (some file systems): read it.
+                f.seek(SeekFrom::Start(0))?;
+                let r = Box::new(BufReader::with_capacity(1 << 16, f));
+                read_chunks(r, chunk, job_tx, free_rx)
+            }),
         };
         for _ in 0..cfg.threads {
             let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
@@ -695,18 +700,20 @@ fn read_chunks(
 /// vanished pages fault (SIGBUS): the length is checked again before each
 /// window is mapped, which catches a file truncated before, not while, its
 /// window is screened (`--no-mmap` reads instead).
+///
+/// False when the file could not be mapped at all (nothing was sent).
 fn map_chunks(
     f: &File,
     len: u64,
     size: usize,
     window: usize,
     threads: usize,
-    tx: Sender<Job>,
-) -> io::Result<()> {
-    let len = usize::try_from(len).map_err(|_| io::Error::other("file too large to map"))?;
+    tx: &Sender<Job>,
+) -> io::Result<bool> {
+    let Ok(len) = usize::try_from(len) else {
+        return Ok(false);
+    };
     let (mut seq, mut pos) = (0u64, 0usize);
-    // The current window and where it starts in the file.
-    let mut win: Option<(Arc<Mmap>, usize)> = None;
     let map = |from: usize, n: usize| -> io::Result<(Arc<Mmap>, usize)> {
         let now = f.metadata()?.len();
         if now < (from + n) as u64 {
@@ -719,6 +726,11 @@ fn map_chunks(
         let m = unsafe { MmapOptions::new().offset(from as u64).len(n).map(f)? };
         let _ = m.advise(memmap2::Advice::Sequential);
         Ok((Arc::new(m), from))
+    };
+    // The current window and where it starts in the file.
+    let mut win = match map(0, window.min(len)) {
+        Ok(w) => Some(w),
+        Err(_) => return Ok(false),
     };
     while pos < len {
         let size = size.min(((len - pos) / (2 * threads)).max(1 << 20));
@@ -746,12 +758,12 @@ fn map_chunks(
         };
         win = Some((m, ws));
         if tx.send(job).is_err() {
-            return Ok(()); // the consumer stopped
+            return Ok(true); // the consumer stopped
         }
         seq += 1;
         pos = end;
     }
-    Ok(())
+    Ok(true)
 }
 
 fn send_chunk(tx: &Sender<Job>, seq: &mut u64, offset: &mut u64, data: Chunk) -> Result<(), ()> {
