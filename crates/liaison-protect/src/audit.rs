@@ -544,10 +544,8 @@ impl Checkpoint {
 /// call and still keep a head over the whole log.
 #[derive(Clone)]
 pub struct HeadKey {
-    /// SHA-256 state after the key XOR ipad block.
-    inner: Sha256,
-    /// SHA-256 state after the key XOR opad block.
-    outer: Sha256,
+    /// The keyed HMAC state (key XOR ipad/opad already absorbed), cloned per MAC.
+    mac: hmac::Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for HeadKey {
@@ -569,36 +567,21 @@ impl HeadKey {
         Self::from_bytes(k.as_slice())
     }
 
-    /// An HMAC-SHA256 key given directly (longer than a block: hashed first, as RFC 2104 says).
+    /// An HMAC-SHA256 key given directly (RFC 2104: any length).
     pub fn from_bytes(key: &[u8]) -> Self {
-        let mut block = zeroize::Zeroizing::new([0u8; 64]);
-        if key.len() > 64 {
-            block[..32].copy_from_slice(&Sha256::digest(key));
-        } else {
-            block[..key.len()].copy_from_slice(key);
-        }
-        let pad = |x: u8| {
-            let mut b = zeroize::Zeroizing::new([0u8; 64]);
-            for (o, k) in b.iter_mut().zip(block.iter()) {
-                *o = k ^ x;
-            }
-            let mut h = Sha256::new();
-            h.update(b.as_slice());
-            h
-        };
+        use hmac::Mac;
         HeadKey {
-            inner: pad(0x36),
-            outer: pad(0x5c),
+            // HMAC takes keys of any length; this cannot fail.
+            mac: hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length"),
         }
     }
 
     /// HMAC-SHA256 of `msg`.
     pub fn mac(&self, msg: &[u8]) -> Hash {
-        let mut i = self.inner.clone();
-        i.update(msg);
-        let mut o = self.outer.clone();
-        o.update(i.finalize());
-        o.finalize().into()
+        use hmac::Mac;
+        let mut m = self.mac.clone();
+        m.update(msg);
+        m.finalize().into_bytes().into()
     }
 }
 

@@ -3,28 +3,18 @@
 //! The server sends `X-Liaison-Signature: sha256=<hex>` with every webhook; the
 //! receiver recomputes it over the raw body with the shared secret.
 
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 /// The header that carries the signature.
 pub const SIGNATURE_HEADER: &str = "X-Liaison-Signature";
 
 /// HMAC-SHA256 of `body` under `key`.
 pub fn hmac_sha256(key: &[u8], body: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(body);
-    let inner = inner.finalize();
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner);
-    outer.finalize().into()
+    use hmac::Mac;
+    // HMAC takes keys of any length; this cannot fail.
+    let mut m = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    m.update(body);
+    m.finalize().into_bytes().into()
 }
 
 /// The value of the `X-Liaison-Signature` header for `body`: `sha256=<lowercase hex>`.
