@@ -69,6 +69,16 @@ impl Bloom {
     }
 }
 
+/// A readable match of a search's one full-text walk: its `docs` row and BM25 rank.
+struct Matched {
+    rid: i64,
+    r#type: String,
+    label_id: i64,
+    source: Option<i64>,
+    month: Option<i64>,
+    score: f64,
+}
+
 fn hit(r: &rusqlite::Row) -> rusqlite::Result<SearchHit> {
     Ok(SearchHit {
         id: r.get(0)?,
@@ -1333,229 +1343,7 @@ impl Store for SqliteStore {
         query: &SearchQuery,
         filter: &SearchFilter,
     ) -> Result<SearchResults, StoreError> {
-        let Some(q) = fts_query(&query.text) else {
-            return Ok(SearchResults::default());
-        };
-        let readable = self.readable(subject);
-        let types: Rc<Vec<SqlValue>> = Rc::new(
-            query
-                .types
-                .iter()
-                .map(|t| SqlValue::Text(t.clone()))
-                .collect(),
-        );
-        let any_type = query.types.is_empty();
-        let limit = if query.limit == 0 {
-            20
-        } else {
-            query.limit.min(10_000)
-        };
-        let want = (query.offset + limit) as i64;
-        // Matches in names and aliases rank first, by BM25; the rest follow newest first.
-        // Ranking every body match by BM25 costs time in proportion to the matches (half a
-        // million for a common word in a million objects); this order costs the page.
-        let name_q = format!("{{name aliases}} : ({q})");
-        let body_q = format!("({q}) NOT {{name aliases}} : ({q})");
-        let shadow = format!(
-            "EXISTS (SELECT 1 FROM objects w WHERE w.rid = d.rid AND {})",
-            shadowed_latest("w", "?2")
-        );
-        // The facet filters, as SQL on the `docs` row `d` and its parameters. The label
-        // filter is a second set of label ids, narrowed from the readable ones: `?2`
-        // stays the whole readable set, which decides which version is "latest" here.
-        let mut extra: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-        if !filter.labels.is_empty() {
-            let chosen: Vec<SqlValue> = self
-                .readable_labels(subject)
-                .into_iter()
-                .filter(|(_, l)| filter.labels.contains(&self.policy.banner(l)))
-                .map(|(id, _)| SqlValue::Integer(id))
-                .collect();
-            extra.push(Box::new(Rc::new(chosen)));
-        }
-        if !filter.sources.is_empty() {
-            let src: Vec<SqlValue> = filter
-                .sources
-                .iter()
-                .map(|s| SqlValue::Text(s.clone()))
-                .collect();
-            extra.push(Box::new(Rc::new(src)));
-        }
-        let by_time = filter.modified_from.is_some() || filter.modified_before.is_some();
-        if by_time {
-            extra.push(Box::new(filter.modified_from.clone()));
-            extra.push(Box::new(filter.modified_before.clone()));
-        }
-        // The same conditions, numbering their parameters after a statement's own.
-        let numbered = |first: usize| -> String {
-            let mut n = first;
-            let mut sql = String::new();
-            if !filter.labels.is_empty() {
-                sql.push_str(&format!(" AND d.label_id IN rarray(?{n})"));
-                n += 1;
-            }
-            if !filter.sources.is_empty() {
-                sql.push_str(&format!(
-                    " AND d.source IN (SELECT id FROM sources WHERE ref IN rarray(?{n}))"
-                ));
-                n += 1;
-            }
-            if by_time {
-                // Filters are timestamps or prefixes of one (not whole months): they
-                // compare with the object's own `modified`, read only when filtering.
-                sql.push_str(&format!(
-                    " AND EXISTS (SELECT 1 FROM objects t WHERE t.rid = d.rid AND (?{n} IS NULL OR t.modified >= ?{n})
-                       AND (?{m} IS NULL OR t.modified < ?{m}))",
-                    m = n + 1
-                ));
-            }
-            sql
-        };
-        fn with<'a>(
-            own: Vec<&'a dyn rusqlite::ToSql>,
-            extra: &'a [Box<dyn rusqlite::ToSql>],
-        ) -> Vec<&'a dyn rusqlite::ToSql> {
-            own.into_iter()
-                .chain(extra.iter().map(|b| b.as_ref()))
-                .collect()
-        }
-        let extra = &extra[..];
-        self.with_reader(|conn| {
-            let mut facets = BTreeMap::new();
-            let mut by_label: BTreeMap<String, u64> = BTreeMap::new();
-            let mut by_source: Vec<(String, u64)> = Vec::new();
-            let mut by_month = BTreeMap::new();
-            let mut total = 0u64;
-            let mut capped = false;
-            {
-                // Counts and facets over readable matches only, up to TOTAL_CAP of them
-                // (newest first): bounded work, and nothing counted that the subject may
-                // not read. Types are counted over every type; the other facets over the
-                // query's types, as the total is. Every facet is a column of the `docs` row
-                // the match already reads (label, source, modified): no further row read.
-                let mut stmt = conn.prepare_cached(&format!(
-                    "WITH m AS MATERIALIZED (
-                         SELECT d.type AS type, d.label_id AS label_id, d.source AS source, d.month AS month
-                         FROM fts JOIN docs d ON d.rid = fts.rowid
-                         WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (d.multi = 0 OR NOT {shadow}){}
-                         ORDER BY fts.rowid DESC LIMIT ?3
-                     ), k AS MATERIALIZED (SELECT label_id, source, month FROM m WHERE ?4 OR type IN rarray(?5))
-                     SELECT 0, type, count(*) FROM m GROUP BY type{}",
-                    numbered(6),
-                    // Only when asked (the page asks, the API does not).
-                    if filter.facets {
-                        "
-                     UNION ALL SELECT 1, CAST(label_id AS TEXT), count(*) FROM k GROUP BY label_id
-                     UNION ALL SELECT 2, (SELECT ref FROM sources s WHERE s.id = g.source), g.c
-                         FROM (SELECT source, count(*) AS c FROM k WHERE source IS NOT NULL GROUP BY source) g
-                     UNION ALL SELECT 3, printf('%04d-%02d', month / 100, month % 100), count(*) FROM k
-                         WHERE month IS NOT NULL GROUP BY month"
-                    } else {
-                        ""
-                    }
-                ))?;
-                let cap = TOTAL_CAP + 1;
-                let ps = with(vec![&q, &readable, &cap, &any_type, &types], extra);
-                let rows = stmt.query_map(&ps[..], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? as u64))
-                })?;
-                let mut seen = 0u64;
-                for row in rows {
-                    match row? {
-                        (0, t, c) => {
-                            seen += c;
-                            if any_type || query.types.contains(&t) {
-                                total += c;
-                            }
-                            facets.insert(t, c);
-                        }
-                        (1, l, c) => {
-                            let id = l.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("label id {l}")))?;
-                            *by_label.entry(self.policy.banner(&self.label_by_id(id)?)).or_default() += c;
-                        }
-                        (2, s, c) => by_source.push((s, c)),
-                        (_, m, c) => {
-                            by_month.insert(m, c);
-                        }
-                    }
-                }
-                if seen > TOTAL_CAP as u64 {
-                    capped = true;
-                }
-            }
-            by_source.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            by_source.truncate(SOURCE_FACETS);
-            let mut hits = Vec::with_capacity(limit);
-            let mut name_hits = 0usize;
-            let mut name_rids: Vec<SqlValue> = Vec::new();
-            {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT o.id, o.type, o.name, r.score, r.rid FROM (
-                         SELECT fts.rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS score
-                         FROM fts JOIN docs d ON d.rid = fts.rowid
-                         WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
-                           AND (d.multi = 0 OR NOT {shadow}){}
-                         ORDER BY score LIMIT ?5
-                     ) r JOIN objects o ON o.rid = r.rid ORDER BY r.score",
-                    numbered(6)
-                ))?;
-                let ps = with(vec![&name_q, &readable, &any_type, &types, &want], extra);
-                let rows = stmt.query_map(&ps[..], |r| Ok((hit(r)?, r.get::<_, i64>(4)?)))?;
-                for h in rows {
-                    let (h, rid) = h?;
-                    name_hits += 1;
-                    name_rids.push(SqlValue::Integer(rid));
-                    if name_hits > query.offset {
-                        hits.push(h);
-                    }
-                }
-            }
-            if hits.len() < limit {
-                // Fewer name matches than the page reaches (else it would be full): the
-                // query above found every one of them, so the other matches are the
-                // matches minus those rows. For several words, excluding them by rowid
-                // saves an FTS evaluation of the query (`q NOT {name aliases}: q` walks
-                // the AND of prefix terms twice: ~12 ms of ~70 for two common words at
-                // 1M objects). One term is cheap to walk, and the FTS NOT drops the name
-                // matches before their `docs` rows are read, which the rowid test cannot.
-                let skip = query.offset.saturating_sub(name_hits) as i64;
-                let several_terms = q.contains(" AND ");
-                let (body_match, name_rids) = if several_terms {
-                    (&q, Rc::new(name_rids))
-                } else {
-                    (&body_q, Rc::new(Vec::new()))
-                };
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT o.id, o.type, o.name, r.score FROM (
-                         SELECT fts.rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS score
-                         FROM fts JOIN docs d ON d.rid = fts.rowid
-                         WHERE fts MATCH ?1 AND fts.rowid NOT IN rarray(?7)
-                           AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
-                           AND (d.multi = 0 OR NOT {shadow}){}
-                         ORDER BY fts.rowid DESC LIMIT ?5 OFFSET ?6
-                     ) r JOIN objects o ON o.rid = r.rid",
-                    numbered(8)
-                ))?;
-                let page = (limit - hits.len()) as i64;
-                let ps = with(
-                    vec![body_match, &readable, &any_type, &types, &page, &skip, &name_rids],
-                    extra,
-                );
-                let rows = stmt.query_map(&ps[..], hit)?;
-                for h in rows {
-                    hits.push(h?);
-                }
-            }
-            Ok(SearchResults {
-                hits,
-                total,
-                facets,
-                label_facets: by_label,
-                source_facets: by_source.into_iter().collect(),
-                time_facets: by_month,
-                capped,
-            })
-        })
+        self.search_page(subject, query, filter, false)
     }
 
     fn graph(
@@ -1836,5 +1624,561 @@ impl Store for SqliteStore {
             stats.edges = (edges - hidden_edges) as u64;
             Ok(stats)
         })
+    }
+}
+
+/// Search, kept apart from the trait impl for its reference path.
+impl SqliteStore {
+    /// One search page. `reference` takes the former path (three full-text walks: the
+    /// counts, the name matches, the other matches), kept to check the one used against.
+    fn search_page(
+        &self,
+        subject: &liaison_policy::Subject,
+        query: &SearchQuery,
+        filter: &SearchFilter,
+        reference: bool,
+    ) -> Result<SearchResults, StoreError> {
+        let Some(q) = fts_query(&query.text) else {
+            return Ok(SearchResults::default());
+        };
+        let readable = self.readable(subject);
+        let types: Rc<Vec<SqlValue>> = Rc::new(
+            query
+                .types
+                .iter()
+                .map(|t| SqlValue::Text(t.clone()))
+                .collect(),
+        );
+        let any_type = query.types.is_empty();
+        let limit = if query.limit == 0 {
+            20
+        } else {
+            query.limit.min(10_000)
+        };
+        let want = (query.offset + limit) as i64;
+        // Matches in names and aliases rank first, by BM25; the rest follow newest first.
+        // Ranking every body match by BM25 costs time in proportion to the matches (half a
+        // million for a common word in a million objects); this order costs the page.
+        let name_q = format!("{{name aliases}} : ({q})");
+        let body_q = format!("({q}) NOT {{name aliases}} : ({q})");
+        let shadow = format!(
+            "EXISTS (SELECT 1 FROM objects w WHERE w.rid = d.rid AND {})",
+            shadowed_latest("w", "?2")
+        );
+        // The facet filters, as SQL on the `docs` row `d` and its parameters. The label
+        // filter is a second set of label ids, narrowed from the readable ones: `?2`
+        // stays the whole readable set, which decides which version is "latest" here.
+        let mut extra: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if !filter.labels.is_empty() {
+            let chosen: Vec<SqlValue> = self
+                .readable_labels(subject)
+                .into_iter()
+                .filter(|(_, l)| filter.labels.contains(&self.policy.banner(l)))
+                .map(|(id, _)| SqlValue::Integer(id))
+                .collect();
+            extra.push(Box::new(Rc::new(chosen)));
+        }
+        if !filter.sources.is_empty() {
+            let src: Vec<SqlValue> = filter
+                .sources
+                .iter()
+                .map(|s| SqlValue::Text(s.clone()))
+                .collect();
+            extra.push(Box::new(Rc::new(src)));
+        }
+        let by_time = filter.modified_from.is_some() || filter.modified_before.is_some();
+        if by_time {
+            extra.push(Box::new(filter.modified_from.clone()));
+            extra.push(Box::new(filter.modified_before.clone()));
+        }
+        // The same conditions, numbering their parameters after a statement's own.
+        let numbered = |first: usize| -> String {
+            let mut n = first;
+            let mut sql = String::new();
+            if !filter.labels.is_empty() {
+                sql.push_str(&format!(" AND d.label_id IN rarray(?{n})"));
+                n += 1;
+            }
+            if !filter.sources.is_empty() {
+                sql.push_str(&format!(
+                    " AND d.source IN (SELECT id FROM sources WHERE ref IN rarray(?{n}))"
+                ));
+                n += 1;
+            }
+            if by_time {
+                // Filters are timestamps or prefixes of one (not whole months): they
+                // compare with the object's own `modified`, read only when filtering.
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM objects t WHERE t.rid = d.rid AND (?{n} IS NULL OR t.modified >= ?{n})
+                       AND (?{m} IS NULL OR t.modified < ?{m}))",
+                    m = n + 1
+                ));
+            }
+            sql
+        };
+        fn with<'a>(
+            own: Vec<&'a dyn rusqlite::ToSql>,
+            extra: &'a [Box<dyn rusqlite::ToSql>],
+        ) -> Vec<&'a dyn rusqlite::ToSql> {
+            own.into_iter()
+                .chain(extra.iter().map(|b| b.as_ref()))
+                .collect()
+        }
+        let extra = &extra[..];
+        self.with_reader(|conn| {
+            let mut facets = BTreeMap::new();
+            let mut by_label: BTreeMap<String, u64> = BTreeMap::new();
+            let mut by_source: Vec<(String, u64)> = Vec::new();
+            let mut by_month = BTreeMap::new();
+            let mut total = 0u64;
+            let mut capped = false;
+            // The newest readable matches (filters applied, any type), up to TOTAL_CAP + 1:
+            // the one full-text walk of the page. Counts, facets and the page's matches
+            // outside names come from these rows; only the name matches need a walk of
+            // their own (their BM25 is over the name columns' statistics).
+            let mut set: Vec<Matched> = Vec::new();
+            if !reference {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT fts.rowid, d.type, d.label_id, d.source, d.month, bm25(fts, 10.0, 5.0, 1.0)
+                     FROM fts JOIN docs d ON d.rid = fts.rowid
+                     WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (d.multi = 0 OR NOT {shadow}){}
+                     ORDER BY fts.rowid DESC LIMIT ?3",
+                    numbered(4)
+                ))?;
+                let cap = TOTAL_CAP + 1;
+                let ps = with(vec![&q, &readable, &cap], extra);
+                let rows = stmt.query_map(&ps[..], |r| {
+                    Ok(Matched {
+                        rid: r.get(0)?,
+                        r#type: r.get(1)?,
+                        label_id: r.get(2)?,
+                        source: r.get(3)?,
+                        month: r.get(4)?,
+                        score: r.get(5)?,
+                    })
+                })?;
+                for row in rows {
+                    set.push(row?);
+                }
+                capped = set.len() as i64 > TOTAL_CAP;
+                let mut labels: HashMap<i64, u64> = HashMap::new();
+                let mut sources: HashMap<i64, u64> = HashMap::new();
+                let mut months: BTreeMap<i64, u64> = BTreeMap::new();
+                for m in &set {
+                    *facets.entry(m.r#type.clone()).or_insert(0u64) += 1;
+                    if any_type || query.types.contains(&m.r#type) {
+                        total += 1;
+                        if filter.facets {
+                            *labels.entry(m.label_id).or_default() += 1;
+                            if let Some(s) = m.source {
+                                *sources.entry(s).or_default() += 1;
+                            }
+                            if let Some(mo) = m.month {
+                                *months.entry(mo).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+                for (id, c) in labels {
+                    *by_label.entry(self.policy.banner(&self.label_by_id(id)?)).or_default() += c;
+                }
+                let mut src = conn.prepare_cached("SELECT ref FROM sources WHERE id = ?1")?;
+                for (id, c) in sources {
+                    by_source.push((src.query_row([id], |r| r.get(0))?, c));
+                }
+                for (mo, c) in months {
+                    by_month.insert(format!("{:04}-{:02}", mo / 100, mo % 100), c);
+                }
+            } else {
+                // Counts and facets over readable matches only, up to TOTAL_CAP of them
+                // (newest first): bounded work, and nothing counted that the subject may
+                // not read. Types are counted over every type; the other facets over the
+                // query's types, as the total is. Every facet is a column of the `docs` row
+                // the match already reads (label, source, modified): no further row read.
+                let mut stmt = conn.prepare_cached(&format!(
+                    "WITH m AS MATERIALIZED (
+                         SELECT d.type AS type, d.label_id AS label_id, d.source AS source, d.month AS month
+                         FROM fts JOIN docs d ON d.rid = fts.rowid
+                         WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (d.multi = 0 OR NOT {shadow}){}
+                         ORDER BY fts.rowid DESC LIMIT ?3
+                     ), k AS MATERIALIZED (SELECT label_id, source, month FROM m WHERE ?4 OR type IN rarray(?5))
+                     SELECT 0, type, count(*) FROM m GROUP BY type{}",
+                    numbered(6),
+                    // Only when asked (the page asks, the API does not).
+                    if filter.facets {
+                        "
+                     UNION ALL SELECT 1, CAST(label_id AS TEXT), count(*) FROM k GROUP BY label_id
+                     UNION ALL SELECT 2, (SELECT ref FROM sources s WHERE s.id = g.source), g.c
+                         FROM (SELECT source, count(*) AS c FROM k WHERE source IS NOT NULL GROUP BY source) g
+                     UNION ALL SELECT 3, printf('%04d-%02d', month / 100, month % 100), count(*) FROM k
+                         WHERE month IS NOT NULL GROUP BY month"
+                    } else {
+                        ""
+                    }
+                ))?;
+                let cap = TOTAL_CAP + 1;
+                let ps = with(vec![&q, &readable, &cap, &any_type, &types], extra);
+                let rows = stmt.query_map(&ps[..], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? as u64))
+                })?;
+                let mut seen = 0u64;
+                for row in rows {
+                    match row? {
+                        (0, t, c) => {
+                            seen += c;
+                            if any_type || query.types.contains(&t) {
+                                total += c;
+                            }
+                            facets.insert(t, c);
+                        }
+                        (1, l, c) => {
+                            let id = l.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("label id {l}")))?;
+                            *by_label.entry(self.policy.banner(&self.label_by_id(id)?)).or_default() += c;
+                        }
+                        (2, s, c) => by_source.push((s, c)),
+                        (_, m, c) => {
+                            by_month.insert(m, c);
+                        }
+                    }
+                }
+                if seen > TOTAL_CAP as u64 {
+                    capped = true;
+                }
+            }
+            by_source.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            by_source.truncate(SOURCE_FACETS);
+            let mut hits = Vec::with_capacity(limit);
+            let mut name_hits = 0usize;
+            let mut name_rids: Vec<SqlValue> = Vec::new();
+            let mut name_set: HashSet<i64> = HashSet::new();
+            {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT o.id, o.type, o.name, r.score, r.rid FROM (
+                         SELECT fts.rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS score
+                         FROM fts JOIN docs d ON d.rid = fts.rowid
+                         WHERE fts MATCH ?1 AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
+                           AND (d.multi = 0 OR NOT {shadow}){}
+                         ORDER BY score LIMIT ?5
+                     ) r JOIN objects o ON o.rid = r.rid ORDER BY r.score",
+                    numbered(6)
+                ))?;
+                let ps = with(vec![&name_q, &readable, &any_type, &types, &want], extra);
+                let rows = stmt.query_map(&ps[..], |r| Ok((hit(r)?, r.get::<_, i64>(4)?)))?;
+                for h in rows {
+                    let (h, rid) = h?;
+                    name_hits += 1;
+                    name_rids.push(SqlValue::Integer(rid));
+                    name_set.insert(rid);
+                    if name_hits > query.offset {
+                        hits.push(h);
+                    }
+                }
+            }
+            if hits.len() < limit {
+                // Fewer name matches than the page reaches (else it would be full): the
+                // query above found every one of them, so the other matches are the
+                // matches minus those rows. For several words, excluding them by rowid
+                // saves an FTS evaluation of the query (`q NOT {name aliases}: q` walks
+                // the AND of prefix terms twice: ~12 ms of ~70 for two common words at
+                // 1M objects). One term is cheap to walk, and the FTS NOT drops the name
+                // matches before their `docs` rows are read, which the rowid test cannot.
+                let skip = query.offset.saturating_sub(name_hits) as i64;
+                let page = (limit - hits.len()) as i64;
+                // The newest other matches, from the walk above when it holds them: every
+                // match (not capped), or at least the page's (all rows past the set are
+                // older than the set's).
+                let from_set: Option<Vec<&Matched>> = (!reference)
+                    .then(|| {
+                        set.iter()
+                            .filter(|m| {
+                                (any_type || query.types.contains(&m.r#type))
+                                    && !name_set.contains(&m.rid)
+                            })
+                            .skip(skip as usize)
+                            .take(page as usize)
+                            .collect::<Vec<_>>()
+                    })
+                    .filter(|rows| !capped || rows.len() as i64 == page);
+                if let Some(rows) = from_set {
+                    let mut obj = conn.prepare_cached("SELECT id, type, name FROM objects WHERE rid = ?1")?;
+                    for m in rows {
+                        hits.push(obj.query_row([m.rid], |r| {
+                            Ok(SearchHit {
+                                id: r.get(0)?,
+                                r#type: r.get(1)?,
+                                name: r.get(2)?,
+                                score: -m.score,
+                            })
+                        })?);
+                    }
+                    return Ok(SearchResults {
+                        hits,
+                        total,
+                        facets,
+                        label_facets: by_label,
+                        source_facets: by_source.into_iter().collect(),
+                        time_facets: by_month,
+                        capped,
+                    });
+                }
+                let several_terms = q.contains(" AND ");
+                let (body_match, name_rids) = if several_terms {
+                    (&q, Rc::new(name_rids))
+                } else {
+                    (&body_q, Rc::new(Vec::new()))
+                };
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT o.id, o.type, o.name, r.score FROM (
+                         SELECT fts.rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS score
+                         FROM fts JOIN docs d ON d.rid = fts.rowid
+                         WHERE fts MATCH ?1 AND fts.rowid NOT IN rarray(?7)
+                           AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
+                           AND (d.multi = 0 OR NOT {shadow}){}
+                         ORDER BY fts.rowid DESC LIMIT ?5 OFFSET ?6
+                     ) r JOIN objects o ON o.rid = r.rid",
+                    numbered(8)
+                ))?;
+                let ps = with(
+                    vec![body_match, &readable, &any_type, &types, &page, &skip, &name_rids],
+                    extra,
+                );
+                let rows = stmt.query_map(&ps[..], hit)?;
+                for h in rows {
+                    hits.push(h?);
+                }
+            }
+            Ok(SearchResults {
+                hits,
+                total,
+                facets,
+                label_facets: by_label,
+                source_facets: by_source.into_iter().collect(),
+                time_facets: by_month,
+                capped,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod search_one_walk {
+    //! The page from one full-text walk gives what the former three-walk path gave.
+    use super::*;
+    use crate::testsuite::{admin, policy};
+    use liaison_policy::{Releasability, Role, Subject, Tlp};
+
+    fn subject(name: &str, level: &str, comps: &[&str]) -> Subject {
+        policy()
+            .subject(name, "cert", level, comps.iter().copied(), [Role::Reader])
+            .expect("static subject")
+    }
+
+    fn label(level: &str, comps: &[&str]) -> Label {
+        policy()
+            .label(
+                level,
+                comps.iter().copied(),
+                Tlp::Amber,
+                "cert",
+                Releasability::owner_only(),
+            )
+            .expect("label")
+    }
+
+    const WORDS: [&str; 6] = [
+        "lantern",
+        "substation",
+        "operator",
+        "电网",
+        "lanterns",
+        "grid",
+    ];
+
+    /// Malware `n` (of a family of ids shared between labels when `id` repeats).
+    fn malware(id: usize, n: usize, label_no: usize) -> StixObject {
+        let w = |k: usize| WORDS[(n * 7 + k * 3 + label_no) % WORDS.len()];
+        let name = if n.is_multiple_of(5) {
+            format!("{} {}", w(0), w(1))
+        } else {
+            format!("family {n}")
+        };
+        let mut v = json!({"type": "malware", "spec_version": "2.1",
+            "id": format!("malware--{id:08x}-0000-4000-8000-000000000000"),
+            "created": "2023-01-01T00:00:00.000Z",
+            "modified": format!("2024-{:02}-{:02}T00:00:00.{:03}Z", 1 + n % 12, 1 + n % 28, label_no),
+            "name": name,
+            "description": format!(
+                "{} seen near the {} with {}{}",
+                w(2),
+                w(3),
+                w(4),
+                if n.is_multiple_of(10) { "" } else { " on the power grid" }
+            ),
+            "is_family": true});
+        if !n.is_multiple_of(3) {
+            v["created_by_ref"] = json!(format!(
+                "identity--{:08x}-0000-4000-8000-000000000000",
+                n % 4
+            ));
+        }
+        if n.is_multiple_of(11) {
+            v["aliases"] = json!([w(5)]);
+        }
+        StixObject::from_value(v).expect("test object")
+    }
+
+    fn tool(n: usize) -> StixObject {
+        StixObject::from_value(json!({"type": "tool", "spec_version": "2.1",
+            "id": format!("tool--{n:08x}-0000-4000-8000-000000000000"),
+            "created": "2022-05-01T00:00:00.000Z", "modified": "2022-06-01T00:00:00.000Z",
+            "name": if n.is_multiple_of(4) { "substation lantern" } else { "kit" },
+            "description": "used by the operator of a lantern substation on the grid"}))
+        .expect("test object")
+    }
+
+    fn store() -> SqliteStore {
+        let store = SqliteStore::open_in_memory(policy()).expect("store");
+        let labels = [
+            label("UNCLASSIFIED", &[]),
+            label("SECRET", &["GRID"]),
+            label("SECRET", &["TELCO"]),
+        ];
+        for (label_no, label) in labels.iter().enumerate() {
+            // Enough matches of a common word to pass the 10,000 cap; ids 0..300 exist
+            // under every label (an object the subject reads in one label and not another).
+            let mut objs: Vec<StixObject> = (0..5_000)
+                .map(|n| {
+                    let id = if n < 300 { n } else { label_no * 100_000 + n };
+                    malware(id, n, label_no)
+                })
+                .collect();
+            if label_no == 0 {
+                // The oldest rows: a type filter that the newest 10,000 matches miss.
+                objs.splice(0..0, (0..200).map(tool));
+            }
+            let opts = ImportOptions {
+                default_label: Some(label.clone()),
+                strict: true,
+                ..Default::default()
+            };
+            let r = store
+                .import(
+                    &admin(),
+                    &mut objs.into_iter().map(|o| Ok(o.into())),
+                    &opts,
+                    &mut |_| {},
+                )
+                .expect("import");
+            assert!(r.invalid.is_empty(), "{r:?}");
+        }
+        store
+    }
+
+    #[test]
+    fn one_walk_page_equals_three_walk_page() {
+        let store = store();
+        let subjects = [
+            admin(),
+            subject("grid", "SECRET", &["GRID"]),
+            subject("low", "UNCLASSIFIED", &[]),
+        ];
+        let source = "identity--00000001-0000-4000-8000-000000000000".to_string();
+        let filters = [
+            SearchFilter {
+                facets: true,
+                ..Default::default()
+            },
+            SearchFilter::default(),
+            SearchFilter {
+                facets: true,
+                sources: vec![source],
+                ..Default::default()
+            },
+            SearchFilter {
+                facets: true,
+                labels: vec![policy().banner(&label("SECRET", &["GRID"]))],
+                ..Default::default()
+            },
+            SearchFilter {
+                facets: true,
+                modified_from: Some("2024-03".into()),
+                modified_before: Some("2024-07".into()),
+                ..Default::default()
+            },
+        ];
+        let mut capped = 0;
+        let mut compared = 0;
+        for text in [
+            "lantern",
+            "grid",
+            "substation operator",
+            "电网",
+            "grid lantern",
+            "kit",
+            "nothing",
+        ] {
+            for (types, offset, limit) in [
+                (vec![], 0, 20),
+                (vec![], 30, 20),
+                (vec![], 9_990, 50),
+                (vec!["tool".to_string()], 0, 20),
+                (vec!["tool".to_string()], 45, 10),
+            ] {
+                let query = SearchQuery {
+                    text: text.into(),
+                    types,
+                    limit,
+                    offset,
+                };
+                for who in &subjects {
+                    for filter in &filters {
+                        let new = store
+                            .search_page(who, &query, filter, false)
+                            .expect("search");
+                        let old = store
+                            .search_page(who, &query, filter, true)
+                            .expect("search");
+                        assert_eq!(new, old, "{text:?} {query:?} {filter:?} as {}", who.name);
+                        capped += usize::from(new.capped);
+                        compared += usize::from(!new.hits.is_empty());
+                    }
+                }
+            }
+        }
+        // The comparison covered capped counts and pages with hits, not only empty ones.
+        assert!(
+            capped > 0 && compared > 100,
+            "capped {capped}, with hits {compared}"
+        );
+    }
+
+    #[test]
+    fn one_walk_page_shows_nothing_without_clearance() {
+        let store = store();
+        let nobody = policy()
+            .subject(
+                "nobody",
+                "elsewhere",
+                "UNCLASSIFIED",
+                Vec::<String>::new(),
+                [Role::Reader],
+            )
+            .expect("static subject");
+        for text in ["lantern", "substation operator", "电网"] {
+            let query = SearchQuery {
+                text: text.into(),
+                types: vec![],
+                limit: 20,
+                offset: 0,
+            };
+            let filter = SearchFilter {
+                facets: true,
+                ..Default::default()
+            };
+            let seen = store
+                .search_page(&nobody, &query, &filter, false)
+                .expect("search");
+            assert_eq!(seen, SearchResults::default(), "{text:?}");
+        }
     }
 }
