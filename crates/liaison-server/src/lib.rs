@@ -145,6 +145,30 @@ impl AppState {
         self
     }
 
+    /// Keep the audit head's signature current while serving: appends renew it at most
+    /// every 100 ms or 1,000 records, so after a burst the last records would stay
+    /// covered by the keyed MAC only until the next request or the shutdown. Once a
+    /// second, an idle log is signed up to its last record, so that an auditor holding
+    /// only the public key can vouch for everything older than a second.
+    pub fn spawn_audit_signer(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let log = self.0.audit.get()?.clone();
+        Some(tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let log = log.clone();
+                match tokio::task::spawn_blocking(move || log.renew_head()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "audit: cannot renew the head's signature")
+                    }
+                    Err(_) => return,
+                }
+            }
+        }))
+    }
+
     /// The audit log, when the server keeps one.
     pub fn audit_log(&self) -> Option<&Arc<liaison_store::audit::AuditLog>> {
         self.0.audit.get()

@@ -407,6 +407,37 @@ impl AuditLog {
         Ok(())
     }
 
+    /// Renew the head's Ed25519 signature when it lags behind the records this log
+    /// wrote (appends sign it at most every [`SIGN_EVERY`] records or [`SIGN_AFTER`]).
+    /// A server calls this when idle, so that a public-key-only verifier sees no
+    /// MAC-only tail after a burst. Returns whether it signed. Cheap when up to date.
+    pub fn renew_head(&self) -> Result<bool, AuditError> {
+        if self.signer.is_none() {
+            return Ok(false);
+        }
+        let path = log_path(&self.dir);
+        let mut g = self.inner.lock().map_err(|_| AuditError::Broken {
+            path: path.display().to_string(),
+            reason: "lock poisoned".into(),
+        })?;
+        let inner = &mut *g;
+        let (seq, _) = inner.chain.last();
+        if seq == 0 || matches!(&inner.signed, Some((_, s, _)) if *s == seq) {
+            return Ok(false);
+        }
+        // Another process may have appended since: sign what the file holds.
+        let _lock = Flock::new(&inner.file, &path)?;
+        let (last, len) = last_record(&mut inner.file, &path)?;
+        let Some((seq, hash)) = last else {
+            return Ok(false);
+        };
+        inner.len = len;
+        inner.chain = Chain::resume(seq, hash);
+        self.write_head(inner, true)?;
+        inner.head_stale = false;
+        Ok(true)
+    }
+
     /// Sign a checkpoint of the last record, append it, re-sign the head, and make both
     /// durable (at close).
     pub fn checkpoint(&self) -> Result<(), AuditError> {
@@ -774,6 +805,25 @@ mod tests {
             }
         }
         log
+    }
+
+    #[test]
+    fn renewing_the_head_signs_the_mac_only_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = write_with_mac_tail(dir.path(), 4, 10);
+        assert_eq!(check_public(dir.path()).mac_tail, 6);
+        assert!(log.renew_head().unwrap());
+        let r = check_public(dir.path());
+        assert!(r.ok(), "{:?} {}", r.problems, r.mac_tail);
+        assert_eq!((r.signature_through, r.mac_tail), (10, 0));
+        // Up to date: nothing to sign.
+        assert!(!log.renew_head().unwrap());
+        // A cut of the newly signed records is now named by the public key too.
+        let starts = line_starts(dir.path());
+        cut_to(dir.path(), starts[9]);
+        let r = check_public(dir.path());
+        assert!(!r.ok());
+        assert_eq!(r.status(), "tampered", "{:?}", r.problems);
     }
 
     #[test]

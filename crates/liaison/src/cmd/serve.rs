@@ -359,6 +359,7 @@ pub fn serve_dir(
         // The deadline monitor and webhook sender run beside the server and stop with it.
         let monitor = liaison_server::monitor::spawn(state.clone());
         let _stop = scopeguard(monitor);
+        let _stop_signer = state.spawn_audit_signer().map(scopeguard);
         // Collection feeds run on their schedules beside the server.
         liaison_server::feeds::start(state.clone());
         let listener = tokio::net::TcpListener::bind(&listen)
