@@ -219,25 +219,30 @@ fn open_conn(path: Option<&Path>, key: Option<&crypt::DbKey>) -> Result<Connecti
     Ok(conn)
 }
 
-/// Bring a version 1 store to version 2 (instances, per-label latest, `multi` marks) in
-/// one transaction; returns whether it did. The ids stored at several labels are then
-/// re-marked by `SqliteStore::fix_multi_label_ids`.
-fn migrate_from_v1(conn: &Connection) -> Result<bool, StoreError> {
+/// The schema version a store records, if it has a `meta` table yet (a new file has none).
+fn schema_version(conn: &Connection) -> Result<Option<String>, StoreError> {
     let has_meta: bool = conn.query_row(
         "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
         [],
         |r| r.get(0),
     )?;
     if !has_meta {
-        return Ok(false);
+        return Ok(None);
     }
-    let v: Option<String> = conn
+    Ok(conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'schema_version'",
             [],
             |r| r.get(0),
         )
-        .optional()?;
+        .optional()?)
+}
+
+/// Bring a version 1 store to version 2 (instances, per-label latest, `multi` marks) in
+/// one transaction; returns whether it did. The ids stored at several labels are then
+/// re-marked by `SqliteStore::fix_multi_label_ids`.
+fn migrate_from_v1(conn: &Connection) -> Result<bool, StoreError> {
+    let v = schema_version(conn)?;
     if v.as_deref() != Some("1") {
         return Ok(false);
     }
@@ -265,21 +270,7 @@ fn migrate_from_v1(conn: &Connection) -> Result<bool, StoreError> {
 /// rowid order with each document's source (its `created_by_ref` edge, interned) and
 /// month (of its `objects` row's `modified`). Returns whether it did.
 fn migrate_docs(conn: &Connection) -> Result<bool, StoreError> {
-    let has_meta: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_meta {
-        return Ok(false);
-    }
-    let v: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let v = schema_version(conn)?;
     if !matches!(v.as_deref(), Some("2" | "3")) {
         return Ok(false);
     }
