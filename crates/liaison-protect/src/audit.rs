@@ -117,6 +117,11 @@ fn put(h: &mut Sha256, s: &[u8]) {
 impl Record {
     /// The hash this record's contents give (version 2: over its line, see [`Record::to_line`]).
     pub fn compute_hash(&self) -> Hash {
+        v2_hash(self.body().as_bytes())
+    }
+
+    /// The line up to its hash: what the hash covers.
+    fn body(&self) -> String {
         let mut out = String::with_capacity(256);
         write_body(
             &mut out,
@@ -128,23 +133,13 @@ impl Record {
             self.object.as_deref(),
             &self.detail,
         );
-        v2_hash(out.as_bytes())
+        out
     }
 
     /// The record as one plain (version-2) JSON line, no newline: the line a plain log
     /// holds for it. For a record read from a sealed log it is the decrypted view.
     pub fn to_line(&self) -> String {
-        let mut out = String::with_capacity(256);
-        write_body(
-            &mut out,
-            self.seq,
-            &self.prev,
-            self.ts,
-            &self.user,
-            &self.action,
-            self.object.as_deref(),
-            &self.detail,
-        );
+        let mut out = self.body();
         push_hash_tail(&mut out, &self.hash);
         out
     }

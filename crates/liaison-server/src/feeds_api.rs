@@ -13,7 +13,7 @@
 use crate::feeds::{claim, client, is_due, run_feed};
 use crate::{blocking, AppError, AppState, Caller, Path, Scope};
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -607,19 +607,7 @@ pub fn router() -> Router<AppState> {
         .route("/feeds/{name}/run", post(run_now))
 }
 
-fn json_response(status: StatusCode, v: &Value) -> Response {
-    let mut r = (status, v.to_string()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
-}
-
-fn allow(c: &Caller, scope: Scope) -> Result<(), AppError> {
-    c.require_root(None)?;
-    c.require(scope)
-}
+use crate::rest::{json_response, rest_caller as allow};
 
 /// The audit record's object for a feed.
 fn audit_object(name: &str) -> String {

@@ -40,7 +40,8 @@ pub fn router() -> Router<AppState> {
         .route("/collections/{id}", put(put_collection))
 }
 
-fn json_response(status: StatusCode, v: &Value) -> Response {
+/// A JSON body with its content type (every `/api/v1` route answers this way).
+pub(crate) fn json_response(status: StatusCode, v: &Value) -> Response {
     let mut r = (status, v.to_string()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -49,7 +50,8 @@ fn json_response(status: StatusCode, v: &Value) -> Response {
     r
 }
 
-fn rest_caller(c: &Caller, scope: Scope) -> Result<(), AppError> {
+/// A REST caller must hold a root-scoped credential with `scope`.
+pub(crate) fn rest_caller(c: &Caller, scope: Scope) -> Result<(), AppError> {
     c.require_root(None)?;
     c.require(scope)
 }

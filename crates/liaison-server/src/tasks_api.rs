@@ -12,8 +12,8 @@
 use crate::{blocking, AppError, AppState, Caller, Path, Query, Scope};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use liaison_policy::{Level, Subject};
@@ -560,19 +560,7 @@ pub fn router() -> Router<AppState> {
         .route("/notifications/deliveries", get(list_deliveries))
 }
 
-fn json_response(status: StatusCode, v: &Value) -> Response {
-    let mut r = (status, v.to_string()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
-}
-
-fn allow(c: &Caller, scope: Scope) -> Result<(), AppError> {
-    c.require_root(None)?;
-    c.require(scope)
-}
+use crate::rest::{json_response, rest_caller as allow};
 
 /// A JSON body that may be absent (actions without details).
 fn optional_body<T: serde::de::DeserializeOwned + Default>(b: &Bytes) -> Result<T, AppError> {
