@@ -614,6 +614,17 @@ pub struct Scratch {
     value: Vec<u8>,
     /// Values lately dropped (see [`DropMemo`]).
     dropped: DropMemo,
+    /// Where the hits start ([`Engine::count`]).
+    starts: Vec<usize>,
+}
+
+/// The hits of a chunk, counted ([`Engine::count`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChunkCount {
+    /// Hits, as many as [`Engine::scan`] returns.
+    pub hits: u64,
+    /// Lines with at least one hit.
+    pub hit_lines: u64,
 }
 
 /// The values of a kind lately found to be named by no literal indicator
@@ -762,6 +773,90 @@ impl Engine {
         scratch: &mut Scratch,
         mut sink: impl FnMut(Hit<'a>),
     ) {
+        self.gather(chunk, scratch);
+        let pending = &mut scratch.pending;
+
+        // 3. Input order, line numbers.
+        pending.sort_by_key(|p| (p.start, p.end, src_order(p.src)));
+        let (mut pos, mut line, mut line_start) = (0usize, first_line, 0usize);
+        for p in pending.drain(..) {
+            if p.start > pos {
+                let seg = &chunk[pos..p.start];
+                let n = memchr::memchr_iter(b'\n', seg).count();
+                if n > 0 {
+                    line += n as u64;
+                    line_start = pos + memchr::memrchr(b'\n', seg).map_or(0, |i| i + 1);
+                }
+                pos = p.start;
+            }
+            let (rule, severity, label, tags): (Rule<'a>, Severity, Option<&'a str>, &'a [String]) =
+                match p.src {
+                    Src::Term(i) => {
+                        let t = &self.terms[i as usize];
+                        (
+                            Rule::Term { term: &t.text },
+                            t.severity,
+                            t.label.as_deref(),
+                            &t.tags,
+                        )
+                    }
+                    Src::Rule(i) => {
+                        let r = &self.rules[i as usize];
+                        (
+                            Rule::Indicator { id: &r.id },
+                            r.severity,
+                            r.label.as_deref(),
+                            &[],
+                        )
+                    }
+                    Src::Extract(k) => (Rule::Extractor { kind: k }, Severity::Info, None, &[]),
+                };
+            sink(Hit {
+                source,
+                line,
+                offset: base_offset + p.start as u64,
+                column: (p.start - line_start) as u64,
+                matched: String::from_utf8_lossy(&chunk[p.start..p.end.min(chunk.len())])
+                    .into_owned(),
+                value: p.value,
+                rule,
+                severity,
+                label,
+                tags,
+            });
+        }
+    }
+
+    /// What [`Engine::scan_with`] would report for a chunk of whole lines,
+    /// counted instead of made: the number of hits and of lines with at
+    /// least one (`rg -c`'s figure). Nothing of a hit is built (text, value,
+    /// line number), and lines are not counted: two hits are on the same
+    /// line when no line end lies between them.
+    pub fn count(&self, chunk: &[u8], scratch: &mut Scratch) -> ChunkCount {
+        self.gather(chunk, scratch);
+        let starts = &mut scratch.starts;
+        starts.clear();
+        starts.extend(scratch.pending.drain(..).map(|p| p.start));
+        starts.sort_unstable();
+        let mut lines = 0;
+        let mut prev: Option<usize> = None;
+        for &s in starts.iter() {
+            let s = s.min(chunk.len());
+            let same = prev.is_some_and(|p| memchr::memchr(b'\n', &chunk[p..s]).is_none());
+            if !same {
+                lines += 1;
+            }
+            prev = Some(s);
+        }
+        ChunkCount {
+            hits: starts.len() as u64,
+            hit_lines: lines,
+        }
+    }
+
+    /// Phases 1 and 2 of a scan: every hit of `chunk`, in no order, in
+    /// `scratch.pending`.
+    fn gather(&self, chunk: &[u8], scratch: &mut Scratch) {
         let Scratch {
             folded,
             short_fold,
@@ -773,6 +868,7 @@ impl Engine {
             defanged,
             value: vbuf,
             dropped,
+            ..
         } = scratch;
         pending.clear();
         defanged.clear();
@@ -872,56 +968,6 @@ impl Engine {
                     self.observe(f, chunk, vbuf, dropped, pending);
                 }
             }
-        }
-
-        // 3. Input order, line numbers.
-        pending.sort_by_key(|p| (p.start, p.end, src_order(p.src)));
-        let (mut pos, mut line, mut line_start) = (0usize, first_line, 0usize);
-        for p in pending.drain(..) {
-            if p.start > pos {
-                let seg = &chunk[pos..p.start];
-                let n = memchr::memchr_iter(b'\n', seg).count();
-                if n > 0 {
-                    line += n as u64;
-                    line_start = pos + memchr::memrchr(b'\n', seg).map_or(0, |i| i + 1);
-                }
-                pos = p.start;
-            }
-            let (rule, severity, label, tags): (Rule<'a>, Severity, Option<&'a str>, &'a [String]) =
-                match p.src {
-                    Src::Term(i) => {
-                        let t = &self.terms[i as usize];
-                        (
-                            Rule::Term { term: &t.text },
-                            t.severity,
-                            t.label.as_deref(),
-                            &t.tags,
-                        )
-                    }
-                    Src::Rule(i) => {
-                        let r = &self.rules[i as usize];
-                        (
-                            Rule::Indicator { id: &r.id },
-                            r.severity,
-                            r.label.as_deref(),
-                            &[],
-                        )
-                    }
-                    Src::Extract(k) => (Rule::Extractor { kind: k }, Severity::Info, None, &[]),
-                };
-            sink(Hit {
-                source,
-                line,
-                offset: base_offset + p.start as u64,
-                column: (p.start - line_start) as u64,
-                matched: String::from_utf8_lossy(&chunk[p.start..p.end.min(chunk.len())])
-                    .into_owned(),
-                value: p.value,
-                rule,
-                severity,
-                label,
-                tags,
-            });
         }
     }
 

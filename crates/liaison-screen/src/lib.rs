@@ -80,7 +80,7 @@ pub mod watchlist;
 
 pub use aho_corasick::AhoCorasickKind;
 pub use allow::AllowList;
-pub use engine::{Engine, EngineBuilder, Hit, Rule, Scratch};
+pub use engine::{ChunkCount, Engine, EngineBuilder, Hit, Rule, Scratch};
 pub use error::{Error, ErrorKind, Result};
 pub use extract::{Extractors, Found, Kind};
 pub use indicator::{

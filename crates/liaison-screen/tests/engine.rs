@@ -343,3 +343,30 @@ fn case_folds_handled_and_not() {
         assert!(!found(a, b), "{a} in {b}");
     }
 }
+
+/// Counting sees each line with a hit once, however many hits it has and
+/// wherever they are (first and last byte of a line, a last line without a
+/// line end), and counts every hit.
+#[test]
+fn count_of_hits_and_lines_with_a_hit() {
+    let e = EngineBuilder::new()
+        .extract(None)
+        .watchlist(terms(vec![Term::new("xyzzy"), Term::new("zzy")]))
+        .build()
+        .unwrap();
+    let mut s = Scratch::default();
+    let text = "xyzzy at the start\nnone here\n\nend: xyzzy\nxyzzy xyzzy\nlast xyzzy";
+    let c = e.count(text.as_bytes(), &mut s);
+    // Each "xyzzy" is also a "zzy": 5 places, 10 hits, on 4 lines.
+    assert_eq!((c.hits, c.hit_lines), (10, 4));
+    let hits = e.scan("t", text.as_bytes(), 1, 0, &mut s);
+    let lines: std::collections::BTreeSet<u64> = hits.iter().map(|h| h.line).collect();
+    assert_eq!(
+        (hits.len(), lines.into_iter().collect::<Vec<_>>()),
+        (10, vec![1, 4, 5, 6])
+    );
+    let c = e.count(b"nothing\n", &mut s);
+    assert_eq!((c.hits, c.hit_lines), (0, 0));
+    let c = e.count(b"", &mut s);
+    assert_eq!((c.hits, c.hit_lines), (0, 0));
+}

@@ -209,6 +209,7 @@ pub fn run_diverted(args: ScreenArgs, divert: Option<Diversion>) -> Result<ExitC
             chunk,
             window,
             count: args.count,
+            lines: args.stats,
             field: args.field.as_deref(),
             pb: &pb,
         };
@@ -442,6 +443,9 @@ struct StreamCfg<'a> {
     chunk: usize,
     window: usize,
     count: bool,
+    /// Count the lines of the input (for `--stats`): with `--count`, only
+    /// the lines with a hit are counted otherwise.
+    lines: bool,
     field: Option<&'a str>,
     pb: &'a indicatif::ProgressBar,
 }
@@ -883,6 +887,19 @@ fn worker(cfg: &StreamCfg<'_>, line_at: &[u8], rx: Receiver<Job>, tx: Sender<Don
         };
         // Lines are numbered from 1 in the chunk (see the module's comment).
         let (newlines, bad_json) = match cfg.field {
+            // Counting: nothing of a hit is made, and the chunk's lines are
+            // counted only for `--stats` (no line number is printed).
+            None if cfg.count => {
+                let c = cfg.engine.count(data, &mut scratch);
+                stats.hits = c.hits;
+                stats.hit_lines = c.hit_lines;
+                let newlines = if cfg.lines {
+                    memchr::memchr_iter(b'\n', data).count() as u64
+                } else {
+                    0
+                };
+                (newlines, 0)
+            }
             None => {
                 cfg.engine
                     .scan_with(cfg.source, data, 1, job.offset, &mut scratch, &mut emit);
