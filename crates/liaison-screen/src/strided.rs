@@ -58,7 +58,7 @@ struct PatRef {
 struct Slot {
     /// [`hash`] of the gram (a bijection: equal hashes are equal grams).
     hash: u64,
-    /// `entries[start..end]`; `start == end` marks an empty slot.
+    /// `entries[table][start..end]`; `start == end` marks an empty slot.
     start: u32,
     end: u32,
 }
@@ -79,7 +79,8 @@ struct Tier {
     /// wraps: a table ends with an empty slot, which ends every probe.
     slots: [Vec<Slot>; 2],
     slot_shift: u32,
-    entries: Vec<Entry>,
+    /// The entries of each table's grams, in slot order.
+    entries: [Vec<Entry>; 2],
 }
 
 /// A pattern behind a gram, with its first and last eight bytes (in byte
@@ -169,7 +170,7 @@ impl std::fmt::Debug for Strided {
                 let t: Vec<String> = g
                     .tiers
                     .iter()
-                    .map(|t| format!("w{}:{}", t.w, t.entries.len()))
+                    .map(|t| format!("w{}:{}", t.w, t.entry_count()))
                     .collect();
                 format!("k{} [{}]", g.k, t.join(" "))
             })
@@ -379,18 +380,11 @@ impl Tier {
         // Two slots per distinct gram, as one power of two over both tables.
         let half_slots = ((d0 + d1) * 2).next_power_of_two().max(32) / 2;
         let slot_shift = 64 - half_slots.trailing_zeros();
-        let mut entries = vec![
-            Entry {
-                pat: 0,
-                off: 0,
-                len: 0,
-                head: 0,
-                tail: 0,
-            };
-            g0.len() + g1.len()
-        ];
-        let (e0, e1) = entries.split_at_mut(g0.len());
-        let fill = |grams: &[(u64, u32, u32)], entries: &mut [Entry], base: usize| {
+        // Each table's entries are made by the thread that fills it (a
+        // zeroed vector of all of them, made first on one thread, cost the
+        // build a page fault per 4 KiB before any work was shared).
+        let fill = |grams: &[(u64, u32, u32)]| {
+            let mut entries = Vec::with_capacity(grams.len());
             let mut slots = vec![EMPTY; half_slots + 1];
             let mut distinct = Vec::with_capacity(grams.len());
             let mut free = 0usize;
@@ -401,13 +395,13 @@ impl Tier {
                 while i < grams.len() && grams[i].0 == h {
                     let (p, off) = (grams[i].1, grams[i].2);
                     let (at, n) = src.span(p);
-                    entries[i] = Entry {
+                    entries.push(Entry {
                         pat: p,
                         off,
                         len: n as u32,
                         head: src.gram(at, n.min(8)),
                         tail: src.gram(at + n - n.min(8), n.min(8)),
-                    };
+                    });
                     i += 1;
                 }
                 let pos = (((h << 1) >> slot_shift) as usize).max(free);
@@ -416,37 +410,40 @@ impl Tier {
                 }
                 slots[pos] = Slot {
                     hash: h,
-                    start: (base + start) as u32,
-                    end: (base + i) as u32,
+                    start: start as u32,
+                    end: i as u32,
                 };
                 free = pos + 1;
                 distinct.push(unhash(h));
             }
-            (slots, distinct)
+            (slots, entries, distinct)
         };
-        let base1 = g0.len();
-        let ((s0, mut grams), (s1, grams1)) =
-            par2(par, || fill(&g0, e0, 0), || fill(&g1, e1, base1));
+        let ((s0, e0, mut grams), (s1, e1, grams1)) = par2(par, || fill(&g0), || fill(&g1));
         grams.extend(grams1);
         let tier = Tier {
             w,
             mask: width_mask(w),
             slots: [s0, s1],
             slot_shift,
-            entries,
+            entries: [e0, e1],
         };
         (tier, grams)
     }
 
     fn memory_usage(&self) -> usize {
         (self.slots[0].len() + self.slots[1].len()) * std::mem::size_of::<Slot>()
-            + self.entries.len() * std::mem::size_of::<Entry>()
+            + self.entry_count() * std::mem::size_of::<Entry>()
+    }
+
+    fn entry_count(&self) -> usize {
+        self.entries[0].len() + self.entries[1].len()
     }
 
     /// The entries of the gram of hash `h`.
     #[inline(always)]
     fn lookup(&self, h: u64) -> &[Entry] {
-        let slots = &self.slots[(h >> 63) as usize];
+        let table = (h >> 63) as usize;
+        let slots = &self.slots[table];
         let mut s = ((h << 1) >> self.slot_shift) as usize;
         loop {
             let sl = slots[s];
@@ -454,7 +451,7 @@ impl Tier {
                 return &[];
             }
             if sl.hash == h {
-                return &self.entries[sl.start as usize..sl.end as usize];
+                return &self.entries[table][sl.start as usize..sl.end as usize];
             }
             s += 1;
         }
@@ -519,7 +516,7 @@ impl Strided {
                     .filter(|(_, ids)| !ids.is_empty())
                     .map(|(t, ids)| Tier::new(WIDTHS[t], k, ids, &src))
                     .unzip();
-                let entries: usize = tiers.iter().map(|t| t.entries.len()).sum();
+                let entries: usize = tiers.iter().map(Tier::entry_count).sum();
                 let par = src.par && entries >= PAR_MIN;
                 // The gate and the blocks, each on its own thread.
                 let gate = || {
@@ -973,10 +970,12 @@ fn plan(pats: &[Pat<'_>]) -> Vec<usize> {
     if lens.is_empty() {
         return Vec::new();
     }
-    lens.sort_unstable();
-    let k1 = (lens[0] - W + 1).min(MAX_K);
-    // Split where at most 5 % of the patterns are shorter.
-    let cut = lens[lens.len() / 20];
+    let shortest = lens.iter().copied().min().unwrap_or(W);
+    // Split where at most 5 % of the patterns are shorter (the length
+    // there found by selection: a sort of 100,000 lengths took milliseconds).
+    let k1 = (shortest - W + 1).min(MAX_K);
+    let nth = lens.len() / 20;
+    let cut = *lens.select_nth_unstable(nth).1;
     let k2 = (cut - W + 1).min(MAX_K);
     // A second group costs a second probe stream: worth it only when it at
     // least halves the probes of the others.
