@@ -616,6 +616,8 @@ pub struct Scratch {
     dropped: DropMemo,
     /// Where the hits start ([`Engine::count`]).
     starts: Vec<usize>,
+    /// The extractors' trigger bytes.
+    masks: extract::Masks,
 }
 
 /// The hits of a chunk, counted ([`Engine::count`]).
@@ -868,6 +870,7 @@ impl Engine {
             defanged,
             value: vbuf,
             dropped,
+            masks,
             ..
         } = scratch;
         pending.clear();
@@ -943,7 +946,7 @@ impl Engine {
                 while from < ls {
                     let to = block_end(chunk, from, ls);
                     found.clear();
-                    extract::extract_raw(&chunk[from..to], which, found);
+                    extract::extract_raw(&chunk[from..to], which, masks, found);
                     for f in found.iter_mut() {
                         f.start += from;
                         f.end += from;
@@ -957,7 +960,7 @@ impl Engine {
             for &(ls, le) in defanged.iter() {
                 refang::refang_into(&chunk[ls..le], refanged, map);
                 found.clear();
-                extract::extract_raw(refanged, which, found);
+                extract::extract_raw(refanged, which, masks, found);
                 for f in found.iter_mut() {
                     // The span is about to be one of the original text: the
                     // value (of the refanged text) is made now.

@@ -302,10 +302,90 @@ fn finders() -> &'static Finders {
     })
 }
 
+/// Where the extractors' trigger bytes are in a text, a bit per byte (bit
+/// `j` of block `k`: byte `64 k + j`): word characters (for the long runs),
+/// `.` and `:`. Made in one pass over the text ([`classify`]); each
+/// extractor then walks its own bits. Searching for each trigger with
+/// `memchr` read the text once per trigger, and the search for dots, which
+/// restarts after each host-name token, paid a call's set-up for each.
+/// (`@` is rare: `memchr` finds it at less cost than a mask.)
+#[derive(Debug, Default)]
+pub(crate) struct Masks {
+    blocks: Vec<Classes>,
+}
+
+impl Masks {
+    /// The masks of `t` (bits past its end are clear).
+    fn load(&mut self, t: &[u8]) {
+        self.blocks.clear();
+        self.blocks.reserve(t.len().div_ceil(64));
+        let mut blocks = t.chunks_exact(64);
+        for blk in &mut blocks {
+            let blk: &[u8; 64] = blk.try_into().unwrap_or(&[0; 64]);
+            self.blocks.push(classify(blk));
+        }
+        let rest = blocks.remainder();
+        if !rest.is_empty() {
+            // Padded with a byte of no class.
+            let mut blk = [b' '; 64];
+            blk[..rest.len()].copy_from_slice(rest);
+            self.blocks.push(classify(&blk));
+        }
+    }
+}
+
+/// The first set bit of `class` at or after `from` (bit `j` of block `k`
+/// is `64 k + j`).
+#[inline]
+fn next_bit(blocks: &[Classes], class: fn(&Classes) -> u64, from: usize) -> Option<usize> {
+    let mut k = from / 64;
+    let mut w = class(blocks.get(k)?) & (u64::MAX << (from % 64));
+    loop {
+        if w != 0 {
+            return Some(k * 64 + w.trailing_zeros() as usize);
+        }
+        k += 1;
+        w = class(blocks.get(k)?);
+    }
+}
+
+/// The set bits of one class, in order.
+struct Bits<'a> {
+    blocks: &'a [Classes],
+    class: fn(&Classes) -> u64,
+    k: usize,
+    w: u64,
+}
+
+impl<'a> Bits<'a> {
+    fn new(blocks: &'a [Classes], class: fn(&Classes) -> u64) -> Self {
+        Bits {
+            blocks,
+            class,
+            k: 0,
+            w: blocks.first().map_or(0, class),
+        }
+    }
+}
+
+impl Iterator for Bits<'_> {
+    type Item = usize;
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.w == 0 {
+            self.k += 1;
+            self.w = (self.class)(self.blocks.get(self.k)?);
+        }
+        let j = self.w.trailing_zeros() as usize;
+        self.w &= self.w - 1;
+        Some(self.k * 64 + j)
+    }
+}
+
 /// Extract every indicator in `text`, appending to `out` (unsorted).
 pub fn extract(text: &[u8], which: Extractors, out: &mut Vec<Found>) {
     let mut raw = Vec::new();
-    extract_raw(text, which, &mut raw);
+    extract_raw(text, which, &mut Masks::default(), &mut raw);
     let mut buf = String::new();
     out.extend(raw.into_iter().map(|r| Found {
         value: r.value_into(text, &mut buf).to_owned(),
@@ -315,19 +395,26 @@ pub fn extract(text: &[u8], which: Extractors, out: &mut Vec<Found>) {
     }));
 }
 
-/// [`extract`] without making the values (see [`Raw`]).
-pub(crate) fn extract_raw(text: &[u8], which: Extractors, out: &mut Vec<Raw>) {
+/// [`extract`] without making the values (see [`Raw`]). `masks` is
+/// scratch space (see [`Masks`]).
+pub(crate) fn extract_raw(text: &[u8], which: Extractors, masks: &mut Masks, out: &mut Vec<Raw>) {
+    masks.load(text);
     if which.ip || which.net {
-        dots(text, which, out);
+        dots(
+            text,
+            which,
+            |from| next_bit(&masks.blocks, |c| c.dot, from),
+            out,
+        );
     }
     if which.net {
-        emails(text, out);
+        emails(text, memchr::memchr_iter(b'@', text), out);
     }
     if which.ip || which.net {
-        colons(text, which, out);
+        colons(text, which, Bits::new(&masks.blocks, |c| c.colon), out);
     }
     if which.hashes {
-        long_runs(text, out);
+        long_runs(text, &masks.blocks, out);
     }
     if which.ids {
         cves(text, out);
@@ -350,18 +437,24 @@ pub fn extract_str(text: &str) -> Vec<Found> {
     out
 }
 
-fn dots(t: &[u8], which: Extractors, out: &mut Vec<Raw>) {
+/// Domains and IPv4 addresses around the dots; `next_dot(from)` is the first
+/// `.` at or after `from`.
+fn dots(
+    t: &[u8],
+    which: Extractors,
+    next_dot: impl Fn(usize) -> Option<usize>,
+    out: &mut Vec<Raw>,
+) {
     let mut skip = 0;
     // The search restarts after each token rather than visiting every dot:
     // the other dots of a token ("10.1.2.3", "a.b.example.com") would only be
-    // skipped, and a dense memchr iterator pays for each one it yields.
+    // skipped.
     let mut from = 0;
     loop {
         from = from.max(skip).min(t.len());
-        let Some(p) = memchr::memchr(b'.', &t[from..]) else {
+        let Some(i) = next_dot(from) else {
             break;
         };
-        let i = from + p;
         from = i + 1;
         let mut e = i + 1 + t[i + 1..].iter().take_while(|&&b| is(b, C_HOST)).count();
         skip = e;
@@ -716,9 +809,9 @@ const SCHEMES: &[&[u8]] = &[b"http", b"https", b"ftp", b"ftps", b"sftp", b"ws", 
 /// One pass over the colons for URLs (`://`) and IPv6 addresses, each with
 /// its own resume point: a memmem search for `://` over all the text cost
 /// more than this, since `:` and `/` are both common in logs.
-fn colons(t: &[u8], which: Extractors, out: &mut Vec<Raw>) {
+fn colons(t: &[u8], which: Extractors, colons: impl Iterator<Item = usize>, out: &mut Vec<Raw>) {
     let (mut url_skip, mut v6_skip) = (0, 0);
-    for i in memchr::memchr_iter(b':', t) {
+    for i in colons {
         if which.net && i >= url_skip && t.get(i + 1..i + 3) == Some(b"//") {
             if let Some(e) = url_at(t, i, out) {
                 url_skip = e;
@@ -730,9 +823,9 @@ fn colons(t: &[u8], which: Extractors, out: &mut Vec<Raw>) {
     }
 }
 
-fn emails(t: &[u8], out: &mut Vec<Raw>) {
+fn emails(t: &[u8], ats: impl Iterator<Item = usize>, out: &mut Vec<Raw>) {
     let mut skip = 0;
-    for i in memchr::memchr_iter(b'@', t) {
+    for i in ats {
         if i < skip {
             continue;
         }
@@ -817,12 +910,11 @@ fn ipv6_at(t: &[u8], i: usize, out: &mut Vec<Raw>) -> usize {
 const MIN_RUN: usize = 26;
 
 /// Every maximal run of word characters (`[A-Za-z0-9_]`) at least
-/// [`MIN_RUN`] long, classified. The text is read 64 bytes at a time into a
-/// mask of its word characters (a loop the compiler turns into vector
-/// compares); the runs are then found in two consecutive masks by shifting
-/// and AND-ing, so prose, where such runs are rare, costs about a byte's
-/// worth of instructions per byte.
-fn long_runs(t: &[u8], out: &mut Vec<Raw>) {
+/// [`MIN_RUN`] long, classified. `words` has the masks of the word
+/// characters of `t`, 64 bytes a block ([`Masks`]); the runs are found in
+/// two consecutive masks by shifting and AND-ing, so prose, where such runs
+/// are rare, costs a few instructions per 64 bytes.
+fn long_runs(t: &[u8], words: &[Classes], out: &mut Vec<Raw>) {
     let full = t.len() / 64;
     let mut prev = 0u64;
     // No run is looked for before `resume` (the end of the last one).
@@ -830,17 +922,7 @@ fn long_runs(t: &[u8], out: &mut Vec<Raw>) {
     // Block k's mask is shifted in when block k - 1's starts are read; one
     // block past the text (a zero mask) flushes the last one.
     for k in 0..=full + 1 {
-        let cur = if k < full {
-            let blk: &[u8; 64] = t[k * 64..k * 64 + 64].try_into().unwrap_or(&[0; 64]);
-            word_mask(blk)
-        } else if k == full {
-            t[k * 64..]
-                .iter()
-                .enumerate()
-                .fold(0u64, |m, (j, &b)| m | ((is_word(b) as u64) << j))
-        } else {
-            0
-        };
+        let cur = words.get(k).map_or(0, |c| c.word);
         if k > 0 {
             let base = (k - 1) * 64;
             let x = prev as u128 | ((cur as u128) << 64);
@@ -878,21 +960,36 @@ fn is_word(b: u8) -> bool {
     (b.wrapping_sub(b'0') < 10) | ((b | 0x20).wrapping_sub(b'a') < 26) | (b == b'_')
 }
 
-/// Bit j: is `blk[j]` a word character? On x86-64 with SSE2 compares and
-/// `pmovmskb` (rustc does not turn the portable loop into those: it gathered
-/// the flags with a multiply per eight bytes, ~1.4 instructions a byte).
+/// The classes of the 64 bytes of a block, a bit each (bit `j`: `blk[j]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Classes {
+    /// Word characters (`[A-Za-z0-9_]`).
+    word: u64,
+    /// `.`
+    dot: u64,
+    /// `:`
+    colon: u64,
+}
+
+/// The [`Classes`] of a block. On x86-64 with SSE2 compares and `pmovmskb`
+/// (rustc does not turn the portable loop into those: it gathered the flags
+/// with a multiply per eight bytes, ~1.4 instructions a byte).
 #[cfg(target_arch = "x86_64")]
-fn word_mask(blk: &[u8; 64]) -> u64 {
+fn classify(blk: &[u8; 64]) -> Classes {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8, _mm_sub_epi8,
     };
-    let mut m = 0u64;
+    let mut m = Classes {
+        word: 0,
+        dot: 0,
+        colon: 0,
+    };
     for (j, c) in blk.chunks_exact(16).enumerate() {
         // SAFETY: SSE2 is part of the x86-64 baseline, so these intrinsics
         // are always available; the one load reads 16 bytes of `c`, which
         // `chunks_exact(16)` guarantees, unaligned loads being allowed.
-        let bits = unsafe {
+        let (word, dot, colon) = unsafe {
             let x = _mm_loadu_si128(c.as_ptr().cast::<__m128i>());
             // Unsigned `v <= k` as `min(v, k) == v` (SSE2 has no unsigned compare).
             let d = _mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8));
@@ -903,34 +1000,50 @@ fn word_mask(blk: &[u8; 64]) -> u64 {
             );
             let letter = _mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(25)), l);
             let under = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'_' as i8));
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, letter), under))
+            let eq = |b: u8| _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b as i8)));
+            (
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, letter), under)),
+                eq(b'.'),
+                eq(b':'),
+            )
         };
-        m |= u64::from(bits as u16) << (16 * j);
+        let at_j = |bits: i32| u64::from(bits as u16) << (16 * j);
+        m.word |= at_j(word);
+        m.dot |= at_j(dot);
+        m.colon |= at_j(colon);
     }
     m
 }
 
-/// Bit j: is `blk[j]` a word character? One flag byte per byte first (vector
-/// compares), then eight flags at a time gathered into bits by one multiply.
+/// The [`Classes`] of a block.
 #[cfg(not(target_arch = "x86_64"))]
-fn word_mask(blk: &[u8; 64]) -> u64 {
-    word_mask_portable(blk)
+fn classify(blk: &[u8; 64]) -> Classes {
+    classify_portable(blk)
 }
 
-/// The portable [`word_mask`] (the reference the SSE2 one is tested against).
+/// The portable [`classify`] (the reference the SSE2 one is tested against):
+/// one flag byte per byte first (vector compares), then eight flags at a
+/// time gathered into bits by one multiply.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn word_mask_portable(blk: &[u8; 64]) -> u64 {
-    let mut f = [0u8; 64];
-    for (o, &b) in f.iter_mut().zip(blk) {
-        *o = is_word(b) as u8;
+fn classify_portable(blk: &[u8; 64]) -> Classes {
+    let mask = |class: &dyn Fn(u8) -> bool| {
+        let mut f = [0u8; 64];
+        for (o, &b) in f.iter_mut().zip(blk) {
+            *o = class(b) as u8;
+        }
+        let mut m = 0u64;
+        for (j, c) in f.chunks_exact(8).enumerate() {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            // Byte j of `w` (0 or 1) lands on bit 56 + j; no two terms collide.
+            m |= (w.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * j);
+        }
+        m
+    };
+    Classes {
+        word: mask(&is_word),
+        dot: mask(&|b| b == b'.'),
+        colon: mask(&|b| b == b':'),
     }
-    let mut m = 0u64;
-    for (j, c) in f.chunks_exact(8).enumerate() {
-        let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-        // Byte j of `w` (0 or 1) lands on bit 56 + j; no two terms collide.
-        m |= (w.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * j);
-    }
-    m
 }
 
 fn classify_run(t: &[u8], s: usize, e: usize, out: &mut Vec<Raw>) {
@@ -1145,23 +1258,95 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn word_mask_sees_every_byte_value_at_every_place() {
+    fn classes_see_every_byte_value_at_every_place() {
         for b in 0..=255u8 {
             for j in 0..64 {
                 let mut blk = [b' '; 64];
                 blk[j] = b;
-                let want = if is_word(b) { 1u64 << j } else { 0 };
-                assert_eq!(word_mask(&blk), want, "byte {b:#04x} at {j}");
-                assert_eq!(word_mask_portable(&blk), want, "byte {b:#04x} at {j}");
+                let bit = |yes: bool| if yes { 1u64 << j } else { 0 };
+                let want = Classes {
+                    word: bit(is_word(b)),
+                    dot: bit(b == b'.'),
+                    colon: bit(b == b':'),
+                };
+                assert_eq!(classify(&blk), want, "byte {b:#04x} at {j}");
+                assert_eq!(classify_portable(&blk), want, "byte {b:#04x} at {j}");
             }
         }
     }
 
+    /// Extraction as it was before the masks: each trigger searched with
+    /// `memchr`, the long runs by probing (the reference for `extract_raw`).
+    fn extract_raw_searching(t: &[u8], which: Extractors, out: &mut Vec<Raw>) {
+        if which.ip || which.net {
+            let next_dot = |from: usize| memchr::memchr(b'.', &t[from..]).map(|p| from + p);
+            dots(t, which, next_dot, out);
+        }
+        if which.net {
+            emails(t, memchr::memchr_iter(b'@', t), out);
+        }
+        if which.ip || which.net {
+            colons(t, which, memchr::memchr_iter(b':', t), out);
+        }
+        if which.hashes {
+            long_runs_probing(t, out);
+        }
+        if which.ids {
+            cves(t, out);
+            asns(t, out);
+        }
+    }
+
+    #[test]
+    fn bits_and_next_bit_walk_the_set_bits() {
+        let block = |dot: u64| Classes {
+            word: u64::MAX,
+            dot,
+            colon: 0,
+        };
+        let blocks = [block(0b1001), block(0), block(1 << 63), block(0)];
+        let dot = |c: &Classes| c.dot;
+        let all: Vec<usize> = Bits::new(&blocks, dot).collect();
+        assert_eq!(all, [0, 3, 191]);
+        assert_eq!(next_bit(&blocks, dot, 0), Some(0));
+        assert_eq!(next_bit(&blocks, dot, 1), Some(3));
+        assert_eq!(next_bit(&blocks, dot, 4), Some(191));
+        assert_eq!(next_bit(&blocks, dot, 191), Some(191));
+        assert_eq!(next_bit(&blocks, dot, 192), None);
+        assert_eq!(next_bit(&blocks, dot, 1000), None);
+        assert_eq!(Bits::new(&[], dot).next(), None);
+        assert_eq!(Bits::new(&blocks, |c| c.colon).next(), None);
+    }
+
     proptest! {
         #[test]
-        fn word_mask_as_portable(v in proptest::collection::vec(any::<u8>(), 64)) {
+        fn classes_as_portable(v in proptest::collection::vec(any::<u8>(), 64)) {
             let blk: &[u8; 64] = v.as_slice().try_into().expect("64 bytes");
-            prop_assert_eq!(word_mask(blk), word_mask_portable(blk));
+            prop_assert_eq!(classify(blk), classify_portable(blk));
+        }
+
+        /// Every extractor finds, from the masks, what it found searching
+        /// for its triggers: texts dense in dots, colons, `@`, addresses,
+        /// names, URLs and hex runs, of lengths around the 64-byte blocks,
+        /// with every set of extractors.
+        #[test]
+        fn extract_raw_as_searching(
+            parts in prop::collection::vec(
+                prop::sample::select(vec![
+                    ".", ":", "@", "::", "://", " ", "\n", "-", "/", "é", "中",
+                    "a", "Z9", "example", "com", "co.uk", "10", "255", "1.2.3.4", "0",
+                    "http", "https://x.org/p?q", "fe80::1", "user", "CVE-2024-3094", "AS13335",
+                    "d41d8cd98f00b204e9800998ecf8427e", "0123456789abcdef0123456789abcdef01234567",
+                ]),
+                0..80),
+            which in (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        ) {
+            let text: Vec<u8> = parts.concat().into_bytes();
+            let which = Extractors { ip: which.0, net: which.1, hashes: which.2, ids: which.3 };
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            extract_raw(&text, which, &mut Masks::default(), &mut a);
+            extract_raw_searching(&text, which, &mut b);
+            prop_assert_eq!(a, b, "{:?}", String::from_utf8_lossy(&text));
         }
     }
 
@@ -1211,7 +1396,9 @@ mod tests {
                 text.extend_from_slice(sep.as_bytes());
             }
             let (mut a, mut b) = (Vec::new(), Vec::new());
-            long_runs(&text, &mut a);
+            let mut m = Masks::default();
+            m.load(&text);
+            long_runs(&text, &m.blocks, &mut a);
             long_runs_probing(&text, &mut b);
             prop_assert_eq!(a, b);
         }
