@@ -76,7 +76,8 @@ fn hit(r: &rusqlite::Row) -> rusqlite::Result<SearchHit> {
         id: r.get(0)?,
         r#type: r.get(1)?,
         name: r.get(2)?,
-        score: -r.get::<_, f64>(3)?,
+        // `0.0 -`, not `-`: an unscored 0 stays 0, not -0.
+        score: 0.0 - r.get::<_, f64>(3)?,
     })
 }
 

@@ -463,6 +463,8 @@ pub(crate) async fn search(
         modified_from: picked.month.clone(),
         modified_before: until,
         facets: true,
+        // The page shows no score: matches outside names need no BM25.
+        unscored: true,
     };
     let st = state.clone();
     let subject = v.caller.subject.clone();

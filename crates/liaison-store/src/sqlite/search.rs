@@ -423,7 +423,7 @@ impl SqliteStore {
                 if let Some(walk) = w.borrow_mut().as_mut() {
                     walk.names = name_set.clone();
                     walk.upto = Some(cols.len());
-                    walk.score_next = page > 0 && skip == 0;
+                    walk.score_next = !filter.unscored && page > 0 && skip == 0;
                 }
             });
 
@@ -445,12 +445,17 @@ impl SqliteStore {
                     }
                     if wanted(row.ty, &extra_types) && !name_set.contains(&rid) {
                         if eligible >= skip && others.len() < page {
-                            others.push((rid, r.get(1)?));
+                            let score = match filter.unscored {
+                                true => Some(0.0),
+                                false => r.get::<_, Option<f64>>(1)?,
+                            };
+                            others.push((rid, score));
                         }
                         eligible += 1;
                         WALK.with(|w| {
                             if let Some(walk) = w.borrow_mut().as_mut() {
-                                walk.score_next = eligible >= skip && others.len() < page;
+                                walk.score_next =
+                                    !filter.unscored && eligible >= skip && others.len() < page;
                             }
                         });
                     }
@@ -538,7 +543,7 @@ impl SqliteStore {
                             id: r.get(0)?,
                             r#type: r.get(1)?,
                             name: r.get(2)?,
-                            score: -score,
+                            score: 0.0 - score,
                         })
                     })
                     .optional()?
@@ -607,7 +612,7 @@ impl SqliteStore {
         };
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT o.id, o.type, o.name, r.score FROM (
-                 SELECT fts.rowid AS rid, bm25(fts, 10.0, 5.0, 1.0) AS score
+                 SELECT fts.rowid AS rid, {} AS score
                  FROM fts JOIN docs d ON d.rid = fts.rowid
                  WHERE fts MATCH ?1 AND fts.rowid NOT IN rarray(?7)
                    AND d.label_id IN rarray(?2) AND (?3 OR d.type IN rarray(?4))
@@ -615,6 +620,11 @@ impl SqliteStore {
                    {}
                  ORDER BY fts.rowid DESC LIMIT ?5 OFFSET ?6
              ) r JOIN objects o ON o.rid = r.rid",
+            if filter.unscored {
+                "0.0"
+            } else {
+                "bm25(fts, 10.0, 5.0, 1.0)"
+            },
             shadowed_latest("w", "?2"),
             extra.sql(8)
         ))?;
@@ -912,6 +922,11 @@ mod search_one_walk {
                 modified_before: Some("2024-07".into()),
                 ..Default::default()
             },
+            SearchFilter {
+                facets: true,
+                unscored: true,
+                ..Default::default()
+            },
         ];
         let mut capped = 0;
         let mut compared = 0;
@@ -1045,6 +1060,39 @@ mod search_one_walk {
                         .expect("search");
                     assert_eq!(new, old, "{text:?} {query:?} {filter:?} as {}", who.name);
                     with_hits += usize::from(!new.hits.is_empty());
+                    // Unscored: the same page, each score the scored page's or 0.
+                    let unscored = SearchFilter {
+                        unscored: true,
+                        ..filter.clone()
+                    };
+                    let bare = store
+                        .search_page(who, &query, &unscored, false)
+                        .expect("search");
+                    let bare_ref = store
+                        .search_page(who, &query, &unscored, true)
+                        .expect("search");
+                    assert_eq!(
+                        bare, bare_ref,
+                        "{text:?} {query:?} unscored as {}",
+                        who.name
+                    );
+                    assert_eq!(bare.hits.len(), new.hits.len());
+                    for (b, n) in bare.hits.iter().zip(&new.hits) {
+                        assert_eq!((&b.id, &b.r#type, &b.name), (&n.id, &n.r#type, &n.name));
+                        assert!(
+                            b.score == n.score || (b.score == 0.0 && b.score.is_sign_positive())
+                        );
+                    }
+                    assert_eq!(
+                        SearchResults {
+                            hits: vec![],
+                            ..bare
+                        },
+                        SearchResults {
+                            hits: vec![],
+                            ..new
+                        }
+                    );
                 }
             }
         }
