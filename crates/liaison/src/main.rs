@@ -10,6 +10,7 @@ mod cmd {
     pub mod serve;
     pub mod sign;
     pub mod task;
+    pub mod watchlist;
 }
 mod bench;
 mod config;
@@ -119,6 +120,9 @@ enum Command {
     /// Alerts from `liaison screen --store`: list, show, ack, dismiss, escalate, promote.
     #[command(subcommand)]
     Alert(cmd::alert::AlertCommand),
+    /// Watchlists kept in the store, for `liaison screen --from-store`: add, list, show, remove.
+    #[command(subcommand)]
+    Watchlist(cmd::watchlist::WatchlistCommand),
     /// Collection feeds (RSS/Atom, CSV, lists, MISP, TAXII, Suricata EVE): add, list, run, pause, resume, status.
     #[command(subcommand)]
     Feed(cmd::feed::FeedCommand),
@@ -180,5 +184,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Task(c) => cmd::task::run(&ctx, c),
         Command::Alert(c) => cmd::alert::run(&ctx, c),
         Command::Feed(c) => cmd::feed::run(&ctx, c),
+        Command::Watchlist(c) => cmd::watchlist::run(&ctx, c),
     }
 }

@@ -185,7 +185,21 @@ impl Write for AlertSink {
 }
 
 /// `liaison screen`, with `--store` folding the hits into sightings and alerts.
-pub fn screen(ctx: &Ctx, args: crate::cmd::screen::ScreenArgs) -> Result<ExitCode> {
+pub fn screen(ctx: &Ctx, mut args: crate::cmd::screen::ScreenArgs) -> Result<ExitCode> {
+    let mut term_labels = std::collections::HashMap::new();
+    if args.from_store || !args.store_watchlists.is_empty() {
+        let (_cfg, store, subject) = ctx.open()?;
+        let got = crate::cmd::watchlist::for_screen(
+            ctx,
+            &store,
+            &subject,
+            args.from_store,
+            &args.store_watchlists,
+        )?;
+        args.store_terms = got.terms;
+        args.store_rules = got.rules;
+        term_labels = got.term_labels;
+    }
     if !args.store {
         return crate::cmd::screen::run(args);
     }
@@ -218,6 +232,7 @@ pub fn screen(ctx: &Ctx, args: crate::cmd::screen::ScreenArgs) -> Result<ExitCod
     let opts = StoreOptions {
         rule_label: args.rule_label.clone(),
         source_label: args.source_label.clone(),
+        term_labels,
     };
     let data = ctx.data.clone();
     let as_user = ctx.as_user.clone();
@@ -238,6 +253,8 @@ pub struct StoreOptions {
     pub rule_label: Option<String>,
     /// Label of the screened sources.
     pub source_label: Option<String>,
+    /// Labels of terms read from watchlists in the store, by term text.
+    pub term_labels: std::collections::HashMap<String, Label>,
 }
 
 /// What storing the hits did.
@@ -281,6 +298,11 @@ pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()
                 .get(&subject, rule)?
                 .map(|o| join(&o.label, &rule_default))
                 .unwrap_or_else(|| rule_default.clone())
+        } else if let Some(l) = rule
+            .strip_prefix("term:")
+            .and_then(|t| opts.term_labels.get(t))
+        {
+            join(l, &rule_default)
         } else {
             rule_default.clone()
         };

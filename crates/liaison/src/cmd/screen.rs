@@ -36,7 +36,8 @@ use std::time::Instant;
 #[command(after_help = "Examples:\n  \
     liaison screen --watchlist terms.txt --indicators bundle.json feeds/ sensor.log.gz\n  \
     zcat today.jsonl.gz | liaison screen --field message --watchlist terms.csv --ignore-case\n  \
-    liaison screen --count --no-extract --watchlist terms.txt big.log\n\n\
+    liaison screen --count --no-extract --watchlist terms.txt big.log\n  \
+    liaison --data /srv/liaison --as ana screen --from-store --store sensor.log\n\n\
 Exit status: 0 if there was a hit, 1 if none, 2 if an input could not be read.\n\
 Watchlists: one term a line (grep -F -f style), or CSV with a header\n\
 `term,case_insensitive,whole_word,severity,tags,label`.")]
@@ -113,9 +114,22 @@ pub struct ScreenArgs {
     /// With --store: label of the screened sources, as a banner.
     #[arg(long, value_name = "BANNER", requires = "store")]
     pub source_label: Option<String>,
+    /// Also screen for what the store holds that you may read: every active STIX
+    /// indicator and every watchlist kept with `liaison watchlist add` (`--data`, `--as`).
+    #[arg(long)]
+    pub from_store: bool,
+    /// A watchlist kept in the store, by name or id (repeatable; `liaison watchlist list`).
+    #[arg(long = "store-watchlist", value_name = "NAME")]
+    pub store_watchlists: Vec<String>,
     /// Files or directories to screen; stdin when none (or `-`). `.gz` files are decompressed.
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+    /// Terms read from the store by the binary before screening (not a flag).
+    #[arg(skip)]
+    pub store_terms: Watchlist,
+    /// Indicators read from the store by the binary before screening (not a flag).
+    #[arg(skip)]
+    pub store_rules: Vec<liaison_screen::IndicatorRule>,
 }
 
 /// A single line longer than this is cut (hits spanning the cut are lost).
@@ -289,12 +303,12 @@ fn is_broken_pipe(r: &io::Result<()>) -> bool {
 }
 
 fn build_engine(args: &ScreenArgs) -> Result<Engine> {
-    let mut list = Watchlist::new();
+    let mut list = args.store_terms.clone();
     for p in &args.watchlists {
         let text = std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?;
         list.extend(Watchlist::parse(&p.display().to_string(), &text)?);
     }
-    let mut rules = Vec::new();
+    let mut rules = args.store_rules.clone();
     let now = chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string();
