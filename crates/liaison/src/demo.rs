@@ -227,7 +227,24 @@ fn story() -> serde_json::Value {
          "description": "国家级威胁行为者针对电力行业的攻击通报。Advisory on Volt Lantern activity against the power sector.",
          "object_refs": ["intrusion-set--4e78f46f-a023-4e5f-bc24-71b3ca22ec29", "indicator--5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f"],
          "object_marking_refs": [liaison_stix::tlp::Tlp::Green.marking_id()],
-         "extensions": ext("UNCLASSIFIED", &[], "cert", &["*"])}
+         "extensions": ext("UNCLASSIFIED", &[], "cert", &["*"])},
+        // Watchlists kept in the store, screened with `liaison screen --from-store`.
+        {"type": "x-liaison-watchlist", "spec_version": "2.1", "id": "x-liaison-watchlist--7d1e2f30-4a5b-4c6d-8e7f-8091a2b3c4d5",
+         "created": t, "modified": t, "name": "power-sector",
+         "description": "Names of actors and tools that target electricity operators.",
+         "terms": [
+            {"term": "Volt Lantern", "case_insensitive": true, "severity": "high", "tags": ["actor"]},
+            {"term": "GRIDMARE", "case_insensitive": true, "whole_word": true, "severity": "high", "tags": ["actor"]},
+            {"term": "电网幽灵", "severity": "high", "tags": ["actor"]},
+            {"term": "IEC 60870-5-104", "severity": "low", "tags": ["protocol"]}],
+         "extensions": ext("UNCLASSIFIED", &[], "cert", &["*"])},
+        {"type": "x-liaison-watchlist", "spec_version": "2.1", "id": "x-liaison-watchlist--8e2f3041-5b6c-4d7e-9f80-91a2b3c4d5e6",
+         "created": t, "modified": t, "name": "gridspike-watch",
+         "description": "GridSpike names and artefacts (SECRET//GRID).",
+         "terms": [
+            {"term": "GridSpike", "case_insensitive": true, "severity": "critical", "tags": ["malware"]},
+            {"term": "gsp_beacon.dll", "case_insensitive": true, "severity": "critical", "tags": ["malware", "file"]}],
+         "extensions": ext("SECRET", &["GRID"], "cert", &["ministry", "energy-isac"])}
     ]})
 }
 
@@ -402,6 +419,8 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
     println!("  liaison graph --data {d} --as sam intrusion-set--4e78f46f-a023-4e5f-bc24-71b3ca22ec29 --depth 2");
     println!("  liaison get --data {d} --as alice malware--8a3b2c1d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
     println!("  liaison export --data {d} --as chen --type indicator --out chen-indicators.json");
+    println!("  echo 'gsp_beacon.dll talked to update-grid-sync.example (Volt Lantern)' | liaison screen --data {d} --as alice --from-store");
+    println!("  (and as bob: the SECRET//GRID watchlist stays hidden, so its terms find nothing)");
     println!("  liaison pattern check \"[ipv4-addr:value = '203.0.113.77'] WITHIN 300 SECONDS\"");
     println!("\nLogins (every demo user): password {password}");
     println!("  TAXII collection {DEMO_COLLECTION} (\"Demo intelligence\") under /taxii2/liaison/");
