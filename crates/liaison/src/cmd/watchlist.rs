@@ -420,13 +420,21 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// [`find`], saying on stderr when there is none (worded alike for absent and unreadable).
+fn find_or_say(store: &SqliteStore, subject: &Subject, key: &str) -> Result<Option<StoredObject>> {
+    let found = find(store, subject, key)?;
+    if found.is_none() {
+        eprintln!(
+            "liaison: no watchlist '{key}' that {} may read",
+            subject.name
+        );
+    }
+    Ok(found)
+}
+
 fn show(ctx: &Ctx, a: ShowArgs) -> Result<ExitCode> {
     let (_cfg, store, subject) = ctx.open()?;
-    let Some(o) = find(&store, &subject, &a.name)? else {
-        eprintln!(
-            "liaison: no watchlist '{}' that {} may read",
-            a.name, subject.name
-        );
+    let Some(o) = find_or_say(&store, &subject, &a.name)? else {
         return Ok(ExitCode::from(1));
     };
     let banner = store.policy().banner(&o.label);
@@ -462,11 +470,7 @@ fn show(ctx: &Ctx, a: ShowArgs) -> Result<ExitCode> {
 
 fn remove(ctx: &Ctx, a: RemoveArgs) -> Result<ExitCode> {
     let (_cfg, store, subject) = ctx.open()?;
-    let Some(o) = find(&store, &subject, &a.name)? else {
-        eprintln!(
-            "liaison: no watchlist '{}' that {} may read",
-            a.name, subject.name
-        );
+    let Some(o) = find_or_say(&store, &subject, &a.name)? else {
         return Ok(ExitCode::from(1));
     };
     let id = o.object.id().to_string();
