@@ -53,20 +53,36 @@ struct PatRef {
     ci: bool,
 }
 
-/// One slot of an exact gram table (open addressing).
+/// One slot of an exact gram table (open addressing), with the gram's
+/// first entry in it: a candidate that passed the filters used to wait for
+/// the slot, then for the entry it pointed to, each a miss of the cache
+/// (the tables of 100,000 terms are megabytes); most grams have one entry.
 #[derive(Clone, Copy)]
 struct Slot {
     /// [`hash`] of the gram (a bijection: equal hashes are equal grams).
     hash: u64,
-    /// `entries[table][start..end]`; `start == end` marks an empty slot.
+    /// The gram's other entries: `entries[table][start..end]`.
     start: u32,
     end: u32,
+    /// The first entry; `first.len == 0` marks an empty slot (no pattern
+    /// is empty).
+    first: Entry,
 }
+
+const NO_ENTRY: Entry = Entry {
+    pat: 0,
+    off: 0,
+    len: 0,
+    ci: false,
+    head: 0,
+    tail: 0,
+};
 
 const EMPTY: Slot = Slot {
     hash: 0,
     start: 0,
     end: 0,
+    first: NO_ENTRY,
 };
 
 /// The grams of one width in one group: the exact table behind the filters.
@@ -79,8 +95,10 @@ struct Tier {
     /// wraps: a table ends with an empty slot, which ends every probe.
     slots: [Vec<Slot>; 2],
     slot_shift: u32,
-    /// The entries of each table's grams, in slot order.
+    /// Each table's entries beyond the first of a gram, in slot order.
     entries: [Vec<Entry>; 2],
+    /// Entries in all (first ones included).
+    entry_count: usize,
 }
 
 /// A pattern behind a gram, with its first and last eight bytes (in byte
@@ -91,6 +109,10 @@ struct Entry {
     /// Offset of the gram in the pattern.
     off: u32,
     len: u32,
+    /// The pattern is case-insensitive (kept here, in what was padding,
+    /// so that most candidates are settled without reading the pattern's
+    /// record).
+    ci: bool,
     head: u64,
     tail: u64,
 }
@@ -384,24 +406,29 @@ impl Tier {
         // zeroed vector of all of them, made first on one thread, cost the
         // build a page fault per 4 KiB before any work was shared).
         let fill = |grams: &[(u64, u32, u32)]| {
-            let mut entries = Vec::with_capacity(grams.len());
+            let mut entries = Vec::new();
             let mut slots = vec![EMPTY; half_slots + 1];
             let mut distinct = Vec::with_capacity(grams.len());
             let mut free = 0usize;
             let mut i = 0;
+            let entry = |(_, p, off): (u64, u32, u32)| {
+                let (at, n) = src.span(p);
+                Entry {
+                    pat: p,
+                    off,
+                    len: n as u32,
+                    ci: src.refs[p as usize].ci,
+                    head: src.gram(at, n.min(8)),
+                    tail: src.gram(at + n - n.min(8), n.min(8)),
+                }
+            };
             while i < grams.len() {
                 let h = grams[i].0;
-                let start = i;
+                let first = entry(grams[i]);
+                i += 1;
+                let start = entries.len();
                 while i < grams.len() && grams[i].0 == h {
-                    let (p, off) = (grams[i].1, grams[i].2);
-                    let (at, n) = src.span(p);
-                    entries.push(Entry {
-                        pat: p,
-                        off,
-                        len: n as u32,
-                        head: src.gram(at, n.min(8)),
-                        tail: src.gram(at + n - n.min(8), n.min(8)),
-                    });
+                    entries.push(entry(grams[i]));
                     i += 1;
                 }
                 let pos = (((h << 1) >> slot_shift) as usize).max(free);
@@ -411,7 +438,8 @@ impl Tier {
                 slots[pos] = Slot {
                     hash: h,
                     start: start as u32,
-                    end: i as u32,
+                    end: entries.len() as u32,
+                    first,
                 };
                 free = pos + 1;
                 distinct.push(unhash(h));
@@ -426,32 +454,34 @@ impl Tier {
             slots: [s0, s1],
             slot_shift,
             entries: [e0, e1],
+            entry_count: g0.len() + g1.len(),
         };
         (tier, grams)
     }
 
     fn memory_usage(&self) -> usize {
         (self.slots[0].len() + self.slots[1].len()) * std::mem::size_of::<Slot>()
-            + self.entry_count() * std::mem::size_of::<Entry>()
+            + (self.entries[0].len() + self.entries[1].len()) * std::mem::size_of::<Entry>()
     }
 
     fn entry_count(&self) -> usize {
-        self.entries[0].len() + self.entries[1].len()
+        self.entry_count
     }
 
     /// The entries of the gram of hash `h`.
     #[inline(always)]
-    fn lookup(&self, h: u64) -> &[Entry] {
+    fn lookup(&self, h: u64) -> Option<(&Entry, &[Entry])> {
         let table = (h >> 63) as usize;
         let slots = &self.slots[table];
         let mut s = ((h << 1) >> self.slot_shift) as usize;
         loop {
-            let sl = slots[s];
-            if sl.start == sl.end {
-                return &[];
+            let sl = &slots[s];
+            if sl.first.len == 0 {
+                return None;
             }
             if sl.hash == h {
-                return &self.entries[table][sl.start as usize..sl.end as usize];
+                let rest = &self.entries[table][sl.start as usize..sl.end as usize];
+                return Some((&sl.first, rest));
             }
             s += 1;
         }
@@ -787,8 +817,10 @@ impl Strided {
         let class = |x: u64, n: usize| {
             class8(self.classes.as_deref(), self.ascii_classes, x) & width_mask(n)
         };
-        let es = tier.lookup(h);
-        for e in es {
+        let Some((first, rest)) = tier.lookup(h) else {
+            return;
+        };
+        for e in std::iter::once(first).chain(rest) {
             let (off, n) = (e.off as usize, e.len as usize);
             if off > pos || pos - off + n > hay.len() {
                 continue;
@@ -800,13 +832,13 @@ impl Strided {
             {
                 continue;
             }
-            let p = self.pats[e.pat as usize];
-            let ok = if p.ci {
-                fold::eq_folded(&hay[start..start + n], self.bytes(p))
+            let pat = || self.bytes(self.pats[e.pat as usize]);
+            let ok = if e.ci {
+                fold::eq_folded(&hay[start..start + n], pat())
             } else {
                 // Head and tail cover patterns of up to 16 bytes (compared
                 // as bytes when there are no classes).
-                (n <= 16 && self.classes.is_none()) || hay[start..start + n] == *self.bytes(p)
+                (n <= 16 && self.classes.is_none()) || hay[start..start + n] == *pat()
             };
             if ok {
                 emit(start, start + n, e.pat as usize);
