@@ -92,9 +92,11 @@ struct Tier {
     mask: u64,
     /// Two tables, by the top bit of the gram hash (each built by its own
     /// thread). Grams are inserted in hash order, so linear probing never
-    /// wraps: a table ends with an empty slot, which ends every probe.
+    /// wraps (a table ends with an empty slot, which ends every probe), and
+    /// a probe that meets a larger hash ends too: the gram would be before.
     slots: [Vec<Slot>; 2],
-    slot_shift: u32,
+    /// Each table's home slots: a gram's is [`home`] of its hash.
+    homes: [usize; 2],
     /// Each table's entries beyond the first of a gram, in slot order.
     entries: [Vec<Entry>; 2],
     /// Entries in all (first ones included).
@@ -399,15 +401,16 @@ impl Tier {
         };
         let ((g0, d0), (g1, d1)) = par2(par, || half(0), || half(1));
         drop((ga, gb));
-        // Two slots per distinct gram, as one power of two over both tables.
-        let half_slots = ((d0 + d1) * 2).next_power_of_two().max(32) / 2;
-        let slot_shift = 64 - half_slots.trailing_zeros();
+        // Eight slots per five distinct grams (slots hold an entry each,
+        // and tables of a power of two of slots were up to four times the
+        // grams, megabytes of page faults while the build waited).
+        let homes = |d: usize| (d * 8 / 5).max(32);
         // Each table's entries are made by the thread that fills it (a
         // zeroed vector of all of them, made first on one thread, cost the
         // build a page fault per 4 KiB before any work was shared).
-        let fill = |grams: &[(u64, u32, u32)]| {
+        let fill = |grams: &[(u64, u32, u32)], homes: usize| {
             let mut entries = Vec::new();
-            let mut slots = vec![EMPTY; half_slots + 1];
+            let mut slots = vec![EMPTY; homes + 1];
             let mut distinct = Vec::with_capacity(grams.len());
             let mut free = 0usize;
             let mut i = 0;
@@ -431,7 +434,7 @@ impl Tier {
                     entries.push(entry(grams[i]));
                     i += 1;
                 }
-                let pos = (((h << 1) >> slot_shift) as usize).max(free);
+                let pos = home(h, homes).max(free);
                 if pos + 1 >= slots.len() {
                     slots.resize(pos + 2, EMPTY);
                 }
@@ -446,13 +449,14 @@ impl Tier {
             }
             (slots, entries, distinct)
         };
-        let ((s0, e0, mut grams), (s1, e1, grams1)) = par2(par, || fill(&g0), || fill(&g1));
+        let (n0, n1) = (homes(d0), homes(d1));
+        let ((s0, e0, mut grams), (s1, e1, grams1)) = par2(par, || fill(&g0, n0), || fill(&g1, n1));
         grams.extend(grams1);
         let tier = Tier {
             w,
             mask: width_mask(w),
             slots: [s0, s1],
-            slot_shift,
+            homes: [n0, n1],
             entries: [e0, e1],
             entry_count: g0.len() + g1.len(),
         };
@@ -473,10 +477,10 @@ impl Tier {
     fn lookup(&self, h: u64) -> Option<(&Entry, &[Entry])> {
         let table = (h >> 63) as usize;
         let slots = &self.slots[table];
-        let mut s = ((h << 1) >> self.slot_shift) as usize;
+        let mut s = home(h, self.homes[table]);
         loop {
             let sl = &slots[s];
-            if sl.first.len == 0 {
+            if sl.first.len == 0 || sl.hash > h {
                 return None;
             }
             if sl.hash == h {
@@ -845,6 +849,14 @@ impl Strided {
             }
         }
     }
+}
+
+/// The home slot of a gram of hash `h` in a table of `n` home slots: the
+/// hash's bits below the top one (the table's) scaled to `0..n`, in the
+/// order of the hashes.
+#[inline(always)]
+fn home(h: u64, n: usize) -> usize {
+    (((h << 1) as u128 * n as u128) >> 64) as usize
 }
 
 /// Four bytes at `at` (little-endian).
