@@ -104,7 +104,8 @@ struct Tier {
 }
 
 /// A pattern behind a gram, with its first and last eight bytes (in byte
-/// classes) to reject most candidates without reading the pattern.
+/// classes; folded, as the pattern is, when it is case-insensitive) to
+/// reject most candidates without reading the pattern.
 #[derive(Clone, Copy)]
 struct Entry {
     pat: u32,
@@ -416,13 +417,23 @@ impl Tier {
             let mut i = 0;
             let entry = |(_, p, off): (u64, u32, u32)| {
                 let (at, n) = src.span(p);
+                let ci = src.refs[p as usize].ci;
+                // A case-insensitive pattern's head and tail are its folded
+                // bytes (see `Strided::verify`), the others' in classes.
+                let edge = |at: usize, n: usize| {
+                    if ci {
+                        load(src.arena, at, n)
+                    } else {
+                        src.gram(at, n)
+                    }
+                };
                 Entry {
                     pat: p,
                     off,
                     len: n as u32,
-                    ci: src.refs[p as usize].ci,
-                    head: src.gram(at, n.min(8)),
-                    tail: src.gram(at + n - n.min(8), n.min(8)),
+                    ci,
+                    head: edge(at, n.min(8)),
+                    tail: edge(at + n - n.min(8), n.min(8)),
                 }
             };
             while i < grams.len() {
@@ -831,15 +842,28 @@ impl Strided {
             }
             let start = pos - off;
             let m = n.min(8);
-            if class(load(hay, start, m), m) != e.head
-                || class(load(hay, start + n - m, m), m) != e.tail
-            {
-                continue;
-            }
+            let (hx, tx) = (load(hay, start, m), load(hay, start + n - m, m));
             let pat = || self.bytes(self.pats[e.pat as usize]);
             let ok = if e.ci {
-                fold::eq_folded(&hay[start..start + n], pat())
+                if (hx | tx) & 0x8080_8080_8080_8080 == 0 {
+                    // ASCII text folds by lowercasing its letters, and no
+                    // other text folds to ASCII: head and tail compare
+                    // exactly, and cover patterns of up to 16 bytes (no
+                    // read of the pattern, a cache miss, for those).
+                    if ascii_lower(hx) != e.head || ascii_lower(tx) != e.tail {
+                        continue;
+                    }
+                    n <= 16 || fold::eq_folded(&hay[start..start + n], pat())
+                } else {
+                    if class(hx, m) != class(e.head, m) || class(tx, m) != class(e.tail, m) {
+                        continue;
+                    }
+                    fold::eq_folded(&hay[start..start + n], pat())
+                }
             } else {
+                if class(hx, m) != e.head || class(tx, m) != e.tail {
+                    continue;
+                }
                 // Head and tail cover patterns of up to 16 bytes (compared
                 // as bytes when there are no classes).
                 (n <= 16 && self.classes.is_none()) || hay[start..start + n] == *pat()
@@ -857,6 +881,18 @@ impl Strided {
 #[inline(always)]
 fn home(h: u64, n: usize) -> usize {
     (((h << 1) as u128 * n as u128) >> 64) as usize
+}
+
+/// ASCII letters of `x` (eight bytes under 0x80) lowercased, as
+/// `to_ascii_lowercase` does each byte: a byte from `A` to `Z` gets 0x20.
+#[inline(always)]
+fn ascii_lower(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Bit 7 of a byte: at least `A`, and above `Z` (no carry crosses a
+    // byte: every byte is under 0x80).
+    let ge_a = x + ONES * (0x80 - b'A' as u64);
+    let gt_z = x + ONES * (0x80 - b'Z' as u64 - 1);
+    x | ((ge_a & !gt_z & (ONES * 0x80)) >> 2)
 }
 
 /// Four bytes at `at` (little-endian).
@@ -1089,6 +1125,22 @@ fn byte_classes(pats: &[Pat<'_>]) -> Box<[u8; 256]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ascii_lower` lowercases as `u8::to_ascii_lowercase` does, every
+    /// ASCII byte at every place of the eight, among other bytes.
+    #[test]
+    fn ascii_lower_as_the_byte_method() {
+        let lower = |x: u64| u64::from_le_bytes(x.to_le_bytes().map(|b| b.to_ascii_lowercase()));
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for b in 0..0x80u64 {
+            for j in 0..8 {
+                seed = seed.wrapping_mul(0x5851_F42D_4C95_7F2D).wrapping_add(1);
+                let around = (seed >> 1) & 0x7F7F_7F7F_7F7F_7F7F;
+                let x = (around & !(0xFF << (8 * j))) | (b << (8 * j));
+                assert_eq!(ascii_lower(x), lower(x), "{x:#018x}");
+            }
+        }
+    }
 
     #[test]
     fn swar_shortcuts_agree_with_the_byte_table() {

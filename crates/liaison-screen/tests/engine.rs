@@ -370,3 +370,33 @@ fn count_of_hits_and_lines_with_a_hit() {
     let c = e.count(b"", &mut s);
     assert_eq!((c.hits, c.hit_lines), (0, 0));
 }
+
+/// A long term whose first and last eight bytes match but whose middle does
+/// not is no hit, with and without case folding, wherever the difference
+/// is (the matcher settles short terms on their ends alone; long ones must
+/// be compared whole). A six-byte term keeps the probe stride small, so that
+/// the indexed grams of the long term do not cover all of it.
+#[test]
+fn long_terms_differing_inside_are_not_hits() {
+    let long = "abcdefghijklmnopqrstuvwxyzabcdefghijklmn";
+    for ignore_case in [false, true] {
+        let e = EngineBuilder::new()
+            .extract(None)
+            .ignore_case(ignore_case)
+            .watchlist(terms(vec![Term::new(long), Term::new("zzqzzq")]))
+            .build()
+            .unwrap();
+        let whole = if ignore_case {
+            long.to_uppercase()
+        } else {
+            long.to_string()
+        };
+        assert_eq!(matches(&e, &format!("x {whole} y")), [(1, whole.clone())]);
+        for i in 8..long.len() - 8 {
+            let mut v = whole.clone().into_bytes();
+            v[i] = if v[i] == b'0' { b'1' } else { b'0' };
+            let text = format!("x {} y", String::from_utf8(v).unwrap());
+            assert_eq!(matches(&e, &text), [], "ignore_case {ignore_case}, {text}");
+        }
+    }
+}
