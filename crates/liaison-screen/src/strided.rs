@@ -103,9 +103,9 @@ struct Tier {
     entry_count: usize,
 }
 
-/// A pattern behind a gram, with its first and last eight bytes (in byte
-/// classes; folded, as the pattern is, when it is case-insensitive) to
-/// reject most candidates without reading the pattern.
+/// A pattern behind a gram, with its first and last eight bytes (folded, as
+/// the pattern is, when it is case-insensitive) to reject most candidates,
+/// and settle those of up to 16 bytes, without reading the pattern.
 #[derive(Clone, Copy)]
 struct Entry {
     pat: u32,
@@ -417,23 +417,15 @@ impl Tier {
             let mut i = 0;
             let entry = |(_, p, off): (u64, u32, u32)| {
                 let (at, n) = src.span(p);
-                let ci = src.refs[p as usize].ci;
-                // A case-insensitive pattern's head and tail are its folded
-                // bytes (see `Strided::verify`), the others' in classes.
-                let edge = |at: usize, n: usize| {
-                    if ci {
-                        load(src.arena, at, n)
-                    } else {
-                        src.gram(at, n)
-                    }
-                };
+                // Head and tail as the pattern's bytes (folded when it is
+                // case-insensitive; see `Strided::verify`).
                 Entry {
                     pat: p,
                     off,
                     len: n as u32,
-                    ci,
-                    head: edge(at, n.min(8)),
-                    tail: edge(at + n - n.min(8), n.min(8)),
+                    ci: src.refs[p as usize].ci,
+                    head: load(src.arena, at, n.min(8)),
+                    tail: load(src.arena, at + n - n.min(8), n.min(8)),
                 }
             };
             while i < grams.len() {
@@ -861,12 +853,13 @@ impl Strided {
                     fold::eq_folded(&hay[start..start + n], pat())
                 }
             } else {
-                if class(hx, m) != e.head || class(tx, m) != e.tail {
+                // Case-sensitive: the bytes themselves (also when other
+                // patterns fold, and the probes use classes).
+                if hx != e.head || tx != e.tail {
                     continue;
                 }
-                // Head and tail cover patterns of up to 16 bytes (compared
-                // as bytes when there are no classes).
-                (n <= 16 && self.classes.is_none()) || hay[start..start + n] == *pat()
+                // Head and tail cover patterns of up to 16 bytes.
+                n <= 16 || hay[start..start + n] == *pat()
             };
             if ok {
                 emit(start, start + n, e.pat as usize);
