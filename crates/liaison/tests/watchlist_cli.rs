@@ -56,6 +56,7 @@ const TEXT: &str = "relay lantern seen near the substation\n\
 beacon to 45.77.12.34 and 45.77.12.35 and 45.77.12.36\n\
 resolver asked for grid-update.example-c2.net\n\
 Blackout planned by KESTREL-9, said the source\n\
+run stage--kestrel now\n\
 nothing here\n";
 
 fn setup(dir: &Path) -> PathBuf {
@@ -69,7 +70,11 @@ fn setup(dir: &Path) -> PathBuf {
          Lantern,true,false,high,apt;relay,\"Lantern, relay\"\n\
          substation,false,true,low,,\n",
     );
-    write(dir, "secret.txt", "# grid operation names\nKESTREL-9\n");
+    write(
+        dir,
+        "secret.txt",
+        "# grid operation names\nKESTREL-9\nstage--kestrel\n",
+    );
     write(dir, "ind.json", INDICATORS);
     write(dir, "secret-ind.json", SECRET_INDICATOR);
     write(dir, "text.log", TEXT);
@@ -156,6 +161,7 @@ fn stored_watchlists_and_indicators_are_screened_for_the_reader() {
                 3
             ),
             s("KESTREL-9", "term:KESTREL-9", 4),
+            s("stage--kestrel", "term:stage--kestrel", 5),
         ],
         "{admin:#?}"
     );
@@ -192,7 +198,13 @@ fn stored_watchlists_and_indicators_are_screened_for_the_reader() {
         "admin",
         &["--store-watchlist", "grid-ops"],
     ));
-    assert_eq!(only, vec![s("KESTREL-9", "term:KESTREL-9", 4)]);
+    assert_eq!(
+        only,
+        vec![
+            s("KESTREL-9", "term:KESTREL-9", 4),
+            s("stage--kestrel", "term:stage--kestrel", 5)
+        ]
+    );
 }
 
 #[test]
@@ -290,10 +302,11 @@ fn a_stored_term_hit_is_kept_under_its_watchlists_label() {
             "indicator--4eaf5d5c-98e9-4a7a-9e9d-ad4bacb06e55",
             "term:KESTREL-9",
             "term:Lantern",
+            "term:stage--kestrel",
             "term:substation",
         ]
     );
-    // The secret term's and the secret indicator's alerts are not readable below SECRET//GRID.
+    // The secret terms' (one with `--` in it, as indicator ids have) and the secret indicator's alerts are not readable below SECRET//GRID.
     let sam = alerts("sam");
     assert_eq!(
         rules(&sam),
@@ -368,7 +381,7 @@ fn show_prints_csv_that_add_reads_back_and_a_second_add_is_a_new_version() {
         "admin",
         &["--store-watchlist", "grid-ops"],
     ));
-    assert_eq!(left.len(), 1);
+    assert_eq!(left.len(), 2);
     assert_eq!(run(&d, &["watchlist", "show", "ops"]).code, 1);
 }
 
@@ -405,4 +418,98 @@ fn a_bad_watchlist_file_is_refused_with_its_line_and_nothing_is_stored() {
             .len(),
         2
     );
+}
+
+#[test]
+fn a_burst_of_a_secret_terms_tag_is_kept_under_the_terms_label() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = setup(tmp.path());
+    let list = write(
+        tmp.path(),
+        "tagged.csv",
+        "term,severity,tags\nKESTREL-9,high,op-kestrel\n",
+    );
+    let r = run(
+        &d,
+        &[
+            "--as",
+            "alice",
+            "watchlist",
+            "add",
+            "grid-tagged",
+            list.to_str().unwrap(),
+            "--label",
+            "SECRET//GRID//REL TO cert",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A topic that has been quiet for a long time (a trusted baseline of 0.1 a minute),
+    // so that twelve mentions in one run are a burst.
+    let policy = liaison_policy::Policy::new(
+        [
+            "UNCLASSIFIED",
+            "RESTRICTED",
+            "CONFIDENTIAL",
+            "SECRET",
+            "TOP SECRET",
+        ],
+        ["GRID", "TELCO"],
+    )
+    .unwrap();
+    let store = liaison_store::SqliteStore::open(&d.join("liaison.db"), policy).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let quiet = liaison_tasks::alert::KeyBaseline {
+        bucket: now / 60_000,
+        count: 0,
+        closed: vec![],
+        baseline: 0.1,
+        seen: 100,
+        in_burst: false,
+    };
+    store
+        .save_burst_baselines(
+            "cert",
+            &[(
+                "topic:op-kestrel".to_string(),
+                serde_json::to_string(&quiet).unwrap(),
+            )],
+        )
+        .unwrap();
+    drop(store);
+    let text = write(tmp.path(), "burst.log", &"KESTREL-9 again\n".repeat(12));
+    let r = run(
+        &d,
+        &[
+            "--as",
+            "alice",
+            "screen",
+            "--store-watchlist",
+            "grid-tagged",
+            "--store",
+            "--no-extract",
+            text.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("(1 bursts)"), "{}", r.stderr);
+    let rules = |u: &str| -> Vec<String> {
+        let r = run(&d, &["--as", u, "alert", "list", "--json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        json(&r)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let alice = rules("alice");
+    assert!(
+        alice.contains(&"burst:topic:op-kestrel".to_string()),
+        "{alice:?}"
+    );
+    assert!(alice.contains(&"term:KESTREL-9".to_string()), "{alice:?}");
+    assert_eq!(rules("sam"), Vec::<String>::new());
 }

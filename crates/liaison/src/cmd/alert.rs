@@ -56,6 +56,9 @@ struct SinkState {
     partial: Vec<u8>,
     folded: BTreeMap<(String, String, i64), Folded>,
     rules: BTreeMap<String, RuleInfo>,
+    /// The rules whose hits carried each tag (`topic:TAG`), so that a burst of a topic is
+    /// labelled no lower than the rules it was seen through.
+    topics: BTreeMap<String, BTreeSet<String>>,
     bursts: Vec<Burst>,
     detector: Option<BurstDetector>,
     hits: u64,
@@ -119,7 +122,9 @@ impl AlertSink {
         let mut found: Vec<Burst> = detector.observe(&rule, now).into_iter().collect();
         for t in h["tags"].as_array().into_iter().flatten() {
             if let Some(t) = t.as_str() {
-                found.extend(detector.observe(&format!("topic:{t}"), now));
+                let topic = format!("topic:{t}");
+                found.extend(detector.observe(&topic, now));
+                st.topics.entry(topic).or_default().insert(rule.clone());
             }
         }
         st.bursts.extend(found);
@@ -293,16 +298,16 @@ pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()
     // A rule that is an indicator in the store carries that indicator's label.
     let mut rule_labels: BTreeMap<String, Label> = BTreeMap::new();
     for rule in st.rules.keys() {
-        let l = if rule.contains("--") {
-            store
-                .get(&subject, rule)?
-                .map(|o| join(&o.label, &rule_default))
-                .unwrap_or_else(|| rule_default.clone())
-        } else if let Some(l) = rule
+        let l = if let Some(l) = rule
             .strip_prefix("term:")
             .and_then(|t| opts.term_labels.get(t))
         {
             join(l, &rule_default)
+        } else if rule.starts_with("indicator--") {
+            store
+                .get(&subject, rule)?
+                .map(|o| join(&o.label, &rule_default))
+                .unwrap_or_else(|| rule_default.clone())
         } else {
             rule_default.clone()
         };
@@ -432,8 +437,13 @@ pub fn store_hits(ctx: &Ctx, sink: &AlertSink, opts: &StoreOptions) -> Result<()
         if store.get(&subject, &id)?.is_some() {
             continue;
         }
+        // A topic's burst tells of every rule that carried the tag.
+        let topic_label = st.topics.get(b.key.as_str()).and_then(|rules| {
+            liaison_policy::join_all(rules.iter().filter_map(|r| rule_labels.get(r)))
+        });
         let label = rule_labels
             .get(b.key.as_str())
+            .or(topic_label.as_ref())
             .map(|l| join(l, &source_label))
             .unwrap_or_else(|| join(&rule_default, &source_label));
         let v = json!({
