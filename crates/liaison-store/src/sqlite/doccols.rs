@@ -19,7 +19,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 use std::collections::HashMap;
 
-/// One document's columns (16 bytes).
+/// One document's columns (20 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DocRow {
     pub label_id: u32,
@@ -28,20 +28,21 @@ pub(crate) struct DocRow {
     /// YYYYMM, 0 for none.
     pub month: u32,
     /// Index into [`DocCols::types`].
-    pub ty: u16,
+    /// (u32: types come from input, and 65,536 custom types must not stop search.)
+    pub ty: u32,
     pub multi: bool,
 }
 
 /// The in-memory copy of `docs`, as of the snapshot that last refreshed it.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct DocCols {
-    /// (rid, row), rids ascending: 24 bytes a document. Together, not in two arrays, so
+    /// (rid, row), rids ascending: 32 bytes a document. Together, not in two arrays, so
     /// that a look-up misses the cache once, not twice (look-ups were 18 % of a one-word
     /// page's CPU at 1M objects).
     rows: Vec<(i64, DocRow)>,
     /// Type names, by [`DocRow::ty`].
     pub types: Vec<String>,
-    type_ids: HashMap<String, u16>,
+    type_ids: HashMap<String, u32>,
     /// `sources` refs by id, and back.
     source_refs: HashMap<u32, String>,
     source_ids: HashMap<String, u32>,
@@ -140,7 +141,7 @@ impl DocCols {
         let ty = match self.type_ids.get(ty) {
             Some(t) => *t,
             None => {
-                let t: u16 = small(self.types.len() as i64, "type count")?;
+                let t: u32 = small(self.types.len() as i64, "type count")?;
                 self.types.push(ty.to_string());
                 self.type_ids.insert(ty.to_string(), t);
                 t
@@ -263,6 +264,18 @@ impl DocCols {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Types come from input: more distinct ones than a u16 holds are still held.
+    #[test]
+    fn seventy_thousand_types_are_held() {
+        let mut cols = DocCols::default();
+        for i in 0..70_000 {
+            let row = cols
+                .row_from(&format!("x-t{i}"), 1, 0, None, Some(202611))
+                .unwrap();
+            assert_eq!(cols.types[row.ty as usize], format!("x-t{i}"));
+        }
+    }
 
     /// `find` answers what a binary search over every rid answers, for rids with gaps
     /// of every size, any `upto`, and rids held or not.

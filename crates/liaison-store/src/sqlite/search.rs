@@ -154,7 +154,7 @@ impl Admission {
     }
 
     /// Of the query's types (a type these columns do not know: left to the caller).
-    fn wanted(&self, ty: u16) -> bool {
+    fn wanted(&self, ty: u32) -> bool {
         self.types.get(ty as usize).copied().unwrap_or(true)
     }
 }
@@ -331,7 +331,7 @@ impl SqliteStore {
             // Rows not held in `cols` (see `doccols`) are read here; their types follow
             // `cols.types` in this list.
             let mut extra_types: Vec<String> = Vec::new();
-            let wanted = |ty: u16, extra: &[String]| match admit.types.get(ty as usize) {
+            let wanted = |ty: u32, extra: &[String]| match admit.types.get(ty as usize) {
                 Some(w) => *w,
                 None => any_type || extra.get(ty as usize - admit.types.len()).is_some_and(|t| query.types.contains(t)),
             };
