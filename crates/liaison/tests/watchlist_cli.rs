@@ -513,3 +513,75 @@ fn a_burst_of_a_secret_terms_tag_is_kept_under_the_terms_label() {
     assert!(alice.contains(&"term:KESTREL-9".to_string()), "{alice:?}");
     assert_eq!(rules("sam"), Vec::<String>::new());
 }
+
+#[test]
+fn an_id_names_its_list_only_and_a_lowered_label_leaves_the_description_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = setup(tmp.path());
+    let list = |u: &str| -> Vec<Value> {
+        let r = run(&d, &["--as", u, "watchlist", "list", "--json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        json(&r).as_array().unwrap().clone()
+    };
+    let secret = list("alice")
+        .into_iter()
+        .find(|w| w["name"] == "grid-ops")
+        .unwrap();
+    let id = secret["id"].as_str().unwrap().to_string();
+    // sam names a list of his own like alice's id: it must not shadow hers.
+    let n = write(tmp.path(), "n.txt", "decoy\n");
+    let r = run(
+        &d,
+        &["--as", "sam", "watchlist", "add", &id, n.to_str().unwrap()],
+    );
+    assert_eq!(
+        r.code, 2,
+        "a new list is named, not given an id: {}",
+        r.stdout
+    );
+    let r = run(&d, &["--as", "alice", "watchlist", "show", &id]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("KESTREL-9"));
+    // A new version by id keeps the list's name.
+    let more = write(tmp.path(), "more.txt", "KESTREL-9\nKESTREL-10\n");
+    let r = run(
+        &d,
+        &[
+            "--as",
+            "alice",
+            "watchlist",
+            "add",
+            &id,
+            more.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r)["name"], "grid-ops");
+    assert!(run(&d, &["--as", "alice", "watchlist", "show", "grid-ops"])
+        .stdout
+        .contains("KESTREL-10"));
+    // Lowered to a label sam reads: the terms go down (alice chose that), the
+    // description written under SECRET//GRID does not.
+    let r = run(
+        &d,
+        &[
+            "--as",
+            "alice",
+            "watchlist",
+            "add",
+            "grid-ops",
+            more.to_str().unwrap(),
+            "--label",
+            "UNCLASSIFIED//REL TO cert",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("description stays"), "{}", r.stderr);
+    let seen = list("sam")
+        .into_iter()
+        .find(|w| w["name"] == "grid-ops")
+        .expect("lowered list readable");
+    assert_eq!(seen["description"], Value::Null, "{seen}");
+    assert_eq!(seen["terms"], 2);
+}

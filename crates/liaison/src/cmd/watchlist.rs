@@ -130,9 +130,17 @@ fn name_of(o: &StoredObject) -> &str {
 /// The one readable watchlist with this name or id. Several of one name (kept under
 /// different labels) must be named by id.
 fn find(store: &SqliteStore, subject: &Subject, key: &str) -> Result<Option<StoredObject>> {
+    // An id names by id only: a list named like another's id must not shadow it.
+    let by_id = is_id(key);
     let mut found: Vec<StoredObject> = readable(store, subject)?
         .into_iter()
-        .filter(|o| o.object.id() == key || name_of(o) == key)
+        .filter(|o| {
+            if by_id {
+                o.object.id() == key
+            } else {
+                name_of(o) == key
+            }
+        })
         .collect();
     match found.len() {
         0 | 1 => Ok(found.pop()),
@@ -148,6 +156,12 @@ fn find(store: &SqliteStore, subject: &Subject, key: &str) -> Result<Option<Stor
             )
         }
     }
+}
+
+/// Whether `key` is a watchlist id rather than a name.
+fn is_id(key: &str) -> bool {
+    key.strip_prefix(WATCHLIST_TYPE)
+        .is_some_and(|rest| rest.starts_with("--"))
 }
 
 /// A term as the stored object holds it (false options and empty lists left out).
@@ -244,6 +258,18 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
     let (_cfg, store, subject) = ctx.open()?;
     let policy = store.policy();
     let previous = find(&store, &subject, &a.name)?;
+    // Named by id: a new version of that list, under its own name.
+    let name = match (&previous, is_id(&a.name)) {
+        (Some(p), true) => name_of(p).to_string(),
+        (None, true) => {
+            bail!(
+                "no watchlist '{}' that {} may read (a new list is named, not given an id)",
+                a.name,
+                subject.name
+            )
+        }
+        _ => a.name.clone(),
+    };
     let label: Label = match (&a.label, &previous) {
         (Some(t), _) => parse_label(policy, t, &subject.org)?,
         (None, Some(p)) => p.label.clone(),
@@ -261,11 +287,11 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
             if a.json {
                 println!(
                     "{}",
-                    json!({"id": p.object.id(), "name": a.name, "terms": list.len(),
+                    json!({"id": p.object.id(), "name": name, "terms": list.len(),
                            "label": policy.banner(&label), "unchanged": true})
                 );
             } else {
-                println!("watchlist '{}' unchanged ({})", a.name, p.object.id());
+                println!("watchlist '{name}' unchanged ({})", p.object.id());
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -285,10 +311,11 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
     let modified = match &previous {
         Some(p) => {
             let old = p.object.modified().unwrap_or("");
-            if now.as_str() > old {
-                now.clone()
-            } else {
-                bump_millis(old).unwrap_or(now.clone())
+            let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+            match (at(&now), at(old)) {
+                (Some(n), Some(o)) if n > o => now.clone(),
+                (_, Some(_)) => bump_millis(old).unwrap_or(now.clone()),
+                _ => now.clone(),
             }
         }
         None => now.clone(),
@@ -299,10 +326,27 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
         "id": id,
         "created": created,
         "modified": modified,
-        "name": a.name,
+        "name": name,
         "terms": terms,
     });
-    let kept = previous.as_ref().and_then(|p| p.object.description());
+    // A description written at the old label is not carried to a label that does not
+    // dominate it: it would become readable by people the old label kept it from.
+    let kept = previous
+        .as_ref()
+        .filter(|p| label.dominates(&p.label))
+        .and_then(|p| p.object.description());
+    if a.description.is_none() && kept.is_none() {
+        if let Some(p) = previous
+            .as_ref()
+            .filter(|p| p.object.description().is_some())
+        {
+            eprintln!(
+                "liaison: the description stays with the version at {} (give --description to set one at {})",
+                policy.banner(&p.label),
+                policy.banner(&label)
+            );
+        }
+    }
     if let Some(d) = a.description.as_deref().or(kept) {
         v["description"] = json!(d);
     }
@@ -325,7 +369,7 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
     let outcome = match &result {
         Ok(_) => format!(
             "watchlist '{}': {} terms at {banner}{}",
-            a.name,
+            name,
             list.len(),
             if previous.is_some() {
                 ", new version"
@@ -333,7 +377,7 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
                 ""
             }
         ),
-        Err(e) => format!("watchlist '{}': refused: {e}", a.name),
+        Err(e) => format!("watchlist '{}': refused: {e}", name),
     };
     ctx.audit()?.record(
         &subject.name,
@@ -345,7 +389,7 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
     if a.json {
         println!(
             "{}",
-            json!({"id": id, "name": a.name, "terms": list.len(), "label": banner,
+            json!({"id": id, "name": name, "terms": list.len(), "label": banner,
                    "new_version": previous.is_some(), "unchanged": false})
         );
     } else {
@@ -356,7 +400,7 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
             } else {
                 "added"
             },
-            a.name,
+            name,
             list.len()
         );
     }
@@ -453,7 +497,19 @@ fn show(ctx: &Ctx, a: ShowArgs) -> Result<ExitCode> {
     }
     let terms = terms_of(&o.object.to_value(), o.object.id())?;
     let mut out = String::from("term,case_insensitive,whole_word,severity,tags,label\n");
-    for t in &terms.terms {
+    for (i, t) in terms.terms.iter().enumerate() {
+        let exact = !t.text.contains(['\n', '\r'])
+            && t.tags
+                .iter()
+                .all(|g| !g.contains([';', '|']) && g.trim() == g)
+            && t.label.as_deref().is_none_or(|l| l.trim() == l);
+        if !exact {
+            eprintln!(
+                "liaison: warning: term {} ({:?}) holds a line break, a ';' or '|' in a tag, or spaces around a tag or label, which the CSV form cannot keep; `--json` shows it exactly",
+                i + 1,
+                t.text
+            );
+        }
         out.push_str(&format!(
             "{},{},{},{},{},{}\n",
             csv_field(&t.text),
@@ -532,7 +588,15 @@ pub fn for_screen(
     }
     for o in &chosen {
         let v = o.object.to_value();
-        let list = terms_of(&v, o.object.id())?;
+        // A malformed list (say, from a partner's feed) must not stop screening for
+        // everyone who can read it: it is named and left out.
+        let list = match terms_of(&v, o.object.id()) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("liaison: warning: {e:#} (watchlist not screened)");
+                continue;
+            }
+        };
         let name = v["name"].as_str().unwrap_or("").to_string();
         for mut t in list.terms {
             out.term_labels
