@@ -256,6 +256,16 @@ impl SqliteStore {
         }
     }
 
+    /// Load the in-memory search columns now. A server calls it as it starts, so that the
+    /// first search after a start does not wait for them (0.2–0.5 s at 1M objects).
+    pub fn warm_search(&self) -> Result<(), StoreError> {
+        self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            self.doc_cols(&tx)?;
+            Ok(())
+        })
+    }
+
     /// The readable label ids whose banner the filter picked.
     fn chosen_labels(&self, subject: &liaison_policy::Subject, filter: &SearchFilter) -> Vec<i64> {
         self.readable_labels(subject)
@@ -889,6 +899,22 @@ mod search_one_walk {
             assert!(r.invalid.is_empty(), "{r:?}");
         }
         store
+    }
+
+    #[test]
+    fn warm_search_loads_the_columns_before_any_search() {
+        let store = store();
+        let covered = |store: &SqliteStore| {
+            store
+                .with_reader(|c| {
+                    let extent = doccols::extent(c)?;
+                    Ok(store.doc_cols.read().expect("lock").covers(extent))
+                })
+                .expect("read")
+        };
+        assert!(!covered(&store), "nothing loaded before the first search");
+        store.warm_search().expect("warm");
+        assert!(covered(&store));
     }
 
     #[test]

@@ -246,8 +246,18 @@ pub fn state_for(data: &Path, insecure_cookies: bool) -> Result<(AppState, Confi
         status_ttl: Duration::from_secs(cfg.server.status_ttl_days.unwrap_or(7) * 24 * 3600),
         ..Settings::default()
     };
+    let store = Arc::new(store);
+    {
+        // Beside the start, so that the first search does not load the search columns.
+        let store = store.clone();
+        std::thread::spawn(move || {
+            if let Err(e) = store.warm_search() {
+                tracing::warn!(error = %e, "search columns not loaded at start");
+            }
+        });
+    }
     let state = AppState::new(
-        Arc::new(store),
+        store,
         auth_db(data)?,
         Directory::new(users).with_orgs(
             cfg.orgs
