@@ -595,6 +595,13 @@ impl std::fmt::Debug for Engine {
                 },
             )
             .field("heap_bytes", &self.memory_usage())
+            .field(
+                "strided",
+                &match &self.matcher {
+                    Matcher::Strided(s) => Some(s),
+                    _ => None,
+                },
+            )
             .finish()
     }
 }

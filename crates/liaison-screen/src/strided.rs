@@ -51,7 +51,28 @@ struct PatRef {
     start: u32,
     len: u32,
     ci: bool,
+    /// Case-insensitive, with a character whose other forms the byte
+    /// classes keep apart (see [`Odd`]): its grams are indexed in every
+    /// combination of those forms.
+    odd: bool,
 }
+
+/// Characters of case-insensitive patterns (folded) whose other forms the
+/// byte classes do not merge with them, each with those forms: `θ` with
+/// `ϑ` and `ϴ`, `κ` with `ϰ`, `ρ` with `ϱ`, … Merged byte by byte, they
+/// would join the classes of unrelated letters (`ϑ` is CF 91, `θ` CE B8:
+/// 0x91 is the second byte of `α` and `Α`, so `α`, `δ` and `θ` became one
+/// class, and the Greek and Russian sentences of a corpus passed the
+/// filters several times as often as they do case-sensitively). Instead,
+/// a gram over such a character is indexed once for each of its forms.
+type Odd = std::collections::HashMap<char, Vec<char>>;
+
+/// Most grams indexed for one gram of a pattern (the product of the
+/// numbers of forms of the odd characters it overlaps; the grams of a run
+/// are chosen with few forms); a list that would need more (Armenian,
+/// Georgian, whose cases differ in other bits, or `θθθθ`) has its odd
+/// pairs merged into the classes instead.
+const MAX_VARIANTS: usize = 32;
 
 /// One slot of an exact gram table (open addressing), with the gram's
 /// first entry in it: a candidate that passed the filters used to wait for
@@ -74,6 +95,7 @@ const NO_ENTRY: Entry = Entry {
     off: 0,
     len: 0,
     ci: false,
+    exact: false,
     head: 0,
     tail: 0,
 };
@@ -116,6 +138,9 @@ struct Entry {
     /// so that most candidates are settled without reading the pattern's
     /// record).
     ci: bool,
+    /// Every form of the pattern maps to the pattern's own classes (no
+    /// [`Odd`] character): a head or tail that differs in classes rejects.
+    exact: bool,
     head: u64,
     tail: u64,
 }
@@ -256,6 +281,7 @@ struct Src<'a> {
     refs: &'a [PatRef],
     classes: Option<&'a [u8; 256]>,
     ascii_classes: bool,
+    odd: &'a Odd,
     /// Use a second thread for large tiers.
     par: bool,
 }
@@ -274,6 +300,69 @@ impl Src<'_> {
     fn gram(&self, at: usize, n: usize) -> u64 {
         class8(self.classes, self.ascii_classes, load(self.arena, at, n)) & width_mask(n)
     }
+
+    /// The grams (in classes) to index for pattern `i` at offset `o`, width
+    /// `w`, into `out`: its own, and for an [`PatRef::odd`] pattern those of
+    /// every combination of the other forms of the odd characters the gram
+    /// overlaps (each distinct gram once).
+    fn grams(&self, i: u32, o: usize, w: usize, out: &mut Vec<u64>) {
+        out.clear();
+        let (at, n) = self.span(i);
+        if !self.refs[i as usize].odd {
+            out.push(self.gram(at + o, w));
+            return;
+        }
+        // The gram's raw bytes, then each odd character's other forms
+        // written over the bytes of it that the gram holds (at most
+        // MAX_VARIANTS forms: see `most_forms`).
+        out.push(load(self.arena, at + o, w));
+        for (start, c) in chars(&self.arena[at..at + n]) {
+            let len = c.len_utf8();
+            if start >= o + w || start + len <= o {
+                continue;
+            }
+            let Some(others) = self.odd.get(&c) else {
+                continue;
+            };
+            let forms = out.len();
+            for &x in others.iter().filter(|x| x.len_utf8() == len) {
+                let mut enc = [0u8; 4];
+                x.encode_utf8(&mut enc);
+                for f in 0..forms {
+                    let mut g = out[f];
+                    for (b, &e) in enc[..len].iter().enumerate() {
+                        let Some(d) = (start + b).checked_sub(o).filter(|&d| d < w) else {
+                            continue;
+                        };
+                        g = g & !(0xFF << (8 * d)) | (e as u64) << (8 * d);
+                    }
+                    out.push(g);
+                }
+            }
+        }
+        for g in out.iter_mut() {
+            *g = class8(self.classes, self.ascii_classes, *g) & width_mask(w);
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+/// The valid characters of `b` with their byte offsets (invalid bytes are
+/// skipped: they fold to nothing else).
+fn chars(b: &[u8]) -> impl Iterator<Item = (usize, char)> + '_ {
+    b.utf8_chunks()
+        .scan(0, |at, chunk| {
+            let start = *at;
+            *at += chunk.valid().len() + chunk.invalid().len();
+            Some(
+                chunk
+                    .valid()
+                    .char_indices()
+                    .map(move |(i, c)| (start + i, c)),
+            )
+        })
+        .flatten()
 }
 
 /// Sort grams by hash (all of one table: the same top bit): a counting sort
@@ -369,10 +458,19 @@ impl Tier {
                 Vec::with_capacity(ids.len() * k / 2 + 64),
             ];
             let mut cost: Vec<u32> = Vec::new();
+            let mut gs = Vec::new();
             for &i in ids {
                 let (at, n) = src.span(i);
                 cost.clear();
                 cost.extend((at..=at + n - w).map(|o| counts[cidx(src.gram(o, w))] as u32));
+                if src.refs[i as usize].odd {
+                    // Each form of a gram is indexed: fewer forms, fewer
+                    // grams in the filters.
+                    for (o, c) in cost.iter_mut().enumerate() {
+                        src.grams(i, o, w, &mut gs);
+                        *c = (*c + 1) * gs.len() as u32;
+                    }
+                }
                 let mut sum: u32 = cost[..k].iter().sum();
                 let (mut best, mut best_j) = (sum, 0);
                 for j in 1..=cost.len() - k {
@@ -383,8 +481,16 @@ impl Tier {
                     }
                 }
                 for o in best_j..best_j + k {
-                    let h = hash(src.gram(at + o, w));
-                    out[(h >> 63) as usize].push((h, i, o as u32));
+                    if !src.refs[i as usize].odd {
+                        let h = hash(src.gram(at + o, w));
+                        out[(h >> 63) as usize].push((h, i, o as u32));
+                        continue;
+                    }
+                    src.grams(i, o, w, &mut gs);
+                    for &g in &gs {
+                        let h = hash(g);
+                        out[(h >> 63) as usize].push((h, i, o as u32));
+                    }
                 }
             }
             out
@@ -424,6 +530,7 @@ impl Tier {
                     off,
                     len: n as u32,
                     ci: src.refs[p as usize].ci,
+                    exact: !src.refs[p as usize].odd,
                     head: load(src.arena, at, n.min(8)),
                     tail: load(src.arena, at + n - n.min(8), n.min(8)),
                 }
@@ -506,12 +613,26 @@ impl Strided {
                 start: arena.len() as u32,
                 len: p.bytes.len() as u32,
                 ci: p.ci,
+                odd: false,
             });
             arena.extend_from_slice(p.bytes);
         }
         // Padding for eight-byte loads at the end of the last pattern.
         arena.extend_from_slice(&[0; 8]);
-        let classes = pats.iter().any(|p| p.ci).then(|| byte_classes(pats));
+        let (classes, odd) = match pats.iter().any(|p| p.ci) {
+            true => {
+                let (c, odd) = byte_classes(pats);
+                (Some(c), odd)
+            }
+            false => (None, Odd::new()),
+        };
+        if !odd.is_empty() {
+            for (r, p) in refs.iter_mut().zip(pats) {
+                r.odd = p.ci
+                    && !p.bytes.is_ascii()
+                    && chars(p.bytes).any(|(_, c)| odd.contains_key(&c));
+            }
+        }
         let ascii_classes = classes
             .as_ref()
             .is_some_and(|c| (0x80..256).all(|b| c[b] == b as u8));
@@ -541,6 +662,7 @@ impl Strided {
             refs: &refs,
             classes: classes.as_deref(),
             ascii_classes,
+            odd: &odd,
             par: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
         };
         let groups = plan
@@ -847,7 +969,9 @@ impl Strided {
                     }
                     n <= 16 || fold::eq_folded(&hay[start..start + n], pat())
                 } else {
-                    if class(hx, m) != class(e.head, m) || class(tx, m) != class(e.tail, m) {
+                    if e.exact
+                        && (class(hx, m) != class(e.head, m) || class(tx, m) != class(e.tail, m))
+                    {
                         continue;
                     }
                     fold::eq_folded(&hay[start..start + n], pat())
@@ -1061,8 +1185,10 @@ fn plan(pats: &[Pat<'_>]) -> Vec<usize> {
 
 /// Byte classes for case-insensitive probing: each byte of a pattern
 /// character is merged with the byte at the same position of every character
-/// that folds to it (same UTF-8 length, see [`fold`]).
-fn byte_classes(pats: &[Pat<'_>]) -> Box<[u8; 256]> {
+/// that folds to it (same UTF-8 length, see [`fold`]), but for the pairs
+/// whose bytes differ in more than bit 5 and bit 0: those are returned as
+/// [`Odd`] (unless a gram would need more than [`MAX_VARIANTS`] forms).
+fn byte_classes(pats: &[Pat<'_>]) -> (Box<[u8; 256]>, Odd) {
     let mut parent: [u8; 256] = std::array::from_fn(|i| i as u8);
     fn find(p: &mut [u8; 256], mut x: u8) -> u8 {
         while p[x as usize] != x {
@@ -1084,11 +1210,27 @@ fn byte_classes(pats: &[Pat<'_>]) -> Box<[u8; 256]> {
             used[w] |= m;
         }
     }
-    for &(upper, folded) in fold::case_pairs() {
-        // ASCII letters always (an all-ASCII gram is then mapped by SWAR
-        // lowercasing); the others only for the patterns' characters.
-        let (w, m) = bit(folded);
-        if !upper.is_ascii() && used[w] & m == 0 {
+    // ASCII letters always (an all-ASCII gram is then mapped by SWAR
+    // lowercasing); the others only for the patterns' characters.
+    let pairs: Vec<(char, char)> = fold::case_pairs()
+        .iter()
+        .filter(|&&(upper, folded)| {
+            let (w, m) = bit(folded);
+            upper.is_ascii() || used[w] & m != 0
+        })
+        .copied()
+        .collect();
+    let mut odd = Odd::new();
+    for &(upper, folded) in &pairs {
+        if !close_cases(upper, folded) {
+            odd.entry(folded).or_default().push(upper);
+        }
+    }
+    if !odd.is_empty() && most_forms(pats, &odd) > MAX_VARIANTS {
+        odd.clear();
+    }
+    for &(upper, folded) in &pairs {
+        if odd.get(&folded).is_some_and(|o| o.contains(&upper)) {
             continue;
         }
         let (mut a, mut b) = ([0u8; 4], [0u8; 4]);
@@ -1112,7 +1254,41 @@ fn byte_classes(pats: &[Pat<'_>]) -> Box<[u8; 256]> {
     for b in 0..0x80u8 {
         out[b as usize] = b | 0x20;
     }
-    out
+    (out, odd)
+}
+
+/// Do the two characters' bytes differ only in bit 5 (the case bit of
+/// ASCII, Latin-1 and most of Greek and Cyrillic) and bit 0 (the case bit
+/// of Latin Extended, and the lead bytes of Greek and Cyrillic)? Merging
+/// such bytes joins at most four bytes in a class.
+fn close_cases(a: char, b: char) -> bool {
+    let (mut x, mut y) = ([0u8; 4], [0u8; 4]);
+    a.encode_utf8(&mut x);
+    b.encode_utf8(&mut y);
+    x.iter().zip(&y).all(|(p, q)| (p ^ q) & !0x21 == 0)
+}
+
+/// The most grams one eight-byte gram of a case-insensitive pattern would
+/// be indexed as, with the forms of `odd` kept out of the classes.
+fn most_forms(pats: &[Pat<'_>], odd: &Odd) -> usize {
+    let mut most = 1;
+    for p in pats.iter().filter(|p| p.ci && !p.bytes.is_ascii()) {
+        let spans: Vec<(usize, usize, usize)> = chars(p.bytes)
+            .filter_map(|(s, c)| odd.get(&c).map(|o| (s, s + c.len_utf8(), o.len() + 1)))
+            .collect();
+        for &(s, _, _) in &spans {
+            // Every window that holds an odd character overlaps the same
+            // characters as one that ends just past the start of one.
+            for from in s.saturating_sub(7)..=s {
+                let forms = spans
+                    .iter()
+                    .filter(|&&(a, b, _)| a < from + 8 && b > from)
+                    .fold(1usize, |acc, &(_, _, f)| acc.saturating_mul(f));
+                most = most.max(forms);
+            }
+        }
+    }
+    most
 }
 
 #[cfg(test)]
@@ -1137,7 +1313,7 @@ mod tests {
 
     #[test]
     fn swar_shortcuts_agree_with_the_byte_table() {
-        let c = byte_classes(&[Pat {
+        let (c, _) = byte_classes(&[Pat {
             bytes: "москва".as_bytes(),
             ci: true,
         }]);
@@ -1169,10 +1345,11 @@ mod tests {
     #[test]
     fn classes_merge_the_cases_of_pattern_letters_only() {
         let p = "москва";
-        let c = byte_classes(&[Pat {
+        let (c, odd) = byte_classes(&[Pat {
             bytes: p.as_bytes(),
             ci: true,
         }]);
+        assert!(odd.is_empty());
         assert_eq!(c[b'A' as usize], b'a');
         for (u, l) in "МОСКВА".chars().zip(p.chars()) {
             let (mut x, mut y) = ([0u8; 2], [0u8; 2]);
@@ -1183,5 +1360,68 @@ mod tests {
         // Chinese bytes are not touched by Cyrillic folds beyond the shared
         // continuation bytes: 中 keeps its lead byte.
         assert_eq!(c[0xE4], 0xE4);
+    }
+
+    /// The second byte of `ϑ` (CF 91) is that of `α` and `Α`, of `ϴ`
+    /// (CF B4) that of `δ`: the forms of `θ` stay out of the classes (as
+    /// variant grams), so that `α`, `δ` and `θ` keep their own classes,
+    /// while `Θ` (CE 98) and `θ` (CE B8) share theirs.
+    #[test]
+    fn odd_forms_stay_out_of_the_classes() {
+        let p = "θαδ";
+        let (c, odd) = byte_classes(&[Pat {
+            bytes: p.as_bytes(),
+            ci: true,
+        }]);
+        let mut forms = odd.get(&'θ').cloned().unwrap_or_default();
+        forms.sort_unstable();
+        assert_eq!(forms, ['ϑ', 'ϴ']);
+        let classes = |s: &str| s.bytes().map(|b| c[b as usize]).collect::<Vec<u8>>();
+        assert_eq!(classes("Θ"), classes("θ"));
+        assert_eq!(classes("Α"), classes("α"));
+        assert_ne!(classes("α"), classes("θ"));
+        assert_ne!(classes("δ"), classes("θ"));
+        assert_ne!(classes("α"), classes("δ"));
+    }
+
+    /// A gram of a pattern with odd characters is indexed in every
+    /// combination of their forms; a list whose grams would need more than
+    /// [`MAX_VARIANTS`] merges the forms into the classes instead.
+    #[test]
+    fn variant_grams_of_odd_characters() {
+        let pats = [Pat {
+            bytes: "θθx".as_bytes(),
+            ci: true,
+        }];
+        let (c, odd) = byte_classes(&pats);
+        let s = Strided::new(&pats).unwrap();
+        assert!(s.pats[0].odd);
+        let src = Src {
+            arena: &s.arena,
+            refs: &s.pats,
+            classes: Some(&c),
+            ascii_classes: false,
+            odd: &odd,
+            par: false,
+        };
+        let mut got = Vec::new();
+        src.grams(0, 0, 5, &mut got);
+        let mut want: Vec<u64> = [
+            "θθx", "ϑθx", "ϴθx", "θϑx", "ϑϑx", "ϴϑx", "θϴx", "ϑϴx", "ϴϴx",
+        ]
+        .iter()
+        .map(|f| class8(Some(&c), false, load(f.as_bytes(), 0, 5)) & width_mask(5))
+        .collect();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(want.len(), 9);
+        assert_eq!(got, want);
+        // Three forms of θ, and a gram of eight bytes holds four: 81 forms.
+        let (c, odd) = byte_classes(&[Pat {
+            bytes: "θθθθθ".as_bytes(),
+            ci: true,
+        }]);
+        assert!(odd.is_empty());
+        assert_eq!(c[0x91], c[0xB8]);
     }
 }
