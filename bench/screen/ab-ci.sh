@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# A/B of two `liaison screen` binaries on the case-insensitive figure of
+# issue 4 only (watchlist only, -i at >= 80 % of the same binary's
+# case-sensitive throughput), in one alternated loop so that all runs see
+# the same load. Quicker than ab-margin.sh (no ripgrep, no extraction).
+#   cs    screen -c --no-extract -f watchlist.txt corpus.txt
+#   ci    the same with -i
+# Prints each run's wall and CPU seconds (user + system), the medians, and
+# ci/cs of the medians (wall and CPU).
+#
+#   A=/tmp/old/liaison-screen B=/work/target-screen/release/examples/liaison-screen \
+#     WORK=/tmp/liaison-screen-bench REPS=9 bench/screen/ab-ci.sh
+set -euo pipefail
+A=${A:?path of binary A}
+B=${B:?path of binary B}
+WORK=${WORK:-/tmp/liaison-screen-bench}
+REPS=${REPS:-9}
+SUB=${SUB:-screen}
+C=$WORK/corpus.txt; W=$WORK/watchlist.txt
+cat "$C" > /dev/null
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A WALL CPU
+one() { # name command...
+  local name=$1; shift
+  local t; t=$(mktemp)
+  /usr/bin/time -f "%e %U %S" -o "$t" "$@" > /dev/null 2>&1 || true
+  read -r e u s < <(tail -n 1 "$t"); rm -f "$t"
+  local cpu; cpu=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u+s}')
+  WALL[$name]+="$e "; CPU[$name]+="$cpu "
+  printf '%-6s wall %6s s  cpu %6s s\n' "$name" "$e" "$cpu"
+}
+for ((r = 1; r <= REPS; r++)); do
+  for v in A B; do
+    bin=${!v}
+    one "$v-cs" "$bin" $SUB -c --no-extract -f "$W" "$C"
+    one "$v-ci" "$bin" $SUB -c --no-extract -i -f "$W" "$C"
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+declare -A MW MC
+echo "medians of $REPS (wall s, CPU s):"
+for n in A-cs A-ci B-cs B-ci; do
+  MW[$n]=$(echo "${WALL[$n]}" | median); MC[$n]=$(echo "${CPU[$n]}" | median)
+  printf '%-6s %s %s\n' "$n" "${MW[$n]}" "${MC[$n]}"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}'; }
+for v in A B; do
+  echo "$v: ci/cs $(ratio "${MW[$v-cs]}" "${MW[$v-ci]}") wall, $(ratio "${MC[$v-cs]}" "${MC[$v-ci]}") CPU (target 0.80)"
+done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
