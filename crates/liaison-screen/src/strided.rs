@@ -65,7 +65,7 @@ struct PatRef {
 /// class, and the Greek and Russian sentences of a corpus passed the
 /// filters several times as often as they do case-sensitively). Instead,
 /// a gram over such a character is indexed once for each of its forms.
-type Odd = std::collections::HashMap<char, Vec<char>>;
+type Odd = std::collections::HashMap<char, Vec<char>, crate::fasthash::FastHash>;
 
 /// Most grams indexed for one gram of a pattern (the product of the
 /// numbers of forms of the odd characters it overlaps; the grams of a run
@@ -624,7 +624,7 @@ impl Strided {
                 let (c, odd) = byte_classes(pats);
                 (Some(c), odd)
             }
-            false => (None, Odd::new()),
+            false => (None, Odd::default()),
         };
         if !odd.is_empty() {
             for (r, p) in refs.iter_mut().zip(pats) {
@@ -1220,7 +1220,7 @@ fn byte_classes(pats: &[Pat<'_>]) -> (Box<[u8; 256]>, Odd) {
         })
         .copied()
         .collect();
-    let mut odd = Odd::new();
+    let mut odd = Odd::default();
     for &(upper, folded) in &pairs {
         if !close_cases(upper, folded) {
             odd.entry(folded).or_default().push(upper);
