@@ -50,6 +50,8 @@ pub(crate) struct Pat<'a> {
 struct PatRef {
     start: u32,
     len: u32,
+    /// Compared folded: case-insensitive, with a character that another
+    /// folds to.
     ci: bool,
     /// Case-insensitive, with a character whose other forms the byte
     /// classes keep apart (see [`Odd`]): its grams are indexed in every
@@ -631,6 +633,28 @@ impl Strided {
                 r.odd = p.ci
                     && !p.bytes.is_ascii()
                     && chars(p.bytes).any(|(_, c)| odd.contains_key(&c));
+            }
+        }
+        // Case-insensitive patterns without a character that another folds
+        // to (Chinese, digits, punctuation) are compared as case-sensitive
+        // ones: the text folds to them only by being them. (Most Chinese
+        // candidates passed the classes, which merge the continuation bytes
+        // that Greek and Cyrillic cases differ in, and were then folded to
+        // be rejected.)
+        if classes.is_some() {
+            let targets: std::collections::HashSet<char, crate::fasthash::FastHash> =
+                if pats.iter().any(|p| p.ci && !p.bytes.is_ascii()) {
+                    fold::case_pairs().iter().map(|&(_, f)| f).collect()
+                } else {
+                    Default::default()
+                };
+            for (r, p) in refs.iter_mut().zip(pats) {
+                if p.ci
+                    && !p.bytes.iter().any(u8::is_ascii_alphabetic)
+                    && (p.bytes.is_ascii() || chars(p.bytes).all(|(_, c)| !targets.contains(&c)))
+                {
+                    r.ci = false;
+                }
             }
         }
         let ascii_classes = classes
