@@ -147,6 +147,17 @@ struct Entry {
     tail: u64,
 }
 
+/// Candidates queued for [`Strided::verify`] while their slots load.
+const PENDING: usize = 8;
+
+/// Candidates past the filters, to verify (see [`Strided::defer`]).
+struct Pending {
+    tier: [u8; PENDING],
+    pos: [usize; PENDING],
+    hash: [u64; PENDING],
+    n: usize,
+}
+
 /// One cache line of the second-level filter.
 #[derive(Clone, Copy)]
 #[repr(align(64))]
@@ -584,6 +595,23 @@ impl Tier {
         self.entry_count
     }
 
+    /// Start loading the home slot of the gram of hash `h`.
+    #[inline(always)]
+    fn prefetch(&self, h: u64) {
+        let table = (h >> 63) as usize;
+        let s = home(h, self.homes[table]);
+        let p = self.slots[table].as_ptr().wrapping_add(s);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch does not fault, whatever the address (and `s`
+        // is within the table: `home` is below the number of home slots).
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch(p.cast::<i8>(), _MM_HINT_T0);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = p;
+    }
+
     /// The entries of the gram of hash `h`.
     #[inline(always)]
     fn lookup(&self, h: u64) -> Option<(&Entry, &[Entry])> {
@@ -891,6 +919,12 @@ impl Strided {
         // (no bounds check) give the word.
         let wmask = gate.len() - 1;
         let mut pos = 0;
+        let mut pend = Pending {
+            tier: [0; PENDING],
+            pos: [0; PENDING],
+            hash: [0; PENDING],
+            n: 0,
+        };
         // Positions with eight bytes ahead: one load serves all tiers.
         if hay.len() >= 8 {
             let last = hay.len() - 8;
@@ -901,7 +935,7 @@ impl Strided {
                 if gate[gate_word(h4) & wmask] & m4 == m4 {
                     // The low half is mapped already.
                     let hi = class4(load4(hay, pos + 4));
-                    self.stage2(g, hay, pos, x4 as u64 | (hi as u64) << 32, emit);
+                    self.stage2(g, hay, pos, x4 as u64 | (hi as u64) << 32, &mut pend, emit);
                 }
                 pos += k;
             }
@@ -912,10 +946,32 @@ impl Strided {
             let h4 = gate_hash(x as u32);
             let m4 = gate_mask(h4);
             if gate[gate_word(h4) & wmask] & m4 == m4 {
-                self.stage2(g, hay, pos, x, emit);
+                self.stage2(g, hay, pos, x, &mut pend, emit);
             }
             pos += k;
         }
+        self.flush(g, hay, &mut pend, emit);
+    }
+
+    /// Verify the pending candidates.
+    #[inline(never)]
+    fn flush(
+        &self,
+        g: &Group,
+        hay: &[u8],
+        pend: &mut Pending,
+        emit: &mut dyn FnMut(usize, usize, usize),
+    ) {
+        for i in 0..pend.n {
+            self.verify(
+                &g.tiers[pend.tier[i] as usize],
+                hay,
+                pend.pos[i],
+                pend.hash[i],
+                emit,
+            );
+        }
+        pend.n = 0;
     }
 
     /// Past the gate: test every tier's grams at `pos` (`x`: the eight bytes
@@ -930,6 +986,7 @@ impl Strided {
         hay: &[u8],
         pos: usize,
         x: u64,
+        pend: &mut Pending,
         emit: &mut dyn FnMut(usize, usize, usize),
     ) {
         let blk = &g.blocks[(block_hash(x) >> g.block_shift) as usize].0;
@@ -944,7 +1001,7 @@ impl Strided {
             let h = tier_hash(gw, ti);
             let m = bloom_mask(h);
             if blk[(h >> 61) as usize] & m == m {
-                self.verify(t, hay, pos, hash(gw), emit);
+                self.defer(g, hay, ti, t, pos, hash(gw), pend, emit);
             }
         }
         // The four-byte tier (a probe always has four bytes).
@@ -953,9 +1010,36 @@ impl Strided {
             let h = tier_hash(gw, g.wide);
             let m = bloom_mask(h);
             if g.narrow[(h >> g.narrow_shift) as usize] & m == m {
-                self.verify(t, hay, pos, hash(gw), emit);
+                self.defer(g, hay, g.wide, t, pos, hash(gw), pend, emit);
             }
         }
+    }
+
+    /// Queue a candidate for [`Strided::verify`] and fetch its slot: the
+    /// tables are megabytes, and a candidate verified at once waited for
+    /// the miss.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn defer(
+        &self,
+        g: &Group,
+        hay: &[u8],
+        ti: usize,
+        t: &Tier,
+        pos: usize,
+        h: u64,
+        pend: &mut Pending,
+        emit: &mut dyn FnMut(usize, usize, usize),
+    ) {
+        t.prefetch(h);
+        if pend.n == PENDING {
+            self.flush(g, hay, pend, emit);
+        }
+        let i = pend.n;
+        pend.tier[i] = ti as u8;
+        pend.pos[i] = pos;
+        pend.hash[i] = h;
+        pend.n += 1;
     }
 
     #[inline(never)]
@@ -1318,6 +1402,51 @@ fn most_forms(pats: &[Pat<'_>], odd: &Odd) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every occurrence of `pats` in `hay` by [`Strided::find`], sorted.
+    fn found(pats: &[Pat<'_>], hay: &[u8]) -> Vec<(usize, usize, usize)> {
+        let s = Strided::new(pats).unwrap();
+        let mut got = Vec::new();
+        s.find(hay, &mut Vec::new(), &mut |a, b, p| got.push((a, b, p)));
+        got.sort_unstable();
+        got
+    }
+
+    /// Candidates wait in a queue of [`PENDING`] while their slots load:
+    /// runs of more hits than that, in every tier, and hits in the last
+    /// bytes of the text (verified after the probes end) are all reported,
+    /// once.
+    #[test]
+    fn queued_candidates_are_all_verified() {
+        let terms = ["needle-one", "pin-two", "tack3", "kü-four-ß", "Ωmega-θ"];
+        for ci in [false, true] {
+            let folded: Vec<Vec<u8>> = terms
+                .iter()
+                .map(|t| {
+                    let mut f = Vec::new();
+                    if ci {
+                        fold::fold_into(t.as_bytes(), &mut f);
+                    } else {
+                        f.extend_from_slice(t.as_bytes());
+                    }
+                    f
+                })
+                .collect();
+            let pats: Vec<Pat<'_>> = folded.iter().map(|f| Pat { bytes: f, ci }).collect();
+            for n in [1, PENDING - 1, PENDING, PENDING + 1, 5 * PENDING + 3] {
+                let mut hay = Vec::new();
+                let mut want = Vec::new();
+                for i in 0..n {
+                    for (p, t) in terms.iter().enumerate() {
+                        hay.extend_from_slice(&b"xy "[..i % 3]);
+                        want.push((hay.len(), hay.len() + t.len(), p));
+                        hay.extend_from_slice(t.as_bytes());
+                    }
+                }
+                assert_eq!(found(&pats, &hay), want, "ci {ci}, {n} of each");
+            }
+        }
+    }
 
     /// `ascii_lower` lowercases as `u8::to_ascii_lowercase` does, every
     /// ASCII byte at every place of the eight, among other bytes.
