@@ -19,16 +19,7 @@ SUB=${SUB:-screen}
 C=$WORK/corpus.txt; W=$WORK/watchlist.txt; I=$WORK/indicators.json
 cat "$C" > /dev/null
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-declare -A WALL CPU
-one() { # name command...
-  local name=$1; shift
-  local t; t=$(mktemp)
-  /usr/bin/time -f "%e %U %S" -o "$t" "$@" > /dev/null 2>&1 || true
-  read -r e u s < <(tail -n 1 "$t"); rm -f "$t"
-  local cpu; cpu=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u+s}')
-  WALL[$name]+="$e "; CPU[$name]+="$cpu "
-  printf '%-8s wall %6s s  cpu %6s s\n' "$name" "$e" "$cpu"
-}
+source "$(dirname "$0")/ab-lib.sh"
 for ((r = 1; r <= REPS; r++)); do
   one rg rg -F -c -f "$W" "$C"
   for v in A B; do
@@ -38,14 +29,12 @@ for ((r = 1; r <= REPS; r++)); do
     one "$v-full" "$bin" $SUB -c -f "$W" --indicators "$I" "$C"
   done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 declare -A MW MC
 echo "medians of $REPS (wall s, CPU s):"
 for n in rg A-cs B-cs A-ci B-ci A-full B-full; do
   MW[$n]=$(echo "${WALL[$n]}" | median); MC[$n]=$(echo "${CPU[$n]}" | median)
   printf '%-8s %s %s\n' "$n" "${MW[$n]}" "${MC[$n]}"
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}'; }
 for v in A B; do
   echo "$v: cs $(ratio "${MW[rg]}" "${MW[$v-cs]}")x rg (target 5), full $(ratio "${MW[rg]}" "${MW[$v-full]}")x rg (target 2.5), ci/cs $(ratio "${MW[$v-cs]}" "${MW[$v-ci]}") (target 0.80); per CPU-s: cs $(ratio "${MC[rg]}" "${MC[$v-cs]}")x, full $(ratio "${MC[rg]}" "${MC[$v-full]}")x, ci/cs $(ratio "${MC[$v-cs]}" "${MC[$v-ci]}")"
 done

@@ -17,23 +17,13 @@ B_ARGS=${B_ARGS:-}
 C=$WORK/corpus.txt; W=$WORK/watchlist.txt
 cat "$C" > /dev/null
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-declare -A WALL CPU RSS
-one() { # name command...
-  local name=$1; shift
-  local t; t=$(mktemp)
-  /usr/bin/time -f "%e %U %S %M" -o "$t" "$@" > /dev/null 2>&1 || true
-  read -r e u s m < <(tail -n 1 "$t"); rm -f "$t"
-  local cpu; cpu=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u+s}')
-  WALL[$name]+="$e "; CPU[$name]+="$cpu "; RSS[$name]+="$((m / 1024)) "
-  printf '%-4s wall %6s s  cpu %6s s (user %s sys %s)  peak RSS %4s MiB\n' "$name" "$e" "$cpu" "$u" "$s" "$((m / 1024))"
-}
+source "$(dirname "$0")/ab-lib.sh"
 for ((r = 1; r <= REPS; r++)); do
   one A "$A" $SUB -c --no-extract -f "$W" "$C"
   # shellcheck disable=SC2086
   one B "$B" $SUB -c --no-extract $B_ARGS -f "$W" "$C"
   one rg rg -F -c -f "$W" "$C"
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 echo "medians of $REPS (wall s, CPU s, peak RSS MiB):"
 for n in A B rg; do
   printf '%-4s %s %s %s\n' "$n" "$(echo "${WALL[$n]}" | median)" "$(echo "${CPU[$n]}" | median)" "$(echo "${RSS[$n]}" | median)"

@@ -18,16 +18,7 @@ SUB=${SUB:-screen}
 C=$WORK/corpus.txt; W=$WORK/watchlist.txt; I=$WORK/indicators.json
 cat "$C" > /dev/null
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-declare -A WALL CPU
-one() { # name command...
-  local name=$1; shift
-  local t; t=$(mktemp)
-  /usr/bin/time -f "%e %U %S" -o "$t" "$@" > /dev/null 2>&1 || true
-  read -r e u s < <(tail -n 1 "$t"); rm -f "$t"
-  local cpu; cpu=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u+s}')
-  WALL[$name]+="$e "; CPU[$name]+="$cpu "
-  printf '%-8s wall %6s s  cpu %6s s\n' "$name" "$e" "$cpu"
-}
+source "$(dirname "$0")/ab-lib.sh"
 for ((r = 1; r <= REPS; r++)); do
   one A-c "$A" $SUB -c -f "$W" --indicators "$I" "$C"
   one B-c "$B" $SUB -c -f "$W" --indicators "$I" "$C"
@@ -35,7 +26,6 @@ for ((r = 1; r <= REPS; r++)); do
   one B-json "$B" $SUB -f "$W" --indicators "$I" "$C"
   one rg rg -F -c -f "$W" "$C"
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 echo "medians of $REPS (wall s, CPU s):"
 for n in A-c B-c A-json B-json rg; do
   printf '%-8s %s %s\n' "$n" "$(echo "${WALL[$n]}" | median)" "$(echo "${CPU[$n]}" | median)"
