@@ -365,7 +365,7 @@ impl EngineBuilder {
                 by_type.entry(t).or_default().push(mi as u32);
             }
         }
-        let by_kind: Vec<Vec<u32>> = ALL_KINDS
+        let by_kind: Vec<Vec<u32>> = Kind::ALL
             .iter()
             .map(|k| {
                 k.stix()
@@ -414,23 +414,7 @@ fn compile_all(
 }
 
 /// Number of [`Kind`]s.
-const KINDS: usize = Kind::Bitcoin as usize + 1;
-
-/// Every [`Kind`], in discriminant order.
-const ALL_KINDS: [Kind; KINDS] = [
-    Kind::Ipv4,
-    Kind::Ipv6,
-    Kind::Domain,
-    Kind::Url,
-    Kind::Email,
-    Kind::Md5,
-    Kind::Sha1,
-    Kind::Sha256,
-    Kind::Sha512,
-    Kind::Cve,
-    Kind::Asn,
-    Kind::Bitcoin,
-];
+const KINDS: usize = Kind::ALL.len();
 
 /// The extractor kind and normalised value that a literal is, if the
 /// extractors enabled in `which` produce exactly that value from text.
@@ -1194,7 +1178,7 @@ fn index_matchers(
     let keys: Vec<_> = matchers.iter().map(|(_, m)| m.index_key()).collect();
     by_kind
         .into_iter()
-        .zip(ALL_KINDS)
+        .zip(Kind::ALL)
         .map(|(ms, kind)| {
             let mut km = KindMatchers::default();
             let num = |v: &str| match kind {

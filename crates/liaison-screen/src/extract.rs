@@ -54,6 +54,22 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in discriminant order.
+    pub const ALL: [Kind; 12] = [
+        Kind::Ipv4,
+        Kind::Ipv6,
+        Kind::Domain,
+        Kind::Url,
+        Kind::Email,
+        Kind::Md5,
+        Kind::Sha1,
+        Kind::Sha256,
+        Kind::Sha512,
+        Kind::Cve,
+        Kind::Asn,
+        Kind::Bitcoin,
+    ];
+
     /// Name as printed.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -1255,6 +1271,14 @@ fn asns(t: &[u8], out: &mut Vec<Raw>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tables indexed by kind rely on `Kind::ALL` being in discriminant order.
+    #[test]
+    fn all_kinds_are_in_discriminant_order() {
+        for (i, k) in Kind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k:?}");
+        }
+    }
     use proptest::prelude::*;
 
     #[test]

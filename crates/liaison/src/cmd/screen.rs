@@ -1033,20 +1033,7 @@ mod tests {
             Severity::High,
             Severity::Critical,
         ];
-        let kinds = [
-            Kind::Ipv4,
-            Kind::Ipv6,
-            Kind::Domain,
-            Kind::Url,
-            Kind::Email,
-            Kind::Md5,
-            Kind::Sha1,
-            Kind::Sha256,
-            Kind::Sha512,
-            Kind::Cve,
-            Kind::Asn,
-            Kind::Bitcoin,
-        ];
+        let kinds = Kind::ALL;
         for (i, s) in strs.iter().enumerate() {
             let other = &strs[(i * 7 + 3) % strs.len()];
             let rule = match i % 3 {
