@@ -69,6 +69,11 @@ struct PatRef {
 /// a gram over such a character is indexed once for each of its forms.
 type Odd = std::collections::HashMap<char, Vec<char>, crate::fasthash::FastHash>;
 
+/// The cost factor of a window holding a character with other forms (see
+/// [`Tier::new`]): above the cost of any run of windows without one (at
+/// most [`MAX_K`] windows of count 255, plus one).
+const ODD_WINDOW: u32 = (MAX_K as u32) * 256 + 1;
+
 /// Most grams indexed for one gram of a pattern (the product of the
 /// numbers of forms of the odd characters it overlaps; the grams of a run
 /// are chosen with few forms); a list that would need more (Armenian,
@@ -477,11 +482,21 @@ impl Tier {
                 cost.clear();
                 cost.extend((at..=at + n - w).map(|o| counts[cidx(src.gram(o, w))] as u32));
                 if src.refs[i as usize].odd {
-                    // Each form of a gram is indexed: fewer forms, fewer
-                    // grams in the filters.
+                    // Each form of a gram is indexed, and in classes an
+                    // odd form is often a common letter: `ϱ` (CF B1) maps
+                    // as `α` (CE B1), `ϑ` as `α`, `ϕ` as `ε`, `ϴ` as `δ`,
+                    // so its gram passed the filters at every `α` of the
+                    // text that the rest of the gram fitted (in Greek text
+                    // a third of the verified candidates of `-i`). A
+                    // window with another form costs more than any run
+                    // without one, which is taken when there is one.
                     for (o, c) in cost.iter_mut().enumerate() {
                         src.grams(i, o, w, &mut gs);
-                        *c = (*c + 1) * gs.len() as u32;
+                        if gs.len() > 1 {
+                            *c = (*c + 1) * gs.len() as u32 * ODD_WINDOW;
+                        } else {
+                            *c += 1;
+                        }
                     }
                 }
                 let mut sum: u32 = cost[..k].iter().sum();
@@ -1540,6 +1555,54 @@ mod tests {
     /// A gram of a pattern with odd characters is indexed in every
     /// combination of their forms; a list whose grams would need more than
     /// [`MAX_VARIANTS`] merges the forms into the classes instead.
+    #[test]
+    fn windows_without_other_forms_are_preferred() {
+        // `ρ` has the other form `ϱ`, which in classes is `α`. The
+        // pattern's windows after `ρ` are shared by fifty other patterns
+        // (counted as common), the two over `ρ` by none: by counts alone
+        // the run over `ρ` was taken, and its `ϱ` gram passed at every
+        // `ρ`-less `…αβγ…` of the text.
+        let odd = "ραβγδεζηλμ";
+        let mut keys = vec![odd.to_string()];
+        keys.extend((0..50).map(|i| format!("αβγδεζηλμ{}{}", (b'a' + i / 10) as char, i % 10)));
+        keys.extend((0..10).map(|i| format!("abcde{i}")));
+        let pats: Vec<Pat<'_>> = keys
+            .iter()
+            .map(|k| Pat {
+                bytes: k.as_bytes(),
+                ci: true,
+            })
+            .collect();
+        let s = Strided::new(&pats).unwrap();
+        assert!(s.pats[0].odd);
+        assert_eq!(s.stride(), 3);
+        let offs: Vec<u32> = s.groups[0]
+            .tiers
+            .iter()
+            .flat_map(|t| {
+                t.slots
+                    .iter()
+                    .flatten()
+                    .map(|sl| sl.first)
+                    .chain(t.entries.iter().flatten().copied())
+            })
+            .filter(|e| e.len > 0 && e.pat == 0)
+            .map(|e| e.off)
+            .collect();
+        assert_eq!(offs.len(), 3, "{offs:?}");
+        // `ρ` is bytes 0 and 1: no window of eight bytes at 0 or 1.
+        assert!(offs.iter().all(|&o| o >= 2), "{offs:?}");
+        // Still found in every form.
+        for text in ["ραβγδεζηλμ", "ΡΑΒΓΔΕΖΗΛΜ", "ϱαβγδεζηλμ", "xx ϱΑβγΔεζηλμ yy"]
+        {
+            let got = found(&pats, text.as_bytes());
+            assert!(got.iter().any(|&(_, _, p)| p == 0), "{text}: {got:?}");
+        }
+        assert!(found(&pats, "ααβγδεζηλμ".as_bytes())
+            .iter()
+            .all(|&(_, _, p)| p != 0));
+    }
+
     #[test]
     fn variant_grams_of_odd_characters() {
         let pats = [Pat {
