@@ -239,9 +239,10 @@ impl EngineBuilder {
             let ci = t.case_insensitive || self.ignore_case;
             let ww = t.whole_word || self.whole_word;
             let start = keys.len();
-            if ci {
+            if ci && !self.ignore_case {
                 fold::fold_str_into(&t.text, &mut keys);
             } else {
+                // With `ignore_case`, every term is folded below, at once.
                 keys.extend_from_slice(t.text.as_bytes());
             }
             let target = Target::Term {
@@ -250,6 +251,9 @@ impl EngineBuilder {
                 ww,
             };
             entries.push((start, keys.len(), target, ci));
+        }
+        if self.ignore_case {
+            fold::fold_in_place(&mut keys);
         }
         let mut literals: Vec<Literal> = Vec::new();
         let mut lookup: Vec<HashMap<String, Vec<u32>, FastHash>> = vec![HashMap::default(); KINDS];
