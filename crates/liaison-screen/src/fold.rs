@@ -252,8 +252,9 @@ pub(crate) fn eq_folded(text: &[u8], folded: &[u8]) -> bool {
 /// length (checked against all of Unicode by a test). In the supplementary
 /// planes only the blocks of cased scripts: Deseret, Osage, Vithkuqi (to
 /// U+105FF), Old Hungarian, Garay (U+10C80..U+10DFF), Warang Citi,
-/// Medefaidrin and its neighbour (to U+16EFF), Adlam. Scanning U+10000..U+1F000 whole, a `to_lowercase`
-/// each, was most of the time of the first case-insensitive build.
+/// Medefaidrin and its neighbour (to U+16EFF), Adlam. Scanning
+/// U+10000..U+1F000 whole, a `to_lowercase` each, was most of the time of
+/// the first case-insensitive build.
 const CASED_RANGES: [std::ops::Range<u32>; 10] = [
     0x41..0x5B,
     0x80..0x800,
