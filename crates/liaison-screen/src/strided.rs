@@ -74,6 +74,15 @@ type Odd = std::collections::HashMap<char, Vec<char>, crate::fasthash::FastHash>
 /// most [`MAX_K`] windows of count 255, plus one).
 const ODD_WINDOW: u32 = (MAX_K as u32) * 256 + 1;
 
+/// Each folded character of the case-insensitive patterns with the other
+/// characters that fold to it (same UTF-8 length): what an OR-keyed gate
+/// writes a head in (see [`or_heads`]).
+type Forms = std::collections::HashMap<char, Vec<char>, crate::fasthash::FastHash>;
+
+/// Most gate keys one head may be written as ([`or_heads`]); a list with
+/// a head of more forms keeps the gate keyed on classes.
+const MAX_HEAD_FORMS: usize = 256;
+
 /// Most grams indexed for one gram of a pattern (the product of the
 /// numbers of forms of the odd characters it overlaps; the grams of a run
 /// are chosen with few forms); a list that would need more (Armenian,
@@ -198,6 +207,9 @@ struct Group {
     tiers: Vec<Tier>,
     /// Number of tiers in the blocks.
     wide: usize,
+    /// The gate is keyed on [`or_key`] of the text, its heads written in
+    /// every form of their characters, not on classes (see [`or_heads`]).
+    or_gate: bool,
 }
 
 /// The compiled matcher. Immutable and shared by all scanning threads.
@@ -606,6 +618,16 @@ impl Tier {
         (tier, grams)
     }
 
+    /// Every entry (each gram's first, in its slot, and the others).
+    fn all_entries(&self) -> impl Iterator<Item = &Entry> {
+        self.slots
+            .iter()
+            .flatten()
+            .map(|s| &s.first)
+            .filter(|e| e.len > 0)
+            .chain(self.entries.iter().flatten())
+    }
+
     fn memory_usage(&self) -> usize {
         (self.slots[0].len() + self.slots[1].len()) * std::mem::size_of::<Slot>()
             + (self.entries[0].len() + self.entries[1].len()) * std::mem::size_of::<Entry>()
@@ -708,6 +730,34 @@ impl Strided {
         let ascii_classes = classes
             .as_ref()
             .is_some_and(|c| (0x80..256).all(|b| c[b] == b as u8));
+        // With classes that merge non-ASCII bytes, every probe mapped its
+        // four bytes through them: a test of the bytes, and for non-ASCII
+        // ones two look-ups, on every probe, with a mispredicted branch at
+        // each change between ASCII and other text (half a million in 50 MB
+        // of the mixed corpus). That was most of what `-i` cost over the
+        // case-sensitive scan. The gate is keyed on `b | 0x20` of every byte
+        // instead (one OR, as for ASCII-only lists; see [`or_key`]), and
+        // holds each head in every form its characters take; only a probe
+        // that passes maps its bytes through the classes, for the tiers.
+        let forms: Option<Forms> = match &classes {
+            Some(_) if !ascii_classes => {
+                let mut used: std::collections::HashSet<char, crate::fasthash::FastHash> =
+                    Default::default();
+                for (r, p) in refs.iter().zip(pats) {
+                    if r.ci && !p.bytes.is_ascii() {
+                        used.extend(chars(p.bytes).map(|(_, c)| c).filter(|c| !c.is_ascii()));
+                    }
+                }
+                let mut f = Forms::default();
+                for &(other, folded) in fold::case_pairs() {
+                    if used.contains(&folded) && other.len_utf8() == folded.len_utf8() {
+                        f.entry(folded).or_default().push(other);
+                    }
+                }
+                Some(f)
+            }
+            _ => None,
+        };
         let plan = plan(pats);
         let mut short_ids = Vec::new();
         let mut by_tier: Vec<Vec<Vec<u32>>> = vec![vec![Vec::new(); WIDTHS.len()]; plan.len()];
@@ -751,7 +801,20 @@ impl Strided {
                 let par = src.par && entries >= PAR_MIN;
                 // The gate and the blocks, each on its own thread.
                 let gate = || {
-                    let mut heads: Vec<u32> = grams.iter().flatten().map(|&g| g as u32).collect();
+                    let ored = forms.as_ref().and_then(|f| {
+                        let mut heads = Vec::new();
+                        for t in &tiers {
+                            for e in t.all_entries() {
+                                if !or_heads(&src, f, e.pat, e.off as usize, &mut heads) {
+                                    return None;
+                                }
+                            }
+                        }
+                        Some(heads)
+                    });
+                    let or_gate = ored.is_some();
+                    let mut heads: Vec<u32> =
+                        ored.unwrap_or_else(|| grams.iter().flatten().map(|&g| g as u32).collect());
                     heads.sort_unstable();
                     heads.dedup();
                     let words = (heads.len() * BITS_PER_GRAM / 64)
@@ -762,7 +825,7 @@ impl Strided {
                         let h = gate_hash(g);
                         gate[gate_word(h) & (words - 1)] |= gate_mask(h);
                     }
-                    gate
+                    (gate, or_gate)
                 };
                 let blocks = || {
                     let (mut wide, mut narrow) = (0, 0);
@@ -790,7 +853,8 @@ impl Strided {
                     }
                     (blocks, block_shift, narrow, narrow_shift)
                 };
-                let (gate, (blocks, block_shift, narrow, narrow_shift)) = par2(par, gate, blocks);
+                let ((gate, or_gate), (blocks, block_shift, narrow, narrow_shift)) =
+                    par2(par, gate, blocks);
                 let wide = tiers.iter().filter(|t| t.w != W).count();
                 Group {
                     k,
@@ -801,6 +865,7 @@ impl Strided {
                     narrow_shift,
                     tiers,
                     wide,
+                    or_gate,
                 }
             })
             .filter(|g| !g.tiers.is_empty())
@@ -882,17 +947,27 @@ impl Strided {
     ) {
         for g in &self.groups {
             match &self.classes {
-                None => self.probe(g, hay, |x| x, |x| x, emit),
-                Some(_) if self.ascii_classes => self.probe(
+                None => self.probe::<false>(g, hay, |x| x, |x| x, emit),
+                Some(_) if self.ascii_classes => self.probe::<false>(
                     g,
                     hay,
                     |x| x | 0x2020_2020,
                     |x| x | 0x2020_2020_2020_2020,
                     emit,
                 ),
-                Some(c) => match &self.pairs {
-                    Some(p) => self.probe(g, hay, |x| map4_pairs(p, x), |x| map8_fast(c, x), emit),
-                    None => self.probe(g, hay, |x| map4_fast(c, x), |x| map8_fast(c, x), emit),
+                Some(c) => match (&self.pairs, g.or_gate) {
+                    (Some(p), true) => {
+                        self.probe::<true>(g, hay, |x| map4_pairs(p, x), |x| map8_fast(c, x), emit)
+                    }
+                    (Some(p), false) => {
+                        self.probe::<false>(g, hay, |x| map4_pairs(p, x), |x| map8_fast(c, x), emit)
+                    }
+                    (None, true) => {
+                        self.probe::<true>(g, hay, |x| map4_fast(c, x), |x| map8_fast(c, x), emit)
+                    }
+                    (None, false) => {
+                        self.probe::<false>(g, hay, |x| map4_fast(c, x), |x| map8_fast(c, x), emit)
+                    }
                 },
             }
         }
@@ -923,9 +998,10 @@ impl Strided {
         &self.arena[p.start as usize..(p.start + p.len) as usize]
     }
 
-    /// Probe the tiers of group `g` at every multiple of its stride.
+    /// Probe the tiers of group `g` at every multiple of its stride. `OR`:
+    /// the gate is keyed on [`or_key`] of the text, the tiers on classes.
     #[inline(never)]
-    fn probe(
+    fn probe<const OR: bool>(
         &self,
         g: &Group,
         hay: &[u8],
@@ -949,11 +1025,13 @@ impl Strided {
         if hay.len() >= 8 {
             let last = hay.len() - 8;
             while pos <= last {
-                let x4 = class4(load4(hay, pos));
+                let t4 = load4(hay, pos);
+                let x4 = if OR { or_key(t4) } else { class4(t4) };
                 let h4 = gate_hash(x4);
                 let m4 = gate_mask(h4);
                 if gate[gate_word(h4) & wmask] & m4 == m4 {
-                    // The low half is mapped already.
+                    // The low half is mapped already (but for an OR key).
+                    let x4 = if OR { class4(t4) } else { x4 };
                     let hi = class4(load4(hay, pos + 4));
                     self.stage2(g, hay, pos, x4 as u64 | (hi as u64) << 32, &mut pend, emit);
                 }
@@ -962,8 +1040,9 @@ impl Strided {
         }
         // The last few positions: the grams that still fit.
         while pos + W <= hay.len() {
-            let x = class(load(hay, pos, hay.len() - pos));
-            let h4 = gate_hash(x as u32);
+            let t = load(hay, pos, hay.len() - pos);
+            let x = class(t);
+            let h4 = gate_hash(if OR { or_key(t as u32) } else { x as u32 });
             let m4 = gate_mask(h4);
             if gate[gate_word(h4) & wmask] & m4 == m4 {
                 self.stage2(g, hay, pos, x, &mut pend, emit);
@@ -1146,6 +1225,63 @@ fn load4(t: &[u8], at: usize) -> u32 {
     let mut b = [0u8; 4];
     b.copy_from_slice(&t[at..at + 4]);
     u32::from_le_bytes(b)
+}
+
+/// The gate key of four bytes of text when the gate is OR-keyed
+/// ([`Group::or_gate`]): each byte `b | 0x20`, ASCII as the classes have
+/// it, the others coarser (a capital and its small letter meet where their
+/// bytes differ only in bit 5; the other forms are written into the gate).
+/// One operation, no look-up, no branch.
+#[inline(always)]
+fn or_key(x: u32) -> u32 {
+    x | 0x2020_2020
+}
+
+/// Append the gate keys ([`or_key`]) of the head (first four bytes) of
+/// pattern `p`'s gram at `off`: the head's bytes with each of its non-ASCII
+/// characters (whole or cut by the head's ends) in every form of `forms`
+/// (for a case-insensitive pattern). False, with nothing appended, if the
+/// head has more than [`MAX_HEAD_FORMS`] forms.
+fn or_heads(src: &Src<'_>, forms: &Forms, p: u32, off: usize, out: &mut Vec<u32>) -> bool {
+    let (at, n) = src.span(p);
+    let head = load4(src.arena, at + off);
+    if !src.refs[p as usize].ci || head & 0x8080_8080 == 0 {
+        out.push(or_key(head));
+        return true;
+    }
+    let from = out.len();
+    out.push(head);
+    for (start, c) in chars(&src.arena[at..at + n]) {
+        let len = c.len_utf8();
+        if start >= off + W || start + len <= off {
+            continue;
+        }
+        let Some(others) = forms.get(&c) else {
+            continue;
+        };
+        let have = out.len() - from;
+        for &x in others {
+            let mut enc = [0u8; 4];
+            x.encode_utf8(&mut enc);
+            for f in from..from + have {
+                let mut k = out[f];
+                for (b, &e) in enc[..len].iter().enumerate() {
+                    if let Some(d) = (start + b).checked_sub(off).filter(|&d| d < W) {
+                        k = k & !(0xFF << (8 * d)) | (e as u32) << (8 * d);
+                    }
+                }
+                out.push(k);
+            }
+            if out.len() - from > MAX_HEAD_FORMS {
+                out.truncate(from);
+                return false;
+            }
+        }
+    }
+    for k in &mut out[from..] {
+        *k = or_key(*k);
+    }
+    true
 }
 
 /// The block of a gram of five bytes or more: a hash of its first five.
@@ -1575,6 +1711,69 @@ mod tests {
                 .collect();
             assert!(keys.len() > 240, "tier {tier}: {} distinct", keys.len());
         }
+    }
+
+    #[test]
+    fn or_keyed_gate_holds_every_form_of_a_head() {
+        // Capitals whose lead byte differs from the small letter's (`Σ` CE A3,
+        // `σ` CF 83; `Р` D0 A0, `р` D1 80), forms of other bytes (`ς`, `ϱ`,
+        // `ϑ`), Latin-1, and CJK beside them; each pattern found in every
+        // form at every offset from a probe.
+        let keys = [
+            "στρατηγός",
+            "ρυθμός",
+            "распространение",
+            "éléphant",
+            "雷狼网络",
+            "straße",
+        ];
+        // Patterns are given folded (`ς` as `σ`).
+        let folded: Vec<String> = keys.iter().map(|k| fold::fold_str_owned(k)).collect();
+        let pats: Vec<Pat<'_>> = folded
+            .iter()
+            .map(|k| Pat {
+                bytes: k.as_bytes(),
+                ci: true,
+            })
+            .collect();
+        let s = Strided::new(&pats).unwrap();
+        assert!(s.groups.iter().all(|g| g.or_gate));
+        let forms = |k: &str| -> Vec<String> {
+            vec![
+                k.to_string(),
+                k.to_uppercase(),
+                k.chars()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let mut u = c.to_uppercase();
+                        match (u.next(), u.next()) {
+                            (Some(u), None) if i % 2 == 0 => u,
+                            _ => c,
+                        }
+                    })
+                    .collect(),
+                k.replace('σ', "ς").replace('ρ', "ϱ").replace('θ', "ϑ"),
+            ]
+        };
+        for (p, k) in keys.iter().enumerate() {
+            // Not `STRASSE`: folds that change the length are left alone.
+            for f in forms(k)
+                .into_iter()
+                .filter(|f| f.chars().count() == k.chars().count())
+            {
+                for pad in 0..4 {
+                    let text = format!("{}{f} x", "_".repeat(pad));
+                    let got = found(&pats, text.as_bytes());
+                    assert!(
+                        got.iter().any(|&(a, _, q)| q == p && a == pad),
+                        "{k} as {f} at {pad}: {got:?}"
+                    );
+                }
+            }
+        }
+        // A head that differs from every form is not let through as if it
+        // were one: `α` for the `ϱ` of `ρυθμός`.
+        assert!(found(&pats, "αυθμός".as_bytes()).is_empty());
     }
 
     #[test]
