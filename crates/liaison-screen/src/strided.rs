@@ -956,9 +956,15 @@ impl Strided {
                     emit,
                 ),
                 Some(c) => match (&self.pairs, g.or_gate) {
-                    (Some(p), true) => {
-                        self.probe::<true>(g, hay, |x| map4_pairs(p, x), |x| map8_fast(c, x), emit)
-                    }
+                    // Only passing probes are mapped: two look-ups without
+                    // the ASCII test, whose branch they mispredicted often.
+                    (Some(p), true) => self.probe::<true>(
+                        g,
+                        hay,
+                        |x| map4_pairs_flat(p, x),
+                        |x| map8_fast(c, x),
+                        emit,
+                    ),
                     (Some(p), false) => {
                         self.probe::<false>(g, hay, |x| map4_pairs(p, x), |x| map8_fast(c, x), emit)
                     }
@@ -1365,6 +1371,13 @@ fn map4_fast(c: &[u8; 256], g: u32) -> u32 {
     }
 }
 
+/// [`map4_pairs`] without the ASCII shortcut (the table maps ASCII pairs
+/// too): no branch.
+#[inline(always)]
+fn map4_pairs_flat(p: &[u16; 1 << 16], g: u32) -> u32 {
+    p[(g & 0xFFFF) as usize] as u32 | (p[(g >> 16) as usize] as u32) << 16
+}
+
 /// The classes of every pair of bytes (`None` only if the allocation is not
 /// the size asked for).
 fn pair_table(c: &[u8; 256]) -> Option<Box<[u16; 1 << 16]>> {
@@ -1641,6 +1654,11 @@ mod tests {
             assert_eq!(map8_fast(&c, g), map_gram(&c, g), "{g:#x}");
             assert_eq!(map4_fast(&c, g as u32), map4(&c, g as u32), "{g:#x}");
             assert_eq!(map4_pairs(&pairs, g as u32), map4(&c, g as u32), "{g:#x}");
+            assert_eq!(
+                map4_pairs_flat(&pairs, g as u32),
+                map4(&c, g as u32),
+                "{g:#x}"
+            );
         }
         // Letters of both cases meet; other ASCII bytes stay apart from
         // letters and digits.
