@@ -13,12 +13,15 @@
 //! up in an exact table (gram → pattern, offset) and compares the candidates
 //! in full.
 //!
-//! Case-insensitive patterns are stored folded ([`crate::fold`]). The probe
-//! maps each text byte through a table that merges every byte with the bytes
-//! of the same position in the characters that fold to the same pattern
-//! character (byte-wise, since the fold keeps UTF-8 lengths), so a folded
-//! occurrence gives the same probe value as the pattern; candidates are then
-//! compared with the text folded on the fly. No copy of the text is folded.
+//! Case-insensitive patterns are stored folded ([`crate::fold`]). The gate
+//! of a probe takes each text byte as `b | 0x20` (one OR for four bytes) and
+//! holds the head of each gram in every form of its characters. A probe
+//! that passes maps its bytes through a table that merges every byte with
+//! the bytes of the same position in the characters that fold to the same
+//! pattern character (byte-wise, since the fold keeps UTF-8 lengths), so a
+//! folded occurrence gives the same value as the pattern in the tiers'
+//! filters and tables; candidates are then compared with the text folded on
+//! the fly. No copy of the text is folded.
 //!
 //! Patterns too short for the stride go to a small Aho-Corasick automaton that
 //! scans all of the text; the stride is chosen so that this only happens when
