@@ -1576,6 +1576,16 @@ mod tests {
     use super::*;
 
     /// Every occurrence of `pats` in `hay` by [`Strided::find`], sorted.
+    /// Case-insensitive patterns of (folded) keys.
+    fn ci_pats(keys: &[String]) -> Vec<Pat<'_>> {
+        keys.iter()
+            .map(|k| Pat {
+                bytes: k.as_bytes(),
+                ci: true,
+            })
+            .collect()
+    }
+
     fn found(pats: &[Pat<'_>], hay: &[u8]) -> Vec<(usize, usize, usize)> {
         let s = Strided::new(pats).unwrap();
         let mut got = Vec::new();
@@ -1750,13 +1760,7 @@ mod tests {
         ];
         // Patterns are given folded (`ς` as `σ`).
         let folded: Vec<String> = keys.iter().map(|k| fold::fold_str_owned(k)).collect();
-        let pats: Vec<Pat<'_>> = folded
-            .iter()
-            .map(|k| Pat {
-                bytes: k.as_bytes(),
-                ci: true,
-            })
-            .collect();
+        let pats = ci_pats(&folded);
         let s = Strided::new(&pats).unwrap();
         assert!(s.groups.iter().all(|g| g.or_gate));
         let forms = |k: &str| -> Vec<String> {
@@ -1808,13 +1812,7 @@ mod tests {
         let mut keys = vec![odd.to_string()];
         keys.extend((0..50).map(|i| format!("αβγδεζηλμ{}{}", (b'a' + i / 10) as char, i % 10)));
         keys.extend((0..10).map(|i| format!("abcde{i}")));
-        let pats: Vec<Pat<'_>> = keys
-            .iter()
-            .map(|k| Pat {
-                bytes: k.as_bytes(),
-                ci: true,
-            })
-            .collect();
+        let pats = ci_pats(&keys);
         let s = Strided::new(&pats).unwrap();
         assert!(s.pats[0].odd);
         assert_eq!(s.stride(), 3);
