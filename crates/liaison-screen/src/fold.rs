@@ -9,9 +9,9 @@
 //! whose fold has another UTF-8 length (KELVIN SIGN, OHM SIGN, U+0130 `İ`,
 //! U+1E9E `ẞ`, long s `ſ`, …) are left as they are; multi-character folds
 //! (`ß` → `ss`, `ﬁ` → `fi`, `ŉ` → `ʼn`) are not done, so `straße` and
-//! `STRASSE` do not match each other. Handled: every character in U+0080–
-//! U+07FF, U+1000–U+2FFF, U+A000–U+AFFF, U+F000–U+FFFF and U+10000–U+1EFFF
-//! whose lowercase is one character of the same UTF-8 length (plus the
+//! `STRASSE` do not match each other. Handled: every character whose
+//! lowercase is one character of the same UTF-8 length (the blocks that hold
+//! them are `CASED_RANGES`, checked against all code points by a test; plus the
 //! simple folds of `ς ϐ ϑ ϕ ϖ ϰ ϱ ϵ ᲀ`), and titlecase digraphs (`ǅ` → `ǆ`).
 //! The test `case_folds_handled_and_not` (tests/engine.rs) pins both lists.
 //!
@@ -172,12 +172,24 @@ fn fold_non_ascii(out: &mut [u8]) {
                 }
             }
             // Lead bytes of ranges without case (CJK, Hangul, …): skip the
-            // character. Nothing but ASCII (already folded) could be skipped
-            // wrongly, and only in invalid UTF-8.
-            0xE0 | 0xE3..=0xE9 | 0xEB..=0xEE => i += 3,
-            0xF1..=0xF4 => i += 4,
+            // character, if it is one. A lead byte not followed by its
+            // continuation bytes (invalid UTF-8) is passed alone: skipping
+            // three or four bytes hid the cased character after it (`\xE3Ǆ`
+            // kept its `Ǆ`).
+            0xE0 | 0xE3..=0xE9 | 0xEB..=0xEE => i += continued(out, i, 3),
+            0xF1..=0xF4 => i += continued(out, i, 4),
             _ => i += 1,
         }
+    }
+}
+
+/// `len` if the lead byte at `i` is followed by `len - 1` continuation
+/// bytes, else 1.
+#[inline]
+fn continued(out: &[u8], i: usize, len: usize) -> usize {
+    match out.get(i + 1..i + len) {
+        Some(rest) if rest.iter().all(|&b| b & 0xC0 == 0x80) => len,
+        _ => 1,
     }
 }
 
@@ -358,6 +370,18 @@ mod tests {
         let mut out = Vec::new();
         fold_into(b"AB\xffC\xc3", &mut out);
         assert_eq!(out, b"ab\xffc\xc3");
+        // A lead byte without its continuation bytes is passed alone, and
+        // what follows it is folded.
+        for (text, want) in [
+            (&b"\xe3\xc7\x84"[..], &b"\xe3\xc7\x86"[..]),
+            (b"\xf1\xc3\x89", b"\xf1\xc3\xa9"),
+            (b"\xf1a\xce\xa3", b"\xf1a\xcf\x83"),
+            (b"\xe3\x80", b"\xe3\x80"),
+            (b"\xe4\xb8\xad\xd0\x94", "中д".as_bytes()),
+        ] {
+            fold_into(text, &mut out);
+            assert_eq!(out, want, "{text:x?}");
+        }
     }
 
     #[test]

@@ -83,7 +83,10 @@ const ODD_WINDOW: u32 = (MAX_K as u32) * 256 + 1;
 type Forms = std::collections::HashMap<char, Vec<char>, crate::fasthash::FastHash>;
 
 /// Most gate keys one head may be written as ([`or_heads`]); a list with
-/// a head of more forms keeps the gate keyed on classes.
+/// a head of more forms keeps the gate keyed on classes. A guard for
+/// Unicode tables to come: today no fold class has more than four members
+/// (`θ Θ ϑ ϴ`) and a four-byte head overlaps at most three non-ASCII
+/// characters, so a head has at most 64 forms.
 const MAX_HEAD_FORMS: usize = 256;
 
 /// Most grams indexed for one gram of a pattern (the product of the
