@@ -980,13 +980,7 @@ mod search_one_walk {
                 };
                 for who in &subjects {
                     for filter in &filters {
-                        let new = store
-                            .search_page(who, &query, filter, false)
-                            .expect("search");
-                        let old = store
-                            .search_page(who, &query, filter, true)
-                            .expect("search");
-                        assert_eq!(new, old, "{text:?} {query:?} {filter:?} as {}", who.name);
+                        let new = both_walks(&store, who, &query, filter);
                         capped += usize::from(new.capped);
                         compared += usize::from(!new.hits.is_empty());
                     }
@@ -1078,30 +1072,14 @@ mod search_one_walk {
                     offset,
                 };
                 for filter in &filters {
-                    let new = store
-                        .search_page(who, &query, filter, false)
-                        .expect("search");
-                    let old = store
-                        .search_page(who, &query, filter, true)
-                        .expect("search");
-                    assert_eq!(new, old, "{text:?} {query:?} {filter:?} as {}", who.name);
+                    let new = both_walks(store, who, &query, filter);
                     with_hits += usize::from(!new.hits.is_empty());
                     // Unscored: the same page, each score the scored page's or 0.
                     let unscored = SearchFilter {
                         unscored: true,
                         ..filter.clone()
                     };
-                    let bare = store
-                        .search_page(who, &query, &unscored, false)
-                        .expect("search");
-                    let bare_ref = store
-                        .search_page(who, &query, &unscored, true)
-                        .expect("search");
-                    assert_eq!(
-                        bare, bare_ref,
-                        "{text:?} {query:?} unscored as {}",
-                        who.name
-                    );
+                    let bare = both_walks(store, who, &query, &unscored);
                     assert_eq!(bare.hits.len(), new.hits.len());
                     for (b, n) in bare.hits.iter().zip(&new.hits) {
                         assert_eq!((&b.id, &b.r#type, &b.name), (&n.id, &n.r#type, &n.name));
@@ -1123,6 +1101,21 @@ mod search_one_walk {
             }
         }
         with_hits
+    }
+
+    /// The page of the one-walk path, checked equal to the reference path's.
+    fn both_walks(
+        store: &SqliteStore,
+        who: &Subject,
+        query: &SearchQuery,
+        filter: &SearchFilter,
+    ) -> SearchResults {
+        let new = store
+            .search_page(who, query, filter, false)
+            .expect("search");
+        let old = store.search_page(who, query, filter, true).expect("search");
+        assert_eq!(new, old, "{query:?} {filter:?} as {}", who.name);
+        new
     }
 
     fn import_as(store: &SqliteStore, label: &Label, objs: Vec<StixObject>) {
