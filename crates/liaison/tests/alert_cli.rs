@@ -286,17 +286,7 @@ fn store_flags_are_checked_before_screening() {
 
 /// Mentions of a key inside the burst window, from the baselines kept in the store.
 fn window_mentions(d: &Path, org: &str, key: &str) -> Option<u64> {
-    let policy = liaison_policy::Policy::new(
-        [
-            "UNCLASSIFIED",
-            "RESTRICTED",
-            "CONFIDENTIAL",
-            "SECRET",
-            "TOP SECRET",
-        ],
-        ["GRID", "TELCO"],
-    )
-    .unwrap();
+    let policy = common::test_policy(&["GRID", "TELCO"]);
     let store = liaison_store::SqliteStore::open(&d.join("liaison.db"), policy).unwrap();
     let states = store.burst_baselines(org).unwrap();
     let (_, s) = states.iter().find(|(k, _)| k == key)?;

@@ -67,17 +67,7 @@ fn source_identities_are_sealed_and_graded() {
     let (_, dbkey) = ring.data_key(&master).unwrap();
     let cfg = std::fs::read_to_string(data.join("config.toml")).unwrap();
     assert!(cfg.contains("GRID"));
-    let policy = liaison_policy::Policy::new(
-        [
-            "UNCLASSIFIED",
-            "RESTRICTED",
-            "CONFIDENTIAL",
-            "SECRET",
-            "TOP SECRET",
-        ],
-        ["GRID", "TELCO", "FIN"],
-    )
-    .unwrap();
+    let policy = common::test_policy(&["GRID", "TELCO", "FIN"]);
     {
         use liaison_store::Store;
         let store = liaison_store::SqliteStore::open_encrypted(

@@ -5,7 +5,7 @@
 mod common;
 mod server_util;
 
-use liaison_policy::{Policy, Releasability, Tlp};
+use liaison_policy::{Releasability, Tlp};
 use liaison_tasks::ops::task_object;
 use liaison_tasks::{apply, Action, Party, Priority, Task, TaskType};
 use serde_json::{json, Value};
@@ -124,17 +124,7 @@ fn receiver() -> (String, mpsc::Receiver<Received>) {
 /// A ministry task assigned to cert/analysis `age_h` hours ago with `budget_h` hours,
 /// labelled SECRET//GRID//REL TO cert, as a bundle to import.
 fn aged_task(n: u32, age_h: i64, budget_h: i64) -> (String, Value) {
-    let policy = Policy::new(
-        [
-            "UNCLASSIFIED",
-            "RESTRICTED",
-            "CONFIDENTIAL",
-            "SECRET",
-            "TOP SECRET",
-        ],
-        ["GRID"],
-    )
-    .unwrap();
+    let policy = common::test_policy(&["GRID"]);
     let now = liaison_stix::Timestamp::now().millis();
     let created = now - age_h * H;
     let id = format!("x-liaison-task--00000000-0000-4000-8000-{n:012}");

@@ -121,6 +121,20 @@ fn hits(d: &Path, dir: &Path, user: &str, extra: &[&str]) -> Vec<Value> {
 }
 
 /// (line, matched, rule) of each hit.
+/// `liaison --as USER watchlist add LIST FILE EXTRA…`.
+fn add_as(d: &Path, user: &str, list: &str, file: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "--as",
+        user,
+        "watchlist",
+        "add",
+        list,
+        file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(d, &args)
+}
+
 fn summary(hits: &[Value]) -> Vec<(u64, String, String)> {
     hits.iter()
         .map(|h| {
@@ -429,33 +443,17 @@ fn a_burst_of_a_secret_terms_tag_is_kept_under_the_terms_label() {
         "tagged.csv",
         "term,severity,tags\nKESTREL-9,high,op-kestrel\n",
     );
-    let r = run(
+    let r = add_as(
         &d,
-        &[
-            "--as",
-            "alice",
-            "watchlist",
-            "add",
-            "grid-tagged",
-            list.to_str().unwrap(),
-            "--label",
-            "SECRET//GRID//REL TO cert",
-        ],
+        "alice",
+        "grid-tagged",
+        &list,
+        &["--label", "SECRET//GRID//REL TO cert"],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     // A topic that has been quiet for a long time (a trusted baseline of 0.1 a minute),
     // so that twelve mentions in one run are a burst.
-    let policy = liaison_policy::Policy::new(
-        [
-            "UNCLASSIFIED",
-            "RESTRICTED",
-            "CONFIDENTIAL",
-            "SECRET",
-            "TOP SECRET",
-        ],
-        ["GRID", "TELCO"],
-    )
-    .unwrap();
+    let policy = common::test_policy(&["GRID", "TELCO"]);
     let store = liaison_store::SqliteStore::open(&d.join("liaison.db"), policy).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -530,10 +528,7 @@ fn an_id_names_its_list_only_and_a_lowered_label_leaves_the_description_behind()
     let id = secret["id"].as_str().unwrap().to_string();
     // sam names a list of his own like alice's id: it must not shadow hers.
     let n = write(tmp.path(), "n.txt", "decoy\n");
-    let r = run(
-        &d,
-        &["--as", "sam", "watchlist", "add", &id, n.to_str().unwrap()],
-    );
+    let r = add_as(&d, "sam", &id, &n, &[]);
     assert_eq!(
         r.code, 2,
         "a new list is named, not given an id: {}",
@@ -544,18 +539,7 @@ fn an_id_names_its_list_only_and_a_lowered_label_leaves_the_description_behind()
     assert!(r.stdout.contains("KESTREL-9"));
     // A new version by id keeps the list's name.
     let more = write(tmp.path(), "more.txt", "KESTREL-9\nKESTREL-10\n");
-    let r = run(
-        &d,
-        &[
-            "--as",
-            "alice",
-            "watchlist",
-            "add",
-            &id,
-            more.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let r = add_as(&d, "alice", &id, &more, &["--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(json(&r)["name"], "grid-ops");
     assert!(run(&d, &["--as", "alice", "watchlist", "show", "grid-ops"])
@@ -563,18 +547,12 @@ fn an_id_names_its_list_only_and_a_lowered_label_leaves_the_description_behind()
         .contains("KESTREL-10"));
     // Lowered to a label sam reads: the terms go down (alice chose that), the
     // description written under SECRET//GRID does not.
-    let r = run(
+    let r = add_as(
         &d,
-        &[
-            "--as",
-            "alice",
-            "watchlist",
-            "add",
-            "grid-ops",
-            more.to_str().unwrap(),
-            "--label",
-            "UNCLASSIFIED//REL TO cert",
-        ],
+        "alice",
+        "grid-ops",
+        &more,
+        &["--label", "UNCLASSIFIED//REL TO cert"],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("description stays"), "{}", r.stderr);

@@ -4,6 +4,22 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The five levels the tests' configs declare, with these compartments: the
+/// policy to open a test's store with directly.
+pub fn test_policy(compartments: &[&str]) -> liaison_policy::Policy {
+    liaison_policy::Policy::new(
+        [
+            "UNCLASSIFIED",
+            "RESTRICTED",
+            "CONFIDENTIAL",
+            "SECRET",
+            "TOP SECRET",
+        ],
+        compartments.iter().copied(),
+    )
+    .expect("test policy")
+}
+
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_liaison"));
     c.env_remove("LIAISON_DATA").env_remove("LIAISON_USER");
