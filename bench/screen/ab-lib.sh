@@ -1,5 +1,14 @@
 # Sourced by the A/B scripts of this folder (ab.sh, ab-wl.sh, ab-margin.sh, ab-ci.sh):
 # the timing of one run, medians and ratios, so that all four measure alike.
+# The binaries and the bench data (as `bench/screen/run.sh` made them in WORK),
+# read into the page cache first.
+A=${A:?path of binary A}
+B=${B:?path of binary B}
+WORK=${WORK:-/tmp/liaison-screen-bench}
+SUB=${SUB:-screen}
+C=$WORK/corpus.txt; W=$WORK/watchlist.txt; I=$WORK/indicators.json
+cat "$C" > /dev/null
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A WALL CPU RSS
 # one NAME COMMAND...: run COMMAND once (its output discarded) and keep its wall time,
 # CPU time (user + system) and peak RSS under NAME.

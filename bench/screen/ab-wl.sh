@@ -8,15 +8,8 @@
 #   A=/tmp/old/liaison-screen B=/work/target-screen/release/examples/liaison-screen \
 #     WORK=/tmp/liaison-screen-bench REPS=7 bench/screen/ab-wl.sh
 set -euo pipefail
-A=${A:?path of binary A}
-B=${B:?path of binary B}
-WORK=${WORK:-/tmp/liaison-screen-bench}
 REPS=${REPS:-7}
-SUB=${SUB:-screen}
 B_ARGS=${B_ARGS:-}
-C=$WORK/corpus.txt; W=$WORK/watchlist.txt
-cat "$C" > /dev/null
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 source "$(dirname "$0")/ab-lib.sh"
 for ((r = 1; r <= REPS; r++)); do
   one A "$A" $SUB -c --no-extract -f "$W" "$C"

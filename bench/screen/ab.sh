@@ -10,14 +10,7 @@
 # (or `liaison`: set SUB="screen"). REPS runs of each (default 5); the corpus,
 # watchlist and indicators are those `bench/screen/run.sh` generated in WORK.
 set -euo pipefail
-A=${A:?path of binary A}
-B=${B:?path of binary B}
-WORK=${WORK:-/tmp/liaison-screen-bench}
 REPS=${REPS:-5}
-SUB=${SUB:-screen}
-C=$WORK/corpus.txt; W=$WORK/watchlist.txt; I=$WORK/indicators.json
-cat "$C" > /dev/null
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 source "$(dirname "$0")/ab-lib.sh"
 for ((r = 1; r <= REPS; r++)); do
   one A-c "$A" $SUB -c -f "$W" --indicators "$I" "$C"
