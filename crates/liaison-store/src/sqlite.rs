@@ -271,6 +271,16 @@ const MONTH_OF_MODIFIED: &str = "CASE WHEN o.modified GLOB '[0-9][0-9][0-9][0-9]
     THEN CAST(substr(o.modified, 1, 4) || substr(o.modified, 6, 2) AS INTEGER) END";
 
 /// The month of a STIX timestamp as YYYYMM (`2024-07-14T…` → 202407), for the month facet.
+/// Strings as an `rarray(?)` parameter (the SQL `IN` list of a statement).
+pub(crate) fn text_array<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Rc<Vec<SqlValue>> {
+    Rc::new(
+        items
+            .into_iter()
+            .map(|t| SqlValue::Text(t.as_ref().to_owned()))
+            .collect(),
+    )
+}
+
 fn month_of(ts: &str) -> Option<i64> {
     let b = ts.as_bytes();
     if b.len() < 7 || b[4] != b'-' || !b[..4].iter().chain(&b[5..7]).all(u8::is_ascii_digit) {
@@ -1500,13 +1510,7 @@ impl Store for SqliteStore {
         sink: &mut dyn FnMut(StoredObject) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
         let readable = self.readable(subject);
-        let types: Rc<Vec<SqlValue>> = Rc::new(
-            filter
-                .types
-                .iter()
-                .map(|t| SqlValue::Text(t.clone()))
-                .collect(),
-        );
+        let types = text_array(filter.types.iter());
         let since = match &filter.since {
             None => i64::MIN,
             Some(s) => Timestamp::parse(s)

@@ -15,7 +15,7 @@
 //! The definition and state are opaque JSON here (their types live in
 //! `liaison-collect`); the store only keeps them.
 
-use super::{now_ms, SqliteStore};
+use super::{now_ms, text_array, SqliteStore};
 use crate::StoreError;
 use liaison_policy::{check_write, Label, Subject};
 use rusqlite::types::Value as SqlValue;
@@ -283,12 +283,7 @@ impl SqliteStore {
             .iter()
             .map(|s| (s.name.as_str(), self.readable_set(s)))
             .collect();
-        let names: Rc<Vec<SqlValue>> = Rc::new(
-            by_name
-                .keys()
-                .map(|n| SqlValue::Text(n.to_string()))
-                .collect(),
-        );
+        let names = text_array(by_name.keys());
         let rows = self.feed_query(
             "SELECT id, name, config, label_id, user, state, updated FROM feeds
              WHERE user IN rarray(?1) ORDER BY name, id",

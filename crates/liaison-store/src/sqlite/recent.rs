@@ -1,10 +1,8 @@
 //! The newest readable objects of some types, for dashboards ("recent intelligence").
 
-use super::{shadowed_latest, SqliteStore};
+use super::{shadowed_latest, text_array, SqliteStore};
 use crate::{StoreError, StoredObject};
 use rusqlite::params;
-use rusqlite::types::Value as SqlValue;
-use std::rc::Rc;
 
 impl SqliteStore {
     /// The `limit` most recently added objects of `types` (latest, unrevoked versions)
@@ -28,12 +26,7 @@ impl SqliteStore {
         window: i64,
     ) -> Result<Vec<StoredObject>, StoreError> {
         let readable = self.readable(subject);
-        let types: Rc<Vec<SqlValue>> = Rc::new(
-            types
-                .iter()
-                .map(|t| SqlValue::Text(t.to_string()))
-                .collect(),
-        );
+        let types = text_array(types.iter());
         let limit = limit.clamp(1, 1000);
         let visible = format!(
             "o.latest = 1 AND o.revoked = 0 AND (o.multi = 0 OR NOT {})",

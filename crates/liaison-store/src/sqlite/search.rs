@@ -596,13 +596,7 @@ impl SqliteStore {
         let shown = name_hits.saturating_sub(query.offset).min(limit);
         let skip = query.offset.saturating_sub(name_hits) as i64;
         let page = (limit - shown) as i64;
-        let types: Rc<Vec<SqlValue>> = Rc::new(
-            query
-                .types
-                .iter()
-                .map(|t| SqlValue::Text(t.clone()))
-                .collect(),
-        );
+        let types = text_array(query.types.iter());
         let any_type = query.types.is_empty();
         let extra = FilterSql::new(self, subject, filter);
         // For several words, excluding the name matches by rowid saves an FTS evaluation
@@ -663,13 +657,7 @@ impl SqliteStore {
             return Ok(SearchResults::default());
         };
         let readable = self.readable(subject);
-        let types: Rc<Vec<SqlValue>> = Rc::new(
-            query
-                .types
-                .iter()
-                .map(|t| SqlValue::Text(t.clone()))
-                .collect(),
-        );
+        let types = text_array(query.types.iter());
         let any_type = query.types.is_empty();
         let limit = page_limit(query);
         let want = (query.offset + limit) as i64;
