@@ -816,6 +816,30 @@ pub fn rules_from_bundle(json: &str, now: Option<&str>) -> crate::Result<Vec<Ind
             )))
         }
     };
+    rules_of(&objects, now)
+}
+
+/// [`rules_from_bundle`] for objects already parsed (the store's indicators for
+/// `liaison screen --from-store`: read as values, not written out as a bundle
+/// and parsed again).
+pub fn rules_from_values(
+    objects: &[serde_json::Value],
+    now: Option<&str>,
+) -> crate::Result<Vec<IndicatorRule>> {
+    let objects = objects
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            serde::Deserialize::deserialize(v).map_err(|e: serde_json::Error| {
+                crate::Error::new(crate::ErrorKind::Bundle(format!("objects[{i}]: {e}")))
+            })
+        })
+        .collect::<crate::Result<Vec<BundleObject<'_>>>>()?;
+    rules_of(&objects, now)
+}
+
+/// The active STIX indicators among `objects` as rules.
+fn rules_of(objects: &[BundleObject<'_>], now: Option<&str>) -> crate::Result<Vec<IndicatorRule>> {
     let mut out = Vec::new();
     for (i, o) in objects.iter().enumerate() {
         if o.kind.as_deref() != Some("indicator") || o.revoked == Some(true) {
@@ -1018,5 +1042,14 @@ mod tests {
         let r = rules_from_bundle(b, None).unwrap();
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].label.as_deref(), Some("bad ip"));
+        // The same objects already parsed give the same rules; one without a
+        // pattern is named by its place.
+        let v: serde_json::Value = serde_json::from_str(b).unwrap();
+        let objects = v["objects"].as_array().unwrap();
+        assert_eq!(rules_from_values(objects, None).unwrap(), r);
+        let mut broken = objects.clone();
+        broken[0].as_object_mut().unwrap().remove("pattern");
+        let e = rules_from_values(&broken, None).unwrap_err().to_string();
+        assert!(e.contains("objects[0]") && e.contains("no pattern"), "{e}");
     }
 }

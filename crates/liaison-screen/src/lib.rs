@@ -84,8 +84,8 @@ pub use engine::{ChunkCount, Engine, EngineBuilder, Hit, Rule, Scratch};
 pub use error::{Error, ErrorKind, Result};
 pub use extract::{Extractors, Found, Kind};
 pub use indicator::{
-    rules_from_bundle, Compiled, IndicatorRule, Literal, Observable, ObservableMatcher,
-    PatternCompiler, SimpleCompiler,
+    rules_from_bundle, rules_from_values, Compiled, IndicatorRule, Literal, Observable,
+    ObservableMatcher, PatternCompiler, SimpleCompiler,
 };
 pub use stix::StixCompiler;
 pub use watchlist::{Severity, Term, Watchlist};

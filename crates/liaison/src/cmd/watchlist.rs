@@ -622,8 +622,7 @@ pub fn for_screen(
             Ok(())
         })?;
         indicators = objects.len();
-        let text = serde_json::to_string(&objects)?;
-        out.rules = liaison_screen::rules_from_bundle(&text, Some(&now_text()))
+        out.rules = liaison_screen::rules_from_values(&objects, Some(&now_text()))
             .context("indicators in the store")?;
     }
     ctx.audit()?.record(
