@@ -533,8 +533,11 @@ impl SqliteStore {
 
             // The walk holds the page's other matches when it met every match, or at
             // least the page's (every match past the cap is older than those it met).
+            // Otherwise the name matches stay and the statement below gives the rest.
             let mut fallback = capped && others.len() < page;
-            page_rows.extend(others);
+            if !fallback {
+                page_rows.extend(others);
+            }
             let mut hits = Vec::with_capacity(page_rows.len());
             let mut obj = tx.prepare_cached("SELECT id, type, name FROM objects WHERE rid = ?1")?;
             for (rid, score) in page_rows {
@@ -544,9 +547,6 @@ impl SqliteStore {
                     fallback = true;
                     break;
                 };
-                if fallback {
-                    break;
-                }
                 if let Some(h) = obj
                     .query_row([rid], |r| {
                         Ok(SearchHit {
@@ -887,6 +887,57 @@ mod search_one_walk {
             assert!(r.invalid.is_empty(), "{r:?}");
         }
         store
+    }
+
+    /// A typed query whose name matches are older than the 10,000 newest matches
+    /// of other types: the count is capped and the walk meets none of the page's
+    /// other matches, and the name matches still lead the page.
+    #[test]
+    fn name_matches_stay_on_a_page_past_the_cap() {
+        let store = SqliteStore::open_in_memory(policy()).expect("store");
+        let public = label("UNCLASSIFIED", &[]);
+        let tools: Vec<StixObject> = (0..5)
+            .map(|n| {
+                StixObject::from_value(json!({"type": "tool", "spec_version": "2.1",
+                    "id": format!("tool--{n:08x}-0000-4000-8000-000000000000"),
+                    "created": "2020-01-01T00:00:00.000Z", "modified": "2020-01-01T00:00:00.000Z",
+                    "name": format!("lantern kit {n}"),
+                    "description": "an old lantern"}))
+                .expect("tool")
+            })
+            .collect();
+        import_as(&store, &public, tools);
+        let newer: Vec<StixObject> = (0..10_050)
+            .map(|n| {
+                StixObject::from_value(json!({"type": "malware", "spec_version": "2.1",
+                    "id": format!("malware--{n:08x}-0000-4000-8000-000000000000"),
+                    "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+                    "name": format!("family {n}"), "is_family": true,
+                    "description": "seen near a lantern"}))
+                .expect("malware")
+            })
+            .collect();
+        import_as(&store, &public, newer);
+        for (offset, limit) in [(0, 20), (2, 20), (0, 3)] {
+            let query = SearchQuery {
+                text: "lantern".into(),
+                types: vec!["tool".to_string()],
+                limit,
+                offset,
+            };
+            let page = both_walks(&store, &admin(), &query, &SearchFilter::default());
+            assert!(page.capped, "more than 10,000 matches");
+            let names: Vec<&str> = page.hits.iter().filter_map(|h| h.name.as_deref()).collect();
+            assert_eq!(
+                names.len(),
+                (5 - offset).min(limit),
+                "{offset} {limit}: {names:?}"
+            );
+            assert!(
+                names.iter().all(|n| n.starts_with("lantern kit")),
+                "{names:?}"
+            );
+        }
     }
 
     #[test]
