@@ -270,7 +270,6 @@ fn migrate_docs(conn: &Connection) -> Result<bool, StoreError> {
 const MONTH_OF_MODIFIED: &str = "CASE WHEN o.modified GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]*'
     THEN CAST(substr(o.modified, 1, 4) || substr(o.modified, 6, 2) AS INTEGER) END";
 
-/// The month of a STIX timestamp as YYYYMM (`2024-07-14T…` → 202407), for the month facet.
 /// Strings as an `rarray(?)` parameter (the SQL `IN` list of a statement).
 pub(crate) fn text_array<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Rc<Vec<SqlValue>> {
     Rc::new(
@@ -281,6 +280,7 @@ pub(crate) fn text_array<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> R
     )
 }
 
+/// The month of a STIX timestamp as YYYYMM (`2024-07-14T…` → 202407), for the month facet.
 fn month_of(ts: &str) -> Option<i64> {
     let b = ts.as_bytes();
     if b.len() < 7 || b[4] != b'-' || !b[..4].iter().chain(&b[5..7]).all(u8::is_ascii_digit) {

@@ -35,12 +35,7 @@ impl<'f> FilterSql<'f> {
             params.push(Box::new(Rc::new(chosen)));
         }
         if !filter.sources.is_empty() {
-            let src: Vec<SqlValue> = filter
-                .sources
-                .iter()
-                .map(|s| SqlValue::Text(s.clone()))
-                .collect();
-            params.push(Box::new(Rc::new(src)));
+            params.push(Box::new(text_array(filter.sources.iter())));
         }
         if by_time(filter) {
             params.push(Box::new(filter.modified_from.clone()));
