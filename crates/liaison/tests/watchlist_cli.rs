@@ -120,7 +120,6 @@ fn hits(d: &Path, dir: &Path, user: &str, extra: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-/// (line, matched, rule) of each hit.
 /// `liaison --as USER watchlist add LIST FILE EXTRA…`.
 fn add_as(d: &Path, user: &str, list: &str, file: &Path, extra: &[&str]) -> Run {
     let mut args = vec![
@@ -135,6 +134,7 @@ fn add_as(d: &Path, user: &str, list: &str, file: &Path, extra: &[&str]) -> Run 
     run(d, &args)
 }
 
+/// (line, matched, rule) of each hit.
 fn summary(hits: &[Value]) -> Vec<(u64, String, String)> {
     hits.iter()
         .map(|h| {
@@ -562,4 +562,50 @@ fn an_id_names_its_list_only_and_a_lowered_label_leaves_the_description_behind()
         .expect("lowered list readable");
     assert_eq!(seen["description"], Value::Null, "{seen}");
     assert_eq!(seen["terms"], 2);
+}
+
+#[test]
+fn a_malformed_stored_list_or_indicator_is_named_and_left_out_unless_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = setup(tmp.path());
+    let bad = write(
+        tmp.path(),
+        "bad.json",
+        r#"{"type":"bundle","id":"bundle--5d0d8a4e-7a64-4bb0-9d5c-2b1e1a3f0a09","objects":[
+ {"type":"x-liaison-watchlist","spec_version":"2.1","id":"x-liaison-watchlist--0d8a4e5d-7a64-4bb0-9d5c-2b1e1a3f0a10","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"partner-list","terms":[{"term":"Lantern"},{"severity":"high"}]},
+ {"type":"indicator","spec_version":"2.1","id":"indicator--0d8a4e5d-7a64-4bb0-9d5c-2b1e1a3f0a11","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '45.77.12.99']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","x_liaison_severity":3}]}"#,
+    );
+    let r = run(&d, &["import", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Screening for everything readable: both are named and the rest is screened.
+    let t = tmp.path().join("text.log").display().to_string();
+    let r = run(&d, &["screen", "--no-extract", "--from-store", &t]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("x-liaison-watchlist--0d8a4e5d-7a64-4bb0-9d5c-2b1e1a3f0a10")
+            && r.stderr.contains("$.terms[1]")
+            && r.stderr
+                .contains("indicator--0d8a4e5d-7a64-4bb0-9d5c-2b1e1a3f0a11"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("KESTREL-9"), "{}", r.stdout);
+    // Asked for by name, the malformed list is an error naming where.
+    let r = run(
+        &d,
+        &[
+            "screen",
+            "--no-extract",
+            "--store-watchlist",
+            "partner-list",
+            &t,
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("--store-watchlist") && r.stderr.contains("$.terms[1]"),
+        "{}",
+        r.stderr
+    );
 }

@@ -14,9 +14,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use liaison_policy::{join, Label, Releasability, Subject};
 use liaison_screen::{IndicatorRule, Term, Watchlist};
-use liaison_stix::StixObject;
+use liaison_stix::{StixObject, Timestamp};
 use liaison_store::{ExportFilter, ImportOptions, Prepared, SqliteStore, Store, StoredObject};
+use liaison_tasks::alert::bump_modified;
 use liaison_tasks::ops::write_label;
+use liaison_tasks::time::fmt_ms;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -239,10 +241,9 @@ fn terms_of(obj: &Value, where_: &str) -> Result<Watchlist> {
     Ok(list)
 }
 
+/// Now as a STIX timestamp.
 fn now_text() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    fmt_ms(Timestamp::now().millis())
 }
 
 fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
@@ -296,7 +297,8 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let now = now_text();
+    let now_ms = Timestamp::now().millis();
+    let now = fmt_ms(now_ms);
     let (id, created) = match &previous {
         Some(p) => (
             p.object.id().to_string(),
@@ -307,28 +309,19 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
             now.clone(),
         ),
     };
-    // `modified` must move forward even when two versions come within a millisecond.
-    let modified = match &previous {
-        Some(p) => {
-            let old = p.object.modified().unwrap_or("");
-            let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
-            match (at(&now), at(old)) {
-                (Some(n), Some(o)) if n > o => now.clone(),
-                (_, Some(_)) => bump_millis(old).unwrap_or(now.clone()),
-                _ => now.clone(),
-            }
-        }
-        None => now.clone(),
-    };
     let mut v = json!({
         "type": WATCHLIST_TYPE,
         "spec_version": "2.1",
         "id": id,
         "created": created,
-        "modified": modified,
+        "modified": now,
         "name": name,
         "terms": terms,
     });
+    // `modified` must move forward even when two versions come within a millisecond.
+    if let Some(p) = &previous {
+        bump_modified(&mut v, &json!({"modified": p.object.modified()}), now_ms);
+    }
     // A description written at the old label is not carried to a label that does not
     // dominate it: it would become readable by people the old label kept it from.
     let kept = previous
@@ -357,14 +350,13 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
         strict: true,
         expected_objects: None,
     };
+    // The audit log is opened before the write: a list is not stored unaudited.
+    let audit = ctx.audit()?;
     let mut it = std::iter::once(Ok(Prepared::new(obj)));
+    // Strict: an invalid object aborts the import (nothing stored) with its reason.
     let result = store
         .import(&subject, &mut it, &opts, &mut |_| {})
-        .map_err(|e| anyhow!("{e}"))
-        .and_then(|r| match r.invalid.first() {
-            Some(bad) => Err(anyhow!("{}: {}", bad.path, bad.reason)),
-            None => Ok(r),
-        });
+        .map_err(|e| anyhow!("{e}"));
     let banner = policy.banner(&label);
     let outcome = match &result {
         Ok(_) => format!(
@@ -379,13 +371,13 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
         ),
         Err(e) => format!("watchlist '{}': refused: {e}", name),
     };
-    ctx.audit()?.record(
+    audit.record(
         &subject.name,
         liaison_protect::audit::action::WRITE,
         Some(&id),
         &outcome,
     )?;
-    result.map_err(|e| anyhow!("nothing was stored: {e}"))?;
+    result?;
     if a.json {
         println!(
             "{}",
@@ -405,17 +397,6 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `t` (a STIX timestamp with milliseconds) one millisecond later.
-fn bump_millis(t: &str) -> Option<String> {
-    let d = chrono::DateTime::parse_from_rfc3339(t).ok()?;
-    Some(
-        (d + chrono::Duration::milliseconds(1))
-            .with_timezone(&chrono::Utc)
-            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string(),
-    )
 }
 
 fn list(ctx: &Ctx, a: ListArgs) -> Result<ExitCode> {
@@ -530,8 +511,9 @@ fn remove(ctx: &Ctx, a: RemoveArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let id = o.object.id().to_string();
+    let audit = ctx.audit()?;
     let result = store.revoke(&subject, &id);
-    ctx.audit()?.record(
+    audit.record(
         &subject.name,
         liaison_protect::audit::action::WRITE,
         Some(&id),
@@ -576,10 +558,16 @@ pub fn for_screen(
     if all {
         chosen = readable(store, subject)?;
     }
+    // Lists asked for by name: one that cannot be read as a watchlist is an error.
+    let mut named: Vec<String> = Vec::new();
     for n in names {
         match find(store, subject, n)? {
-            Some(o) if !chosen.iter().any(|c| c.object.id() == o.object.id()) => chosen.push(o),
-            Some(_) => {}
+            Some(o) => {
+                named.push(o.object.id().to_string());
+                if !chosen.iter().any(|c| c.object.id() == o.object.id()) {
+                    chosen.push(o);
+                }
+            }
             None => bail!(
                 "--store-watchlist: no watchlist '{n}' that {} may read",
                 subject.name
@@ -589,9 +577,13 @@ pub fn for_screen(
     for o in &chosen {
         let v = o.object.to_value();
         // A malformed list (say, from a partner's feed) must not stop screening for
-        // everyone who can read it: it is named and left out.
+        // everyone who can read it: it is named and left out, unless it was asked
+        // for by name.
         let list = match terms_of(&v, o.object.id()) {
             Ok(l) => l,
+            Err(e) if named.iter().any(|n| n == o.object.id()) => {
+                return Err(e.context("--store-watchlist"));
+            }
             Err(e) => {
                 eprintln!("liaison: warning: {e:#} (watchlist not screened)");
                 continue;
@@ -622,8 +614,18 @@ pub fn for_screen(
             Ok(())
         })?;
         indicators = objects.len();
-        out.rules = liaison_screen::rules_from_values(&objects, Some(&now_text()))
-            .context("indicators in the store")?;
+        // As for lists: one indicator that cannot be read (a partner's, say) is
+        // named and left out, the others are screened for.
+        let now = now_text();
+        for v in &objects {
+            match liaison_screen::rules_from_values(std::slice::from_ref(v), Some(&now)) {
+                Ok(rules) => out.rules.extend(rules),
+                Err(e) => eprintln!(
+                    "liaison: warning: indicator {} in the store: {e} (not screened)",
+                    v["id"].as_str().unwrap_or("without id")
+                ),
+            }
+        }
     }
     ctx.audit()?.record(
         &subject.name,
