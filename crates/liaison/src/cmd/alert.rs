@@ -191,9 +191,28 @@ impl Write for AlertSink {
 
 /// `liaison screen`, with `--store` folding the hits into sightings and alerts.
 pub fn screen(ctx: &Ctx, mut args: crate::cmd::screen::ScreenArgs) -> Result<ExitCode> {
+    let from_store = args.from_store || !args.store_watchlists.is_empty();
+    if !from_store && !args.store {
+        return crate::cmd::screen::run(args);
+    }
+    // Fail before reading the store (and auditing the read) if an argument, the
+    // store, the user or a label is wrong; the store is opened once.
+    let min: Option<Severity> = match args.store {
+        true => Some(
+            args.min_severity
+                .parse()
+                .map_err(|e: String| anyhow!("--min-severity: {e}"))?,
+        ),
+        false => None,
+    };
+    let (_cfg, store, subject) = ctx.open()?;
+    if args.store {
+        for l in [&args.rule_label, &args.source_label].into_iter().flatten() {
+            parse_label(store.policy(), l, &subject.org)?;
+        }
+    }
     let mut term_labels = std::collections::HashMap::new();
-    if args.from_store || !args.store_watchlists.is_empty() {
-        let (_cfg, store, subject) = ctx.open()?;
+    if from_store {
         let got = crate::cmd::watchlist::for_screen(
             ctx,
             &store,
@@ -205,18 +224,10 @@ pub fn screen(ctx: &Ctx, mut args: crate::cmd::screen::ScreenArgs) -> Result<Exi
         args.store_rules = got.rules;
         term_labels = got.term_labels;
     }
-    if !args.store {
+    let Some(min) = min else {
+        drop(store);
         return crate::cmd::screen::run(args);
-    }
-    let min: Severity = args
-        .min_severity
-        .parse()
-        .map_err(|e: String| anyhow!("--min-severity: {e}"))?;
-    // Fail before screening if the store, the user or a label is wrong.
-    let (_cfg, store, subject) = ctx.open()?;
-    for l in [&args.rule_label, &args.source_label].into_iter().flatten() {
-        parse_label(store.policy(), l, &subject.org)?;
-    }
+    };
     let sink = AlertSink::new(min);
     // Burst baselines carry over from earlier runs (per organization), so a term's
     // usual rate is known from the first hit of this run.
